@@ -1,0 +1,222 @@
+//! SageMaker Studio ↔ EMR wiring: the rules the first design document
+//! learned by hitting each failure by hand.
+
+use converge_model::{
+    Address, HomeEfsOnDelete, IpCidr, Ipv4Cidr, Kind, NetworkAccess, Ports, Protocol, Ref, RefTarget, SELF_PEER,
+    SagemakerDomain, SecurityGroup,
+};
+
+use super::Ctx;
+use crate::codes;
+use crate::diagnostic::Diagnostic;
+
+const LIVY_PORT: i64 = 8998;
+
+pub(super) fn wiring(ctx: &mut Ctx<'_>) {
+    let spec = ctx.spec;
+    let mut found = Vec::new();
+    let vpc_only: Vec<(&String, &SagemakerDomain)> =
+        spec.sagemaker_domains.iter().filter(|(_, d)| d.network_access == NetworkAccess::VpcOnly).collect();
+
+    // Roles assumed by SageMaker and Service Catalog must trust them.
+    let mut trust_checks: Vec<(Address, String, &Ref, &str)> = Vec::new();
+    for (name, domain) in &spec.sagemaker_domains {
+        trust_checks.push((Address::new(Kind::SagemakerDomain, name.clone()), "execution_role".into(), &domain.execution_role, "sagemaker.amazonaws.com"));
+    }
+    for (name, user) in &spec.sagemaker_users {
+        if let Some(role) = &user.execution_role {
+            trust_checks.push((Address::new(Kind::SagemakerUser, name.clone()), "execution_role".into(), role, "sagemaker.amazonaws.com"));
+        }
+    }
+    for (name, product) in &spec.catalog_products {
+        if let Some(role) = &product.launch_role {
+            trust_checks.push((Address::new(Kind::CatalogProduct, name.clone()), "launch_role".into(), role, "servicecatalog.amazonaws.com"));
+        }
+    }
+    for (address, field, reference, service) in trust_checks {
+        if let Some((role_name, role)) = ctx.role(reference)
+            && !role.trusts_service(service)
+        {
+            found.push(
+                Diagnostic::new(codes::MISSING_TRUST, format!("`iam_role.{role_name}` is the `{field}` of `{address}` but does not trust `{service}`"))
+                    .at(ctx.at(&format!("{address}.{field}")))
+                    .address(&address)
+                    .label(format!("{service} must be able to assume this role"))
+                    .hint(format!("add `\"{service}\"` to `iam_role.{role_name}.trust`")),
+            );
+        }
+    }
+
+    for (name, product) in &spec.catalog_products {
+        if !product.studio_visible {
+            continue;
+        }
+        let address = Address::new(Kind::CatalogProduct, name.clone());
+        if !spec.sagemaker_domains.is_empty() && vpc_only.is_empty() {
+            found.push(
+                Diagnostic::new(codes::STUDIO_NEEDS_VPC_ONLY, format!("`{address}` is meant for Studio, but no SageMaker domain of the spec is `VpcOnly`"))
+                    .at(ctx.at(&format!("{address}.studio_visible")))
+                    .address(&address)
+                    .hint("set `network_access = \"VpcOnly\"` on the domain; `PublicInternetOnly` notebooks run in a service VPC that cannot reach EMR"),
+            );
+        }
+        // The portfolio must be shared with every Studio execution role.
+        let RefTarget::Spec(portfolio_address) = product.portfolio.target(Kind::CatalogPortfolio) else { continue };
+        let Some(portfolio) = spec.catalog_portfolios.get(&portfolio_address.name) else { continue };
+        let mut required: Vec<(&Ref, String)> = Vec::new();
+        for (domain_name, domain) in &vpc_only {
+            required.push((&domain.execution_role, format!("sagemaker_domain.{domain_name}")));
+            for (user_name, user) in &spec.sagemaker_users {
+                if user.domain.spec_name() == Some(domain_name.as_str())
+                    && let Some(role) = &user.execution_role
+                {
+                    required.push((role, format!("sagemaker_user.{user_name}")));
+                }
+            }
+        }
+        for (role, user) in required {
+            if !portfolio.principals.iter().any(|principal| ctx.same_role(principal, role)) {
+                let path = format!("{portfolio_address}.principals");
+                let at = if portfolio.principals.is_empty() { ctx.key_at(&portfolio_address.to_string()) } else { ctx.key_at(&path) };
+                found.push(
+                    Diagnostic::new(codes::PORTFOLIO_PRINCIPAL_MISSING, format!("`{portfolio_address}` is not shared with `{role}`, the execution role of `{user}`"))
+                        .at(at)
+                        .address(&portfolio_address)
+                        .label(format!("`{address}` is a Studio template in this portfolio"))
+                        .hint(format!("add `\"{role}\"` to `{portfolio_address}.principals`; Studio lists only templates of portfolios shared with the user's role")),
+                );
+            }
+        }
+    }
+
+    for (name, domain) in &vpc_only {
+        let address = Address::new(Kind::SagemakerDomain, (*name).clone());
+        // Security groups are mandatory for VpcOnly.
+        if domain.security_groups.is_empty() {
+            let users: Vec<_> = spec.sagemaker_users.values().filter(|u| u.domain.spec_name() == Some(name.as_str())).collect();
+            if users.is_empty() || users.iter().any(|u| u.security_groups.is_empty()) {
+                found.push(
+                    Diagnostic::new(codes::VPC_ONLY_SECURITY_GROUPS, format!("`{address}` is `VpcOnly` but has no security groups"))
+                        .at(ctx.at(&format!("{address}.network_access")))
+                        .address(&address)
+                        .hint("set `security_groups` on the domain (or on every user profile); SageMaker requires them in VpcOnly mode"),
+                );
+            }
+        }
+        // The Studio group admits itself.
+        for (i, group_ref) in domain.security_groups.iter().enumerate() {
+            let RefTarget::Spec(group_address) = group_ref.target(Kind::SecurityGroup) else { continue };
+            let Some(group) = spec.security_groups.get(&group_address.name) else { continue };
+            if !has_self_rule(group) {
+                found.push(
+                    Diagnostic::new(codes::STUDIO_SELF_RULE, format!("`{group_address}` is a Studio security group but does not admit traffic from itself"))
+                        .at(ctx.at(&format!("{address}.security_groups[{i}]")))
+                        .address(&group_address)
+                        .label(format!("used by `{address}`"))
+                        .hint(format!("add `{{ protocol = \"all\", source = \"self\" }}` to `{group_address}.ingress`; Studio apps and the home EFS talk to each other through it")),
+                );
+            }
+        }
+        if domain.home_efs_on_delete == HomeEfsOnDelete::Retain {
+            found.push(
+                Diagnostic::new(codes::HOME_EFS_RETAINED, format!("deleting `{address}` will leave its home EFS and the two NFS security groups behind"))
+                    .at(ctx.at(&format!("{address}.home_efs_on_delete")))
+                    .address(&address)
+                    .note("the EFS mount targets block deleting the domain's subnets until removed by hand")
+                    .hint("set `home_efs_on_delete = \"Delete\"`, or silence `home-efs-retained` with the reason the home directories must survive"),
+            );
+        }
+    }
+
+    // EMR clusters Studio connects to through Livy.
+    for (name, cluster) in &spec.emr_clusters {
+        if !cluster.applications.iter().any(|app| app.eq_ignore_ascii_case("livy")) {
+            continue;
+        }
+        let address = Address::new(Kind::EmrCluster, name.clone());
+        for (domain_name, domain) in &vpc_only {
+            let domain_address = format!("sagemaker_domain.{domain_name}");
+            let domain_vpc = ctx.vpc_identity(&domain.vpc);
+            let cluster_vpc = cluster.subnets.iter().find_map(|s| ctx.vpc_of_subnet(s));
+            if let (Some(domain_vpc), Some(cluster_vpc)) = (&domain_vpc, &cluster_vpc)
+                && domain_vpc != cluster_vpc
+            {
+                found.push(
+                    Diagnostic::new(codes::EMR_OUTSIDE_DOMAIN_VPC, format!("`{address}` runs Livy in `{cluster_vpc}`, but `{domain_address}` is in `{domain_vpc}`"))
+                        .at(ctx.at(&format!("{address}.subnets")))
+                        .address(&address)
+                        .hint("put the cluster in subnets of the domain's VPC; Studio notebooks reach EMR only inside their own VPC"),
+                );
+                continue;
+            }
+            let studio_groups: Vec<&Ref> = domain
+                .security_groups
+                .iter()
+                .chain(spec.sagemaker_users.values().filter(|u| u.domain.spec_name() == Some(domain_name.as_str())).flat_map(|u| &u.security_groups))
+                .collect();
+            let studio_cidrs: Vec<Ipv4Cidr> = domain
+                .subnets
+                .iter()
+                .filter_map(|s| s.spec_name().and_then(|n| spec.subnets.get(n)))
+                .filter_map(|s| Ipv4Cidr::parse(&s.cidr).ok())
+                .collect();
+            let Some(master) = &cluster.master_security_group else {
+                found.push(
+                    Diagnostic::new(codes::LIVY_PORT_CLOSED, format!("`{address}` has no `master_security_group`, so EMR's default master group will not admit Studio on tcp/{LIVY_PORT}"))
+                        .at(ctx.key_at(&address.to_string()))
+                        .address(&address)
+                        .note("Studio notebooks then fail with `Cannot connect to livy service`")
+                        .hint("set `master_security_group` and `core_security_group` to groups of the spec, and let the master group admit the Studio group on tcp/8998"),
+                );
+                continue;
+            };
+            let master_groups: Vec<&Ref> = std::iter::once(master).chain(&cluster.additional_master_security_groups).collect();
+            let admitted = master_groups.iter().any(|group_ref| {
+                let RefTarget::Spec(group_address) = group_ref.target(Kind::SecurityGroup) else { return true };
+                let Some(group) = spec.security_groups.get(&group_address.name) else { return true };
+                admits_livy(group, group_ref, &studio_groups, &studio_cidrs)
+            });
+            if !admitted {
+                let studio = studio_groups.first().map_or_else(|| "<studio group>".to_owned(), |g| g.as_str().to_owned());
+                found.push(
+                    Diagnostic::new(codes::LIVY_PORT_CLOSED, format!("the master group `{master}` of `{address}` does not admit `{domain_address}`'s security groups on tcp/{LIVY_PORT}"))
+                        .at(ctx.at(&format!("{address}.master_security_group")))
+                        .address(&address)
+                        .label("Livy listens on 8998 on the master node")
+                        .note("Studio notebooks then fail with `Cannot connect to livy service: ip-…:8998`")
+                        .hint(format!("add `{{ protocol = \"tcp\", ports = {LIVY_PORT}, source = \"{studio}\", description = \"Livy from Studio\" }}` to `security_group.{master}.ingress`")),
+                );
+            }
+        }
+    }
+    ctx.out.extend(found);
+}
+
+fn covers_port(protocol: Protocol, ports: Option<&Ports>, port: i64) -> bool {
+    match protocol {
+        Protocol::All => true,
+        Protocol::Tcp => ports.and_then(Ports::range).is_some_and(|(from, to)| from <= port && port <= to),
+        Protocol::Udp | Protocol::Icmp => false,
+    }
+}
+
+fn has_self_rule(group: &SecurityGroup) -> bool {
+    group.ingress.iter().any(|rule| {
+        rule.source.as_ref().is_some_and(|s| s.as_str() == SELF_PEER)
+            && (rule.protocol == Protocol::All
+                || (rule.protocol == Protocol::Tcp && rule.ports.as_ref().and_then(Ports::range) == Some((0, 65535))))
+    })
+}
+
+fn admits_livy(group: &SecurityGroup, group_ref: &Ref, studio_groups: &[&Ref], studio_cidrs: &[Ipv4Cidr]) -> bool {
+    group.ingress.iter().filter(|rule| covers_port(rule.protocol, rule.ports.as_ref(), LIVY_PORT)).any(|rule| {
+        if let Some(source) = &rule.source {
+            let source = if source.as_str() == SELF_PEER { group_ref } else { source };
+            return studio_groups.iter().any(|studio| studio.target(Kind::SecurityGroup) == source.target(Kind::SecurityGroup));
+        }
+        match rule.cidr.as_deref().map(IpCidr::parse) {
+            Some(Ok(IpCidr::V4(cidr))) => !studio_cidrs.is_empty() && studio_cidrs.iter().all(|s| cidr.canonical().contains(s.canonical())),
+            _ => false,
+        }
+    })
+}
