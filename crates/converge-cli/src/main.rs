@@ -89,7 +89,11 @@ fn validate(path: &Path, format: Format) -> anyhow::Result<ExitCode> {
                 )?;
             } else {
                 let resources = checked.spec.as_ref().map_or(0, |spec| spec.addresses().len());
-                let warnings = if warnings > 0 { format!(", {}", converge_spec::count(warnings, "warning")) } else { String::new() };
+                let warnings = if warnings > 0 {
+                    format!(", {}", converge_spec::count(warnings, "warning"))
+                } else {
+                    String::new()
+                };
                 writeln!(stderr, "`{display}` is valid: {}{warnings}", converge_spec::count(resources, "resource"))?;
             }
         }
@@ -100,8 +104,9 @@ fn validate(path: &Path, format: Format) -> anyhow::Result<ExitCode> {
 /// Reads and checks a spec file; documents it names are read relative to its directory.
 fn check_file(path: &Path) -> anyhow::Result<converge_spec::Checked> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read the spec `{}`", path.display()))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| anyhow::anyhow!("the spec `{}` is not UTF-8 text\n\nhint: save the file as UTF-8", path.display()))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        anyhow::anyhow!("the spec `{}` is not UTF-8 text\n\nhint: save the file as UTF-8", path.display())
+    })?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let loader = |relative: &str| -> Result<String, String> {
         std::fs::read_to_string(base.join(relative)).map_err(|error| error.to_string())

@@ -223,7 +223,9 @@ impl<'de> Deserialize<'de> for Document {
             Table { file: Option<String>, json: Option<String> },
         }
         Ok(match Written::deserialize(deserializer)? {
-            Written::File(file) | Written::Table { file: Some(file), .. } => Document { file: Some(file), text: String::new() },
+            Written::File(file) | Written::Table { file: Some(file), .. } => {
+                Document { file: Some(file), text: String::new() }
+            }
             Written::Table { file: None, json } => Document { file: None, text: json.unwrap_or_default() },
         })
     }
@@ -600,12 +602,24 @@ impl Spec {
             refs.push((a.clone(), "vpc".into(), &g.vpc, Kind::Vpc, hard));
             for (i, rule) in g.ingress.iter().enumerate() {
                 if let Some(peer) = rule.source.as_ref().filter(|p| p.as_str() != SELF_PEER) {
-                    refs.push((a.clone(), format!("ingress[{i}].source"), peer, Kind::SecurityGroup, Strength::RulePeer));
+                    refs.push((
+                        a.clone(),
+                        format!("ingress[{i}].source"),
+                        peer,
+                        Kind::SecurityGroup,
+                        Strength::RulePeer,
+                    ));
                 }
             }
             for (i, rule) in g.egress.iter().flatten().enumerate() {
                 if let Some(peer) = rule.destination.as_ref().filter(|p| p.as_str() != SELF_PEER) {
-                    refs.push((a.clone(), format!("egress[{i}].destination"), peer, Kind::SecurityGroup, Strength::RulePeer));
+                    refs.push((
+                        a.clone(),
+                        format!("egress[{i}].destination"),
+                        peer,
+                        Kind::SecurityGroup,
+                        Strength::RulePeer,
+                    ));
                 }
             }
         });

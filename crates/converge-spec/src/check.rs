@@ -59,8 +59,8 @@ fn parent(path: &str) -> Option<&str> {
     if path.ends_with(']') {
         return path.rfind('[').map(|i| &path[..i]);
     }
-    if path.ends_with('"') {
-        let open = path[..path.len() - 1].rfind('"')?;
+    if let Some(quoted) = path.strip_suffix('"') {
+        let open = quoted.rfind('"')?;
         return Some(path[..open].trim_end_matches('.'));
     }
     path.rfind('.').map(|i| &path[..i])
@@ -189,11 +189,14 @@ impl Walker<'_> {
                 let location = self.map.key(path).or_else(|| Some(span.clone()));
                 self.report(
                     path,
-                    Diagnostic::new(codes::MISSING_KEY, format!("`{path}` is missing the required key `{}`", field.key))
-                        .at(location.map(|span| Location { file: 0, span }))
-                        .label(format!("`{}` is required here", field.key))
-                        .address(address)
-                        .hint(format!("add `{} = …`: {}", field.key, field.doc.trim_end_matches('.'))),
+                    Diagnostic::new(
+                        codes::MISSING_KEY,
+                        format!("`{path}` is missing the required key `{}`", field.key),
+                    )
+                    .at(location.map(|span| Location { file: 0, span }))
+                    .label(format!("`{}` is required here", field.key))
+                    .address(address)
+                    .hint(format!("add `{} = …`: {}", field.key, field.doc.trim_end_matches('.'))),
                 );
             }
         }
@@ -232,7 +235,9 @@ fn wrong_type(path: &str, address: &str, at: Option<Location>, shape: &Shape, fo
         .label(format!("expected {expected}"));
     if let (Shape::Bool, DeValue::String(_)) = (shape, found) {
         d = d.hint(format!("write `{} = true` or `false`, without quotes", last_key(path)));
-    } else if let (Shape::Str | Shape::Enum(_), DeValue::Integer(_) | DeValue::Float(_) | DeValue::Boolean(_)) = (shape, found) {
+    } else if let (Shape::Str | Shape::Enum(_), DeValue::Integer(_) | DeValue::Float(_) | DeValue::Boolean(_)) =
+        (shape, found)
+    {
         d = d.hint("put the value in double quotes");
     } else if let (Shape::Int { .. }, DeValue::String(text)) = (shape, found) {
         d = d.hint(format!("write the number without quotes: `{} = {}`", last_key(path), text.trim()));
@@ -274,8 +279,9 @@ pub(crate) fn last_key(path: &str) -> &str {
 pub(crate) fn to_json(value: &DeValue<'_>) -> serde_json::Value {
     match value {
         DeValue::String(text) => serde_json::Value::String(text.to_string()),
-        DeValue::Integer(int) => i64::from_str_radix(int.as_str(), int.radix())
-            .map_or(serde_json::Value::Null, serde_json::Value::from),
+        DeValue::Integer(int) => {
+            i64::from_str_radix(int.as_str(), int.radix()).map_or(serde_json::Value::Null, serde_json::Value::from)
+        }
         DeValue::Float(float) => float
             .as_str()
             .replace('_', "")

@@ -102,7 +102,8 @@ impl Diagnostic {
             let _ = writeln!(out, "{pad} |");
             let _ = writeln!(out, "{line} | {text}");
             let (end_line, end_column) = source.line_col(span.end);
-            let width = if end_line == line { end_column.saturating_sub(column) } else { text.chars().count() + 1 - column };
+            let width =
+                if end_line == line { end_column.saturating_sub(column) } else { text.chars().count() + 1 - column };
             let carets = "^".repeat(width.max(1));
             let indent = " ".repeat(column - 1);
             match &self.label {

@@ -3,11 +3,11 @@
 
 use converge_model::{Address, Document, Kind, Spec};
 
+use crate::FileLoader;
 use crate::check::{SourceMap, child};
 use crate::codes;
 use crate::diagnostic::{Diagnostic, Location};
 use crate::source::SourceFile;
-use crate::FileLoader;
 
 /// IAM's limit on the aggregate size of a role's inline policies (non-whitespace characters).
 const INLINE_POLICY_LIMIT: usize = 10_240;
@@ -38,7 +38,9 @@ pub(crate) fn load(
             diagnostics.push(
                 Diagnostic::new(
                     codes::INVALID_POLICY,
-                    format!("the inline policies of `{address}` have {total} characters; IAM allows {INLINE_POLICY_LIMIT}"),
+                    format!(
+                        "the inline policies of `{address}` have {total} characters; IAM allows {INLINE_POLICY_LIMIT}"
+                    ),
                 )
                 .at(map.key(&path).map(|span| Location { file: 0, span }))
                 .address(&address)
@@ -85,7 +87,10 @@ fn read(
                     .at(map.value(path).map(|span| Location { file: 0, span }))
                     .label("named here")
                     .address(address)
-                    .hint(format!("paths are relative to the spec's directory; `{}` was looked for", beside(spec_name, &file))),
+                    .hint(format!(
+                        "paths are relative to the spec's directory; `{}` was looked for",
+                        beside(spec_name, &file)
+                    )),
             );
             None
         }
@@ -132,14 +137,22 @@ fn check_policy(
                 Some(Location { file, span: offset..offset + 1 })
             };
             let message = format!("the policy `{}` is not valid JSON: {error}", crate::check::last_key(path));
-            diagnostics.push(invalid(message, location, "IAM policies are JSON documents with `Version` and `Statement`"));
+            diagnostics.push(invalid(
+                message,
+                location,
+                "IAM policies are JSON documents with `Version` and `Statement`",
+            ));
             return;
         }
     };
     let policy = crate::check::last_key(path);
     let whole = location_in(file, text, None, map, path);
     let Some(object) = document.as_object() else {
-        diagnostics.push(invalid(format!("the policy `{policy}` must be a JSON object"), whole, "write `{ \"Version\": \"2012-10-17\", \"Statement\": [ … ] }`"));
+        diagnostics.push(invalid(
+            format!("the policy `{policy}` must be a JSON object"),
+            whole,
+            "write `{ \"Version\": \"2012-10-17\", \"Statement\": [ … ] }`",
+        ));
         return;
     };
     if let Some(version) = object.get("Version").and_then(|v| v.as_str())
@@ -147,13 +160,21 @@ fn check_policy(
         && version != "2008-10-17"
     {
         let at = location_in(file, text, Some(version), map, path);
-        diagnostics.push(invalid(format!("the policy `{policy}` has the unknown version `{version}`"), at, "use `\"Version\": \"2012-10-17\"`"));
+        diagnostics.push(invalid(
+            format!("the policy `{policy}` has the unknown version `{version}`"),
+            at,
+            "use `\"Version\": \"2012-10-17\"`",
+        ));
     }
     let statements: Vec<&serde_json::Value> = match object.get("Statement") {
         Some(serde_json::Value::Array(statements)) => statements.iter().collect(),
         Some(statement @ serde_json::Value::Object(_)) => vec![statement],
         _ => {
-            diagnostics.push(invalid(format!("the policy `{policy}` has no `Statement`"), whole, "add `\"Statement\": [ { \"Effect\": \"Allow\", \"Action\": …, \"Resource\": … } ]`"));
+            diagnostics.push(invalid(
+                format!("the policy `{policy}` has no `Statement`"),
+                whole,
+                "add `\"Statement\": [ { \"Effect\": \"Allow\", \"Action\": …, \"Resource\": … } ]`",
+            ));
             return;
         }
     };
@@ -163,13 +184,25 @@ fn check_policy(
         let name = sid.map_or_else(|| format!("statement {}", i + 1), |sid| format!("statement `{sid}`"));
         match statement.get("Effect").and_then(|e| e.as_str()) {
             Some("Allow" | "Deny") => {}
-            _ => diagnostics.push(invalid(format!("{name} of the policy `{policy}` needs `\"Effect\": \"Allow\"` or `\"Deny\"`"), at.clone(), "set `Effect` to `Allow` or `Deny`")),
+            _ => diagnostics.push(invalid(
+                format!("{name} of the policy `{policy}` needs `\"Effect\": \"Allow\"` or `\"Deny\"`"),
+                at.clone(),
+                "set `Effect` to `Allow` or `Deny`",
+            )),
         }
         if statement.get("Action").is_none() && statement.get("NotAction").is_none() {
-            diagnostics.push(invalid(format!("{name} of the policy `{policy}` has no `Action`"), at.clone(), "list the allowed actions, e.g. `\"Action\": [\"elasticmapreduce:ListClusters\"]`"));
+            diagnostics.push(invalid(
+                format!("{name} of the policy `{policy}` has no `Action`"),
+                at.clone(),
+                "list the allowed actions, e.g. `\"Action\": [\"elasticmapreduce:ListClusters\"]`",
+            ));
         }
         if statement.get("Resource").is_none() && statement.get("NotResource").is_none() {
-            diagnostics.push(invalid(format!("{name} of the policy `{policy}` has no `Resource`"), at, "add `\"Resource\": \"*\"` or the ARNs the statement covers"));
+            diagnostics.push(invalid(
+                format!("{name} of the policy `{policy}` has no `Resource`"),
+                at,
+                "add `\"Resource\": \"*\"` or the ARNs the statement covers",
+            ));
         }
     }
     if let Some(placeholder) = find_placeholder(text) {
@@ -187,7 +220,9 @@ fn find_placeholder(text: &str) -> Option<String> {
     let start = text.find('<')?;
     let end = start + text[start..].find('>')?;
     let inner = &text[start + 1..end];
-    let looks_like = !inner.is_empty() && inner.len() <= 40 && inner.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let looks_like = !inner.is_empty()
+        && inner.len() <= 40
+        && inner.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     looks_like.then(|| text[start..=end].to_owned())
 }
 
@@ -204,7 +239,11 @@ fn check_template(
         Diagnostic::new(codes::INVALID_TEMPLATE, message).at(location).address(address).hint(hint.to_owned())
     };
     if text.len() > TEMPLATE_LIMIT {
-        diagnostics.push(invalid(format!("the template has {} bytes; Service Catalog loads at most {TEMPLATE_LIMIT}", text.len()), location_in(file, text, None, map, path), "split the template or move resources into nested stacks"));
+        diagnostics.push(invalid(
+            format!("the template has {} bytes; Service Catalog loads at most {TEMPLATE_LIMIT}", text.len()),
+            location_in(file, text, None, map, path),
+            "split the template or move resources into nested stacks",
+        ));
         return;
     }
     let document: serde_yaml::Value = match serde_yaml::from_str(text) {
@@ -220,13 +259,21 @@ fn check_template(
                 error.location().map(|at| Location { file, span: at.index()..(at.index() + 1).min(text.len()) })
             };
             let message = format!("the template is not valid YAML or JSON: {}", first_line(&error.to_string()));
-            diagnostics.push(invalid(message, location, "CloudFormation templates are YAML or JSON; check quotes and indentation"));
+            diagnostics.push(invalid(
+                message,
+                location,
+                "CloudFormation templates are YAML or JSON; check quotes and indentation",
+            ));
             return;
         }
     };
     let resources = document.get("Resources").and_then(serde_yaml::Value::as_mapping);
     if resources.is_none_or(serde_yaml::Mapping::is_empty) {
-        diagnostics.push(invalid("the template has no `Resources`".into(), location_in(file, text, None, map, path), "a CloudFormation template needs a `Resources` section with at least one resource"));
+        diagnostics.push(invalid(
+            "the template has no `Resources`".into(),
+            location_in(file, text, None, map, path),
+            "a CloudFormation template needs a `Resources` section with at least one resource",
+        ));
         return;
     }
     if studio_visible {

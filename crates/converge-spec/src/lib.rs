@@ -15,8 +15,8 @@
 //! **Architecture invariant:** any input, however broken, produces
 //! diagnostics, never a panic (a property test feeds it random TOML).
 
-pub mod codes;
 mod check;
+pub mod codes;
 mod diagnostic;
 mod documents;
 mod rules;
@@ -157,9 +157,12 @@ pub fn check(file_name: &str, text: &str, loader: &dyn FileLoader) -> Checked {
             if let Some(problem) = rules::names::spec_name_problem(&address.name) {
                 walker.errors += 1;
                 walker.diagnostics.push(
-                    Diagnostic::new(codes::INVALID_NAME, format!("`{}` is not a valid resource name: {problem}", address.name))
-                        .at(Some(Location { file: 0, span: name.span() }))
-                        .hint("use letters, digits, `_` and `-`, starting with a letter or digit (at most 64)"),
+                    Diagnostic::new(
+                        codes::INVALID_NAME,
+                        format!("`{}` is not a valid resource name: {problem}", address.name),
+                    )
+                    .at(Some(Location { file: 0, span: name.span() }))
+                    .hint("use letters, digits, `_` and `-`, starting with a letter or digit (at most 64)"),
                 );
             }
             walker.walk(&path, &path, resource, resource_shape);

@@ -13,7 +13,10 @@ use crate::shape::{self, Field, Shape};
 pub fn json_schema() -> Value {
     let mut generator = Generator::default();
     let mut properties = Map::new();
-    properties.insert("stack".into(), generator.field_schema("The stack: name, region, account, default tags.", shape::stack()));
+    properties.insert(
+        "stack".into(),
+        generator.field_schema("The stack: name, region, account, default tags.", shape::stack()),
+    );
     for (kind, resource, doc) in shape::KINDS {
         let resource = generator.shape(resource);
         properties.insert(

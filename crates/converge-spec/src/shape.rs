@@ -14,8 +14,15 @@ pub enum Shape {
     Str,
     /// One of these exact strings.
     Enum(&'static [&'static str]),
-    Int { min: Option<i64>, max: Option<i64>, code: Code },
-    Float { min: f64, max: f64 },
+    Int {
+        min: Option<i64>,
+        max: Option<i64>,
+        code: Code,
+    },
+    Float {
+        min: f64,
+        max: f64,
+    },
     Bool,
     Array(&'static Shape),
     /// A closed table: only these keys.
@@ -200,7 +207,11 @@ static CATALOG_PRODUCT: Shape = Shape::Resource(&[
     req("template_bucket", &STR, "S3 bucket the template is uploaded to, under its content hash."),
     opt("version_description", &STR, "Description of the product version a template change creates."),
     opt("launch_role", &STR, "Role of the launch constraint; must trust `servicecatalog.amazonaws.com`."),
-    opt("studio_visible", &BOOL, "List the product in SageMaker Studio (tag `sagemaker:studio-visibility:emr = true`)."),
+    opt(
+        "studio_visible",
+        &BOOL,
+        "List the product in SageMaker Studio (tag `sagemaker:studio-visibility:emr = true`).",
+    ),
     opt("tags", &TAGS, "Tags."),
 ]);
 
@@ -221,7 +232,11 @@ static INSTANCE_TYPE: Shape = Shape::OneOf(&[
             &Shape::Int { min: Some(1), max: None, code: codes::EMR_WEIGHTED_CAPACITY },
             "Weighted capacity (units this type counts for), default 1; 1 on the master fleet.",
         ),
-        opt("bid_percent", &Shape::Float { min: 1.0, max: 1000.0 }, "Spot bid as % of the On-Demand price, default 100."),
+        opt(
+            "bid_percent",
+            &Shape::Float { min: 1.0, max: 1000.0 },
+            "Spot bid as % of the On-Demand price, default 100.",
+        ),
         opt("ebs", &Shape::Array(&EBS_VOLUME), "EBS volumes per instance."),
         opt("ebs_optimized", &BOOL, "EBS-optimized instances."),
     ]),
@@ -265,7 +280,11 @@ static FLEET: Shape = Shape::Table(&[
 ]);
 
 static SCALING: Shape = Shape::Table(&[
-    req("unit", &Shape::Enum(&["InstanceFleetUnits", "Instances", "VCPU"]), "Unit of the limits; `InstanceFleetUnits` for fleets."),
+    req(
+        "unit",
+        &Shape::Enum(&["InstanceFleetUnits", "Instances", "VCPU"]),
+        "Unit of the limits; `InstanceFleetUnits` for fleets.",
+    ),
     req("min", &NON_NEGATIVE, "Minimum capacity."),
     req("max", &NON_NEGATIVE, "Maximum capacity."),
     opt("max_on_demand", &NON_NEGATIVE, "Maximum On-Demand capacity (default: `max`)."),

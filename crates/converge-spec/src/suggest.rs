@@ -5,7 +5,8 @@ pub(crate) fn did_you_mean<'a>(input: &str, candidates: impl IntoIterator<Item =
     let lowered = input.to_ascii_lowercase();
     let mut best: Option<(f64, &str)> = None;
     for candidate in candidates {
-        if candidate.eq_ignore_ascii_case(input) || candidate.replace(['-', '_'], "") == lowered.replace(['-', '_'], "") {
+        if candidate.eq_ignore_ascii_case(input) || candidate.replace(['-', '_'], "") == lowered.replace(['-', '_'], "")
+        {
             return Some(candidate);
         }
         let score = strsim::jaro_winkler(&lowered, &candidate.to_ascii_lowercase());

@@ -96,7 +96,10 @@ fn reference_specs_read_into_the_model() {
     let task = hourly.task.as_ref().expect("task fleet");
     assert_eq!(task.instance_types.len(), 6);
     assert_eq!(task.instance_types[1].weight, 96);
-    assert_eq!(hourly.configuration_property("yarn-site", "yarn.node-labels.am.default-node-label-expression"), Some("CORE"));
+    assert_eq!(
+        hourly.configuration_property("yarn-site", "yarn.node-labels.am.default-node-label-expression"),
+        Some("CORE")
+    );
     assert_eq!(spec.emr_clusters["shared"].scaling.as_ref().map(|s| s.max), Some(1936));
 
     let checked = check_path(&workspace_root().join("specs/studio-emr.toml"));

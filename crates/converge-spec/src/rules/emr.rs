@@ -27,22 +27,52 @@ pub(super) fn clusters(ctx: &mut Ctx<'_>) {
 
         // Master and core fleets.
         match &cluster.master {
-            None => emit(codes::EMR_MASTER_FLEET, format!("`{address}` has no master fleet"), "", format!("add `[{address}.master]` with `instance_types` and `on_demand = 1`")),
+            None => emit(
+                codes::EMR_MASTER_FLEET,
+                format!("`{address}` has no master fleet"),
+                "",
+                format!("add `[{address}.master]` with `instance_types` and `on_demand = 1`"),
+            ),
             Some(master) => {
                 let (od, spot) = (master.on_demand, master.spot);
                 if !((od == 1 && spot == 0) || (od == 0 && spot == 1)) {
-                    emit(codes::EMR_MASTER_FLEET, format!("the master fleet must have a capacity of exactly 1, it asks for {od} On-Demand and {spot} Spot"), "master", "set `on_demand = 1` (or `spot = 1`) and leave the other at 0".into());
+                    emit(
+                        codes::EMR_MASTER_FLEET,
+                        format!(
+                            "the master fleet must have a capacity of exactly 1, it asks for {od} On-Demand and {spot} Spot"
+                        ),
+                        "master",
+                        "set `on_demand = 1` (or `spot = 1`) and leave the other at 0".into(),
+                    );
                 }
                 for (i, t) in master.instance_types.iter().enumerate() {
                     if t.weight != 1 {
-                        emit(codes::EMR_WEIGHTED_CAPACITY, format!("the master fleet's `{}` has weight {}; the master fleet only allows 1", t.instance_type, t.weight), &format!("master.instance_types[{i}]"), "remove `weight` on master instance types".into());
+                        emit(
+                            codes::EMR_WEIGHTED_CAPACITY,
+                            format!(
+                                "the master fleet's `{}` has weight {}; the master fleet only allows 1",
+                                t.instance_type, t.weight
+                            ),
+                            &format!("master.instance_types[{i}]"),
+                            "remove `weight` on master instance types".into(),
+                        );
                     }
                 }
             }
         }
         match &cluster.core {
-            None => emit(codes::EMR_CORE_FLEET, format!("`{address}` has no core fleet"), "", format!("add `[{address}.core]` with `instance_types` and a capacity")),
-            Some(core) if core.on_demand + core.spot == 0 => emit(codes::EMR_CORE_FLEET, "the core fleet has no capacity".into(), "core", "set `on_demand` or `spot` of the core fleet to at least 1".into()),
+            None => emit(
+                codes::EMR_CORE_FLEET,
+                format!("`{address}` has no core fleet"),
+                "",
+                format!("add `[{address}.core]` with `instance_types` and a capacity"),
+            ),
+            Some(core) if core.on_demand + core.spot == 0 => emit(
+                codes::EMR_CORE_FLEET,
+                "the core fleet has no capacity".into(),
+                "core",
+                "set `on_demand` or `spot` of the core fleet to at least 1".into(),
+            ),
             Some(_) => {}
         }
 
@@ -53,25 +83,50 @@ pub(super) fn clusters(ctx: &mut Ctx<'_>) {
         // Managed scaling.
         if let Some(scaling) = &cluster.scaling {
             if scaling.unit != ScalingUnit::InstanceFleetUnits {
-                emit(codes::EMR_SCALING_UNIT, "managed scaling of an instance-fleet cluster must count `InstanceFleetUnits`".into(), "scaling.unit", "set `unit = \"InstanceFleetUnits\"`; the limits are then in the fleets' weighted capacity".into());
+                emit(
+                    codes::EMR_SCALING_UNIT,
+                    "managed scaling of an instance-fleet cluster must count `InstanceFleetUnits`".into(),
+                    "scaling.unit",
+                    "set `unit = \"InstanceFleetUnits\"`; the limits are then in the fleets' weighted capacity".into(),
+                );
             }
             if scaling.min > scaling.max {
-                emit(codes::EMR_SCALING_LIMITS, format!("managed scaling `min` ({}) is above `max` ({})", scaling.min, scaling.max), "scaling.min", "lower `min` or raise `max`".into());
+                emit(
+                    codes::EMR_SCALING_LIMITS,
+                    format!("managed scaling `min` ({}) is above `max` ({})", scaling.min, scaling.max),
+                    "scaling.min",
+                    "lower `min` or raise `max`".into(),
+                );
             }
             for (field, value) in [("max_on_demand", scaling.max_on_demand), ("max_core", scaling.max_core)] {
                 if let Some(value) = value.filter(|v| *v > scaling.max) {
-                    emit(codes::EMR_SCALING_LIMITS, format!("managed scaling `{field}` ({value}) is above `max` ({})", scaling.max), &format!("scaling.{field}"), format!("lower `{field}` to at most {}", scaling.max));
+                    emit(
+                        codes::EMR_SCALING_LIMITS,
+                        format!("managed scaling `{field}` ({value}) is above `max` ({})", scaling.max),
+                        &format!("scaling.{field}"),
+                        format!("lower `{field}` to at most {}", scaling.max),
+                    );
                 }
             }
             if let (Some(core), Some(max_core)) = (&cluster.core, scaling.max_core)
                 && core.on_demand + core.spot > max_core
             {
-                emit(codes::EMR_SCALING_LIMITS, format!("the core fleet asks for {} units but managed scaling allows at most {max_core}", core.on_demand + core.spot), "scaling.max_core", "raise `max_core` or lower the core fleet's capacity".into());
+                emit(
+                    codes::EMR_SCALING_LIMITS,
+                    format!(
+                        "the core fleet asks for {} units but managed scaling allows at most {max_core}",
+                        core.on_demand + core.spot
+                    ),
+                    "scaling.max_core",
+                    "raise `max_core` or lower the core fleet's capacity".into(),
+                );
             }
         }
 
         // HDFS replication cannot exceed the number of core nodes.
-        if let (Some(replication), Some(core)) = (cluster.configuration_property("hdfs-site", "dfs.replication"), &cluster.core) {
+        if let (Some(replication), Some(core)) =
+            (cluster.configuration_property("hdfs-site", "dfs.replication"), &cluster.core)
+        {
             let field = configuration_path(cluster, "hdfs-site", "dfs.replication");
             match replication.trim().parse::<i64>() {
                 Ok(replication) => {
@@ -81,20 +136,38 @@ pub(super) fn clusters(ctx: &mut Ctx<'_>) {
                     if units > 0 && replication > fewest_nodes {
                         emit(
                             codes::EMR_DFS_REPLICATION,
-                            format!("`dfs.replication` is {replication}, but the core fleet may run as few as {fewest_nodes} node(s)"),
+                            format!(
+                                "`dfs.replication` is {replication}, but the core fleet may run as few as {fewest_nodes} node(s)"
+                            ),
                             &field,
-                            format!("lower `dfs.replication` to {fewest_nodes} or raise the core capacity; HDFS cannot place more replicas than core nodes, and EMR refuses to shrink core below the replication factor"),
+                            format!(
+                                "lower `dfs.replication` to {fewest_nodes} or raise the core capacity; HDFS cannot place more replicas than core nodes, and EMR refuses to shrink core below the replication factor"
+                            ),
                         );
                     }
                 }
-                Err(_) => emit(codes::INVALID_VALUE, format!("`dfs.replication` must be a whole number, not `{replication}`"), &field, "write the replication factor as a number in quotes, e.g. `\"2\"`".into()),
+                Err(_) => emit(
+                    codes::INVALID_VALUE,
+                    format!("`dfs.replication` must be a whole number, not `{replication}`"),
+                    &field,
+                    "write the replication factor as a number in quotes, e.g. `\"2\"`".into(),
+                ),
             }
         }
 
         // EMR-managed groups come as a pair.
         if cluster.master_security_group.is_some() != cluster.core_security_group.is_some() {
-            let (present, absent) = if cluster.master_security_group.is_some() { ("master_security_group", "core_security_group") } else { ("core_security_group", "master_security_group") };
-            emit(codes::EMR_SECURITY_GROUP_PAIR, format!("`{present}` is set but `{absent}` is not"), present, format!("set `{absent}` too; EMR takes both EMR-managed groups or neither"));
+            let (present, absent) = if cluster.master_security_group.is_some() {
+                ("master_security_group", "core_security_group")
+            } else {
+                ("core_security_group", "master_security_group")
+            };
+            emit(
+                codes::EMR_SECURITY_GROUP_PAIR,
+                format!("`{present}` is set but `{absent}` is not"),
+                present,
+                format!("set `{absent}` too; EMR takes both EMR-managed groups or neither"),
+            );
         }
 
         // Release features.
@@ -106,31 +179,60 @@ pub(super) fn clusters(ctx: &mut Ctx<'_>) {
         if let Some(core) = &cluster.core
             && core.spot > 0
         {
-            emit(codes::CORE_ON_SPOT, "the core fleet runs HDFS on Spot capacity".into(), "core.spot", "keep core On-Demand and put Spot capacity in the task fleet; a Spot reclaim on core loses HDFS blocks".into());
+            emit(
+                codes::CORE_ON_SPOT,
+                "the core fleet runs HDFS on Spot capacity".into(),
+                "core.spot",
+                "keep core On-Demand and put Spot capacity in the task fleet; a Spot reclaim on core loses HDFS blocks"
+                    .into(),
+            );
         }
         let task_spot = cluster.task.as_ref().is_some_and(|t| t.spot > 0 || t.spot_allocation.is_some());
         if task_spot && release_version(&cluster.release).is_some_and(|(major, _, _)| major >= 6) {
             let enabled = cluster.configuration_property("yarn-site", "yarn.node-labels.enabled") == Some("true");
-            let am_on_core = cluster.configuration_property("yarn-site", "yarn.node-labels.am.default-node-label-expression") == Some("CORE");
+            let am_on_core = cluster
+                .configuration_property("yarn-site", "yarn.node-labels.am.default-node-label-expression")
+                == Some("CORE");
             if !(enabled && am_on_core) {
                 emit(codes::YARN_NODE_LABELS, format!("`{address}` runs Spot task nodes on EMR 6+, where YARN node labels are off, so application masters may land on Spot"), "task", "add a `yarn-site` configuration with `yarn.node-labels.enabled = \"true\"` and `yarn.node-labels.am.default-node-label-expression = \"CORE\"`".into());
             }
         }
         if cluster.subnets.len() == 1 {
-            emit(codes::SINGLE_SUBNET, format!("`{address}` has one subnet, so EMR cannot choose another availability zone"), "subnets", "list subnets in two or more AZs; EMR picks one with capacity at creation, which also helps a rebuild".into());
+            emit(
+                codes::SINGLE_SUBNET,
+                format!("`{address}` has one subnet, so EMR cannot choose another availability zone"),
+                "subnets",
+                "list subnets in two or more AZs; EMR picks one with capacity at creation, which also helps a rebuild"
+                    .into(),
+            );
         }
 
         // Roles and the instance profile.
         if let Some((role_name, role)) = ctx.role(&cluster.instance_profile)
             && !role.instance_profile
         {
-            emit(codes::EMR_INSTANCE_PROFILE, format!("`iam_role.{role_name}` is used as the EC2 instance profile but has no instance profile"), "instance_profile", format!("set `instance_profile = true` in `[iam_role.{role_name}]`; EMR needs an instance profile named like the role"));
+            emit(
+                codes::EMR_INSTANCE_PROFILE,
+                format!("`iam_role.{role_name}` is used as the EC2 instance profile but has no instance profile"),
+                "instance_profile",
+                format!(
+                    "set `instance_profile = true` in `[iam_role.{role_name}]`; EMR needs an instance profile named like the role"
+                ),
+            );
         }
-        for (field, reference, service) in [("service_role", &cluster.service_role, "elasticmapreduce.amazonaws.com"), ("instance_profile", &cluster.instance_profile, "ec2.amazonaws.com")] {
+        for (field, reference, service) in [
+            ("service_role", &cluster.service_role, "elasticmapreduce.amazonaws.com"),
+            ("instance_profile", &cluster.instance_profile, "ec2.amazonaws.com"),
+        ] {
             if let Some((role_name, role)) = ctx.role(reference)
                 && !role.trusts_service(service)
             {
-                emit(codes::MISSING_TRUST, format!("`iam_role.{role_name}` is the cluster's `{field}` but does not trust `{service}`"), field, format!("add `\"{service}\"` to `iam_role.{role_name}.trust`"));
+                emit(
+                    codes::MISSING_TRUST,
+                    format!("`iam_role.{role_name}` is the cluster's `{field}` but does not trust `{service}`"),
+                    field,
+                    format!("add `\"{service}\"` to `iam_role.{role_name}.trust`"),
+                );
             }
         }
     }
@@ -141,18 +243,40 @@ fn check_fleet(role: &str, fleet: &InstanceFleet, emit: &mut impl FnMut(codes::C
     let count = fleet.instance_types.len();
     let limit = if fleet.has_allocation_strategy() { MAX_TYPES_WITH_STRATEGY } else { MAX_TYPES_PLAIN };
     if count == 0 {
-        emit(codes::EMR_INSTANCE_TYPE_LIMIT, format!("the {role} fleet lists no instance types"), &format!("{role}.instance_types"), "list at least one instance type".into());
+        emit(
+            codes::EMR_INSTANCE_TYPE_LIMIT,
+            format!("the {role} fleet lists no instance types"),
+            &format!("{role}.instance_types"),
+            "list at least one instance type".into(),
+        );
     } else if count > limit {
         let hint = if fleet.has_allocation_strategy() {
             format!("keep at most {MAX_TYPES_WITH_STRATEGY} instance types")
         } else {
-            format!("keep at most {MAX_TYPES_PLAIN}, or set `spot_allocation` / `on_demand_allocation`, which allows up to {MAX_TYPES_WITH_STRATEGY}")
+            format!(
+                "keep at most {MAX_TYPES_PLAIN}, or set `spot_allocation` / `on_demand_allocation`, which allows up to {MAX_TYPES_WITH_STRATEGY}"
+            )
         };
-        emit(codes::EMR_INSTANCE_TYPE_LIMIT, format!("the {role} fleet lists {count} instance types; EMR allows {limit} here"), &format!("{role}.instance_types[{limit}]"), hint);
+        emit(
+            codes::EMR_INSTANCE_TYPE_LIMIT,
+            format!("the {role} fleet lists {count} instance types; EMR allows {limit} here"),
+            &format!("{role}.instance_types[{limit}]"),
+            hint,
+        );
     }
     match (fleet.spot_timeout_minutes, fleet.spot_timeout_action) {
-        (Some(_), None) => emit(codes::EMR_SPOT_TIMEOUT, format!("the {role} fleet sets `spot_timeout_minutes` without `spot_timeout_action`"), &format!("{role}.spot_timeout_minutes"), "add `spot_timeout_action = \"switch-to-on-demand\"` or `\"terminate-cluster\"`".into()),
-        (None, Some(_)) => emit(codes::EMR_SPOT_TIMEOUT, format!("the {role} fleet sets `spot_timeout_action` without `spot_timeout_minutes`"), &format!("{role}.spot_timeout_action"), "add `spot_timeout_minutes`, between 5 and 1440".into()),
+        (Some(_), None) => emit(
+            codes::EMR_SPOT_TIMEOUT,
+            format!("the {role} fleet sets `spot_timeout_minutes` without `spot_timeout_action`"),
+            &format!("{role}.spot_timeout_minutes"),
+            "add `spot_timeout_action = \"switch-to-on-demand\"` or `\"terminate-cluster\"`".into(),
+        ),
+        (None, Some(_)) => emit(
+            codes::EMR_SPOT_TIMEOUT,
+            format!("the {role} fleet sets `spot_timeout_action` without `spot_timeout_minutes`"),
+            &format!("{role}.spot_timeout_action"),
+            "add `spot_timeout_minutes`, between 5 and 1440".into(),
+        ),
         _ => {}
     }
     if count == 1 && (fleet.spot > 0 || fleet.spot_allocation.is_some()) {
@@ -160,22 +284,46 @@ fn check_fleet(role: &str, fleet: &InstanceFleet, emit: &mut impl FnMut(codes::C
     }
 }
 
-fn release_features(cluster: &EmrCluster, (major, minor, patch): (u32, u32, u32), emit: &mut impl FnMut(codes::Code, String, &str, String)) {
+fn release_features(
+    cluster: &EmrCluster,
+    (major, minor, patch): (u32, u32, u32),
+    emit: &mut impl FnMut(codes::Code, String, &str, String),
+) {
     let at_least = |m: u32, n: u32, p: u32| (major, minor, patch) >= (m, n, p);
     let release = &cluster.release;
     if !at_least(4, 8, 0) || (major, minor) == (5, 0) {
-        emit(codes::EMR_RELEASE_FEATURE, format!("instance fleets need EMR 4.8.0 or later (not 5.0.x); `{release}` does not have them"), "release", "use a current release such as `emr-6.15.0` or `emr-7.1.0`".into());
+        emit(
+            codes::EMR_RELEASE_FEATURE,
+            format!("instance fleets need EMR 4.8.0 or later (not 5.0.x); `{release}` does not have them"),
+            "release",
+            "use a current release such as `emr-6.15.0` or `emr-7.1.0`".into(),
+        );
     }
     if cluster.scaling.is_some() && (!at_least(5, 30, 0) || (major, minor, patch) == (6, 0, 0)) {
-        emit(codes::EMR_RELEASE_FEATURE, format!("managed scaling needs EMR 5.30.0 or later (not 6.0.0); `{release}` does not have it"), "scaling", "upgrade `release`, or remove `scaling`".into());
+        emit(
+            codes::EMR_RELEASE_FEATURE,
+            format!("managed scaling needs EMR 5.30.0 or later (not 6.0.0); `{release}` does not have it"),
+            "scaling",
+            "upgrade `release`, or remove `scaling`".into(),
+        );
     }
     if cluster.auto_termination_idle_seconds.is_some() && (!at_least(5, 30, 0) || (major == 6 && minor < 1)) {
-        emit(codes::EMR_RELEASE_FEATURE, format!("auto-termination needs EMR 5.30.0 or 6.1.0 and later; `{release}` does not have it"), "auto_termination_idle_seconds", "upgrade `release`, or remove `auto_termination_idle_seconds`".into());
+        emit(
+            codes::EMR_RELEASE_FEATURE,
+            format!("auto-termination needs EMR 5.30.0 or 6.1.0 and later; `{release}` does not have it"),
+            "auto_termination_idle_seconds",
+            "upgrade `release`, or remove `auto_termination_idle_seconds`".into(),
+        );
     }
     if !at_least(5, 12, 1) {
         for (role, fleet) in cluster.fleets() {
             if fleet.has_allocation_strategy() {
-                emit(codes::EMR_RELEASE_FEATURE, format!("allocation strategies need EMR 5.12.1 or later; `{release}` does not have them"), role, "upgrade `release`, or remove `spot_allocation` and `on_demand_allocation`".into());
+                emit(
+                    codes::EMR_RELEASE_FEATURE,
+                    format!("allocation strategies need EMR 5.12.1 or later; `{release}` does not have them"),
+                    role,
+                    "upgrade `release`, or remove `spot_allocation` and `on_demand_allocation`".into(),
+                );
             }
         }
     }
@@ -183,7 +331,12 @@ fn release_features(cluster: &EmrCluster, (major, minor, patch): (u32, u32, u32)
 
 /// The path of a configuration property, for diagnostics (`configurations[1].properties."dfs.replication"`).
 fn configuration_path(cluster: &EmrCluster, classification: &str, key: &str) -> String {
-    fn find(configurations: &[converge_model::Configuration], classification: &str, key: &str, prefix: &str) -> Option<String> {
+    fn find(
+        configurations: &[converge_model::Configuration],
+        classification: &str,
+        key: &str,
+        prefix: &str,
+    ) -> Option<String> {
         configurations.iter().enumerate().find_map(|(i, c)| {
             let here = format!("{prefix}[{i}]");
             if c.classification == classification && c.properties.contains_key(key) {

@@ -104,7 +104,9 @@ impl Ctx<'_> {
     /// Something that identifies a VPC reference: the VPC id when known.
     pub(crate) fn vpc_identity(&self, reference: &Ref) -> Option<String> {
         match reference.target(Kind::Vpc) {
-            RefTarget::Spec(address) => Some(self.spec.vpcs.get(&address.name).map_or_else(|| address.to_string(), |vpc| vpc.id.clone())),
+            RefTarget::Spec(address) => {
+                Some(self.spec.vpcs.get(&address.name).map_or_else(|| address.to_string(), |vpc| vpc.id.clone()))
+            }
             RefTarget::Literal(id) => Some(id.to_owned()),
             _ => None,
         }

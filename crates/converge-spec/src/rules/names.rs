@@ -10,12 +10,43 @@ use crate::suggest::did_you_mean;
 
 /// The regions converge knows; an unknown region is almost always a typo.
 pub(crate) const REGIONS: &[&str] = &[
-    "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1",
-    "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",
-    "ap-southeast-7", "ca-central-1", "ca-west-1", "cn-north-1", "cn-northwest-1", "eu-central-1", "eu-central-2",
-    "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1",
-    "me-south-1", "mx-central-1", "sa-east-1", "us-east-1", "us-east-2", "us-gov-east-1", "us-gov-west-1",
-    "us-west-1", "us-west-2",
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "cn-north-1",
+    "cn-northwest-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "us-west-1",
+    "us-west-2",
 ];
 
 /// Why a resource name of the spec is not acceptable, if it is not.
@@ -74,7 +105,13 @@ pub(super) fn aws_names(ctx: &mut Ctx<'_>) {
     for (name, vpc) in &ctx.spec.vpcs {
         if converge_model::Kind::of_literal(&vpc.id) != Some(Kind::Vpc) {
             let address = Address::new(Kind::Vpc, name.clone());
-            found.push((codes::INVALID_VALUE, address.clone(), format!("{address}.id"), format!("`{}` is not a VPC id", vpc.id), "write the id of an existing VPC, like `vpc-0b4cd1e283a3474c0`".to_owned()));
+            found.push((
+                codes::INVALID_VALUE,
+                address.clone(),
+                format!("{address}.id"),
+                format!("`{}` is not a VPC id", vpc.id),
+                "write the id of an existing VPC, like `vpc-0b4cd1e283a3474c0`".to_owned(),
+            ));
         }
     }
     for (name, role) in &ctx.spec.iam_roles {
@@ -83,12 +120,27 @@ pub(super) fn aws_names(ctx: &mut Ctx<'_>) {
         let iam_char = |b: u8| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b);
         if !pattern_ok(role_name, 64, iam_char) {
             let field = if role.name.is_some() { format!("{address}.name") } else { address.to_string() };
-            found.push((codes::INVALID_NAME, address.clone(), field, format!("`{role_name}` is not a valid IAM role name"), "IAM role names have 1-64 letters, digits and `+=,.@_-`".to_owned()));
+            found.push((
+                codes::INVALID_NAME,
+                address.clone(),
+                field,
+                format!("`{role_name}` is not a valid IAM role name"),
+                "IAM role names have 1-64 letters, digits and `+=,.@_-`".to_owned(),
+            ));
         }
         let path_ok = role.path == "/"
-            || (role.path.len() <= 512 && role.path.starts_with('/') && role.path.ends_with('/') && role.path.bytes().all(|b| (0x21..=0x7e).contains(&b)));
+            || (role.path.len() <= 512
+                && role.path.starts_with('/')
+                && role.path.ends_with('/')
+                && role.path.bytes().all(|b| (0x21..=0x7e).contains(&b)));
         if !path_ok {
-            found.push((codes::INVALID_VALUE, address.clone(), format!("{address}.path"), format!("`{}` is not a valid IAM path", role.path), "an IAM path starts and ends with `/`, e.g. `/service-role/`".to_owned()));
+            found.push((
+                codes::INVALID_VALUE,
+                address.clone(),
+                format!("{address}.path"),
+                format!("`{}` is not a valid IAM path", role.path),
+                "an IAM path starts and ends with `/`, e.g. `/service-role/`".to_owned(),
+            ));
         }
         for (i, arn) in role.managed_policies.iter().enumerate() {
             let mut parts = arn.splitn(6, ':');
@@ -96,10 +148,18 @@ pub(super) fn aws_names(ctx: &mut Ctx<'_>) {
                 && parts.next().is_some_and(|p| p.starts_with("aws"))
                 && parts.next() == Some("iam")
                 && parts.next() == Some("")
-                && parts.next().is_some_and(|account| account == "aws" || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())))
+                && parts.next().is_some_and(|account| {
+                    account == "aws" || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
+                })
                 && parts.next().is_some_and(|resource| resource.starts_with("policy/"));
             if !ok {
-                found.push((codes::INVALID_VALUE, address.clone(), format!("{address}.managed_policies[{i}]"), format!("`{arn}` is not a managed policy ARN"), "write the full ARN, e.g. `arn:aws:iam::aws:policy/AmazonS3FullAccess`".to_owned()));
+                found.push((
+                    codes::INVALID_VALUE,
+                    address.clone(),
+                    format!("{address}.managed_policies[{i}]"),
+                    format!("`{arn}` is not a managed policy ARN"),
+                    "write the full ARN, e.g. `arn:aws:iam::aws:policy/AmazonS3FullAccess`".to_owned(),
+                ));
             }
         }
     }
@@ -108,10 +168,22 @@ pub(super) fn aws_names(ctx: &mut Ctx<'_>) {
         if let Some(group_name) = &group.name
             && (group_name.is_empty() || group_name.len() > 255 || group_name.to_ascii_lowercase().starts_with("sg-"))
         {
-            found.push((codes::INVALID_NAME, address.clone(), format!("{address}.name"), format!("`{group_name}` is not a valid security group name"), "group names have 1-255 characters and cannot start with `sg-`".to_owned()));
+            found.push((
+                codes::INVALID_NAME,
+                address.clone(),
+                format!("{address}.name"),
+                format!("`{group_name}` is not a valid security group name"),
+                "group names have 1-255 characters and cannot start with `sg-`".to_owned(),
+            ));
         }
         if group.description.is_empty() || group.description.len() > 255 {
-            found.push((codes::INVALID_VALUE, address.clone(), format!("{address}.description"), "a security group description must have 1-255 characters".to_owned(), "describe what the group is for".to_owned()));
+            found.push((
+                codes::INVALID_VALUE,
+                address.clone(),
+                format!("{address}.description"),
+                "a security group description must have 1-255 characters".to_owned(),
+                "describe what the group is for".to_owned(),
+            ));
         }
     }
     let domain_name_ok = |text: &str| {
@@ -124,7 +196,13 @@ pub(super) fn aws_names(ctx: &mut Ctx<'_>) {
     for (name, domain) in &ctx.spec.sagemaker_domains {
         let address = Address::new(Kind::SagemakerDomain, name.clone());
         if !domain_name_ok(&domain.name) {
-            found.push((codes::INVALID_NAME, address.clone(), format!("{address}.name"), format!("`{}` is not a valid domain name", domain.name), "domain names have 1-63 letters, digits and inner hyphens".to_owned()));
+            found.push((
+                codes::INVALID_NAME,
+                address.clone(),
+                format!("{address}.name"),
+                format!("`{}` is not a valid domain name", domain.name),
+                "domain names have 1-63 letters, digits and inner hyphens".to_owned(),
+            ));
         }
     }
     for (name, user) in &ctx.spec.sagemaker_users {
@@ -132,14 +210,28 @@ pub(super) fn aws_names(ctx: &mut Ctx<'_>) {
         let profile = user.name.as_deref().unwrap_or(name);
         if !domain_name_ok(profile) {
             let field = if user.name.is_some() { format!("{address}.name") } else { address.to_string() };
-            found.push((codes::INVALID_NAME, address.clone(), field, format!("`{profile}` is not a valid user profile name"), "user profile names have 1-63 letters, digits and inner hyphens (no `_`); set `name`".to_owned()));
+            found.push((
+                codes::INVALID_NAME,
+                address.clone(),
+                field,
+                format!("`{profile}` is not a valid user profile name"),
+                "user profile names have 1-63 letters, digits and inner hyphens (no `_`); set `name`".to_owned(),
+            ));
         }
     }
     for (name, portfolio) in &ctx.spec.catalog_portfolios {
         let address = Address::new(Kind::CatalogPortfolio, name.clone());
-        for (field, value, max) in [("display_name", &portfolio.display_name, 100), ("provider", &portfolio.provider, 50)] {
+        for (field, value, max) in
+            [("display_name", &portfolio.display_name, 100), ("provider", &portfolio.provider, 50)]
+        {
             if value.is_empty() || value.chars().count() > max {
-                found.push((codes::INVALID_VALUE, address.clone(), format!("{address}.{field}"), format!("`{field}` must have 1-{max} characters"), format!("shorten `{field}`")));
+                found.push((
+                    codes::INVALID_VALUE,
+                    address.clone(),
+                    format!("{address}.{field}"),
+                    format!("`{field}` must have 1-{max} characters"),
+                    format!("shorten `{field}`"),
+                ));
             }
         }
     }
@@ -152,25 +244,56 @@ pub(super) fn aws_names(ctx: &mut Ctx<'_>) {
             && bucket.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
             && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
         if !bucket_ok {
-            found.push((codes::INVALID_NAME, address.clone(), format!("{address}.template_bucket"), format!("`{bucket}` is not a valid S3 bucket name"), "bucket names have 3-63 lower-case letters, digits, `.` and `-`; write the name, not an `s3://` URL".to_owned()));
+            found.push((
+                codes::INVALID_NAME,
+                address.clone(),
+                format!("{address}.template_bucket"),
+                format!("`{bucket}` is not a valid S3 bucket name"),
+                "bucket names have 3-63 lower-case letters, digits, `.` and `-`; write the name, not an `s3://` URL"
+                    .to_owned(),
+            ));
         }
     }
     for (name, cluster) in &ctx.spec.emr_clusters {
         let address = Address::new(Kind::EmrCluster, name.clone());
         if cluster.name.is_empty() || cluster.name.len() > 256 {
-            found.push((codes::INVALID_NAME, address.clone(), format!("{address}.name"), "an EMR cluster name must have 1-256 characters".to_owned(), "shorten `name`".to_owned()));
+            found.push((
+                codes::INVALID_NAME,
+                address.clone(),
+                format!("{address}.name"),
+                "an EMR cluster name must have 1-256 characters".to_owned(),
+                "shorten `name`".to_owned(),
+            ));
         }
         if super::emr::release_version(&cluster.release).is_none() {
-            found.push((codes::INVALID_VALUE, address.clone(), format!("{address}.release"), format!("`{}` is not an EMR release label", cluster.release), "write the release label as `emr-<major>.<minor>.<patch>`, e.g. `emr-6.15.0`".to_owned()));
+            found.push((
+                codes::INVALID_VALUE,
+                address.clone(),
+                format!("{address}.release"),
+                format!("`{}` is not an EMR release label", cluster.release),
+                "write the release label as `emr-<major>.<minor>.<patch>`, e.g. `emr-6.15.0`".to_owned(),
+            ));
         }
         if let Some(uri) = &cluster.log_uri
             && !(uri.starts_with("s3://") || uri.starts_with("s3n://"))
         {
-            found.push((codes::INVALID_VALUE, address.clone(), format!("{address}.log_uri"), format!("`{uri}` is not an S3 location"), "write the log location as `s3://<bucket>/<prefix>/`".to_owned()));
+            found.push((
+                codes::INVALID_VALUE,
+                address.clone(),
+                format!("{address}.log_uri"),
+                format!("`{uri}` is not an S3 location"),
+                "write the log location as `s3://<bucket>/<prefix>/`".to_owned(),
+            ));
         }
         for (i, action) in cluster.bootstrap.iter().enumerate() {
             if !action.path.starts_with("s3://") {
-                found.push((codes::INVALID_VALUE, address.clone(), format!("{address}.bootstrap[{i}].path"), format!("`{}` is not an S3 location", action.path), "bootstrap scripts must be in S3: `s3://<bucket>/<key>`".to_owned()));
+                found.push((
+                    codes::INVALID_VALUE,
+                    address.clone(),
+                    format!("{address}.bootstrap[{i}].path"),
+                    format!("`{}` is not an S3 location", action.path),
+                    "bootstrap scripts must be in S3: `s3://<bucket>/<key>`".to_owned(),
+                ));
             }
         }
     }
@@ -203,7 +326,10 @@ pub(super) fn tags(ctx: &mut Ctx<'_>) {
             } else if key.to_ascii_lowercase().starts_with("aws:") {
                 Some(("tag keys starting with `aws:` are reserved for AWS", "choose another key"))
             } else if key.starts_with("converge:") {
-                Some(("tag keys starting with `converge:` are converge's ownership tags", "choose another key; converge sets these itself"))
+                Some((
+                    "tag keys starting with `converge:` are converge's ownership tags",
+                    "choose another key; converge sets these itself",
+                ))
             } else if value.chars().count() > 256 {
                 Some(("a tag value must have at most 256 characters", "shorten the value"))
             } else {

@@ -34,10 +34,13 @@ pub(super) fn subnets(ctx: &mut Ctx<'_>) {
             Ok(cidr) => cidr,
             Err(error) => {
                 found.push(
-                    Diagnostic::new(codes::INVALID_CIDR, format!("`{}` is not an IPv4 CIDR block: {error}", subnet.cidr))
-                        .at(ctx.at(&path))
-                        .address(&address)
-                        .hint("write the subnet range like `10.0.1.0/24`"),
+                    Diagnostic::new(
+                        codes::INVALID_CIDR,
+                        format!("`{}` is not an IPv4 CIDR block: {error}", subnet.cidr),
+                    )
+                    .at(ctx.at(&path))
+                    .address(&address)
+                    .hint("write the subnet range like `10.0.1.0/24`"),
                 );
                 continue;
             }
@@ -53,10 +56,13 @@ pub(super) fn subnets(ctx: &mut Ctx<'_>) {
         }
         if !(16..=28).contains(&cidr.prefix) {
             found.push(
-                Diagnostic::new(codes::INVALID_CIDR, format!("a subnet must be between /16 and /28, `{cidr}` is /{}", cidr.prefix))
-                    .at(ctx.at(&path))
-                    .address(&address)
-                    .hint("choose a prefix length from 16 to 28"),
+                Diagnostic::new(
+                    codes::INVALID_CIDR,
+                    format!("a subnet must be between /16 and /28, `{cidr}` is /{}", cidr.prefix),
+                )
+                .at(ctx.at(&path))
+                .address(&address)
+                .hint("choose a prefix length from 16 to 28"),
             );
         }
         if let converge_model::RefTarget::Spec(vpc) = subnet.vpc.target(Kind::Vpc)
@@ -74,26 +80,36 @@ pub(super) fn subnets(ctx: &mut Ctx<'_>) {
         }
         if let Some(vpc) = ctx.vpc_identity(&subnet.vpc) {
             let others = placed.entry(vpc).or_default();
-            if let Some((other, other_address)) = others.iter().find(|(other, _)| other.canonical().overlaps(cidr.canonical())) {
+            if let Some((other, other_address)) =
+                others.iter().find(|(other, _)| other.canonical().overlaps(cidr.canonical()))
+            {
                 found.push(
-                    Diagnostic::new(codes::OVERLAPPING_SUBNETS, format!("`{cidr}` overlaps `{other}` of `{other_address}`"))
-                        .at(ctx.at(&path))
-                        .address(&address)
-                        .label("overlapping range")
-                        .hint("subnets of one VPC need disjoint CIDR blocks"),
+                    Diagnostic::new(
+                        codes::OVERLAPPING_SUBNETS,
+                        format!("`{cidr}` overlaps `{other}` of `{other_address}`"),
+                    )
+                    .at(ctx.at(&path))
+                    .address(&address)
+                    .label("overlapping range")
+                    .hint("subnets of one VPC need disjoint CIDR blocks"),
                 );
             }
             others.push((cidr, address.clone()));
         }
         let region = &spec.stack.region;
         let zone = &subnet.availability_zone;
-        let zone_ok = zone.strip_prefix(region.as_str()).is_some_and(|suffix| suffix.len() == 1 && suffix.bytes().all(|b| b.is_ascii_lowercase()));
+        let zone_ok = zone
+            .strip_prefix(region.as_str())
+            .is_some_and(|suffix| suffix.len() == 1 && suffix.bytes().all(|b| b.is_ascii_lowercase()));
         if !region.is_empty() && !zone_ok {
             found.push(
-                Diagnostic::new(codes::AZ_OUTSIDE_REGION, format!("`{zone}` is not an availability zone of `{region}`"))
-                    .at(ctx.at(&format!("{address}.availability_zone")))
-                    .address(&address)
-                    .hint(format!("availability zones of the stack's region look like `{region}a`")),
+                Diagnostic::new(
+                    codes::AZ_OUTSIDE_REGION,
+                    format!("`{zone}` is not an availability zone of `{region}`"),
+                )
+                .at(ctx.at(&format!("{address}.availability_zone")))
+                .address(&address)
+                .hint(format!("availability zones of the stack's region look like `{region}a`")),
             );
         }
     }
@@ -112,8 +128,20 @@ pub(super) fn security_groups(ctx: &mut Ctx<'_>) {
     let mut found = Vec::new();
     for (name, group) in &ctx.spec.security_groups {
         let address = Address::new(Kind::SecurityGroup, name.clone());
-        let ingress = group.ingress.iter().map(|r| RuleView { protocol: r.protocol, ports: r.ports.as_ref(), cidr: r.cidr.as_deref(), peer: r.source.as_ref(), peer_key: "source" });
-        let egress = group.egress.iter().flatten().map(|r| RuleView { protocol: r.protocol, ports: r.ports.as_ref(), cidr: r.cidr.as_deref(), peer: r.destination.as_ref(), peer_key: "destination" });
+        let ingress = group.ingress.iter().map(|r| RuleView {
+            protocol: r.protocol,
+            ports: r.ports.as_ref(),
+            cidr: r.cidr.as_deref(),
+            peer: r.source.as_ref(),
+            peer_key: "source",
+        });
+        let egress = group.egress.iter().flatten().map(|r| RuleView {
+            protocol: r.protocol,
+            ports: r.ports.as_ref(),
+            cidr: r.cidr.as_deref(),
+            peer: r.destination.as_ref(),
+            peer_key: "destination",
+        });
         for (direction, rules) in [("ingress", ingress.collect::<Vec<_>>()), ("egress", egress.collect())] {
             let mut seen: BTreeMap<String, usize> = BTreeMap::new();
             for (i, rule) in rules.iter().enumerate() {
@@ -127,11 +155,14 @@ pub(super) fn security_groups(ctx: &mut Ctx<'_>) {
                 let identity = format!("{:?} {ports:?} {peer}", rule.protocol);
                 if let Some(first) = seen.insert(identity, i) {
                     found.push(
-                        Diagnostic::new(codes::DUPLICATE_ENTRY, format!("`{path}` repeats `{address}.{direction}[{first}]`"))
-                            .at(ctx.at(&path))
-                            .address(&address)
-                            .label("same protocol, ports and peer")
-                            .hint("remove one of the two rules; EC2 rejects duplicates with InvalidPermission.Duplicate"),
+                        Diagnostic::new(
+                            codes::DUPLICATE_ENTRY,
+                            format!("`{path}` repeats `{address}.{direction}[{first}]`"),
+                        )
+                        .at(ctx.at(&path))
+                        .address(&address)
+                        .label("same protocol, ports and peer")
+                        .hint("remove one of the two rules; EC2 rejects duplicates with InvalidPermission.Duplicate"),
                     );
                 }
             }
@@ -160,10 +191,13 @@ fn check_rule(ctx: &Ctx<'_>, address: &Address, path: &str, rule: &RuleView<'_>,
                     .hint("write an IPv4 or IPv6 block such as `10.0.0.0/16` or `::/0`"),
             ),
             Ok(cidr) if !cidr.is_canonical() => found.push(
-                Diagnostic::new(codes::NON_CANONICAL_CIDR, format!("`{text}` has host bits set; EC2 will store `{}`", cidr.canonical()))
-                    .at(ctx.at(&cidr_path))
-                    .address(address)
-                    .hint(format!("write `cidr = \"{}\"`", cidr.canonical())),
+                Diagnostic::new(
+                    codes::NON_CANONICAL_CIDR,
+                    format!("`{text}` has host bits set; EC2 will store `{}`", cidr.canonical()),
+                )
+                .at(ctx.at(&cidr_path))
+                .address(address)
+                .hint(format!("write `cidr = \"{}\"`", cidr.canonical())),
             ),
             Ok(_) => {}
         }
@@ -171,16 +205,25 @@ fn check_rule(ctx: &Ctx<'_>, address: &Address, path: &str, rule: &RuleView<'_>,
     let ports_path = format!("{path}.ports");
     match (rule.protocol, rule.ports) {
         (Protocol::Tcp | Protocol::Udp, None) => found.push(
-            Diagnostic::new(codes::PORT_RANGE, format!("`{path}` is a {} rule without `ports`", protocol_name(rule.protocol)))
-                .at(ctx.at(path))
-                .address(address)
-                .hint("add `ports = 443` or `ports = \"0-65535\"` for every port"),
+            Diagnostic::new(
+                codes::PORT_RANGE,
+                format!("`{path}` is a {} rule without `ports`", protocol_name(rule.protocol)),
+            )
+            .at(ctx.at(path))
+            .address(address)
+            .hint("add `ports = 443` or `ports = \"0-65535\"` for every port"),
         ),
         (Protocol::All | Protocol::Icmp, Some(_)) => found.push(
-            Diagnostic::new(codes::PORT_RANGE, format!("a rule with `protocol = \"{}\"` covers every port; `ports` does not apply", protocol_name(rule.protocol)))
-                .at(ctx.at(&ports_path))
-                .address(address)
-                .hint("remove `ports`, or use `protocol = \"tcp\"` or `\"udp\"`"),
+            Diagnostic::new(
+                codes::PORT_RANGE,
+                format!(
+                    "a rule with `protocol = \"{}\"` covers every port; `ports` does not apply",
+                    protocol_name(rule.protocol)
+                ),
+            )
+            .at(ctx.at(&ports_path))
+            .address(address)
+            .hint("remove `ports`, or use `protocol = \"tcp\"` or `\"udp\"`"),
         ),
         (_, Some(ports)) => match ports.range() {
             Some((from, to)) if (0..=65535).contains(&from) && (0..=65535).contains(&to) && from <= to => {}
@@ -220,24 +263,41 @@ fn protocol_name(protocol: Protocol) -> &'static str {
 pub(super) fn vpc_agreement(ctx: &mut Ctx<'_>) {
     let spec = ctx.spec;
     let mut found = Vec::new();
-    let mismatch = |ctx: &Ctx<'_>, address: &Address, path: String, what: &str, vpc: &str, expected: &str, why: &str| {
-        Diagnostic::new(codes::VPC_MISMATCH, format!("{what} is in `{vpc}`, but {why} is in `{expected}`"))
-            .at(ctx.at(&path))
-            .address(address)
-            .label(format!("in `{vpc}`"))
-            .hint("use subnets and security groups of one VPC")
-    };
+    let mismatch =
+        |ctx: &Ctx<'_>, address: &Address, path: String, what: &str, vpc: &str, expected: &str, why: &str| {
+            Diagnostic::new(codes::VPC_MISMATCH, format!("{what} is in `{vpc}`, but {why} is in `{expected}`"))
+                .at(ctx.at(&path))
+                .address(address)
+                .label(format!("in `{vpc}`"))
+                .hint("use subnets and security groups of one VPC")
+        };
     for (name, domain) in &spec.sagemaker_domains {
         let address = Address::new(Kind::SagemakerDomain, name.clone());
         let Some(expected) = ctx.vpc_identity(&domain.vpc) else { continue };
         for (i, subnet) in domain.subnets.iter().enumerate() {
             if let Some(vpc) = ctx.vpc_of_subnet(subnet).filter(|vpc| *vpc != expected) {
-                found.push(mismatch(ctx, &address, format!("{address}.subnets[{i}]"), &format!("subnet `{subnet}`"), &vpc, &expected, "the domain"));
+                found.push(mismatch(
+                    ctx,
+                    &address,
+                    format!("{address}.subnets[{i}]"),
+                    &format!("subnet `{subnet}`"),
+                    &vpc,
+                    &expected,
+                    "the domain",
+                ));
             }
         }
         for (i, group) in domain.security_groups.iter().enumerate() {
             if let Some(vpc) = ctx.vpc_of_group(group).filter(|vpc| *vpc != expected) {
-                found.push(mismatch(ctx, &address, format!("{address}.security_groups[{i}]"), &format!("security group `{group}`"), &vpc, &expected, "the domain"));
+                found.push(mismatch(
+                    ctx,
+                    &address,
+                    format!("{address}.security_groups[{i}]"),
+                    &format!("security group `{group}`"),
+                    &vpc,
+                    &expected,
+                    "the domain",
+                ));
             }
         }
     }
@@ -247,7 +307,15 @@ pub(super) fn vpc_agreement(ctx: &mut Ctx<'_>) {
         let Some(expected) = domain.and_then(|d| ctx.vpc_identity(&d.vpc)) else { continue };
         for (i, group) in user.security_groups.iter().enumerate() {
             if let Some(vpc) = ctx.vpc_of_group(group).filter(|vpc| *vpc != expected) {
-                found.push(mismatch(ctx, &address, format!("{address}.security_groups[{i}]"), &format!("security group `{group}`"), &vpc, &expected, "the domain"));
+                found.push(mismatch(
+                    ctx,
+                    &address,
+                    format!("{address}.security_groups[{i}]"),
+                    &format!("security group `{group}`"),
+                    &vpc,
+                    &expected,
+                    "the domain",
+                ));
             }
         }
     }
@@ -259,20 +327,52 @@ pub(super) fn vpc_agreement(ctx: &mut Ctx<'_>) {
             match &expected {
                 None => expected = Some((vpc, format!("subnet `{subnet}`"))),
                 Some((first, what)) if *first != vpc => {
-                    found.push(mismatch(ctx, &address, format!("{address}.subnets[{i}]"), &format!("subnet `{subnet}`"), &vpc, first, what));
+                    found.push(mismatch(
+                        ctx,
+                        &address,
+                        format!("{address}.subnets[{i}]"),
+                        &format!("subnet `{subnet}`"),
+                        &vpc,
+                        first,
+                        what,
+                    ));
                 }
                 Some(_) => {}
             }
         }
         let Some((expected, what)) = expected else { continue };
-        let groups = [("master_security_group", &cluster.master_security_group), ("core_security_group", &cluster.core_security_group), ("service_access_security_group", &cluster.service_access_security_group)]
-            .into_iter()
-            .filter_map(|(field, group)| group.as_ref().map(|g| (field.to_owned(), g)))
-            .chain(cluster.additional_master_security_groups.iter().enumerate().map(|(i, g)| (format!("additional_master_security_groups[{i}]"), g)))
-            .chain(cluster.additional_core_security_groups.iter().enumerate().map(|(i, g)| (format!("additional_core_security_groups[{i}]"), g)));
+        let groups = [
+            ("master_security_group", &cluster.master_security_group),
+            ("core_security_group", &cluster.core_security_group),
+            ("service_access_security_group", &cluster.service_access_security_group),
+        ]
+        .into_iter()
+        .filter_map(|(field, group)| group.as_ref().map(|g| (field.to_owned(), g)))
+        .chain(
+            cluster
+                .additional_master_security_groups
+                .iter()
+                .enumerate()
+                .map(|(i, g)| (format!("additional_master_security_groups[{i}]"), g)),
+        )
+        .chain(
+            cluster
+                .additional_core_security_groups
+                .iter()
+                .enumerate()
+                .map(|(i, g)| (format!("additional_core_security_groups[{i}]"), g)),
+        );
         for (field, group) in groups {
             if let Some(vpc) = ctx.vpc_of_group(group).filter(|vpc| *vpc != expected) {
-                found.push(mismatch(ctx, &address, format!("{address}.{field}"), &format!("security group `{group}`"), &vpc, &expected, &what));
+                found.push(mismatch(
+                    ctx,
+                    &address,
+                    format!("{address}.{field}"),
+                    &format!("security group `{group}`"),
+                    &vpc,
+                    &expected,
+                    &what,
+                ));
             }
         }
     }

@@ -27,18 +27,33 @@ pub(super) fn resolve(ctx: &mut Ctx<'_>) {
                 Some(match other_kinds.first() {
                     Some(other) => Diagnostic::new(
                         codes::WRONG_KIND_REFERENCE,
-                        format!("`{written}` is a {}, but `{}` expects a {}", other.noun(), crate::check::last_key(&path), expected.noun()),
+                        format!(
+                            "`{written}` is a {}, but `{}` expects a {}",
+                            other.noun(),
+                            crate::check::last_key(&path),
+                            expected.noun()
+                        ),
                     )
                     .label(format!("this is `{other}.{}`", address.name))
-                    .hint(format!("name a `{}` here{}", expected.key(), suggestion(ctx, expected, &address.name))),
+                    .hint(format!(
+                        "name a `{}` here{}",
+                        expected.key(),
+                        suggestion(ctx, expected, &address.name)
+                    )),
                     None => {
-                        let mut d = Diagnostic::new(codes::DANGLING_REFERENCE, format!("no {} named `{}` in the spec", expected.noun(), address.name));
+                        let mut d = Diagnostic::new(
+                            codes::DANGLING_REFERENCE,
+                            format!("no {} named `{}` in the spec", expected.noun(), address.name),
+                        );
                         d = match closest(ctx, expected, &address.name) {
                             Some(s) => d.label(format!("did you mean `{s}`?")),
                             None => d.label("not declared in the spec"),
                         };
                         let hint = if expected == Kind::IamRole && reference.field.starts_with("trust") {
-                            format!("declare `[iam_role.{}]`, write a role ARN, or write a service principal such as `{}.amazonaws.com`", address.name, address.name)
+                            format!(
+                                "declare `[iam_role.{}]`, write a role ARN, or write a service principal such as `{}.amazonaws.com`",
+                                address.name, address.name
+                            )
                         } else {
                             format!(
                                 "declare `[{}.{}]`, or write the AWS id of an existing {} ({})",
@@ -55,15 +70,31 @@ pub(super) fn resolve(ctx: &mut Ctx<'_>) {
             RefTarget::WrongKind(kind) => Some(
                 Diagnostic::new(
                     codes::WRONG_KIND_REFERENCE,
-                    format!("`{written}` names a {}, but `{}` expects a {}", kind.noun(), crate::check::last_key(&path), expected.noun()),
+                    format!(
+                        "`{written}` names a {}, but `{}` expects a {}",
+                        kind.noun(),
+                        crate::check::last_key(&path),
+                        expected.noun()
+                    ),
                 )
                 .label(format!("a {}", kind.noun()))
-                .hint(format!("name a `{}` of the spec or write {}", expected.key(), literal_example(expected))),
+                .hint(format!(
+                    "name a `{}` of the spec or write {}",
+                    expected.key(),
+                    literal_example(expected)
+                )),
             ),
             RefTarget::Unqualifiable => Some(
-                Diagnostic::new(codes::DANGLING_REFERENCE, format!("`{written}` is neither a name in the spec nor an AWS id of a {}", expected.noun()))
-                    .label("not understood")
-                    .hint(format!("name a `{}` of the spec or write {}", expected.key(), literal_example(expected))),
+                Diagnostic::new(
+                    codes::DANGLING_REFERENCE,
+                    format!("`{written}` is neither a name in the spec nor an AWS id of a {}", expected.noun()),
+                )
+                .label("not understood")
+                .hint(format!(
+                    "name a `{}` of the spec or write {}",
+                    expected.key(),
+                    literal_example(expected)
+                )),
             ),
         };
         if let Some(d) = d {
@@ -138,13 +169,20 @@ fn report_cycle(ctx: &mut Ctx<'_>, cycle: &[Address], edges: &BTreeMap<Address, 
     let mut names: Vec<String> = cycle.iter().map(ToString::to_string).collect();
     names.push(cycle[0].to_string());
     let field_of = |from: &Address, to: &Address| {
-        edges.get(from).and_then(|e| e.iter().find(|(t, _)| t == to)).map(|(_, field)| field.clone()).unwrap_or_default()
+        edges
+            .get(from)
+            .and_then(|e| e.iter().find(|(t, _)| t == to))
+            .map(|(_, field)| field.clone())
+            .unwrap_or_default()
     };
     let first_field = field_of(&cycle[0], &cycle[1 % cycle.len()]);
-    let mut d = Diagnostic::new(codes::REFERENCE_CYCLE, format!("reference cycle: {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" -> ")))
-        .at(ctx.at(&format!("{}.{first_field}", cycle[0])))
-        .address(&cycle[0])
-        .label("this reference closes the cycle");
+    let mut d = Diagnostic::new(
+        codes::REFERENCE_CYCLE,
+        format!("reference cycle: {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" -> ")),
+    )
+    .at(ctx.at(&format!("{}.{first_field}", cycle[0])))
+    .address(&cycle[0])
+    .label("this reference closes the cycle");
     for (i, from) in cycle.iter().enumerate() {
         let to = &cycle[(i + 1) % cycle.len()];
         d = d.note(format!("`{from}.{}` refers to `{to}`", field_of(from, to)));
@@ -152,19 +190,22 @@ fn report_cycle(ctx: &mut Ctx<'_>, cycle: &[Address], edges: &BTreeMap<Address, 
     ctx.emit(d.hint("remove one of these references; only security group rules may refer to each other in a loop"));
 }
 
+/// An AWS name, the resource that would carry it, and the path it is written at.
+type NamedEntry = (String, Address, String);
+
 pub(super) fn duplicates(ctx: &mut Ctx<'_>) {
     let spec = ctx.spec;
     let mut found: Vec<Diagnostic> = Vec::new();
 
     // AWS names that must be unique (IAM and SageMaker compare case-insensitively).
-    let mut name_sets: Vec<(String, Vec<(String, Address, String)>)> = Vec::new();
+    let mut name_sets: Vec<(String, Vec<NamedEntry>)> = Vec::new();
     let roles = spec.iam_roles.iter().map(|(n, r)| {
         let a = Address::new(Kind::IamRole, n.clone());
         let field = if r.name.is_some() { format!("{a}.name") } else { a.to_string() };
         (r.name.clone().unwrap_or_else(|| n.clone()).to_ascii_lowercase(), a, field)
     });
     name_sets.push(("IAM role name".into(), roles.collect()));
-    let mut groups_by_vpc: BTreeMap<Option<String>, Vec<(String, Address, String)>> = BTreeMap::new();
+    let mut groups_by_vpc: BTreeMap<Option<String>, Vec<NamedEntry>> = BTreeMap::new();
     for (n, g) in &spec.security_groups {
         let a = Address::new(Kind::SecurityGroup, n.clone());
         let group_name = g.name.clone().unwrap_or_else(|| format!("{}-{n}", spec.stack.name));
@@ -174,20 +215,35 @@ pub(super) fn duplicates(ctx: &mut Ctx<'_>) {
     for (_, groups) in groups_by_vpc {
         name_sets.push(("security group name in the VPC".into(), groups));
     }
-    let domains = spec.sagemaker_domains.iter().map(|(n, d)| (d.name.to_ascii_lowercase(), Address::new(Kind::SagemakerDomain, n.clone()), format!("sagemaker_domain.{n}.name")));
+    let domains = spec.sagemaker_domains.iter().map(|(n, d)| {
+        (
+            d.name.to_ascii_lowercase(),
+            Address::new(Kind::SagemakerDomain, n.clone()),
+            format!("sagemaker_domain.{n}.name"),
+        )
+    });
     name_sets.push(("SageMaker domain name".into(), domains.collect()));
-    let mut users_by_domain: BTreeMap<String, Vec<(String, Address, String)>> = BTreeMap::new();
+    let mut users_by_domain: BTreeMap<String, Vec<NamedEntry>> = BTreeMap::new();
     for (n, u) in &spec.sagemaker_users {
         let a = Address::new(Kind::SagemakerUser, n.clone());
         let field = if u.name.is_some() { format!("{a}.name") } else { a.to_string() };
-        users_by_domain.entry(u.domain.as_str().to_owned()).or_default().push((u.name.clone().unwrap_or_else(|| n.clone()).to_ascii_lowercase(), a, field));
+        users_by_domain.entry(u.domain.as_str().to_owned()).or_default().push((
+            u.name.clone().unwrap_or_else(|| n.clone()).to_ascii_lowercase(),
+            a,
+            field,
+        ));
     }
     for (_, users) in users_by_domain {
         name_sets.push(("user profile name in the domain".into(), users));
     }
-    let clusters = spec.emr_clusters.iter().map(|(n, c)| (c.name.clone(), Address::new(Kind::EmrCluster, n.clone()), format!("emr_cluster.{n}.name")));
+    let clusters = spec
+        .emr_clusters
+        .iter()
+        .map(|(n, c)| (c.name.clone(), Address::new(Kind::EmrCluster, n.clone()), format!("emr_cluster.{n}.name")));
     name_sets.push(("EMR cluster name".into(), clusters.collect()));
-    let products = spec.catalog_products.iter().map(|(n, p)| (p.name.clone(), Address::new(Kind::CatalogProduct, n.clone()), format!("catalog_product.{n}.name")));
+    let products = spec.catalog_products.iter().map(|(n, p)| {
+        (p.name.clone(), Address::new(Kind::CatalogProduct, n.clone()), format!("catalog_product.{n}.name"))
+    });
     name_sets.push(("Service Catalog product name".into(), products.collect()));
 
     for (what, entries) in name_sets {
@@ -195,11 +251,14 @@ pub(super) fn duplicates(ctx: &mut Ctx<'_>) {
         for (aws_name, address, field) in &entries {
             match first.get(aws_name.as_str()) {
                 Some(earlier) => found.push(
-                    Diagnostic::new(codes::DUPLICATE_NAME, format!("`{address}` and `{earlier}` have the same {what} `{aws_name}`"))
-                        .at(ctx.at(field))
-                        .address(address)
-                        .label("second use of the name")
-                        .hint("give one of them another `name`; AWS allows each name only once"),
+                    Diagnostic::new(
+                        codes::DUPLICATE_NAME,
+                        format!("`{address}` and `{earlier}` have the same {what} `{aws_name}`"),
+                    )
+                    .at(ctx.at(field))
+                    .address(address)
+                    .label("second use of the name")
+                    .hint("give one of them another `name`; AWS allows each name only once"),
                 ),
                 None => {
                     first.insert(aws_name, address);
@@ -226,19 +285,35 @@ pub(super) fn duplicates(ctx: &mut Ctx<'_>) {
         lists.push((a, "security_groups".into(), d.security_groups.iter().map(key).collect()));
     }
     for (n, u) in &spec.sagemaker_users {
-        lists.push((Address::new(Kind::SagemakerUser, n.clone()), "security_groups".into(), u.security_groups.iter().map(key).collect()));
+        lists.push((
+            Address::new(Kind::SagemakerUser, n.clone()),
+            "security_groups".into(),
+            u.security_groups.iter().map(key).collect(),
+        ));
     }
     for (n, p) in &spec.catalog_portfolios {
-        lists.push((Address::new(Kind::CatalogPortfolio, n.clone()), "principals".into(), p.principals.iter().map(key).collect()));
+        lists.push((
+            Address::new(Kind::CatalogPortfolio, n.clone()),
+            "principals".into(),
+            p.principals.iter().map(key).collect(),
+        ));
     }
     for (n, c) in &spec.emr_clusters {
         let a = Address::new(Kind::EmrCluster, n.clone());
         lists.push((a.clone(), "applications".into(), c.applications.iter().map(|s| s.to_ascii_lowercase()).collect()));
         lists.push((a.clone(), "subnets".into(), c.subnets.iter().map(key).collect()));
         lists.push((a.clone(), "bootstrap".into(), c.bootstrap.iter().map(|b| b.name.clone()).collect()));
-        lists.push((a.clone(), "configurations".into(), c.configurations.iter().map(|c| c.classification.clone()).collect()));
+        lists.push((
+            a.clone(),
+            "configurations".into(),
+            c.configurations.iter().map(|c| c.classification.clone()).collect(),
+        ));
         for (role, fleet) in c.fleets() {
-            lists.push((a.clone(), format!("{role}.instance_types"), fleet.instance_types.iter().map(|t| t.instance_type.clone()).collect()));
+            lists.push((
+                a.clone(),
+                format!("{role}.instance_types"),
+                fleet.instance_types.iter().map(|t| t.instance_type.clone()).collect(),
+            ));
         }
     }
     for (address, field, entries) in lists {

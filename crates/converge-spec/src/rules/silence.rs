@@ -16,7 +16,9 @@ pub(crate) fn apply_silences(spec: &Spec, map: &SourceMap, diagnostics: &mut Vec
         for (code_name, reason) in &lifecycle.silence {
             let path = child(&format!("{address}.silence"), code_name);
             let at = map.key(&path).map(|span| Location { file: 0, span });
-            let invalid = |message: String, hint: String| Diagnostic::new(codes::INVALID_SILENCE, message).at(at.clone()).address(&address).hint(hint);
+            let invalid = |message: String, hint: String| {
+                Diagnostic::new(codes::INVALID_SILENCE, message).at(at.clone()).address(&address).hint(hint)
+            };
             match codes::by_name(code_name) {
                 None => {
                     let warnings = codes::ALL.iter().filter(|c| c.severity == Severity::Warning).map(|c| c.name);
@@ -27,10 +29,16 @@ pub(crate) fn apply_silences(spec: &Spec, map: &SourceMap, diagnostics: &mut Vec
                     found.push(d);
                 }
                 Some(code) if code.severity == Severity::Error => {
-                    found.push(invalid(format!("`{code_name}` is an error, and errors cannot be silenced"), "fix the spec instead".into()));
+                    found.push(invalid(
+                        format!("`{code_name}` is an error, and errors cannot be silenced"),
+                        "fix the spec instead".into(),
+                    ));
                 }
                 Some(_) if reason.trim().is_empty() => {
-                    found.push(invalid(format!("silencing `{code_name}` needs a reason"), format!("write why the warning does not apply: `{code_name} = \"…\"`")));
+                    found.push(invalid(
+                        format!("silencing `{code_name}` needs a reason"),
+                        format!("write why the warning does not apply: `{code_name} = \"…\"`"),
+                    ));
                 }
                 Some(code) => {
                     let before = diagnostics.len();
@@ -46,8 +54,11 @@ pub(crate) fn apply_silences(spec: &Spec, map: &SourceMap, diagnostics: &mut Vec
 }
 
 fn unused(address: &Address, code_name: &str, at: Option<Location>) -> Diagnostic {
-    Diagnostic::new(codes::UNUSED_SILENCE, format!("`{address}` silences `{code_name}`, but no such warning was raised"))
-        .at(at)
-        .address(address)
-        .hint("remove the entry from `silence`")
+    Diagnostic::new(
+        codes::UNUSED_SILENCE,
+        format!("`{address}` silences `{code_name}`, but no such warning was raised"),
+    )
+    .at(at)
+    .address(address)
+    .hint("remove the entry from `silence`")
 }

@@ -21,16 +21,31 @@ pub(super) fn wiring(ctx: &mut Ctx<'_>) {
     // Roles assumed by SageMaker and Service Catalog must trust them.
     let mut trust_checks: Vec<(Address, String, &Ref, &str)> = Vec::new();
     for (name, domain) in &spec.sagemaker_domains {
-        trust_checks.push((Address::new(Kind::SagemakerDomain, name.clone()), "execution_role".into(), &domain.execution_role, "sagemaker.amazonaws.com"));
+        trust_checks.push((
+            Address::new(Kind::SagemakerDomain, name.clone()),
+            "execution_role".into(),
+            &domain.execution_role,
+            "sagemaker.amazonaws.com",
+        ));
     }
     for (name, user) in &spec.sagemaker_users {
         if let Some(role) = &user.execution_role {
-            trust_checks.push((Address::new(Kind::SagemakerUser, name.clone()), "execution_role".into(), role, "sagemaker.amazonaws.com"));
+            trust_checks.push((
+                Address::new(Kind::SagemakerUser, name.clone()),
+                "execution_role".into(),
+                role,
+                "sagemaker.amazonaws.com",
+            ));
         }
     }
     for (name, product) in &spec.catalog_products {
         if let Some(role) = &product.launch_role {
-            trust_checks.push((Address::new(Kind::CatalogProduct, name.clone()), "launch_role".into(), role, "servicecatalog.amazonaws.com"));
+            trust_checks.push((
+                Address::new(Kind::CatalogProduct, name.clone()),
+                "launch_role".into(),
+                role,
+                "servicecatalog.amazonaws.com",
+            ));
         }
     }
     for (address, field, reference, service) in trust_checks {
@@ -38,11 +53,14 @@ pub(super) fn wiring(ctx: &mut Ctx<'_>) {
             && !role.trusts_service(service)
         {
             found.push(
-                Diagnostic::new(codes::MISSING_TRUST, format!("`iam_role.{role_name}` is the `{field}` of `{address}` but does not trust `{service}`"))
-                    .at(ctx.at(&format!("{address}.{field}")))
-                    .address(&address)
-                    .label(format!("{service} must be able to assume this role"))
-                    .hint(format!("add `\"{service}\"` to `iam_role.{role_name}.trust`")),
+                Diagnostic::new(
+                    codes::MISSING_TRUST,
+                    format!("`iam_role.{role_name}` is the `{field}` of `{address}` but does not trust `{service}`"),
+                )
+                .at(ctx.at(&format!("{address}.{field}")))
+                .address(&address)
+                .label(format!("{service} must be able to assume this role"))
+                .hint(format!("add `\"{service}\"` to `iam_role.{role_name}.trust`")),
             );
         }
     }
@@ -77,7 +95,11 @@ pub(super) fn wiring(ctx: &mut Ctx<'_>) {
         for (role, user) in required {
             if !portfolio.principals.iter().any(|principal| ctx.same_role(principal, role)) {
                 let path = format!("{portfolio_address}.principals");
-                let at = if portfolio.principals.is_empty() { ctx.key_at(&portfolio_address.to_string()) } else { ctx.key_at(&path) };
+                let at = if portfolio.principals.is_empty() {
+                    ctx.key_at(&portfolio_address.to_string())
+                } else {
+                    ctx.key_at(&path)
+                };
                 found.push(
                     Diagnostic::new(codes::PORTFOLIO_PRINCIPAL_MISSING, format!("`{portfolio_address}` is not shared with `{role}`, the execution role of `{user}`"))
                         .at(at)
@@ -93,7 +115,8 @@ pub(super) fn wiring(ctx: &mut Ctx<'_>) {
         let address = Address::new(Kind::SagemakerDomain, (*name).clone());
         // Security groups are mandatory for VpcOnly.
         if domain.security_groups.is_empty() {
-            let users: Vec<_> = spec.sagemaker_users.values().filter(|u| u.domain.spec_name() == Some(name.as_str())).collect();
+            let users: Vec<_> =
+                spec.sagemaker_users.values().filter(|u| u.domain.spec_name() == Some(name.as_str())).collect();
             if users.is_empty() || users.iter().any(|u| u.security_groups.is_empty()) {
                 found.push(
                     Diagnostic::new(codes::VPC_ONLY_SECURITY_GROUPS, format!("`{address}` is `VpcOnly` but has no security groups"))
@@ -152,7 +175,12 @@ pub(super) fn wiring(ctx: &mut Ctx<'_>) {
             let studio_groups: Vec<&Ref> = domain
                 .security_groups
                 .iter()
-                .chain(spec.sagemaker_users.values().filter(|u| u.domain.spec_name() == Some(domain_name.as_str())).flat_map(|u| &u.security_groups))
+                .chain(
+                    spec.sagemaker_users
+                        .values()
+                        .filter(|u| u.domain.spec_name() == Some(domain_name.as_str()))
+                        .flat_map(|u| &u.security_groups),
+                )
                 .collect();
             let studio_cidrs: Vec<Ipv4Cidr> = domain
                 .subnets
@@ -170,14 +198,16 @@ pub(super) fn wiring(ctx: &mut Ctx<'_>) {
                 );
                 continue;
             };
-            let master_groups: Vec<&Ref> = std::iter::once(master).chain(&cluster.additional_master_security_groups).collect();
+            let master_groups: Vec<&Ref> =
+                std::iter::once(master).chain(&cluster.additional_master_security_groups).collect();
             let admitted = master_groups.iter().any(|group_ref| {
                 let RefTarget::Spec(group_address) = group_ref.target(Kind::SecurityGroup) else { return true };
                 let Some(group) = spec.security_groups.get(&group_address.name) else { return true };
                 admits_livy(group, group_ref, &studio_groups, &studio_cidrs)
             });
             if !admitted {
-                let studio = studio_groups.first().map_or_else(|| "<studio group>".to_owned(), |g| g.as_str().to_owned());
+                let studio =
+                    studio_groups.first().map_or_else(|| "<studio group>".to_owned(), |g| g.as_str().to_owned());
                 found.push(
                     Diagnostic::new(codes::LIVY_PORT_CLOSED, format!("the master group `{master}` of `{address}` does not admit `{domain_address}`'s security groups on tcp/{LIVY_PORT}"))
                         .at(ctx.at(&format!("{address}.master_security_group")))
@@ -212,10 +242,14 @@ fn admits_livy(group: &SecurityGroup, group_ref: &Ref, studio_groups: &[&Ref], s
     group.ingress.iter().filter(|rule| covers_port(rule.protocol, rule.ports.as_ref(), LIVY_PORT)).any(|rule| {
         if let Some(source) = &rule.source {
             let source = if source.as_str() == SELF_PEER { group_ref } else { source };
-            return studio_groups.iter().any(|studio| studio.target(Kind::SecurityGroup) == source.target(Kind::SecurityGroup));
+            return studio_groups
+                .iter()
+                .any(|studio| studio.target(Kind::SecurityGroup) == source.target(Kind::SecurityGroup));
         }
         match rule.cidr.as_deref().map(IpCidr::parse) {
-            Some(Ok(IpCidr::V4(cidr))) => !studio_cidrs.is_empty() && studio_cidrs.iter().all(|s| cidr.canonical().contains(s.canonical())),
+            Some(Ok(IpCidr::V4(cidr))) => {
+                !studio_cidrs.is_empty() && studio_cidrs.iter().all(|s| cidr.canonical().contains(s.canonical()))
+            }
             _ => false,
         }
     })

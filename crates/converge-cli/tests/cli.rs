@@ -1,0 +1,87 @@
+//! End-to-end tests of the `converge` binary: exit codes and output shape.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+}
+
+/// Runs `converge` from the workspace root, so paths in output are relative.
+fn converge(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_converge")).args(args).current_dir(root()).output().expect("converge runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn valid_specs_exit_zero() {
+    for spec in ["specs/studio-emr.toml", "specs/etl-cluster.toml"] {
+        let output = converge(&["validate", spec]);
+        assert_eq!(output.status.code(), Some(0), "{spec}: {}", stderr(&output));
+        assert!(stderr(&output).contains("is valid"), "{}", stderr(&output));
+        assert!(output.stdout.is_empty(), "text diagnostics go to stderr");
+    }
+}
+
+#[test]
+fn invalid_spec_exits_one_with_diagnostics_on_stderr() {
+    let output = converge(&["validate", "fixtures/spec/invalid/wrong-kind-reference.toml"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    insta::assert_snapshot!(stderr(&output));
+}
+
+#[test]
+fn json_format_goes_to_stdout() {
+    let output = converge(&["validate", "fixtures/spec/invalid/reference-cycle.toml", "--format", "json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).expect("stdout is JSON");
+    assert_eq!(document["version"], 1);
+    assert_eq!(document["valid"], false);
+    assert_eq!(document["errors"], 2);
+    assert_eq!(document["diagnostics"][0]["code"], "reference-cycle");
+    assert_eq!(document["diagnostics"][0]["location"]["line"], 7);
+
+    let output = converge(&["validate", "specs/etl-cluster.toml", "--format", "json"]);
+    assert_eq!(output.status.code(), Some(0));
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).expect("stdout is JSON");
+    assert_eq!(document["valid"], true);
+    assert_eq!(document["diagnostics"].as_array().map(Vec::len), Some(0));
+}
+
+#[test]
+fn warnings_do_not_fail_validation() {
+    let output = converge(&["validate", "fixtures/spec/invalid/single-subnet.toml"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stderr(&output).contains("warning[single-subnet]"));
+    assert!(stderr(&output).contains("is valid: 6 resources, 1 warning"), "{}", stderr(&output));
+}
+
+#[test]
+fn schema_prints_a_json_schema() {
+    let output = converge(&["schema"]);
+    assert_eq!(output.status.code(), Some(0));
+    let schema: serde_json::Value = serde_json::from_slice(&output.stdout).expect("stdout is JSON");
+    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert!(schema["properties"]["emr_cluster"].is_object());
+}
+
+#[test]
+fn unreadable_specs_are_errors_not_panics() {
+    let output = converge(&["validate", "no/such/spec.toml"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).starts_with("error: cannot read the spec `no/such/spec.toml`"), "{}", stderr(&output));
+
+    let dir = std::env::temp_dir().join(format!("converge-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let binary = dir.join("binary.toml");
+    std::fs::write(&binary, [0xff, 0xfe, 0x00, 0x5b]).expect("write");
+    let output = converge(&["validate", binary.to_str().expect("utf-8 path")]);
+    std::fs::remove_dir_all(&dir).expect("clean up");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("is not UTF-8 text"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("hint: save the file as UTF-8"), "{}", stderr(&output));
+}
