@@ -33,12 +33,55 @@ enum Command {
     },
     /// Print the JSON Schema of the spec language (for taplo and other TOML editors).
     Schema,
+    /// Show what would change to make live state match the spec, and why.
+    ///
+    /// Exit status: 0 when the plan succeeds (with `--detailed-exitcode`: 0 no
+    /// changes, 2 changes), 1 on any error.
+    Plan {
+        /// The spec file (TOML).
+        spec: PathBuf,
+        /// A live-state snapshot (JSON, see docs/plan.md); reading AWS directly comes with the aws crate.
+        #[arg(long, value_name = "SNAPSHOT.json")]
+        live: PathBuf,
+        /// `text` for people, `markdown` for pull-request comments, `json` for bots.
+        #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+        format: PlanFormat,
+        /// Exit 2 when the plan has changes, 0 when it has none.
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
+    /// Print the live-state snapshot a successful apply of the spec would leave
+    /// (for tests, demos, and as a starting point for hand-written snapshots).
+    Simulate {
+        /// The spec file (TOML).
+        spec: PathBuf,
+    },
+    /// Draw the dependency graph of a spec.
+    Graph {
+        /// The spec file (TOML).
+        spec: PathBuf,
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Text,
     Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PlanFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GraphFormat {
+    Dot,
+    Mermaid,
 }
 
 fn main() -> ExitCode {
@@ -56,6 +99,24 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate { spec, format } => validate(&spec, format),
+        Command::Plan { spec, live, format, detailed_exitcode } => plan(&spec, &live, format, detailed_exitcode),
+        Command::Simulate { spec } => {
+            let Some(spec) = valid_spec(&spec)? else { return Ok(ExitCode::from(1)) };
+            let live = converge_plan::simulate::live_after_apply(&spec);
+            let text = serde_json::to_string_pretty(&live).context("cannot serialise the live state")?;
+            writeln!(std::io::stdout().lock(), "{text}").context("cannot write to stdout")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Graph { spec, format } => {
+            let Some(spec) = valid_spec(&spec)? else { return Ok(ExitCode::from(1)) };
+            let graph = converge_plan::DependencyGraph::from_spec(&spec);
+            let text = match format {
+                GraphFormat::Dot => graph.to_dot(),
+                GraphFormat::Mermaid => graph.to_mermaid(),
+            };
+            write!(std::io::stdout().lock(), "{text}").context("cannot write to stdout")?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Schema => {
             let schema = converge_spec::schema::json_schema();
             let text = serde_json::to_string_pretty(&schema).context("cannot serialise the schema")?;
@@ -99,6 +160,77 @@ fn validate(path: &Path, format: Format) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(if checked.error_count() > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// A checked spec, or `None` after printing its diagnostics.
+fn valid_spec(path: &Path) -> anyhow::Result<Option<converge_model::Spec>> {
+    let checked = check_file(path)?;
+    let mut stderr = std::io::stderr().lock();
+    if !checked.diagnostics.is_empty() {
+        writeln!(stderr, "{}", checked.render())?;
+    }
+    if checked.spec.is_none() {
+        writeln!(
+            stderr,
+            "error: `{}` is not valid: {}\n\nhint: `converge validate {}` lists the problems",
+            path.display(),
+            converge_spec::count(checked.error_count(), "error"),
+            path.display()
+        )?;
+    }
+    Ok(checked.spec)
+}
+
+fn read_live(path: &Path) -> anyhow::Result<converge_model::LiveState> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read the live state `{}`", path.display()))?;
+    let live: converge_model::LiveState = serde_json::from_str(&text).map_err(|error| {
+        anyhow::anyhow!(
+            "the live state `{}` is not a converge snapshot: {error}\n\nhint: docs/plan.md describes the snapshot format (version {})",
+            path.display(),
+            converge_model::live::LIVE_STATE_VERSION
+        )
+    })?;
+    if live.version != converge_model::live::LIVE_STATE_VERSION {
+        anyhow::bail!(
+            "the live state `{}` has snapshot version {}, converge reads version {}\n\nhint: take the snapshot again with this converge",
+            path.display(),
+            live.version,
+            converge_model::live::LIVE_STATE_VERSION
+        );
+    }
+    Ok(live)
+}
+
+fn plan(spec_path: &Path, live_path: &Path, format: PlanFormat, detailed_exitcode: bool) -> anyhow::Result<ExitCode> {
+    let Some(spec) = valid_spec(spec_path)? else { return Ok(ExitCode::from(1)) };
+    let live = read_live(live_path)?;
+    let plan = match converge_plan::plan(&spec, &live) {
+        Ok(plan) => plan,
+        Err(errors) => {
+            let mut stderr = std::io::stderr().lock();
+            for error in &errors {
+                writeln!(stderr, "error: {error}\n\nhint: {}\n", error.hint())?;
+            }
+            writeln!(stderr, "error: no plan: {}", converge_spec::count(errors.len(), "error"))?;
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let text = match format {
+        PlanFormat::Text => {
+            let color = std::io::IsTerminal::is_terminal(&std::io::stdout()) && std::env::var_os("NO_COLOR").is_none();
+            converge_plan::render::text(&plan, converge_plan::render::Style { color })
+        }
+        PlanFormat::Markdown => converge_plan::render::markdown(&plan),
+        PlanFormat::Json => {
+            let mut text = serde_json::to_string_pretty(&converge_plan::render::json(&plan))
+                .context("cannot serialise the plan")?;
+            text.push('\n');
+            text
+        }
+    };
+    write!(std::io::stdout().lock(), "{text}").context("cannot write to stdout")?;
+    Ok(if detailed_exitcode && !plan.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
 /// Reads and checks a spec file; documents it names are read relative to its directory.

@@ -2,8 +2,9 @@
 //!
 //! This crate defines what a converge spec *is*: the resource [`Kind`]s, their
 //! [`Address`]es, the [`Ref`]erences between them, and one typed struct per kind
-//! collected in a [`Spec`]. It is the shared language of the spec parser
-//! (`converge-spec`) and the planner (`converge-plan`).
+//! collected in a [`Spec`], and the [`LiveState`] read from AWS (or a
+//! snapshot). It is the shared language of the spec parser (`converge-spec`),
+//! the planner (`converge-plan`) and the AWS layer.
 //!
 //! **Architecture invariant:** this crate knows nothing about TOML, files,
 //! diagnostics, AWS SDKs, async runtimes or the command line. It has one
@@ -13,8 +14,10 @@
 
 mod cidr;
 mod kind;
+pub mod live;
 mod resources;
 
 pub use cidr::{CidrError, IpCidr, Ipv4Cidr};
 pub use kind::{Address, Kind, Ref, RefTarget};
+pub use live::LiveState;
 pub use resources::*;

@@ -21,6 +21,8 @@ pub struct Lifecycle {
     pub prevent_destroy: bool,
     /// Warning code → the written reason it does not apply here.
     pub silence: BTreeMap<String, String>,
+    /// Take over an existing resource of the same AWS name that this stack does not own yet.
+    pub adopt: bool,
 }
 
 /// The whole desired state: one map per kind, keyed by the resource's spec name.

@@ -1,1 +1,43 @@
-//! plan
+//! The converge planner: from a spec and live state to an ordered, explained plan.
+//!
+//! [`plan`] matches live resources to the spec by their ownership tags
+//! (`converge:stack`, `converge:address`), diffs every field after
+//! normalising both sides (so AWS's spellings never show up as changes),
+//! classifies each change as an update in place (naming the AWS operation) or
+//! a replacement (naming the fields that force it, and the replaced resources
+//! it follows from), and orders the work: creates after what they need,
+//! deletes after what uses them, create-before-destroy where AWS lets two
+//! copies coexist. [`DependencyGraph`] is the spec's reference graph;
+//! [`render`] prints a plan as text, Markdown or versioned JSON;
+//! [`simulate::live_after_apply`] is the state a perfect apply leaves.
+//!
+//! **Architecture invariant:** pure and deterministic. No I/O, clock,
+//! environment or randomness; no tokio, aws-*, hyper, axum or clap; the same
+//! spec and live state give a byte-identical plan (property-tested).
+//!
+//! **Architecture invariant:** drift is data. Only situations no apply could
+//! resolve are [`PlanError`]s (another account, a name held by a resource
+//! converge does not own, `prevent_destroy`, an impossible replacement).
+//!
+//! **Architecture invariant:** the planner does not know the spec's TOML or
+//! diagnostics (`converge-spec`), nor how AWS is called: it sees only
+//! `converge-model`.
+mod attrs;
+mod fields;
+mod graph;
+mod live_index;
+mod normalize;
+mod plan;
+pub mod render;
+pub mod simulate;
+mod steps;
+mod value;
+
+pub use attrs::template_version;
+pub use fields::Effect;
+pub use graph::{Cycle, Dependency, DependencyGraph};
+pub use plan::{
+    Action, FieldChange, Plan, PlanError, ReplaceOrder, Replacement, ResourceChange, Step, StepKind, ownership_tags,
+    plan,
+};
+pub use value::Value;

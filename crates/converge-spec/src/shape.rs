@@ -66,6 +66,11 @@ static NON_NEGATIVE: Shape = Shape::Int { min: Some(0), max: None, code: codes::
 pub static LIFECYCLE: &[Field] = &[
     opt("prevent_destroy", &BOOL, "Make a planned delete or replacement of this resource an error."),
     opt(
+        "adopt",
+        &BOOL,
+        "Take over an existing resource of the same AWS name that no converge stack owns (adds the ownership tags).",
+    ),
+    opt(
         "silence",
         &TAGS,
         "Warnings that do not apply here: `{ <warning-code> = \"<reason>\" }`. The reason is required.",

@@ -1,0 +1,394 @@
+//! Live state: what AWS holds, as the `aws` crate reads it (or a snapshot file
+//! holds it), in AWS's own spellings. The planner normalises both sides before
+//! comparing, so this model keeps AWS's forms (`-1` protocols, upper-case
+//! allocation strategies, one EBS entry per volume, URL-encoded policies).
+//!
+//! The JSON form of [`LiveState`] is the snapshot format of
+//! `converge plan --live <FILE>` (documented in `docs/plan.md`, version 1).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Tags;
+
+/// The tag naming the stack that owns a resource.
+pub const OWNER_STACK_TAG: &str = "converge:stack";
+/// The tag naming the spec address of an owned resource (`emr_cluster.etl`).
+pub const OWNER_ADDRESS_TAG: &str = "converge:address";
+/// Set on resources created with `prevent_destroy`, so an orphan keeps the protection.
+pub const PREVENT_DESTROY_TAG: &str = "converge:prevent-destroy";
+
+/// The snapshot format version this crate reads and writes.
+pub const LIVE_STATE_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveState {
+    pub version: u32,
+    pub account: String,
+    pub region: String,
+    #[serde(default)]
+    pub vpcs: Vec<LiveVpc>,
+    #[serde(default)]
+    pub subnets: Vec<LiveSubnet>,
+    #[serde(default)]
+    pub security_groups: Vec<LiveSecurityGroup>,
+    #[serde(default)]
+    pub iam_roles: Vec<LiveIamRole>,
+    #[serde(default)]
+    pub sagemaker_domains: Vec<LiveSagemakerDomain>,
+    #[serde(default)]
+    pub sagemaker_users: Vec<LiveSagemakerUser>,
+    #[serde(default)]
+    pub catalog_portfolios: Vec<LiveCatalogPortfolio>,
+    #[serde(default)]
+    pub catalog_products: Vec<LiveCatalogProduct>,
+    #[serde(default)]
+    pub emr_clusters: Vec<LiveEmrCluster>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveVpc {
+    pub id: String,
+    #[serde(default)]
+    pub cidrs: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveSubnet {
+    pub id: String,
+    pub vpc_id: String,
+    pub cidr: String,
+    pub availability_zone: String,
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+/// One rule with one peer, as `DescribeSecurityGroupRules` reports it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveRule {
+    /// `tcp`, `udp`, `icmp`, `-1`, or a protocol number (`6`).
+    pub protocol: String,
+    #[serde(default)]
+    pub from_port: Option<i64>,
+    #[serde(default)]
+    pub to_port: Option<i64>,
+    #[serde(default)]
+    pub cidr: Option<String>,
+    #[serde(default)]
+    pub group_id: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveSecurityGroup {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub vpc_id: String,
+    #[serde(default)]
+    pub ingress: Vec<LiveRule>,
+    #[serde(default)]
+    pub egress: Vec<LiveRule>,
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveIamRole {
+    pub name: String,
+    pub arn: String,
+    #[serde(default = "root_path")]
+    pub path: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The trust policy as IAM returns it (often URL-encoded JSON).
+    pub assume_role_policy: String,
+    #[serde(default)]
+    pub managed_policies: Vec<String>,
+    /// Inline policy name → document (often URL-encoded JSON).
+    #[serde(default)]
+    pub inline_policies: BTreeMap<String, String>,
+    /// An instance profile of the same name exists and holds this role.
+    #[serde(default)]
+    pub instance_profile: bool,
+    #[serde(default = "one_hour")]
+    pub max_session_duration: i64,
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+fn root_path() -> String {
+    "/".to_owned()
+}
+
+fn one_hour() -> i64 {
+    3600
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveSharing {
+    pub notebook_output: String,
+    #[serde(default)]
+    pub s3_output_path: Option<String>,
+    #[serde(default)]
+    pub s3_kms_key: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveSagemakerDomain {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    pub auth_mode: String,
+    pub network_access: String,
+    pub vpc_id: String,
+    #[serde(default)]
+    pub subnet_ids: Vec<String>,
+    pub execution_role: String,
+    #[serde(default)]
+    pub security_group_ids: Vec<String>,
+    #[serde(default)]
+    pub kms_key: Option<String>,
+    #[serde(default)]
+    pub sharing: Option<LiveSharing>,
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveSagemakerUser {
+    pub domain_id: String,
+    pub name: String,
+    pub status: String,
+    #[serde(default)]
+    pub execution_role: Option<String>,
+    #[serde(default)]
+    pub security_group_ids: Vec<String>,
+    #[serde(default)]
+    pub sharing: Option<LiveSharing>,
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveCatalogPortfolio {
+    pub id: String,
+    pub display_name: String,
+    pub provider: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub principal_arns: Vec<String>,
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+/// A provisioning artifact (product version).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveProductVersion {
+    pub id: String,
+    /// converge names versions after the template's content hash (`sha256:…`).
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default = "yes")]
+    pub active: bool,
+    /// The template text, when the reader fetched it (for a readable diff).
+    #[serde(default)]
+    pub template: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveCatalogProduct {
+    pub id: String,
+    pub name: String,
+    pub owner: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub distributor: Option<String>,
+    #[serde(default)]
+    pub support_email: Option<String>,
+    #[serde(default)]
+    pub portfolio_ids: Vec<String>,
+    /// Versions, oldest first; the last active one is current.
+    #[serde(default)]
+    pub versions: Vec<LiveProductVersion>,
+    /// The launch constraint's role ARN, if there is a launch constraint.
+    #[serde(default)]
+    pub launch_role: Option<String>,
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveEbsVolume {
+    #[serde(rename = "type")]
+    pub volume_type: String,
+    pub size: i64,
+    #[serde(default)]
+    pub iops: Option<i64>,
+    #[serde(default)]
+    pub throughput: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveInstanceType {
+    #[serde(rename = "type")]
+    pub instance_type: String,
+    #[serde(default = "one")]
+    pub weight: i64,
+    #[serde(default)]
+    pub bid_percent: Option<f64>,
+    /// One entry per attached volume, as `ListInstanceFleets` reports them.
+    #[serde(default)]
+    pub ebs: Vec<LiveEbsVolume>,
+    #[serde(default)]
+    pub ebs_optimized: Option<bool>,
+}
+
+fn one() -> i64 {
+    1
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveFleet {
+    pub id: String,
+    /// `MASTER`, `CORE` or `TASK`.
+    #[serde(rename = "type")]
+    pub fleet_type: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub instance_types: Vec<LiveInstanceType>,
+    #[serde(default)]
+    pub target_on_demand: i64,
+    #[serde(default)]
+    pub target_spot: i64,
+    #[serde(default)]
+    pub provisioned_on_demand: i64,
+    #[serde(default)]
+    pub provisioned_spot: i64,
+    #[serde(default)]
+    pub spot_timeout_minutes: Option<i64>,
+    /// `SWITCH_TO_ON_DEMAND` or `TERMINATE_CLUSTER`.
+    #[serde(default)]
+    pub spot_timeout_action: Option<String>,
+    #[serde(default)]
+    pub spot_allocation: Option<String>,
+    #[serde(default)]
+    pub on_demand_allocation: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveScaling {
+    pub unit: String,
+    pub min: i64,
+    pub max: i64,
+    #[serde(default)]
+    pub max_on_demand: Option<i64>,
+    #[serde(default)]
+    pub max_core: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveBootstrap {
+    pub name: String,
+    pub path: String,
+    #[serde(default)]
+    pub args: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveConfiguration {
+    pub classification: String,
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+    #[serde(default)]
+    pub configurations: Vec<LiveConfiguration>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveEmrCluster {
+    pub id: String,
+    pub name: String,
+    /// `STARTING`, `BOOTSTRAPPING`, `RUNNING`, `WAITING`, `TERMINATING`, `TERMINATED`, …
+    pub state: String,
+    pub release: String,
+    #[serde(default)]
+    pub applications: Vec<String>,
+    /// The subnets requested at creation (`Ec2InstanceAttributes.RequestedEc2SubnetIds`).
+    #[serde(default)]
+    pub subnet_ids: Vec<String>,
+    pub service_role: String,
+    pub instance_profile: String,
+    #[serde(default)]
+    pub master_security_group: Option<String>,
+    #[serde(default)]
+    pub core_security_group: Option<String>,
+    #[serde(default)]
+    pub service_access_security_group: Option<String>,
+    #[serde(default)]
+    pub additional_master_security_groups: Vec<String>,
+    #[serde(default)]
+    pub additional_core_security_groups: Vec<String>,
+    #[serde(default)]
+    pub log_uri: Option<String>,
+    #[serde(default)]
+    pub key_name: Option<String>,
+    #[serde(default)]
+    pub bootstrap: Vec<LiveBootstrap>,
+    #[serde(default)]
+    pub configurations: Vec<LiveConfiguration>,
+    #[serde(default)]
+    pub ebs_root_volume_size: Option<i64>,
+    #[serde(default)]
+    pub termination_protection: bool,
+    #[serde(default)]
+    pub auto_termination_idle_seconds: Option<i64>,
+    #[serde(default = "one")]
+    pub step_concurrency: i64,
+    #[serde(default = "yes")]
+    pub visible_to_all_users: bool,
+    #[serde(default)]
+    pub fleets: Vec<LiveFleet>,
+    #[serde(default)]
+    pub scaling: Option<LiveScaling>,
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+impl LiveEmrCluster {
+    /// True once the cluster is gone or going (it stays listed for a while).
+    pub fn is_terminated(&self) -> bool {
+        matches!(self.state.as_str(), "TERMINATING" | "TERMINATED" | "TERMINATED_WITH_ERRORS")
+    }
+
+    pub fn fleet(&self, fleet_type: &str) -> Option<&LiveFleet> {
+        self.fleets.iter().find(|fleet| fleet.fleet_type.eq_ignore_ascii_case(fleet_type))
+    }
+}

@@ -1,0 +1,105 @@
+//! Plan scenarios: `fixtures/plan/<case>/{spec.toml, live.json}`.
+//!
+//! The first line of each `spec.toml` states the case's claim, checked here
+//! independently of the snapshots:
+//! `# expect: empty`, `# expect: error`, `# expect: create=15`, or
+//! `# expect: <address>=<action> …`. The text and JSON plans (or the errors)
+//! are snapshotted; review changes with `cargo insta review`.
+
+use std::path::Path;
+
+use converge_model::{Address, Kind, LiveState, Spec};
+use converge_plan::{Action, Plan, PlanError, render};
+
+fn load(dir: &Path) -> (Spec, LiveState, String) {
+    let text = std::fs::read_to_string(dir.join("spec.toml")).expect("spec.toml");
+    let base = dir.to_path_buf();
+    let loader = move |rel: &str| std::fs::read_to_string(base.join(rel)).map_err(|e| e.to_string());
+    let checked = converge_spec::check("spec.toml", &text, &loader);
+    let rendered = checked.render();
+    let spec = checked.spec.unwrap_or_else(|| panic!("{}: invalid spec\n{rendered}", dir.display()));
+    let live: LiveState = serde_json::from_str(&std::fs::read_to_string(dir.join("live.json")).expect("live.json"))
+        .expect("live.json is a snapshot");
+    let expect = text
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("# expect: "))
+        .expect("first line states `# expect: …`")
+        .to_owned();
+    (spec, live, expect)
+}
+
+fn action(name: &str) -> Action {
+    match name {
+        "create" => Action::Create,
+        "update" => Action::Update,
+        "replace" => Action::Replace,
+        "delete" => Action::Delete,
+        other => panic!("unknown action `{other}` in an expect line"),
+    }
+}
+
+fn check_expectation(case: &str, expect: &str, result: &Result<Plan, Vec<PlanError>>) {
+    match (expect, result) {
+        ("error", Err(_)) => {}
+        ("error", Ok(plan)) => panic!("{case}: expected an error, got {}", render::summary(plan)),
+        (_, Err(errors)) => panic!("{case}: expected a plan, got {errors:?}"),
+        ("empty", Ok(plan)) => {
+            assert!(plan.is_empty(), "{case}: expected no changes:\n{}", render::text(plan, render::Style::plain()))
+        }
+        (claims, Ok(plan)) => {
+            for claim in claims.split_whitespace() {
+                let (target, expected) = claim.split_once('=').expect("claim is address=action or action=count");
+                if let Ok(count) = expected.parse::<usize>() {
+                    assert_eq!(plan.count(action(target)), count, "{case}: number of `{target}`");
+                    continue;
+                }
+                let (kind, name) = target.split_once('.').expect("address");
+                let address = Address::new(Kind::from_key(kind).expect("kind"), name);
+                let change = plan.change(&address).unwrap_or_else(|| panic!("{case}: `{address}` has no change"));
+                assert_eq!(change.action, action(expected), "{case}: action of `{address}`");
+            }
+        }
+    }
+}
+
+#[test]
+fn plan_scenarios() {
+    insta::glob!("../../../fixtures/plan", "*/spec.toml", |path| {
+        let dir = path.parent().expect("case directory");
+        let case = dir.file_name().and_then(|n| n.to_str()).expect("case name");
+        let (spec, live, expect) = load(dir);
+        let result = converge_plan::plan(&spec, &live);
+        check_expectation(case, &expect, &result);
+        // The planner is deterministic: a second run gives the same plan.
+        assert_eq!(converge_plan::plan(&spec, &live), result, "{case}: two runs differ");
+        match &result {
+            Ok(plan) => {
+                insta::assert_snapshot!("text", render::text(plan, render::Style::plain()));
+                insta::assert_json_snapshot!("json", render::json(plan));
+            }
+            Err(errors) => {
+                let text: Vec<String> = errors.iter().map(|e| format!("error: {e}\n\nhint: {}", e.hint())).collect();
+                insta::assert_snapshot!("errors", text.join("\n\n"));
+            }
+        }
+    });
+}
+
+#[test]
+fn at_least_twenty_five_scenarios() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/plan");
+    let cases = std::fs::read_dir(dir)
+        .expect("fixtures/plan")
+        .filter(|e| e.as_ref().is_ok_and(|e| e.path().join("spec.toml").exists()))
+        .count();
+    assert!(cases >= 25, "only {cases} plan scenarios");
+}
+
+#[test]
+fn markdown_has_collapsible_details() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/plan/sg-description-replaces-dependents");
+    let (spec, live, _) = load(&dir);
+    let plan = converge_plan::plan(&spec, &live).expect("plans");
+    insta::assert_snapshot!(render::markdown(&plan));
+}
