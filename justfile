@@ -5,7 +5,7 @@ default:
 
 # The main job: validate the reference specs (the demo grows with the sandbox).
 demo:
-    cargo run --locked -q -- validate specs/studio-emr.toml && cargo run --locked -q -- validate specs/etl-cluster.toml
+    cargo run --locked -q -- validate specs/studio-emr.toml && cargo run --locked -q -- validate specs/etl-cluster.toml && cargo run --locked -q -- plan specs/etl-cluster.toml --live specs/live/etl-cluster.json
 
 # The whole test suite, as CI runs it.
 test:

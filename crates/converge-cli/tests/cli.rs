@@ -85,3 +85,86 @@ fn unreadable_specs_are_errors_not_panics() {
     assert!(stderr(&output).contains("is not UTF-8 text"), "{}", stderr(&output));
     assert!(stderr(&output).contains("hint: save the file as UTF-8"), "{}", stderr(&output));
 }
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn plan_exit_codes_follow_detailed_exitcode() {
+    let case = |name: &str| (format!("fixtures/plan/{name}/spec.toml"), format!("fixtures/plan/{name}/live.json"));
+    let (spec, live) = case("no-changes");
+    let output = converge(&["plan", &spec, "--live", &live, "--detailed-exitcode"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).contains("No changes: 14 resources match the spec."));
+
+    let (spec, live) = case("emr-core-resize-in-place");
+    let output = converge(&["plan", &spec, "--live", &live, "--detailed-exitcode"]);
+    assert_eq!(output.status.code(), Some(2));
+    let text = stdout(&output);
+    assert!(text.contains("~ core.on_demand: 16 → 32  # ModifyInstanceFleet"), "{text}");
+    assert!(!text.contains('\u{1b}'), "no colour when stdout is not a terminal");
+    let output = converge(&["plan", &spec, "--live", &live]);
+    assert_eq!(output.status.code(), Some(0), "without --detailed-exitcode changes are not a failure");
+
+    let (spec, live) = case("account-mismatch");
+    let output = converge(&["plan", &spec, "--live", &live, "--detailed-exitcode"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("error: the live state is of account 999988887777"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("hint: "), "{}", stderr(&output));
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn plan_formats() {
+    let spec = "fixtures/plan/sg-description-replaces-dependents/spec.toml";
+    let live = "fixtures/plan/sg-description-replaces-dependents/live.json";
+    let output = converge(&["plan", spec, "--live", live, "--format", "json"]);
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON plan");
+    assert_eq!(document["format_version"], "1.0");
+    assert_eq!(document["summary"]["replace"], 2);
+    assert_eq!(document["changes"][1]["action_reason"], "replace_because_dependency_replaced");
+    let output = converge(&["plan", spec, "--live", live, "--format", "markdown"]);
+    assert!(stdout(&output).contains("<details><summary><code>emr_cluster.etl</code>: replace</summary>"));
+}
+
+#[test]
+fn plan_rejects_bad_inputs_with_hints() {
+    let output = converge(&[
+        "plan",
+        "fixtures/spec/invalid/emr-core-fleet.toml",
+        "--live",
+        "fixtures/plan/no-changes/live.json",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("error[emr-core-fleet]"), "{}", stderr(&output));
+
+    let output = converge(&["plan", "fixtures/plan/no-changes/spec.toml", "--live", "specs/studio-emr.toml"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("is not a converge snapshot"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("hint: docs/plan.md describes the snapshot format"), "{}", stderr(&output));
+}
+
+#[test]
+fn simulated_state_plans_nothing() {
+    let output = converge(&["simulate", "specs/studio-emr.toml"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let dir = std::env::temp_dir().join(format!("converge-simulate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let live = dir.join("live.json");
+    std::fs::write(&live, &output.stdout).expect("write snapshot");
+    let output =
+        converge(&["plan", "specs/studio-emr.toml", "--live", live.to_str().expect("utf-8"), "--detailed-exitcode"]);
+    std::fs::remove_dir_all(&dir).expect("clean up");
+    assert_eq!(output.status.code(), Some(0), "{}{}", stdout(&output), stderr(&output));
+}
+
+#[test]
+fn graph_formats() {
+    let output = converge(&["graph", "specs/studio-emr.toml", "--format", "mermaid"]);
+    assert_eq!(output.status.code(), Some(0));
+    insta::assert_snapshot!("graph_mermaid", stdout(&output));
+    let output = converge(&["graph", "specs/etl-cluster.toml", "--format", "dot"]);
+    assert_eq!(output.status.code(), Some(0));
+    insta::assert_snapshot!("graph_dot", stdout(&output));
+}

@@ -165,7 +165,7 @@ impl DependencyGraph {
         }
         for (from, to, dependency) in self.edges() {
             let arrow = if dependency.strength == Strength::RulePeer { "-.->" } else { "-->" };
-            let _ = writeln!(out, "  {} {arrow}|{}| {}", id(from), dependency.field, id(to));
+            let _ = writeln!(out, "  {} {arrow}|\"{}\"| {}", id(from), dependency.field, id(to));
         }
         out
     }
