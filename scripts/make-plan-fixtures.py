@@ -355,6 +355,51 @@ def duplicate_cluster(l, base):
     l["emr_clusters"].append(c)
 case("duplicate-claim-deleted", "emr_cluster.etl#j-ZZZZZZZZZZZZZ=delete", live=duplicate_cluster)
 
+
+# --- more rules, one case each ---------------------------------------------
+def creation_settings(s):
+    return (s.replace('applications = ["Spark", "Livy", "Hive"]', 'applications = ["Spark", "Livy", "Hive", "Trino"]')
+             .replace('log_uri = "s3://aws-logs-123456789012-ap-northeast-1/elasticmapreduce/"', 'log_uri = "s3://ml-platform-logs/emr/"\nkey_name = "ops"\nebs_root_volume_size = 30\nbootstrap = [{ name = "install-pylibs", path = "s3://ml-platform-artifacts/emr_scripts/installpylibs.sh" }]')
+             .replace('"yarn.node-labels.am.default-node-label-expression" = "CORE" } },', '"yarn.node-labels.am.default-node-label-expression" = "CORE" } },\n  { classification = "spark-defaults", properties = { "spark.dynamicAllocation.enabled" = "true" } },')
+             .replace('spot_timeout_minutes = 20', 'spot_timeout_minutes = 45'))
+case("emr-creation-settings-replace", "emr_cluster.etl=replace", spec=creation_settings)
+case("emr-role-change-replace", "emr_cluster.etl=replace",
+     spec=lambda s: s.replace('[iam_role.EMR_DefaultRole]\n', '[iam_role.EMR_DefaultRole]\n').replace('service_role = "EMR_DefaultRole"', 'service_role = "arn:aws:iam::123456789012:role/EMR_ServiceRole_v2"'))
+case("emr-visibility-and-tags", "emr_cluster.etl=update",
+     spec=lambda s: s.replace("termination_protection = true\n", 'termination_protection = true\nvisible_to_all_users = false\ntags = { cost-center = "ml" }\n'))
+case("domain-settings-in-place", "sagemaker_domain.studio=update security_group.notebooks=create",
+     spec=lambda s: s.replace('security_groups = ["studio"]\nhome_efs_on_delete', 'security_groups = ["studio", "notebooks"]\nsharing = { notebook_output = "Allowed", s3_output_path = "s3://ml-platform-artifacts/sharing/" }\nhome_efs_on_delete')
+                   .replace('[security_group.emr_master]', '[security_group.notebooks]\nvpc = "main"\ndescription = "More notebook apps"\ningress = [{ protocol = "all", source = "self" }]\n\n[security_group.emr_master]'))
+def domain_public(l, base):
+    by(l["sagemaker_domains"], "name", "StudioDomain")["network_access"] = "PublicInternetOnly"
+case("domain-network-access-in-place", "sagemaker_domain.studio=update", live=domain_public)
+case("domain-name-and-kms-replace", "sagemaker_domain.studio=replace sagemaker_user.alice=replace",
+     spec=lambda s: s.replace('name = "StudioDomain"', 'name = "StudioDomain2"\nkms_key = "arn:aws:kms:ap-northeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"'))
+case("subnet-az-change", "subnet.private_c=replace emr_cluster.etl=replace",
+     spec=lambda s: s.replace('availability_zone = "ap-northeast-1c"', 'availability_zone = "ap-northeast-1d"'))
+def bastion_in_main(l, base):
+    l["vpcs"].append({"id": "vpc-0fedcba9876543210", "cidrs": ["172.16.0.0/16"]})
+    bastion = copy.deepcopy(group(l, "ml-platform-emr_core"))
+    bastion.update(id="sg-0ba5710000000001", name="ml-platform-bastion", description="SSH bastion")
+    bastion["tags"]["converge:address"] = "security_group.bastion"
+    bastion["ingress"] = [{"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr": "10.0.0.0/16"}]
+    l["security_groups"].append(bastion)
+case("sg-vpc-change", "security_group.bastion=replace",
+     spec=lambda s: s.replace('[security_group.emr_core]', '[security_group.bastion]\nvpc = "vpc-0fedcba9876543210"\ndescription = "SSH bastion"\ningress = [{ protocol = "tcp", ports = 22, cidr = "10.0.0.0/16" }]\n\n[security_group.emr_core]'),
+     live=bastion_in_main)
+case("iam-role-rename-propagates-by-name", "iam_role.EMR_DefaultRole=replace emr_cluster.etl=replace",
+     spec=lambda s: s.replace('[iam_role.EMR_DefaultRole]\n', '[iam_role.EMR_DefaultRole]\nname = "EMR_ServiceRole_v2"\n'))
+case("iam-role-tags-in-place", "iam_role.sc_launch=update",
+     spec=lambda s: s.replace('[iam_role.sc_launch]\n', '[iam_role.sc_launch]\ndescription = "Launches Studio EMR templates"\nmax_session_duration = 7200\ntags = { purpose = "service-catalog" }\n'))
+case("product-metadata-and-portfolio", "catalog_product.two_node=update catalog_portfolio.shared=create",
+     spec=lambda s: s.replace('portfolio = "emr_templates"\nname = "Example two-node cluster"\nowner = "data-platform"',
+                              'portfolio = "shared"\nname = "Two-node Spark cluster"\nowner = "ml-platform"\ndescription = "Spark with Livy for notebooks"\ntags = { tier = "dev" }')
+                   .replace('[catalog_product.two_node]', '[catalog_portfolio.shared]\ndisplay_name = "Shared EMR templates"\nprovider = "Data Platform"\nprincipals = ["sagemaker_execution"]\n\n[catalog_product.two_node]'))
+case("normalisation-non-canonical-cidr", "empty",
+     spec=lambda s: s.replace('ingress = [{ protocol = "tcp", ports = 8998, source = "studio", description = "Livy from Studio" }]',
+                              'ingress = [{ protocol = "tcp", ports = 8998, source = "studio", description = "Livy from Studio" }, { protocol = "tcp", ports = 22, cidr = "10.0.1.7/24" }]'),
+     live=lambda l, base: group(l, "ml-platform-emr_master")["ingress"].append({"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr": "10.0.1.0/24"}))
+
 # --- write ---------------------------------------------------------------
 def main():
     base_files = {"policies/emr-discovery.json": json.dumps(POLICY, indent=2) + "\n", "templates/two-node.yaml": TEMPLATE}

@@ -636,6 +636,15 @@ fn replace_order(
                 (ReplaceOrder::CreateBeforeDestroy, "the new CIDR block does not overlap the old one".to_owned())
             }
         }
+        Kind::SecurityGroup if changed("vpc") => {
+            (ReplaceOrder::CreateBeforeDestroy, "the new group is in another VPC".to_owned())
+        }
+        Kind::SagemakerUser if changed("domain") => {
+            (ReplaceOrder::CreateBeforeDestroy, "the new user profile is in another domain".to_owned())
+        }
+        Kind::IamRole | Kind::SecurityGroup | Kind::SagemakerDomain | Kind::SagemakerUser => {
+            (ReplaceOrder::CreateBeforeDestroy, format!("the new {} has another name", address.kind.noun()))
+        }
         _ => (ReplaceOrder::CreateBeforeDestroy, "the new resource does not collide with the old one".to_owned()),
     };
     (order, reason)
