@@ -56,6 +56,26 @@ enum Command {
         /// The spec file (TOML).
         spec: PathBuf,
     },
+    /// Run the local AWS sandbox on a loopback port until interrupted.
+    ///
+    /// It speaks the wire protocols of the AWS SDKs (today EC2, IAM and STS);
+    /// point clients at it with `AWS_ENDPOINT_URL=http://127.0.0.1:<port>`.
+    Sandbox {
+        /// The loopback port; 0 picks a free one (printed on start).
+        #[arg(long, default_value_t = 4566)]
+        port: u16,
+        /// Keep the emulated account in this file across restarts.
+        #[arg(long, value_name = "FILE")]
+        state: Option<PathBuf>,
+        /// Multiplies AWS's typical durations of state changes (1 = real time).
+        #[arg(long, default_value_t = 0.01)]
+        time_scale: f64,
+        /// The account id the sandbox pretends to be.
+        #[arg(long, default_value = "123456789012")]
+        account: String,
+        #[arg(long, default_value = "us-east-1")]
+        region: String,
+    },
     /// Draw the dependency graph of a spec.
     Graph {
         /// The spec file (TOML).
@@ -100,6 +120,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate { spec, format } => validate(&spec, format),
         Command::Plan { spec, live, format, detailed_exitcode } => plan(&spec, &live, format, detailed_exitcode),
+        Command::Sandbox { port, state, time_scale, account, region } => {
+            let config =
+                converge_sandbox::Config { port, account, region, time_scale, state_file: state, faults: Vec::new() };
+            sandbox(config)
+        }
         Command::Simulate { spec } => {
             let Some(spec) = valid_spec(&spec)? else { return Ok(ExitCode::from(1)) };
             let live = converge_plan::simulate::live_after_apply(&spec);
@@ -160,6 +185,27 @@ fn validate(path: &Path, format: Format) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(if checked.error_count() > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn sandbox(config: converge_sandbox::Config) -> anyhow::Result<ExitCode> {
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let (account, region) = (config.account.clone(), config.region.clone());
+        let sandbox = converge_sandbox::Sandbox::start(config).await.map_err(|error| {
+            anyhow::Error::new(error).context("cannot start the sandbox\n\nhint: choose another `--port`, or `--port 0` for a free one")
+        })?;
+        // The announcement is best effort: a sandbox whose stdout nobody reads keeps serving.
+        let announcement = format!(
+            "converge sandbox listening on {0} (account {account}, region {region})\n  export AWS_ENDPOINT_URL={0} AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox AWS_REGION={region}\n  admin API: {0}/_sandbox/health, /_sandbox/requests, /_sandbox/faults, /_sandbox/state\n",
+            sandbox.endpoint()
+        );
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(announcement.as_bytes()).and_then(|()| stdout.flush());
+        drop(stdout);
+        sandbox.serve_until_interrupted().await;
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 /// A checked spec, or `None` after printing its diagnostics.

@@ -1,0 +1,103 @@
+//! `converge sandbox` as a process: it announces its endpoint, answers at
+//! once, and a kill at any moment never leaves a corrupt state file.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// Starts `converge sandbox --port 0` and returns the child and its `127.0.0.1:port`.
+fn start(extra: &[&str]) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_converge"))
+        .args(["sandbox", "--port", "0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("converge sandbox starts");
+    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("first line");
+    // Keep reading, as a terminal would, until the process ends.
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    let address = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("endpoint in the first line")
+        .to_owned();
+    (child, address)
+}
+
+fn http(address: &str, method: &str, path: &str, body: &str) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(address)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response)
+}
+
+#[test]
+fn announces_its_endpoint_and_answers() {
+    let (mut child, address) = start(&[]);
+    let health = http(&address, "GET", "/_sandbox/health", "").expect("health");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert!(health.contains("\"ok\":true"), "{health}");
+    let identity = http(&address, "POST", "/", "Action=GetCallerIdentity&Version=2011-06-15").expect("sts");
+    assert!(identity.contains("<Account>123456789012</Account>"), "{identity}");
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+}
+
+#[test]
+fn a_kill_at_any_moment_never_corrupts_the_state_file() {
+    let dir = std::env::temp_dir().join(format!("converge-sandbox-kill-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let state = dir.join("state.json");
+    let state_arg = state.to_str().expect("utf-8 path").to_owned();
+    let trust = "%7B%22Statement%22%3A%5B%5D%7D";
+    let mut roles_seen = 0;
+    for round in 0..6u64 {
+        let (mut child, address) = start(&["--state", &state_arg]);
+        let writer = std::thread::spawn(move || {
+            let mut created = 0;
+            for i in 0.. {
+                let body = format!(
+                    "Action=CreateRole&Version=2010-05-08&RoleName=r{round}x{i}&AssumeRolePolicyDocument={trust}"
+                );
+                match http(&address, "POST", "/", &body) {
+                    Ok(response) if response.starts_with("HTTP/1.1 200") => created += 1,
+                    _ => break,
+                }
+            }
+            created
+        });
+        std::thread::sleep(Duration::from_millis(40 + round * 37));
+        child.kill().expect("SIGKILL");
+        child.wait().expect("wait");
+        let created = writer.join().expect("writer");
+        assert!(created > 0, "round {round}: the writer created nothing before the kill");
+        let text = std::fs::read_to_string(&state).expect("the state file exists after writes");
+        let world: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("round {round}: corrupt state file: {e}"));
+        let roles = world["iam"]["roles"].as_object().map_or(0, serde_json::Map::len);
+        assert!(roles >= roles_seen, "round {round}: roles went from {roles_seen} to {roles}");
+        assert!(roles > 0);
+        roles_seen = roles;
+    }
+    // A restart removes what a kill left mid-write and keeps the state.
+    let (mut child, address) = start(&["--state", &state_arg]);
+    let listed = http(&address, "POST", "/", "Action=ListRoles&Version=2010-05-08").expect("list");
+    assert_eq!(listed.matches("<RoleName>").count(), roles_seen, "every persisted role is served after a restart");
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    let files: Vec<String> =
+        std::fs::read_dir(&dir).expect("dir").flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(files, ["state.json"], "stale temporaries are removed on start");
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}

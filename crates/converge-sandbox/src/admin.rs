@@ -1,0 +1,58 @@
+//! The admin API tests and demos use: `/_sandbox/...` on the same port.
+//!
+//! - `GET /_sandbox/health` → `{"ok": true}`
+//! - `GET /_sandbox/requests` → every request (service, operation, status, error, latency); `DELETE` clears
+//! - `GET|PUT|DELETE /_sandbox/faults` → the active fault rules (JSON array of `Fault`)
+//! - `GET|PUT /_sandbox/state` → the whole emulated account (JSON)
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode, header};
+use axum::response::Response;
+
+use crate::faults::Fault;
+use crate::server::{Shared, lock};
+use crate::state::World;
+
+pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) -> Response {
+    let result: Result<serde_json::Value, (StatusCode, String)> = match (method.as_str(), path.trim_end_matches('/')) {
+        ("GET", "/_sandbox/health") => {
+            Ok(serde_json::json!({ "ok": true, "account": shared.config.account, "region": shared.config.region }))
+        }
+        ("GET", "/_sandbox/requests") => Ok(serde_json::to_value(&*lock(&shared.log)).unwrap_or_default()),
+        ("DELETE", "/_sandbox/requests") => {
+            lock(&shared.log).clear();
+            Ok(serde_json::json!({ "cleared": true }))
+        }
+        ("GET", "/_sandbox/faults") => Ok(serde_json::to_value(&*lock(&shared.faults)).unwrap_or_default()),
+        ("PUT", "/_sandbox/faults") => match serde_json::from_slice::<Vec<Fault>>(body) {
+            Ok(faults) => {
+                let count = faults.len();
+                *lock(&shared.faults) = faults;
+                Ok(serde_json::json!({ "faults": count }))
+            }
+            Err(error) => Err((StatusCode::BAD_REQUEST, format!("not a list of faults: {error}"))),
+        },
+        ("DELETE", "/_sandbox/faults") => {
+            lock(&shared.faults).clear();
+            Ok(serde_json::json!({ "faults": 0 }))
+        }
+        ("GET", "/_sandbox/state") => Ok(serde_json::to_value(&*lock(&shared.world)).unwrap_or_default()),
+        ("PUT", "/_sandbox/state") => match serde_json::from_slice::<World>(body) {
+            Ok(world) => {
+                *lock(&shared.world) = world;
+                Ok(serde_json::json!({ "replaced": true }))
+            }
+            Err(error) => Err((StatusCode::BAD_REQUEST, format!("not a sandbox state: {error}"))),
+        },
+        _ => Err((StatusCode::NOT_FOUND, format!("no admin endpoint {method} {path}"))),
+    };
+    let (status, value) = match result {
+        Ok(value) => (StatusCode::OK, value),
+        Err((status, message)) => (status, serde_json::json!({ "error": message })),
+    };
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(value.to_string()))
+        .unwrap_or_default()
+}

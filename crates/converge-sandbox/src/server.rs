@@ -1,0 +1,415 @@
+//! The HTTP server: routing by protocol, faults, the request log, persistence.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::Response;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::error::ApiError;
+use crate::faults::{self, Fault, FaultKind};
+use crate::query::Params;
+use crate::state::{RequestRecord, World};
+
+/// How to run a sandbox.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The loopback port; 0 picks a free one.
+    pub port: u16,
+    /// The emulated account id (any signature is accepted).
+    pub account: String,
+    pub region: String,
+    /// Multiplies AWS's typical durations of state changes (1 = real time).
+    pub time_scale: f64,
+    /// Keep the state in this file across restarts (written atomically).
+    pub state_file: Option<PathBuf>,
+    /// Faults active from the start.
+    pub faults: Vec<Fault>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            port: 0,
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+            time_scale: 0.01,
+            state_file: None,
+            faults: Vec::new(),
+        }
+    }
+}
+
+/// Why a sandbox could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("cannot listen on 127.0.0.1:{port}")]
+    Bind {
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read the state file `{}`", path.display())]
+    ReadState {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the state file `{}` is not a sandbox state", path.display())]
+    BadState {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    pub(crate) world: Mutex<World>,
+    pub(crate) faults: Mutex<Vec<Fault>>,
+    pub(crate) log: Mutex<Vec<RequestRecord>>,
+    requests: AtomicU64,
+    persist: Mutex<()>,
+}
+
+/// Locks a mutex, recovering the data if a handler panicked while holding it.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// What a handler knows about the request besides its parameters.
+pub(crate) struct Ctx<'a> {
+    pub(crate) account: &'a str,
+    pub(crate) region: &'a str,
+    pub(crate) now: u64,
+    pub(crate) request_id: &'a str,
+}
+
+/// A running sandbox.
+pub struct Sandbox {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl Sandbox {
+    /// Binds 127.0.0.1:`port` and serves until [`Sandbox::stop`].
+    pub async fn start(config: Config) -> Result<Sandbox, SandboxError> {
+        if let Some(path) = &config.state_file {
+            remove_stale_temporaries(path);
+        }
+        let world = match &config.state_file {
+            Some(path) if path.exists() => load_state(path)?,
+            _ => World::default(),
+        };
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
+            .await
+            .map_err(|source| SandboxError::Bind { port: config.port, source })?;
+        let addr = listener.local_addr().map_err(|source| SandboxError::Bind { port: config.port, source })?;
+        let shared = Arc::new(Shared {
+            faults: Mutex::new(config.faults.clone()),
+            config,
+            world: Mutex::new(world),
+            log: Mutex::new(Vec::new()),
+            requests: AtomicU64::new(0),
+            persist: Mutex::new(()),
+        });
+        let app = Router::new().fallback(handle).with_state(Arc::clone(&shared));
+        let (shutdown, signal) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = signal.await;
+                })
+                .await;
+        });
+        Ok(Sandbox { addr, shared, shutdown: Some(shutdown), task })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:<port>`, for `AWS_ENDPOINT_URL` or an SDK's `endpoint_url`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every request so far, oldest first.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        lock(&self.shared.log).clone()
+    }
+
+    /// Replaces the active faults.
+    pub fn set_faults(&self, faults: Vec<Fault>) {
+        *lock(&self.shared.faults) = faults;
+    }
+
+    /// Serves until the process is interrupted (Ctrl-C) or the server fails.
+    pub async fn serve_until_interrupted(mut self) {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = &mut self.task => return,
+        }
+        self.stop().await;
+    }
+
+    /// Stops accepting requests and waits for the server to finish.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// Temporary files a killed sandbox left beside the state file (the state itself is intact).
+fn remove_stale_temporaries(path: &Path) {
+    let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else { return };
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let prefix = format!(".{file_name}.");
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(&prefix) && name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+fn load_state(path: &Path) -> Result<World, SandboxError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|source| SandboxError::ReadState { path: path.to_owned(), source })?;
+    serde_json::from_str(&text).map_err(|source| SandboxError::BadState { path: path.to_owned(), source })
+}
+
+/// Writes the state next to the file, syncs it, then renames it over the file:
+/// a reader (or a restart after a crash) sees the old state or the new one, never half of one.
+fn save_state(path: &Path, world: &World, sequence: u64) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let text = serde_json::to_vec_pretty(world).map_err(std::io::Error::other)?;
+    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("sandbox-state.json");
+    let temporary = path.with_file_name(format!(".{file_name}.{}.{sequence}.tmp", std::process::id()));
+    {
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(&text)?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&temporary, path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Ok(dir) = std::fs::File::open(dir)
+    {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
+impl Shared {
+    fn now(&self) -> u64 {
+        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    }
+
+    fn request_id(&self) -> String {
+        let n = self.requests.fetch_add(1, Ordering::Relaxed) + 1;
+        format!("00000000-0000-4000-8000-{n:012x}")
+    }
+
+    fn persist(&self) {
+        let Some(path) = &self.config.state_file else { return };
+        let _writer = lock(&self.persist);
+        let world = lock(&self.world).clone();
+        let sequence = self.requests.load(Ordering::Relaxed);
+        if let Err(error) = save_state(path, &world, sequence) {
+            #[expect(clippy::print_stderr, reason = "the sandbox has no other channel to report a failed write")]
+            {
+                eprintln!("sandbox: cannot write the state file `{}`: {error}", path.display());
+            }
+        }
+    }
+}
+
+/// Which protocol and service a request is for.
+enum Route {
+    Query { service: &'static str, operation: String, params: Params },
+    Json { service: String, operation: String },
+    Unknown,
+}
+
+fn route(method: &Method, headers: &HeaderMap, body: &[u8]) -> Route {
+    if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
+        let (prefix, operation) = target.split_once('.').unwrap_or((target, ""));
+        let service = match prefix {
+            "ElasticMapReduce" => "emr",
+            "SageMaker" => "sagemaker",
+            "AWS242ServiceCatalogService" => "servicecatalog",
+            other => other,
+        };
+        return Route::Json { service: service.to_owned(), operation: operation.to_owned() };
+    }
+    if method == Method::POST {
+        let params = Params::parse(body);
+        if let Some(operation) = params.get("Action").map(str::to_owned) {
+            let scope = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|auth| auth.split("Credential=").nth(1))
+                .and_then(|credential| credential.split('/').nth(3))
+                .unwrap_or_default()
+                .to_owned();
+            let service = match (params.get("Version"), scope.as_str()) {
+                (Some("2016-11-15"), _) | (None, "ec2") => "ec2",
+                (Some("2010-05-08"), _) | (None, "iam") => "iam",
+                (Some("2011-06-15"), _) | (None, "sts") => "sts",
+                _ => return Route::Unknown,
+            };
+            return Route::Query { service, operation, params };
+        }
+    }
+    Route::Unknown
+}
+
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if uri.path().starts_with("/_sandbox") {
+        return crate::admin::handle(&shared, &method, uri.path(), &body);
+    }
+    let started = Instant::now();
+    let request_id = shared.request_id();
+    let (service, operation, params) = match route(&method, &headers, &body) {
+        Route::Query { service, operation, params } => (service.to_owned(), operation, Some(params)),
+        Route::Json { service, operation } => (service, operation, None),
+        Route::Unknown => {
+            let error = ApiError::bad_request("UnknownOperation", format!("the sandbox does not serve {method} {uri}"));
+            return respond(&shared, "unknown", "unknown", &request_id, Err(error), started, false);
+        }
+    };
+    let fault = faults::take(&mut lock(&shared.faults), &service, &operation);
+    if let Some(fault) = &fault {
+        match fault.kind {
+            FaultKind::Latency => {
+                tokio::time::sleep(std::time::Duration::from_millis(fault.latency_ms.unwrap_or(1000))).await
+            }
+            FaultKind::Drop => {
+                record(&shared, &service, &operation, 0, Some("ConnectionDropped".into()), started, true);
+                let broken = futures_util_stream_error();
+                return Response::builder().status(StatusCode::OK).body(broken).unwrap_or_default();
+            }
+            FaultKind::Throttle => {
+                let status = if service == "ec2" { 503 } else { 400 };
+                let error = ApiError::new(status, faults::throttling_code(&service), "Rate exceeded");
+                return respond(&shared, &service, &operation, &request_id, Err(error), started, true);
+            }
+            FaultKind::InternalError => {
+                let code = if service == "ec2" { "InternalError" } else { "InternalFailure" };
+                let error = ApiError::new(500, code, "We encountered an internal error. Please try again.");
+                return respond(&shared, &service, &operation, &request_id, Err(error), started, true);
+            }
+            FaultKind::Unavailable => {
+                let error =
+                    ApiError::new(503, "ServiceUnavailable", "The service is unavailable. Please try again shortly.");
+                return respond(&shared, &service, &operation, &request_id, Err(error), started, true);
+            }
+        }
+    }
+    let result = {
+        let mut world = lock(&shared.world);
+        let ctx = Ctx {
+            account: &shared.config.account,
+            region: &shared.config.region,
+            now: shared.now(),
+            request_id: &request_id,
+        };
+        match (service.as_str(), &params) {
+            ("ec2", Some(params)) => crate::ec2::handle(&mut world, &ctx, &operation, params),
+            ("iam", Some(params)) => crate::iam::handle(&mut world, &ctx, &operation, params),
+            ("sts", Some(params)) => crate::sts::handle(&ctx, &operation, params),
+            _ => Err(ApiError::bad_request(
+                "UnknownOperationException",
+                format!("the sandbox does not serve {service} yet"),
+            )),
+        }
+    };
+    let mutating = !["Describe", "Get", "List"].iter().any(|p| operation.starts_with(p));
+    if result.is_ok() && mutating {
+        shared.persist();
+    }
+    respond(&shared, &service, &operation, &request_id, result, started, fault.is_some())
+}
+
+/// A body whose stream fails at once: the client sees the connection break.
+fn futures_util_stream_error() -> Body {
+    let error = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "fault: dropped connection");
+    Body::from_stream(futures_util::stream::iter([Err::<Bytes, std::io::Error>(error)]))
+}
+
+fn record(
+    shared: &Shared,
+    service: &str,
+    operation: &str,
+    status: u16,
+    error: Option<String>,
+    started: Instant,
+    injected: bool,
+) {
+    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    lock(&shared.log).push(RequestRecord {
+        service: service.to_owned(),
+        operation: operation.to_owned(),
+        status,
+        error,
+        latency_ms,
+        injected,
+    });
+}
+
+fn respond(
+    shared: &Shared,
+    service: &str,
+    operation: &str,
+    request_id: &str,
+    result: Result<String, ApiError>,
+    started: Instant,
+    injected: bool,
+) -> Response {
+    let json = !matches!(service, "ec2" | "iam" | "sts" | "unknown");
+    let (status, body, error) = match result {
+        Ok(body) => (200, body, None),
+        Err(error) => {
+            let body = match service {
+                "ec2" | "unknown" => error.ec2_body(request_id),
+                "iam" | "sts" => error.query_body(request_id),
+                _ => error.json_body(),
+            };
+            (error.status, body, Some(error.code))
+        }
+    };
+    record(shared, service, operation, status, error.clone(), started, injected);
+    let content_type = if json { "application/x-amz-json-1.1" } else { "text/xml" };
+    let mut response = Response::builder()
+        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header(header::CONTENT_TYPE, content_type)
+        .header("x-amzn-requestid", request_id)
+        .body(Body::from(body))
+        .unwrap_or_default();
+    if let (true, Some(code)) = (json, error)
+        && let Ok(value) = HeaderValue::from_str(&code)
+    {
+        response.headers_mut().insert("x-amzn-errortype", value);
+    }
+    response
+}

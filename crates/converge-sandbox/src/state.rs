@@ -1,0 +1,132 @@
+//! Everything the sandbox holds, serialisable so a demo survives a restart.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub(crate) type Tags = BTreeMap<String, String>;
+
+/// The emulated account.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct World {
+    /// Counter for generated ids; persisted so ids never repeat after a restart.
+    pub(crate) next_id: u64,
+    pub(crate) ec2: Ec2State,
+    pub(crate) iam: IamState,
+}
+
+impl World {
+    /// A fresh id with a prefix: `sg-0000000000000001a`.
+    pub(crate) fn id(&mut self, prefix: &str) -> String {
+        self.next_id += 1;
+        format!("{prefix}-{:017x}", self.next_id.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 4)
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct Ec2State {
+    pub(crate) vpcs: BTreeMap<String, Vpc>,
+    pub(crate) subnets: BTreeMap<String, Subnet>,
+    pub(crate) groups: BTreeMap<String, SecurityGroup>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Vpc {
+    pub(crate) id: String,
+    pub(crate) cidr: String,
+    pub(crate) tags: Tags,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Subnet {
+    pub(crate) id: String,
+    pub(crate) vpc_id: String,
+    pub(crate) cidr: String,
+    pub(crate) availability_zone: String,
+    pub(crate) tags: Tags,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Rule {
+    pub(crate) id: String,
+    /// `tcp`, `udp`, `icmp`, `-1`.
+    pub(crate) protocol: String,
+    pub(crate) from_port: Option<i64>,
+    pub(crate) to_port: Option<i64>,
+    pub(crate) cidr: Option<String>,
+    pub(crate) cidr6: Option<String>,
+    pub(crate) group_id: Option<String>,
+    pub(crate) description: Option<String>,
+}
+
+impl Rule {
+    /// What makes two rules the same rule for EC2 (the description does not).
+    pub(crate) fn same_permission(&self, other: &Rule) -> bool {
+        self.protocol == other.protocol
+            && self.from_port == other.from_port
+            && self.to_port == other.to_port
+            && self.cidr == other.cidr
+            && self.cidr6 == other.cidr6
+            && self.group_id == other.group_id
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct SecurityGroup {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) description: String,
+    pub(crate) vpc_id: String,
+    pub(crate) ingress: Vec<Rule>,
+    pub(crate) egress: Vec<Rule>,
+    pub(crate) tags: Tags,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct IamState {
+    /// By lower-cased name: IAM names are case-insensitively unique.
+    pub(crate) roles: BTreeMap<String, Role>,
+    pub(crate) instance_profiles: BTreeMap<String, InstanceProfile>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Role {
+    pub(crate) name: String,
+    pub(crate) id: String,
+    pub(crate) path: String,
+    pub(crate) arn: String,
+    pub(crate) created: u64,
+    pub(crate) description: Option<String>,
+    pub(crate) assume_role_policy: String,
+    pub(crate) max_session_duration: i64,
+    pub(crate) managed_policies: Vec<String>,
+    pub(crate) inline_policies: BTreeMap<String, String>,
+    pub(crate) tags: Tags,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct InstanceProfile {
+    pub(crate) name: String,
+    pub(crate) id: String,
+    pub(crate) path: String,
+    pub(crate) arn: String,
+    pub(crate) created: u64,
+    /// Lower-cased role names (at most one).
+    pub(crate) roles: Vec<String>,
+}
+
+/// One request, as the admin API reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    pub service: String,
+    pub operation: String,
+    pub status: u16,
+    /// The AWS error code, when the request failed.
+    pub error: Option<String>,
+    pub latency_ms: u64,
+    /// Whether a fault rule answered instead of the service.
+    pub injected: bool,
+}
