@@ -121,8 +121,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate { spec, format } => validate(&spec, format),
         Command::Plan { spec, live, format, detailed_exitcode } => plan(&spec, &live, format, detailed_exitcode),
         Command::Sandbox { port, state, time_scale, account, region } => {
-            let config =
-                converge_sandbox::Config { port, account, region, time_scale, state_file: state, faults: Vec::new() };
+            let config = converge_sandbox::Config {
+                port,
+                account,
+                region,
+                time_scale,
+                state_file: state,
+                ..converge_sandbox::Config::default()
+            };
             sandbox(config)
         }
         Command::Simulate { spec } => {

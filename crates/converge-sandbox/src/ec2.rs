@@ -376,12 +376,23 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
         }
         "DeleteSubnet" => {
             let id = p.required("SubnetId")?;
-            if world.ec2.subnets.remove(id).is_none() {
+            if !world.ec2.subnets.contains_key(id) {
                 return Err(ApiError::bad_request(
                     "InvalidSubnetID.NotFound",
                     format!("The subnet ID '{id}' does not exist"),
                 ));
             }
+            // EMR instances, Studio apps and the home EFS's mount targets (kept after a Retain delete) hold ENIs here.
+            let in_use = world.emr.clusters.values().any(|c| c.is_live(ctx.now_ms) && c.subnet == id)
+                || world.sagemaker.domains.values().any(|d| d.subnet_ids.iter().any(|s| s == id))
+                || world.sagemaker.file_systems.values().any(|subnets| subnets.iter().any(|s| s == id));
+            if in_use {
+                return Err(ApiError::bad_request(
+                    "DependencyViolation",
+                    format!("The subnet '{id}' has dependencies and cannot be deleted."),
+                ));
+            }
+            world.ec2.subnets.remove(id);
             Ok(respond(ctx, operation, |x| {
                 x.text("return", "true");
             }))
@@ -472,7 +483,13 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
                 world.ec2.groups.values().any(|g| {
                     g.id != id && g.ingress.iter().chain(&g.egress).any(|r| r.group_id.as_deref() == Some(id))
                 });
-            if referenced {
+            // EMR instances and Studio apps hold network interfaces in the group.
+            let in_use =
+                world.emr.clusters.values().any(|c| c.is_live(ctx.now_ms) && c.groups().any(|g| g == id))
+                    || world.sagemaker.domains.values().any(|d| {
+                        crate::json::strings(&d.default_user_settings, "SecurityGroups").iter().any(|g| g == id)
+                    });
+            if referenced || in_use {
                 return Err(ApiError::bad_request(
                     "DependencyViolation",
                     format!("resource {id} has a dependent object"),

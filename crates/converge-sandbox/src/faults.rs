@@ -56,6 +56,7 @@ pub(crate) fn throttling_code(service: &str) -> &'static str {
     match service {
         "ec2" => "RequestLimitExceeded",
         "iam" | "sts" => "Throttling",
+        "s3" => "SlowDown",
         _ => "ThrottlingException",
     }
 }

@@ -121,6 +121,7 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
                 id,
                 path,
                 created: ctx.now,
+                created_ms: ctx.now_ms,
                 description: p.get("Description").map(str::to_owned),
                 assume_role_policy: document,
                 max_session_duration: max,
@@ -309,6 +310,7 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
                 arn: format!("arn:aws:iam::{}:instance-profile{path}{name}", ctx.account),
                 path,
                 created: ctx.now,
+                created_ms: ctx.now_ms,
                 roles: Vec::new(),
             };
             let out = respond(ctx, operation, |x| profile_xml(x, "InstanceProfile", &profile, world));

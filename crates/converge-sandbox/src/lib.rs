@@ -2,10 +2,10 @@
 //! the official SDKs use, with AWS's errors and the state machines a
 //! reconciler trips on, plus fault injection and a request log for tests.
 //!
-//! Services so far: STS (`GetCallerIdentity`), IAM (roles, policies, instance
-//! profiles, tags) and EC2 (VPCs, subnets, security groups and their rules,
-//! tags), routed by the `Version` of the query protocols. EMR, SageMaker,
-//! Service Catalog and S3 follow (`docs/sandbox.md`).
+//! Services: EMR, SageMaker and Service Catalog (awsJson 1.1, routed by
+//! `X-Amz-Target`), EC2 (ec2Query) and IAM and STS (awsQuery), routed by the
+//! `Version` of the form body, and S3 (REST-XML, path-style). What each
+//! emulates, and what not, is in `docs/sandbox.md`.
 //!
 //! Start it on port 0 in tests and stop it after: [`Sandbox::start`] returns
 //! the bound address; [`Sandbox::stop`] shuts it down.
@@ -14,11 +14,16 @@
 //! clients); nothing of converge's planner. Any signature is accepted.
 
 mod admin;
+mod catalog;
 mod ec2;
+mod emr;
 mod error;
 mod faults;
 mod iam;
+mod json;
 mod query;
+mod s3;
+mod sagemaker;
 mod server;
 mod state;
 mod sts;

@@ -33,6 +33,9 @@ pub struct Config {
     pub state_file: Option<PathBuf>,
     /// Faults active from the start.
     pub faults: Vec<Fault>,
+    /// For this many seconds of AWS time after an IAM role is created, EMR
+    /// does not see its instance profile yet (IAM is eventually consistent).
+    pub iam_propagation_seconds: f64,
 }
 
 impl Default for Config {
@@ -44,6 +47,7 @@ impl Default for Config {
             time_scale: 0.01,
             state_file: None,
             faults: Vec::new(),
+            iam_propagation_seconds: 8.0,
         }
     }
 }
@@ -89,8 +93,27 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(crate) struct Ctx<'a> {
     pub(crate) account: &'a str,
     pub(crate) region: &'a str,
+    /// Seconds since the epoch.
     pub(crate) now: u64,
+    /// Milliseconds since the epoch.
+    pub(crate) now_ms: u64,
+    /// Multiplies AWS's typical durations.
+    pub(crate) time_scale: f64,
     pub(crate) request_id: &'a str,
+    /// `http://127.0.0.1:<port>`, for URLs that point back at the sandbox.
+    pub(crate) endpoint: &'a str,
+}
+
+impl Ctx<'_> {
+    /// The time `real_seconds` of AWS time from now, in sandbox time.
+    pub(crate) fn after(&self, real_seconds: f64) -> u64 {
+        self.now_ms + (real_seconds * 1000.0 * self.time_scale).round() as u64
+    }
+
+    /// Seconds since the epoch of a millisecond time, as JSON timestamps carry them.
+    pub(crate) fn seconds(ms: u64) -> f64 {
+        ms as f64 / 1000.0
+    }
 }
 
 /// A running sandbox.
@@ -215,8 +238,8 @@ fn save_state(path: &Path, world: &World, sequence: u64) -> std::io::Result<()> 
 }
 
 impl Shared {
-    fn now(&self) -> u64 {
-        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    fn now_ms(&self) -> u64 {
+        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
     }
 
     fn request_id(&self) -> String {
@@ -242,6 +265,7 @@ impl Shared {
 enum Route {
     Query { service: &'static str, operation: String, params: Params },
     Json { service: String, operation: String },
+    S3,
     Unknown,
 }
 
@@ -275,6 +299,9 @@ fn route(method: &Method, headers: &HeaderMap, body: &[u8]) -> Route {
             return Route::Query { service, operation, params };
         }
     }
+    if matches!(*method, Method::PUT | Method::GET | Method::HEAD | Method::DELETE) {
+        return Route::S3;
+    }
     Route::Unknown
 }
 
@@ -293,6 +320,7 @@ async fn handle(
     let (service, operation, params) = match route(&method, &headers, &body) {
         Route::Query { service, operation, params } => (service.to_owned(), operation, Some(params)),
         Route::Json { service, operation } => (service, operation, None),
+        Route::S3 => return handle_s3(&shared, &method, &uri, &headers, &body, &request_id, started).await,
         Route::Unknown => {
             let error = ApiError::bad_request("UnknownOperation", format!("the sandbox does not serve {method} {uri}"));
             return respond(&shared, "unknown", "unknown", &request_id, Err(error), started, false);
@@ -326,22 +354,47 @@ async fn handle(
             }
         }
     }
+    let endpoint = format!("http://{}", headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1"));
     let result = {
         let mut world = lock(&shared.world);
+        let now_ms = shared.now_ms();
+        crate::sagemaker::advance(&mut world, now_ms);
         let ctx = Ctx {
             account: &shared.config.account,
             region: &shared.config.region,
-            now: shared.now(),
+            now: now_ms / 1000,
+            now_ms,
+            time_scale: shared.config.time_scale,
             request_id: &request_id,
+            endpoint: &endpoint,
         };
+        let json_input = || -> Result<serde_json::Value, ApiError> {
+            if body.is_empty() {
+                return Ok(serde_json::json!({}));
+            }
+            serde_json::from_slice(&body).map_err(|e| {
+                ApiError::bad_request("SerializationException", format!("the request body is not JSON: {e}"))
+            })
+        };
+        let to_text = |value: serde_json::Value| value.to_string();
         match (service.as_str(), &params) {
             ("ec2", Some(params)) => crate::ec2::handle(&mut world, &ctx, &operation, params),
             ("iam", Some(params)) => crate::iam::handle(&mut world, &ctx, &operation, params),
             ("sts", Some(params)) => crate::sts::handle(&ctx, &operation, params),
-            _ => Err(ApiError::bad_request(
-                "UnknownOperationException",
-                format!("the sandbox does not serve {service} yet"),
-            )),
+            ("emr", None) => json_input()
+                .and_then(|input| {
+                    crate::emr::handle(&mut world, &ctx, &operation, &input, shared.config.iam_propagation_seconds)
+                })
+                .map(to_text),
+            ("sagemaker", None) => json_input()
+                .and_then(|input| crate::sagemaker::handle(&mut world, &ctx, &operation, &input))
+                .map(to_text),
+            ("servicecatalog", None) => {
+                json_input().and_then(|input| crate::catalog::handle(&mut world, &ctx, &operation, &input)).map(to_text)
+            }
+            _ => {
+                Err(ApiError::bad_request("UnknownOperationException", format!("the sandbox does not serve {service}")))
+            }
         }
     };
     let mutating = !["Describe", "Get", "List"].iter().any(|p| operation.starts_with(p));
@@ -355,6 +408,92 @@ async fn handle(
 fn futures_util_stream_error() -> Body {
     let error = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "fault: dropped connection");
     Body::from_stream(futures_util::stream::iter([Err::<Bytes, std::io::Error>(error)]))
+}
+
+async fn handle_s3(
+    shared: &Shared,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    request_id: &str,
+    started: Instant,
+) -> Response {
+    let probe = uri.path().trim_start_matches('/');
+    let guess = match (method.as_str(), probe.trim_end_matches('/').contains('/')) {
+        ("PUT", false) => "CreateBucket",
+        ("GET", false) => "ListObjectsV2",
+        ("PUT", true) => "PutObject",
+        ("GET", true) => "GetObject",
+        ("HEAD", true) => "HeadObject",
+        _ => "DeleteObject",
+    };
+    let fault = faults::take(&mut lock(&shared.faults), "s3", guess);
+    if let Some(fault) = fault {
+        match fault.kind {
+            FaultKind::Latency => {
+                tokio::time::sleep(std::time::Duration::from_millis(fault.latency_ms.unwrap_or(1000))).await;
+            }
+            FaultKind::Drop => {
+                record(shared, "s3", guess, 0, Some("ConnectionDropped".into()), started, true);
+                return Response::builder()
+                    .status(StatusCode::OK)
+                    .body(futures_util_stream_error())
+                    .unwrap_or_default();
+            }
+            kind => {
+                let (status, code) = match kind {
+                    FaultKind::Throttle => (503, "SlowDown"),
+                    FaultKind::InternalError => (500, "InternalError"),
+                    _ => (503, "ServiceUnavailable"),
+                };
+                record(shared, "s3", guess, status, Some(code.into()), started, true);
+                let body = format!(
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>injected fault</Message><RequestId>{request_id}</RequestId></Error>"
+                );
+                return Response::builder()
+                    .status(status)
+                    .header(header::CONTENT_TYPE, "application/xml")
+                    .body(Body::from(body))
+                    .unwrap_or_default();
+            }
+        }
+    }
+    let endpoint = format!("http://{}", headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1"));
+    let (operation, response) = {
+        let mut world = lock(&shared.world);
+        let now_ms = shared.now_ms();
+        let ctx = Ctx {
+            account: &shared.config.account,
+            region: &shared.config.region,
+            now: now_ms / 1000,
+            now_ms,
+            time_scale: shared.config.time_scale,
+            request_id,
+            endpoint: &endpoint,
+        };
+        crate::s3::handle(&mut world, &ctx, method, uri.path(), uri.query().unwrap_or(""), headers, body)
+    };
+    let error = (response.status >= 300).then(|| {
+        let text = String::from_utf8_lossy(&response.body);
+        text.split("<Code>").nth(1).and_then(|r| r.split("</Code>").next()).unwrap_or("Error").to_owned()
+    });
+    if error.is_none() && matches!(*method, Method::PUT | Method::DELETE) {
+        shared.persist();
+    }
+    record(shared, "s3", &operation, response.status, error, started, false);
+    let mut builder = Response::builder()
+        .status(StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header("x-amz-request-id", request_id);
+    if !response.body.is_empty() && *method != Method::HEAD {
+        let content_type = if operation == "GetObject" { "application/octet-stream" } else { "application/xml" };
+        builder = builder.header(header::CONTENT_TYPE, content_type);
+    }
+    for (name, value) in response.headers {
+        builder = builder.header(name, value);
+    }
+    let body = if *method == Method::HEAD { Body::empty() } else { Body::from(response.body) };
+    builder.body(body).unwrap_or_default()
 }
 
 fn record(

@@ -14,6 +14,38 @@ pub(crate) struct World {
     pub(crate) next_id: u64,
     pub(crate) ec2: Ec2State,
     pub(crate) iam: IamState,
+    pub(crate) emr: crate::emr::EmrState,
+    pub(crate) sagemaker: crate::sagemaker::SageMakerState,
+    pub(crate) catalog: crate::catalog::CatalogState,
+    pub(crate) s3: crate::s3::S3State,
+}
+
+/// Scheduled state changes: the state at a time is the last entry at or before it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Timeline(pub(crate) Vec<(u64, String)>);
+
+impl Timeline {
+    pub(crate) fn starting(now_ms: u64, state: &str) -> Self {
+        Timeline(vec![(now_ms, state.to_owned())])
+    }
+
+    /// The state at `now_ms`.
+    pub(crate) fn at(&self, now_ms: u64) -> &str {
+        self.0.iter().rev().find(|(t, _)| *t <= now_ms).or(self.0.first()).map_or("", |(_, s)| s.as_str())
+    }
+
+    /// When the timeline first reached `state`, if it has by `now_ms`.
+    pub(crate) fn reached(&self, state: &str, now_ms: u64) -> Option<u64> {
+        self.0.iter().find(|(t, s)| s == state && *t <= now_ms).map(|(t, _)| *t)
+    }
+
+    /// Drops what was scheduled after `now_ms` and schedules `steps` from it.
+    pub(crate) fn replan(&mut self, now_ms: u64, steps: &[(u64, &str)]) {
+        self.0.retain(|(t, _)| *t <= now_ms);
+        for (at, state) in steps {
+            self.0.push((*at, (*state).to_owned()));
+        }
+    }
 }
 
 impl World {
@@ -99,6 +131,9 @@ pub(crate) struct Role {
     pub(crate) path: String,
     pub(crate) arn: String,
     pub(crate) created: u64,
+    /// Creation time in milliseconds (for IAM's propagation delay).
+    #[serde(default)]
+    pub(crate) created_ms: u64,
     pub(crate) description: Option<String>,
     pub(crate) assume_role_policy: String,
     pub(crate) max_session_duration: i64,
@@ -114,6 +149,8 @@ pub(crate) struct InstanceProfile {
     pub(crate) path: String,
     pub(crate) arn: String,
     pub(crate) created: u64,
+    #[serde(default)]
+    pub(crate) created_ms: u64,
     /// Lower-cased role names (at most one).
     pub(crate) roles: Vec<String>,
 }

@@ -1,0 +1,629 @@
+//! EMR with instance fleets: clusters and their state machine, fleets that
+//! resize, managed scaling and auto-termination policies, protection, tags.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::json::{array, bool_of, int_of, required, str_of, strings, tags_json, tags_of, validation};
+use crate::server::Ctx;
+use crate::state::{Tags, Timeline, World};
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct EmrState {
+    pub(crate) clusters: BTreeMap<String, Cluster>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Cluster {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) arn: String,
+    pub(crate) release: String,
+    pub(crate) applications: Vec<String>,
+    pub(crate) service_role: String,
+    pub(crate) instance_profile: String,
+    pub(crate) log_uri: Option<String>,
+    pub(crate) requested_subnets: Vec<String>,
+    pub(crate) subnet: String,
+    pub(crate) availability_zone: String,
+    pub(crate) master_group: Option<String>,
+    pub(crate) slave_group: Option<String>,
+    pub(crate) service_access_group: Option<String>,
+    pub(crate) additional_master_groups: Vec<String>,
+    pub(crate) additional_slave_groups: Vec<String>,
+    pub(crate) key_name: Option<String>,
+    pub(crate) configurations: Value,
+    pub(crate) bootstrap: Value,
+    pub(crate) ebs_root_volume_size: Option<i64>,
+    pub(crate) termination_protected: bool,
+    pub(crate) visible_to_all_users: bool,
+    pub(crate) step_concurrency: i64,
+    pub(crate) idle_timeout: Option<i64>,
+    pub(crate) managed_scaling: Option<Value>,
+    pub(crate) tags: Tags,
+    pub(crate) timeline: Timeline,
+    pub(crate) reason: Option<(String, String)>,
+    pub(crate) fleets: Vec<Fleet>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Fleet {
+    pub(crate) id: String,
+    pub(crate) name: Option<String>,
+    pub(crate) fleet_type: String,
+    pub(crate) target_on_demand: i64,
+    pub(crate) target_spot: i64,
+    /// The targets before the current resize, for the provisioned capacity while RESIZING.
+    pub(crate) previous: (i64, i64),
+    pub(crate) instance_types: Value,
+    pub(crate) launch: Option<Value>,
+    pub(crate) timeline: Timeline,
+}
+
+/// Typical AWS durations, in seconds, before scaling.
+const STARTING: f64 = 300.0;
+const BOOTSTRAPPING: f64 = 180.0;
+const TERMINATING: f64 = 90.0;
+const RESIZING: f64 = 120.0;
+
+const LIVE: [&str; 4] = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"];
+
+impl Cluster {
+    pub(crate) fn state(&self, now_ms: u64) -> &str {
+        self.timeline.at(now_ms)
+    }
+
+    pub(crate) fn is_live(&self, now_ms: u64) -> bool {
+        LIVE.contains(&self.state(now_ms)) || self.state(now_ms) == "TERMINATING"
+    }
+
+    /// The security groups the cluster's instances use.
+    pub(crate) fn groups(&self) -> impl Iterator<Item = &String> {
+        self.master_group
+            .iter()
+            .chain(&self.slave_group)
+            .chain(&self.service_access_group)
+            .chain(&self.additional_master_groups)
+            .chain(&self.additional_slave_groups)
+    }
+}
+
+fn invalid_request(message: impl Into<String>) -> ApiError {
+    ApiError::bad_request("InvalidRequestException", message)
+}
+
+fn cluster<'w>(world: &'w World, id: &str) -> Result<&'w Cluster, ApiError> {
+    world.emr.clusters.get(id).ok_or_else(|| invalid_request(format!("Cluster id '{id}' is not valid.")))
+}
+
+fn cluster_mut<'w>(world: &'w mut World, id: &str) -> Result<&'w mut Cluster, ApiError> {
+    world.emr.clusters.get_mut(id).ok_or_else(|| invalid_request(format!("Cluster id '{id}' is not valid.")))
+}
+
+fn has_allocation_strategy(launch: Option<&Value>) -> bool {
+    launch.is_some_and(|l| {
+        l.pointer("/SpotSpecification/AllocationStrategy").is_some()
+            || l.pointer("/OnDemandSpecification/AllocationStrategy").is_some()
+    })
+}
+
+/// Validates one `InstanceFleetConfig` the way RunJobFlow and AddInstanceFleet do.
+fn check_fleet(config: &Value) -> Result<(), ApiError> {
+    let fleet_type = required(config, "InstanceFleetType")?;
+    let types = array(config, "InstanceTypeConfigs");
+    let limit = if has_allocation_strategy(config.get("LaunchSpecifications")) { 30 } else { 5 };
+    if types.is_empty() || types.len() > limit {
+        return Err(validation(format!(
+            "The {fleet_type} instance fleet has {} instance types; it needs 1 to {limit}{}.",
+            types.len(),
+            if limit == 5 { " (up to 30 with an allocation strategy)" } else { "" }
+        )));
+    }
+    for t in types {
+        let weight = int_of(t, "WeightedCapacity").unwrap_or(1);
+        if weight < 1 || (fleet_type == "MASTER" && weight != 1) {
+            return Err(validation(format!(
+                "Invalid weighted capacity {weight} for {} in the {fleet_type} fleet.",
+                str_of(t, "InstanceType").unwrap_or("?")
+            )));
+        }
+    }
+    let (od, spot) =
+        (int_of(config, "TargetOnDemandCapacity").unwrap_or(0), int_of(config, "TargetSpotCapacity").unwrap_or(0));
+    if fleet_type == "MASTER" && od + spot != 1 {
+        return Err(validation("The master instance fleet must have a target capacity of exactly 1."));
+    }
+    if od < 0 || spot < 0 {
+        return Err(validation("Target capacities must not be negative."));
+    }
+    if let Some(minutes) =
+        config.pointer("/LaunchSpecifications/SpotSpecification/TimeoutDurationMinutes").and_then(Value::as_i64)
+        && !(5..=1440).contains(&minutes)
+    {
+        return Err(validation(format!("TimeoutDurationMinutes {minutes} is out of range 5-1440.")));
+    }
+    Ok(())
+}
+
+fn new_fleet(world: &mut World, config: &Value, timeline: Timeline) -> Fleet {
+    Fleet {
+        id: format!("if-{}", world.id("x")[2..].chars().take(13).collect::<String>().to_ascii_uppercase()),
+        name: str_of(config, "Name").map(str::to_owned),
+        fleet_type: str_of(config, "InstanceFleetType").unwrap_or("TASK").to_owned(),
+        target_on_demand: int_of(config, "TargetOnDemandCapacity").unwrap_or(0),
+        target_spot: int_of(config, "TargetSpotCapacity").unwrap_or(0),
+        previous: (0, 0),
+        instance_types: Value::Array(array(config, "InstanceTypeConfigs").to_vec()),
+        launch: config.get("LaunchSpecifications").cloned(),
+        timeline,
+    }
+}
+
+fn check_scaling(policy: &Value) -> Result<(), ApiError> {
+    let limits = policy.get("ComputeLimits").ok_or_else(|| validation("ManagedScalingPolicy needs ComputeLimits"))?;
+    let unit = required(limits, "UnitType")?;
+    if unit != "InstanceFleetUnits" {
+        return Err(validation(format!(
+            "UnitType {unit} is not valid for an instance fleet cluster; use InstanceFleetUnits."
+        )));
+    }
+    let (min, max) =
+        (int_of(limits, "MinimumCapacityUnits").unwrap_or(0), int_of(limits, "MaximumCapacityUnits").unwrap_or(0));
+    if min > max {
+        return Err(validation(format!("MinimumCapacityUnits {min} is greater than MaximumCapacityUnits {max}.")));
+    }
+    Ok(())
+}
+
+fn check_idle_timeout(policy: &Value) -> Result<i64, ApiError> {
+    let seconds = int_of(policy, "IdleTimeout").unwrap_or(3600);
+    if !(60..=604_800).contains(&seconds) {
+        return Err(validation(format!("IdleTimeout {seconds} is out of range 60-604800.")));
+    }
+    Ok(seconds)
+}
+
+fn run_job_flow(world: &mut World, ctx: &Ctx<'_>, input: &Value, propagation: f64) -> Result<Value, ApiError> {
+    let name = required(input, "Name")?.to_owned();
+    let release = required(input, "ReleaseLabel")?.to_owned();
+    let instances = input.get("Instances").ok_or_else(|| validation("Instances is required"))?;
+    let fleets = array(instances, "InstanceFleets");
+    if fleets.is_empty() {
+        return Err(validation("The sandbox emulates instance-fleet clusters: give Instances.InstanceFleets."));
+    }
+    for fleet_type in ["MASTER", "CORE", "TASK"] {
+        let count = fleets.iter().filter(|f| str_of(f, "InstanceFleetType") == Some(fleet_type)).count();
+        if (fleet_type == "MASTER" && count != 1) || count > 1 {
+            return Err(validation(format!(
+                "A cluster needs exactly one MASTER fleet and at most one {fleet_type} fleet."
+            )));
+        }
+    }
+    for fleet in fleets {
+        check_fleet(fleet)?;
+    }
+    // Subnets and groups must exist; all subnets in one VPC.
+    let subnets = strings(instances, "Ec2SubnetIds");
+    let mut vpcs = Vec::new();
+    for id in &subnets {
+        let subnet =
+            world.ec2.subnets.get(id).ok_or_else(|| validation(format!("The subnet ID '{id}' does not exist.")))?;
+        vpcs.push(subnet.vpc_id.clone());
+    }
+    vpcs.dedup();
+    if vpcs.len() > 1 {
+        return Err(validation("All subnets of an instance fleet cluster must be in the same VPC."));
+    }
+    let group_fields = ["EmrManagedMasterSecurityGroup", "EmrManagedSlaveSecurityGroup", "ServiceAccessSecurityGroup"];
+    let mut groups: Vec<String> = group_fields.iter().filter_map(|f| str_of(instances, f).map(str::to_owned)).collect();
+    groups.extend(strings(instances, "AdditionalMasterSecurityGroups"));
+    groups.extend(strings(instances, "AdditionalSlaveSecurityGroups"));
+    for id in &groups {
+        if !world.ec2.groups.contains_key(id) {
+            return Err(validation(format!("The security group '{id}' does not exist.")));
+        }
+    }
+    if str_of(instances, "EmrManagedMasterSecurityGroup").is_some()
+        != str_of(instances, "EmrManagedSlaveSecurityGroup").is_some()
+    {
+        return Err(validation(
+            "EmrManagedMasterSecurityGroup and EmrManagedSlaveSecurityGroup must be given together.",
+        ));
+    }
+    // Roles: the service role must exist; the instance profile must exist and be visible to EMR.
+    let service_role = required(input, "ServiceRole")?.to_owned();
+    let service_name = service_role.rsplit('/').next().unwrap_or(&service_role).to_ascii_lowercase();
+    if !world.iam.roles.contains_key(&service_name) {
+        return Err(validation(format!("Service role {service_role} does not exist.")));
+    }
+    let profile_name = str_of(input, "JobFlowRole").unwrap_or("EMR_EC2_DefaultRole").to_owned();
+    let profile_key = profile_name.rsplit('/').next().unwrap_or(&profile_name).to_ascii_lowercase();
+    let profile_arn = format!("arn:aws:iam::{}:instance-profile/{profile_name}", ctx.account);
+    let profile = world
+        .iam
+        .instance_profiles
+        .get(&profile_key)
+        .ok_or_else(|| validation(format!("Invalid InstanceProfile: {profile_arn}.")))?;
+    let role = profile
+        .roles
+        .first()
+        .and_then(|r| world.iam.roles.get(r))
+        .ok_or_else(|| validation(format!("Invalid InstanceProfile: {profile_arn}.")))?;
+    let visible_at = role.created_ms.max(profile.created_ms) + (propagation * 1000.0 * ctx.time_scale) as u64;
+    if ctx.now_ms < visible_at {
+        return Err(validation(format!("Invalid InstanceProfile: {profile_arn}.")));
+    }
+    if let Some(policy) = input.get("ManagedScalingPolicy") {
+        check_scaling(policy)?;
+    }
+    let idle_timeout = input.get("AutoTerminationPolicy").map(check_idle_timeout).transpose()?;
+
+    let subnet = subnets.first().cloned().unwrap_or_default();
+    let zone =
+        world.ec2.subnets.get(&subnet).map_or_else(|| format!("{}a", ctx.region), |s| s.availability_zone.clone());
+    let ready = ctx.after(STARTING + BOOTSTRAPPING);
+    let mut timeline = Timeline::starting(ctx.now_ms, "STARTING");
+    timeline.0.push((ctx.after(STARTING), "BOOTSTRAPPING".into()));
+    timeline.0.push((ready, "WAITING".into()));
+    let keep_alive = bool_of(instances, "KeepJobFlowAliveWhenNoSteps").unwrap_or(false);
+    let reason = if keep_alive {
+        None
+    } else {
+        // Without KeepJobFlowAliveWhenNoSteps the cluster shuts down once its (no) steps are done.
+        timeline.0.push((ready + 1, "TERMINATING".into()));
+        timeline.0.push((ready + 1 + (TERMINATING * 1000.0 * ctx.time_scale) as u64, "TERMINATED".into()));
+        Some(("ALL_STEPS_COMPLETED".to_owned(), "Steps completed".to_owned()))
+    };
+    let id = format!("j-{}", world.id("x")[2..].chars().take(13).collect::<String>().to_ascii_uppercase());
+    let mut fleet_timeline = Timeline::starting(ctx.now_ms, "PROVISIONING");
+    fleet_timeline.0.push((ready, "RUNNING".into()));
+    let fleets: Vec<Fleet> = fleets.iter().map(|f| new_fleet(world, f, fleet_timeline.clone())).collect();
+    let cluster = Cluster {
+        arn: format!("arn:aws:elasticmapreduce:{}:{}:cluster/{id}", ctx.region, ctx.account),
+        id: id.clone(),
+        name,
+        release,
+        applications: array(input, "Applications")
+            .iter()
+            .filter_map(|a| str_of(a, "Name"))
+            .map(str::to_owned)
+            .collect(),
+        service_role,
+        instance_profile: profile_name,
+        log_uri: str_of(input, "LogUri").map(str::to_owned),
+        requested_subnets: subnets,
+        subnet,
+        availability_zone: zone,
+        master_group: str_of(instances, "EmrManagedMasterSecurityGroup").map(str::to_owned),
+        slave_group: str_of(instances, "EmrManagedSlaveSecurityGroup").map(str::to_owned),
+        service_access_group: str_of(instances, "ServiceAccessSecurityGroup").map(str::to_owned),
+        additional_master_groups: strings(instances, "AdditionalMasterSecurityGroups"),
+        additional_slave_groups: strings(instances, "AdditionalSlaveSecurityGroups"),
+        key_name: str_of(instances, "Ec2KeyName").map(str::to_owned),
+        configurations: input.get("Configurations").cloned().unwrap_or(json!([])),
+        bootstrap: input.get("BootstrapActions").cloned().unwrap_or(json!([])),
+        ebs_root_volume_size: int_of(input, "EbsRootVolumeSize"),
+        termination_protected: bool_of(instances, "TerminationProtected").unwrap_or(false),
+        visible_to_all_users: bool_of(input, "VisibleToAllUsers").unwrap_or(true),
+        step_concurrency: int_of(input, "StepConcurrencyLevel").unwrap_or(1),
+        idle_timeout,
+        managed_scaling: input.get("ManagedScalingPolicy").cloned(),
+        tags: tags_of(input, "Tags"),
+        timeline,
+        reason,
+        fleets,
+    };
+    let arn = cluster.arn.clone();
+    world.emr.clusters.insert(id.clone(), cluster);
+    Ok(json!({ "JobFlowId": id, "ClusterArn": arn }))
+}
+
+fn status_json(timeline: &Timeline, reason: Option<&(String, String)>, now_ms: u64, ready_state: &str) -> Value {
+    let state = timeline.at(now_ms);
+    let mut timeline_json = json!({ "CreationDateTime": Ctx::seconds(timeline.0.first().map_or(0, |(t, _)| *t)) });
+    if let Some(ready) = timeline.reached(ready_state, now_ms) {
+        timeline_json["ReadyDateTime"] = json!(Ctx::seconds(ready));
+    }
+    if let Some(end) = timeline.reached("TERMINATED", now_ms) {
+        timeline_json["EndDateTime"] = json!(Ctx::seconds(end));
+    }
+    let mut status = json!({ "State": state, "Timeline": timeline_json });
+    if let Some((code, message)) = reason.filter(|_| state.starts_with("TERMINAT")) {
+        status["StateChangeReason"] = json!({ "Code": code, "Message": message });
+    }
+    status
+}
+
+fn cluster_json(c: &Cluster, now_ms: u64) -> Value {
+    let mut value = json!({
+        "Id": c.id,
+        "Name": c.name,
+        "ClusterArn": c.arn,
+        "Status": status_json(&c.timeline, c.reason.as_ref(), now_ms, "WAITING"),
+        "Ec2InstanceAttributes": {
+            "Ec2SubnetId": c.subnet,
+            "RequestedEc2SubnetIds": c.requested_subnets,
+            "Ec2AvailabilityZone": c.availability_zone,
+            "IamInstanceProfile": c.instance_profile,
+            "EmrManagedMasterSecurityGroup": c.master_group,
+            "EmrManagedSlaveSecurityGroup": c.slave_group,
+            "ServiceAccessSecurityGroup": c.service_access_group,
+            "AdditionalMasterSecurityGroups": c.additional_master_groups,
+            "AdditionalSlaveSecurityGroups": c.additional_slave_groups,
+            "Ec2KeyName": c.key_name,
+        },
+        "InstanceCollectionType": "INSTANCE_FLEET",
+        "ReleaseLabel": c.release,
+        "AutoTerminate": c.reason.is_some(),
+        "TerminationProtected": c.termination_protected,
+        "VisibleToAllUsers": c.visible_to_all_users,
+        "Applications": c.applications.iter().map(|a| json!({ "Name": a })).collect::<Vec<_>>(),
+        "Tags": tags_json(&c.tags),
+        "ServiceRole": c.service_role,
+        "Configurations": c.configurations,
+        "StepConcurrencyLevel": c.step_concurrency,
+        "MasterPublicDnsName": format!("ip-10-0-0-1.{}.compute.internal", "ec2"),
+    });
+    if let Some(uri) = &c.log_uri {
+        value["LogUri"] = json!(uri);
+    }
+    if let Some(size) = c.ebs_root_volume_size {
+        value["EbsRootVolumeSize"] = json!(size);
+    }
+    value
+}
+
+fn fleet_json(f: &Fleet, now_ms: u64) -> Value {
+    let state = f.timeline.at(now_ms);
+    let (provisioned_od, provisioned_spot) = match state {
+        "RUNNING" => (f.target_on_demand, f.target_spot),
+        "RESIZING" => f.previous,
+        _ => (0, 0),
+    };
+    let specifications: Vec<Value> = f
+        .instance_types
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            let mut devices = Vec::new();
+            for config in t.pointer("/EbsConfiguration/EbsBlockDeviceConfigs").and_then(Value::as_array).into_iter().flatten() {
+                let count = int_of(config, "VolumesPerInstance").unwrap_or(1);
+                for i in 0..count {
+                    devices.push(json!({ "VolumeSpecification": config.get("VolumeSpecification"), "Device": format!("/dev/sd{}", (b'f' + u8::try_from(devices.len() as i64 + i).unwrap_or(0) % 20) as char) }));
+                }
+            }
+            json!({
+                "InstanceType": str_of(t, "InstanceType"),
+                "WeightedCapacity": int_of(t, "WeightedCapacity").unwrap_or(1),
+                "BidPriceAsPercentageOfOnDemandPrice": t.get("BidPriceAsPercentageOfOnDemandPrice").cloned().unwrap_or(json!(100.0)),
+                "EbsBlockDevices": devices,
+                "EbsOptimized": bool_of(t, "EbsOptimized").unwrap_or(devices_present(t)),
+            })
+        })
+        .collect();
+    let mut value = json!({
+        "Id": f.id,
+        "InstanceFleetType": f.fleet_type,
+        "Status": status_json(&f.timeline, None, now_ms, "RUNNING"),
+        "TargetOnDemandCapacity": f.target_on_demand,
+        "TargetSpotCapacity": f.target_spot,
+        "ProvisionedOnDemandCapacity": provisioned_od,
+        "ProvisionedSpotCapacity": provisioned_spot,
+        "InstanceTypeSpecifications": specifications,
+    });
+    if let Some(name) = &f.name {
+        value["Name"] = json!(name);
+    }
+    if let Some(launch) = &f.launch {
+        value["LaunchSpecifications"] = launch.clone();
+    }
+    value
+}
+
+fn devices_present(t: &Value) -> bool {
+    t.pointer("/EbsConfiguration/EbsBlockDeviceConfigs").and_then(Value::as_array).is_some_and(|d| !d.is_empty())
+}
+
+fn cluster_ids(input: &Value) -> Result<Vec<String>, ApiError> {
+    let ids = strings(input, "JobFlowIds");
+    if ids.is_empty() {
+        return Err(validation("JobFlowIds is required"));
+    }
+    Ok(ids)
+}
+
+pub(crate) fn handle(
+    world: &mut World,
+    ctx: &Ctx<'_>,
+    operation: &str,
+    input: &Value,
+    propagation: f64,
+) -> Result<Value, ApiError> {
+    let now = ctx.now_ms;
+    match operation {
+        "RunJobFlow" => run_job_flow(world, ctx, input, propagation),
+        "DescribeCluster" => {
+            let c = cluster(world, required(input, "ClusterId")?)?;
+            Ok(json!({ "Cluster": cluster_json(c, now) }))
+        }
+        "ListClusters" => {
+            let states = strings(input, "ClusterStates");
+            let clusters: Vec<Value> = world
+                .emr
+                .clusters
+                .values()
+                .filter(|c| states.is_empty() || states.iter().any(|s| s == c.state(now)))
+                .map(|c| json!({ "Id": c.id, "Name": c.name, "ClusterArn": c.arn, "Status": status_json(&c.timeline, c.reason.as_ref(), now, "WAITING") }))
+                .collect();
+            Ok(json!({ "Clusters": clusters }))
+        }
+        "ListInstanceFleets" => {
+            let c = cluster(world, required(input, "ClusterId")?)?;
+            Ok(json!({ "InstanceFleets": c.fleets.iter().map(|f| fleet_json(f, now)).collect::<Vec<_>>() }))
+        }
+        "ListBootstrapActions" => {
+            let c = cluster(world, required(input, "ClusterId")?)?;
+            let actions: Vec<Value> = c
+                .bootstrap
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|b| json!({ "Name": str_of(b, "Name"), "ScriptPath": b.pointer("/ScriptBootstrapAction/Path"), "Args": b.pointer("/ScriptBootstrapAction/Args").cloned().unwrap_or(json!([])) }))
+                .collect();
+            Ok(json!({ "BootstrapActions": actions }))
+        }
+        "ModifyInstanceFleet" => {
+            let c = cluster_mut(world, required(input, "ClusterId")?)?;
+            if !matches!(c.state(now), "RUNNING" | "WAITING") {
+                return Err(invalid_request(
+                    "An instance fleet may only be modified when the cluster is running or waiting.",
+                ));
+            }
+            let config = input.get("InstanceFleet").ok_or_else(|| validation("InstanceFleet is required"))?;
+            let fleet_id = required(config, "InstanceFleetId")?;
+            let fleet = c
+                .fleets
+                .iter_mut()
+                .find(|f| f.id == fleet_id)
+                .ok_or_else(|| invalid_request(format!("Instance fleet id '{fleet_id}' is not valid.")))?;
+            if fleet.fleet_type == "MASTER" {
+                return Err(invalid_request("The master instance fleet cannot be resized."));
+            }
+            let od = int_of(config, "TargetOnDemandCapacity").unwrap_or(fleet.target_on_demand);
+            let spot = int_of(config, "TargetSpotCapacity").unwrap_or(fleet.target_spot);
+            if od < 0 || spot < 0 {
+                return Err(validation("Target capacities must not be negative."));
+            }
+            fleet.previous = (fleet.target_on_demand, fleet.target_spot);
+            fleet.target_on_demand = od;
+            fleet.target_spot = spot;
+            fleet.timeline.replan(now, &[(now, "RESIZING"), (ctx.after(RESIZING), "RUNNING")]);
+            Ok(json!({}))
+        }
+        "AddInstanceFleet" => {
+            let config = input.get("InstanceFleet").ok_or_else(|| validation("InstanceFleet is required"))?;
+            if str_of(config, "InstanceFleetType") != Some("TASK") {
+                return Err(invalid_request("Only TASK instance fleets can be added to a running cluster."));
+            }
+            check_fleet(config)?;
+            let id = required(input, "ClusterId")?.to_owned();
+            {
+                let c = cluster(world, &id)?;
+                if !matches!(c.state(now), "RUNNING" | "WAITING") {
+                    return Err(invalid_request(
+                        "An instance fleet may only be added when the cluster is running or waiting.",
+                    ));
+                }
+                if c.fleets.iter().any(|f| f.fleet_type == "TASK") {
+                    return Err(invalid_request(
+                        "The cluster already has a TASK instance fleet; a cluster has at most one.",
+                    ));
+                }
+            }
+            let timeline = Timeline(vec![(now, "PROVISIONING".into()), (ctx.after(RESIZING), "RUNNING".into())]);
+            let fleet = new_fleet(world, config, timeline);
+            let fleet_id = fleet.id.clone();
+            let c = cluster_mut(world, &id)?;
+            c.fleets.push(fleet);
+            Ok(json!({ "ClusterId": id, "InstanceFleetId": fleet_id, "ClusterArn": c.arn }))
+        }
+        "TerminateJobFlows" => {
+            let ids = cluster_ids(input)?;
+            for id in &ids {
+                if cluster(world, id)?.termination_protected {
+                    return Err(validation(
+                        "Could not shut down one or more job flows since they are termination protected.",
+                    ));
+                }
+            }
+            let done = ctx.after(TERMINATING);
+            for id in &ids {
+                let c = cluster_mut(world, id)?;
+                if c.is_live(now) && c.state(now) != "TERMINATING" {
+                    c.timeline.replan(now, &[(now, "TERMINATING"), (done, "TERMINATED")]);
+                    c.reason = Some(("USER_REQUEST".into(), "Terminated by user request".into()));
+                    for fleet in &mut c.fleets {
+                        fleet.timeline.replan(now, &[(now, "TERMINATING"), (done, "TERMINATED")]);
+                    }
+                }
+            }
+            Ok(json!({}))
+        }
+        "SetTerminationProtection" | "SetVisibleToAllUsers" => {
+            for id in cluster_ids(input)? {
+                let c = cluster_mut(world, &id)?;
+                if operation == "SetTerminationProtection" {
+                    c.termination_protected = bool_of(input, "TerminationProtected")
+                        .ok_or_else(|| validation("TerminationProtected is required"))?;
+                } else {
+                    c.visible_to_all_users = bool_of(input, "VisibleToAllUsers")
+                        .ok_or_else(|| validation("VisibleToAllUsers is required"))?;
+                }
+            }
+            Ok(json!({}))
+        }
+        "ModifyCluster" => {
+            let c = cluster_mut(world, required(input, "ClusterId")?)?;
+            if let Some(level) = int_of(input, "StepConcurrencyLevel") {
+                if !(1..=256).contains(&level) {
+                    return Err(validation("StepConcurrencyLevel must be between 1 and 256."));
+                }
+                c.step_concurrency = level;
+            }
+            Ok(json!({ "StepConcurrencyLevel": c.step_concurrency }))
+        }
+        "PutManagedScalingPolicy" => {
+            let policy =
+                input.get("ManagedScalingPolicy").ok_or_else(|| validation("ManagedScalingPolicy is required"))?;
+            check_scaling(policy)?;
+            cluster_mut(world, required(input, "ClusterId")?)?.managed_scaling = Some(policy.clone());
+            Ok(json!({}))
+        }
+        "GetManagedScalingPolicy" => {
+            let c = cluster(world, required(input, "ClusterId")?)?;
+            Ok(match &c.managed_scaling {
+                Some(policy) => json!({ "ManagedScalingPolicy": policy }),
+                None => json!({}),
+            })
+        }
+        "RemoveManagedScalingPolicy" => {
+            cluster_mut(world, required(input, "ClusterId")?)?.managed_scaling = None;
+            Ok(json!({}))
+        }
+        "PutAutoTerminationPolicy" => {
+            let seconds = check_idle_timeout(input.get("AutoTerminationPolicy").unwrap_or(&Value::Null))?;
+            cluster_mut(world, required(input, "ClusterId")?)?.idle_timeout = Some(seconds);
+            Ok(json!({}))
+        }
+        "GetAutoTerminationPolicy" => {
+            let c = cluster(world, required(input, "ClusterId")?)?;
+            Ok(match c.idle_timeout {
+                Some(seconds) => json!({ "AutoTerminationPolicy": { "IdleTimeout": seconds } }),
+                None => json!({}),
+            })
+        }
+        "RemoveAutoTerminationPolicy" => {
+            cluster_mut(world, required(input, "ClusterId")?)?.idle_timeout = None;
+            Ok(json!({}))
+        }
+        "AddTags" => {
+            let tags = tags_of(input, "Tags");
+            cluster_mut(world, required(input, "ResourceId")?)?.tags.extend(tags);
+            Ok(json!({}))
+        }
+        "RemoveTags" => {
+            let keys = strings(input, "TagKeys");
+            cluster_mut(world, required(input, "ResourceId")?)?.tags.retain(|k, _| !keys.contains(k));
+            Ok(json!({}))
+        }
+        other => Err(ApiError::bad_request(
+            "UnknownOperationException",
+            format!("The sandbox does not implement ElasticMapReduce.{other}."),
+        )),
+    }
+}

@@ -1,0 +1,399 @@
+//! SageMaker Studio: domains and user profiles with their state machine, the
+//! NFS security groups a domain leaves in its VPC, and the home EFS whose
+//! mount targets outlive the domain unless it is deleted with it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::json::{required, str_of, strings, tags_json, tags_of, validation};
+use crate::server::Ctx;
+use crate::state::{Rule, SecurityGroup, Tags, Timeline, World};
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct SageMakerState {
+    pub(crate) domains: BTreeMap<String, Domain>,
+    /// By `domain-id/lower-cased name`.
+    pub(crate) users: BTreeMap<String, UserProfile>,
+    /// Home file systems by id; their mount targets sit in these subnets.
+    pub(crate) file_systems: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Domain {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) arn: String,
+    pub(crate) auth_mode: String,
+    pub(crate) network_access: String,
+    pub(crate) vpc_id: String,
+    pub(crate) subnet_ids: Vec<String>,
+    pub(crate) default_user_settings: Value,
+    pub(crate) kms_key: Option<String>,
+    pub(crate) efs_id: String,
+    pub(crate) created_ms: u64,
+    pub(crate) modified_ms: u64,
+    pub(crate) timeline: Timeline,
+    pub(crate) tags: Tags,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct UserProfile {
+    pub(crate) domain_id: String,
+    pub(crate) name: String,
+    pub(crate) arn: String,
+    pub(crate) user_settings: Value,
+    pub(crate) created_ms: u64,
+    pub(crate) modified_ms: u64,
+    pub(crate) timeline: Timeline,
+    pub(crate) tags: Tags,
+}
+
+/// The state an entity reaches when its deletion completes; it is then removed.
+pub(crate) const GONE: &str = "__gone__";
+const CREATING: f64 = 120.0;
+const UPDATING: f64 = 60.0;
+const DELETING: f64 = 60.0;
+
+fn not_found(what: &str) -> ApiError {
+    ApiError::bad_request("ResourceNotFound", format!("{what} does not exist."))
+}
+
+fn in_use(message: impl Into<String>) -> ApiError {
+    ApiError::bad_request("ResourceInUse", message)
+}
+
+fn user_key(domain: &str, name: &str) -> String {
+    format!("{domain}/{}", name.to_ascii_lowercase())
+}
+
+/// Drops what finished deleting.
+pub(crate) fn advance(world: &mut World, now_ms: u64) {
+    world.sagemaker.domains.retain(|_, d| d.timeline.at(now_ms) != GONE);
+    world.sagemaker.users.retain(|_, u| u.timeline.at(now_ms) != GONE);
+}
+
+fn check_role(world: &World, arn: Option<&str>) -> Result<(), ApiError> {
+    if let Some(arn) = arn {
+        let name = arn.rsplit('/').next().unwrap_or(arn).to_ascii_lowercase();
+        if !world.iam.roles.contains_key(&name) {
+            return Err(validation(format!("Role {arn} does not exist or cannot be assumed by SageMaker.")));
+        }
+    }
+    Ok(())
+}
+
+/// The two NFS groups SageMaker makes in the domain's VPC; they refer to each other.
+fn create_nfs_groups(world: &mut World, domain_id: &str, vpc_id: &str) {
+    let inbound = world.id("sg");
+    let outbound = world.id("sg");
+    let nfs = |world: &mut World, peer: &str| Rule {
+        id: world.id("sgr"),
+        protocol: "tcp".into(),
+        from_port: Some(2049),
+        to_port: Some(2049),
+        cidr: None,
+        cidr6: None,
+        group_id: Some(peer.to_owned()),
+        description: None,
+    };
+    let tags: Tags =
+        [("ManagedByAmazonSageMakerResource".to_owned(), format!("arn:aws:sagemaker:domain/{domain_id}"))].into();
+    let ingress = vec![nfs(world, &outbound)];
+    let egress = vec![nfs(world, &inbound)];
+    world.ec2.groups.insert(inbound.clone(), SecurityGroup {
+        id: inbound.clone(),
+        name: format!("security-group-for-inbound-nfs-{domain_id}"),
+        description: format!("[DO NOT DELETE] Security Group that allows inbound NFS traffic for SageMaker Notebooks Domain [{domain_id}]"),
+        vpc_id: vpc_id.to_owned(),
+        ingress,
+        egress: Vec::new(),
+        tags: tags.clone(),
+    });
+    world.ec2.groups.insert(outbound.clone(), SecurityGroup {
+        id: outbound.clone(),
+        name: format!("security-group-for-outbound-nfs-{domain_id}"),
+        description: format!("[DO NOT DELETE] Security Group that allows outbound NFS traffic for SageMaker Notebooks Domain [{domain_id}]"),
+        vpc_id: vpc_id.to_owned(),
+        ingress: Vec::new(),
+        egress,
+        tags,
+    });
+}
+
+fn domain_json(d: &Domain, now_ms: u64) -> Value {
+    let mut value = json!({
+        "DomainArn": d.arn,
+        "DomainId": d.id,
+        "DomainName": d.name,
+        "HomeEfsFileSystemId": d.efs_id,
+        "Status": d.timeline.at(now_ms),
+        "CreationTime": Ctx::seconds(d.created_ms),
+        "LastModifiedTime": Ctx::seconds(d.modified_ms),
+        "AuthMode": d.auth_mode,
+        "DefaultUserSettings": d.default_user_settings,
+        "AppNetworkAccessType": d.network_access,
+        "SubnetIds": d.subnet_ids,
+        "Url": format!("https://{}.studio.sagemaker.aws", d.id),
+        "VpcId": d.vpc_id,
+    });
+    if let Some(key) = &d.kms_key {
+        value["KmsKeyId"] = json!(key);
+    }
+    value
+}
+
+fn user_json(u: &UserProfile, now_ms: u64) -> Value {
+    json!({
+        "DomainId": u.domain_id,
+        "UserProfileArn": u.arn,
+        "UserProfileName": u.name,
+        "HomeEfsFileSystemUid": "200001",
+        "Status": u.timeline.at(now_ms),
+        "CreationTime": Ctx::seconds(u.created_ms),
+        "LastModifiedTime": Ctx::seconds(u.modified_ms),
+        "UserSettings": u.user_settings,
+    })
+}
+
+/// Top-level keys of an update replace those of the current settings.
+fn merge(current: &mut Value, update: &Value) {
+    if let (Some(current), Some(update)) = (current.as_object_mut(), update.as_object()) {
+        for (key, value) in update {
+            current.insert(key.clone(), value.clone());
+        }
+    }
+}
+
+pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, input: &Value) -> Result<Value, ApiError> {
+    let now = ctx.now_ms;
+    match operation {
+        "CreateDomain" => {
+            let name = required(input, "DomainName")?.to_owned();
+            let auth_mode = required(input, "AuthMode")?.to_owned();
+            if !matches!(auth_mode.as_str(), "IAM" | "SSO") {
+                return Err(validation(format!("AuthMode {auth_mode} is not IAM or SSO.")));
+            }
+            if world.sagemaker.domains.values().any(|d| d.name == name) {
+                return Err(in_use(format!("Domain {name} already exists.")));
+            }
+            let settings =
+                input.get("DefaultUserSettings").ok_or_else(|| validation("DefaultUserSettings is required."))?.clone();
+            check_role(world, str_of(&settings, "ExecutionRole"))?;
+            let vpc_id = required(input, "VpcId")?.to_owned();
+            if !world.ec2.vpcs.contains_key(&vpc_id) {
+                return Err(validation(format!("VPC {vpc_id} does not exist.")));
+            }
+            let subnet_ids = strings(input, "SubnetIds");
+            if subnet_ids.is_empty() || subnet_ids.len() > 16 {
+                return Err(validation("SubnetIds needs 1 to 16 subnets."));
+            }
+            for id in &subnet_ids {
+                match world.ec2.subnets.get(id) {
+                    Some(s) if s.vpc_id == vpc_id => {}
+                    Some(_) => return Err(validation(format!("Subnet {id} is not in VPC {vpc_id}."))),
+                    None => return Err(validation(format!("Subnet {id} does not exist."))),
+                }
+            }
+            for group in strings(&settings, "SecurityGroups") {
+                if !world.ec2.groups.contains_key(&group) {
+                    return Err(validation(format!("Security group {group} does not exist.")));
+                }
+            }
+            let id = format!("d-{}", world.id("x")[2..].chars().take(12).collect::<String>());
+            let efs_id = format!("fs-{}", world.id("x")[2..].chars().take(17).collect::<String>());
+            create_nfs_groups(world, &id, &vpc_id);
+            world.sagemaker.file_systems.insert(efs_id.clone(), subnet_ids.clone());
+            let domain = Domain {
+                arn: format!("arn:aws:sagemaker:{}:{}:domain/{id}", ctx.region, ctx.account),
+                id: id.clone(),
+                name,
+                auth_mode,
+                network_access: str_of(input, "AppNetworkAccessType").unwrap_or("PublicInternetOnly").to_owned(),
+                vpc_id,
+                subnet_ids,
+                default_user_settings: settings,
+                kms_key: str_of(input, "KmsKeyId").map(str::to_owned),
+                efs_id,
+                created_ms: now,
+                modified_ms: now,
+                timeline: Timeline(vec![(now, "Pending".into()), (ctx.after(CREATING), "InService".into())]),
+                tags: tags_of(input, "Tags"),
+            };
+            let out =
+                json!({ "DomainArn": domain.arn, "DomainId": id, "Url": format!("https://{id}.studio.sagemaker.aws") });
+            world.sagemaker.domains.insert(id, domain);
+            Ok(out)
+        }
+        "DescribeDomain" => {
+            let id = required(input, "DomainId")?;
+            let d = world.sagemaker.domains.get(id).ok_or_else(|| not_found(&format!("Domain {id}")))?;
+            Ok(domain_json(d, now))
+        }
+        "ListDomains" => Ok(json!({
+            "Domains": world.sagemaker.domains.values().map(|d| json!({
+                "DomainArn": d.arn, "DomainId": d.id, "DomainName": d.name, "Status": d.timeline.at(now),
+                "CreationTime": Ctx::seconds(d.created_ms), "LastModifiedTime": Ctx::seconds(d.modified_ms),
+                "Url": format!("https://{}.studio.sagemaker.aws", d.id),
+            })).collect::<Vec<_>>()
+        })),
+        "UpdateDomain" => {
+            let id = required(input, "DomainId")?.to_owned();
+            let settings = input.get("DefaultUserSettings").cloned();
+            if let Some(settings) = &settings {
+                check_role(world, str_of(settings, "ExecutionRole"))?;
+            }
+            let subnets = input.get("SubnetIds").map(|_| strings(input, "SubnetIds"));
+            let vpc = world
+                .sagemaker
+                .domains
+                .get(&id)
+                .map(|d| d.vpc_id.clone())
+                .ok_or_else(|| not_found(&format!("Domain {id}")))?;
+            for subnet in subnets.iter().flatten() {
+                if world.ec2.subnets.get(subnet).is_none_or(|s| s.vpc_id != vpc) {
+                    return Err(validation(format!("Subnet {subnet} is not in VPC {vpc}.")));
+                }
+            }
+            let d = world.sagemaker.domains.get_mut(&id).ok_or_else(|| not_found(&format!("Domain {id}")))?;
+            if d.timeline.at(now) != "InService" {
+                return Err(in_use(format!("Domain {id} is {} and cannot be updated now.", d.timeline.at(now))));
+            }
+            if let Some(settings) = &settings {
+                merge(&mut d.default_user_settings, settings);
+            }
+            if let Some(subnets) = subnets {
+                d.subnet_ids = subnets;
+            }
+            if let Some(access) = str_of(input, "AppNetworkAccessType") {
+                d.network_access = access.to_owned();
+            }
+            d.modified_ms = now;
+            d.timeline.replan(now, &[(now, "Updating"), (ctx.after(UPDATING), "InService")]);
+            Ok(json!({ "DomainArn": d.arn }))
+        }
+        "DeleteDomain" => {
+            let id = required(input, "DomainId")?.to_owned();
+            if !world.sagemaker.domains.contains_key(&id) {
+                return Err(not_found(&format!("Domain {id}")));
+            }
+            if world.sagemaker.users.values().any(|u| u.domain_id == id) {
+                return Err(in_use(format!("Domain {id} has user profiles; delete them first.")));
+            }
+            let delete_home =
+                input.pointer("/RetentionPolicy/HomeEfsFileSystem").and_then(Value::as_str) == Some("Delete");
+            let d = world.sagemaker.domains.get_mut(&id).ok_or_else(|| not_found(&format!("Domain {id}")))?;
+            d.timeline.replan(now, &[(now, "Deleting"), (ctx.after(DELETING), GONE)]);
+            let efs = d.efs_id.clone();
+            if delete_home {
+                world.sagemaker.file_systems.remove(&efs);
+            }
+            Ok(json!({}))
+        }
+        "CreateUserProfile" => {
+            let domain_id = required(input, "DomainId")?.to_owned();
+            let name = required(input, "UserProfileName")?.to_owned();
+            let domain =
+                world.sagemaker.domains.get(&domain_id).ok_or_else(|| not_found(&format!("Domain {domain_id}")))?;
+            if domain.timeline.at(now) == "Deleting" {
+                return Err(in_use(format!("Domain {domain_id} is being deleted.")));
+            }
+            let arn = format!("arn:aws:sagemaker:{}:{}:user-profile/{domain_id}/{name}", ctx.region, ctx.account);
+            let key = user_key(&domain_id, &name);
+            if world.sagemaker.users.contains_key(&key) {
+                return Err(in_use(format!("User profile {name} already exists in domain {domain_id}.")));
+            }
+            let settings = input.get("UserSettings").cloned().unwrap_or(json!({}));
+            check_role(world, str_of(&settings, "ExecutionRole"))?;
+            world.sagemaker.users.insert(
+                key,
+                UserProfile {
+                    domain_id,
+                    name,
+                    arn: arn.clone(),
+                    user_settings: settings,
+                    created_ms: now,
+                    modified_ms: now,
+                    timeline: Timeline(vec![(now, "Pending".into()), (ctx.after(CREATING / 4.0), "InService".into())]),
+                    tags: tags_of(input, "Tags"),
+                },
+            );
+            Ok(json!({ "UserProfileArn": arn }))
+        }
+        "DescribeUserProfile" => {
+            let (domain, name) = (required(input, "DomainId")?, required(input, "UserProfileName")?);
+            let u = world
+                .sagemaker
+                .users
+                .get(&user_key(domain, name))
+                .ok_or_else(|| not_found(&format!("User profile {name}")))?;
+            Ok(user_json(u, now))
+        }
+        "ListUserProfiles" => {
+            let domain = str_of(input, "DomainIdEquals");
+            Ok(json!({
+                "UserProfiles": world.sagemaker.users.values().filter(|u| domain.is_none_or(|d| d == u.domain_id)).map(|u| json!({
+                    "DomainId": u.domain_id, "UserProfileName": u.name, "Status": u.timeline.at(now),
+                    "CreationTime": Ctx::seconds(u.created_ms), "LastModifiedTime": Ctx::seconds(u.modified_ms),
+                })).collect::<Vec<_>>()
+            }))
+        }
+        "UpdateUserProfile" => {
+            let (domain, name) =
+                (required(input, "DomainId")?.to_owned(), required(input, "UserProfileName")?.to_owned());
+            let settings = input.get("UserSettings").cloned().unwrap_or(json!({}));
+            check_role(world, str_of(&settings, "ExecutionRole"))?;
+            let u = world
+                .sagemaker
+                .users
+                .get_mut(&user_key(&domain, &name))
+                .ok_or_else(|| not_found(&format!("User profile {name}")))?;
+            if u.timeline.at(now) != "InService" {
+                return Err(in_use(format!(
+                    "User profile {name} is {} and cannot be updated now.",
+                    u.timeline.at(now)
+                )));
+            }
+            merge(&mut u.user_settings, &settings);
+            u.modified_ms = now;
+            u.timeline.replan(now, &[(now, "Updating"), (ctx.after(UPDATING / 2.0), "InService")]);
+            Ok(json!({ "UserProfileArn": u.arn }))
+        }
+        "DeleteUserProfile" => {
+            let (domain, name) = (required(input, "DomainId")?, required(input, "UserProfileName")?);
+            let u = world
+                .sagemaker
+                .users
+                .get_mut(&user_key(domain, name))
+                .ok_or_else(|| not_found(&format!("User profile {name}")))?;
+            u.timeline.replan(now, &[(now, "Deleting"), (ctx.after(DELETING / 2.0), GONE)]);
+            Ok(json!({}))
+        }
+        "AddTags" | "DeleteTags" | "ListTags" => {
+            let arn = required(input, "ResourceArn")?;
+            let tags = if let Some(d) = world.sagemaker.domains.values_mut().find(|d| d.arn == arn) {
+                &mut d.tags
+            } else if let Some(u) = world.sagemaker.users.values_mut().find(|u| u.arn == arn) {
+                &mut u.tags
+            } else {
+                return Err(not_found(&format!("Resource {arn}")));
+            };
+            match operation {
+                "AddTags" => tags.extend(tags_of(input, "Tags")),
+                "DeleteTags" => {
+                    let keys = strings(input, "TagKeys");
+                    tags.retain(|k, _| !keys.contains(k));
+                }
+                _ => {}
+            }
+            Ok(json!({ "Tags": tags_json(tags) }))
+        }
+        other => Err(ApiError::bad_request(
+            "UnknownOperationException",
+            format!("The sandbox does not implement SageMaker.{other}."),
+        )),
+    }
+}

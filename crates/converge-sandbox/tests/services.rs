@@ -1,0 +1,765 @@
+//! EMR, SageMaker, Service Catalog and S3 through the real SDK clients, with
+//! their state machines (time-scaled) and the errors a reconciler trips on.
+
+use std::future::Future;
+use std::time::Duration;
+
+use aws_sdk_emr::types::{
+    AutoTerminationPolicy, ComputeLimits, ComputeLimitsUnitType, EbsBlockDeviceConfig, EbsConfiguration,
+    InstanceFleetConfig, InstanceFleetModifyConfig, InstanceFleetProvisioningSpecifications, InstanceFleetType,
+    InstanceTypeConfig, JobFlowInstancesConfig, ManagedScalingPolicy, SpotProvisioningAllocationStrategy,
+    SpotProvisioningSpecification, SpotProvisioningTimeoutAction, VolumeSpecification,
+};
+use converge_sandbox::{Config, Sandbox};
+
+async fn sdk(sandbox: &Sandbox) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sts::config::Credentials::new(
+            "AKIDSANDBOX",
+            "sandbox-secret",
+            None,
+            None,
+            "sandbox",
+        ))
+        .endpoint_url(sandbox.endpoint())
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .load()
+        .await
+}
+
+fn code<T, E, R>(result: Result<T, aws_sdk_emr::error::SdkError<E, R>>) -> String
+where
+    E: aws_sdk_emr::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => "<success>".to_owned(),
+        Err(error) => match error.as_service_error().and_then(|e| e.code()) {
+            Some(code) => code.to_owned(),
+            None => format!("<no code: {}>", aws_sdk_emr::error::DisplayErrorContext(&error)),
+        },
+    }
+}
+
+/// Polls until `check` holds (at most 400 tries, 25 ms apart): for time-scaled state changes.
+async fn until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    for _ in 0..400 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("never reached: {what}");
+}
+
+const FAST: f64 = 0.0005;
+const TRUST_EC2: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+/// A VPC with two subnets and two groups, and the EMR roles.
+struct Network {
+    vpc: String,
+    subnets: Vec<String>,
+    master: String,
+    core: String,
+}
+
+async fn network(config: &aws_config::SdkConfig) -> Network {
+    let ec2 = aws_sdk_ec2::Client::new(config);
+    let vpc =
+        ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.expect("vpc").vpc.and_then(|v| v.vpc_id).expect("id");
+    let mut subnets = Vec::new();
+    for (i, zone) in ["us-east-1a", "us-east-1b"].iter().enumerate() {
+        let subnet = ec2
+            .create_subnet()
+            .vpc_id(&vpc)
+            .cidr_block(format!("10.0.{i}.0/24"))
+            .availability_zone(*zone)
+            .send()
+            .await
+            .expect("subnet");
+        subnets.push(subnet.subnet.and_then(|s| s.subnet_id).expect("id"));
+    }
+    let master = ec2
+        .create_security_group()
+        .group_name("master")
+        .description("m")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .expect("sg")
+        .group_id
+        .expect("id");
+    let core = ec2
+        .create_security_group()
+        .group_name("core")
+        .description("c")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .expect("sg")
+        .group_id
+        .expect("id");
+    let iam = aws_sdk_iam::Client::new(config);
+    iam.create_role()
+        .role_name("EMR_DefaultRole")
+        .assume_role_policy_document(TRUST_EC2.replace("ec2", "elasticmapreduce"))
+        .send()
+        .await
+        .expect("role");
+    iam.create_role()
+        .role_name("EMR_EC2_DefaultRole")
+        .assume_role_policy_document(TRUST_EC2)
+        .send()
+        .await
+        .expect("role");
+    iam.create_instance_profile().instance_profile_name("EMR_EC2_DefaultRole").send().await.expect("profile");
+    iam.add_role_to_instance_profile()
+        .instance_profile_name("EMR_EC2_DefaultRole")
+        .role_name("EMR_EC2_DefaultRole")
+        .send()
+        .await
+        .expect("add");
+    Network { vpc, subnets, master, core }
+}
+
+fn fleet(kind: InstanceFleetType, types: &[&str], on_demand: i32, spot: i32) -> InstanceFleetConfig {
+    let mut builder = InstanceFleetConfig::builder()
+        .instance_fleet_type(kind)
+        .target_on_demand_capacity(on_demand)
+        .target_spot_capacity(spot);
+    for t in types {
+        let ebs = EbsConfiguration::builder()
+            .ebs_block_device_configs(
+                EbsBlockDeviceConfig::builder()
+                    .volume_specification(VolumeSpecification::builder().volume_type("gp3").size_in_gb(64).build())
+                    .volumes_per_instance(2)
+                    .build(),
+            )
+            .build();
+        builder = builder.instance_type_configs(
+            InstanceTypeConfig::builder().instance_type(*t).weighted_capacity(1).ebs_configuration(ebs).build(),
+        );
+    }
+    builder.build()
+}
+
+fn instances(n: &Network, fleets: Vec<InstanceFleetConfig>, keep_alive: bool) -> JobFlowInstancesConfig {
+    JobFlowInstancesConfig::builder()
+        .set_instance_fleets(Some(fleets))
+        .set_ec2_subnet_ids(Some(n.subnets.clone()))
+        .emr_managed_master_security_group(&n.master)
+        .emr_managed_slave_security_group(&n.core)
+        .keep_job_flow_alive_when_no_steps(keep_alive)
+        .build()
+}
+
+#[tokio::test]
+async fn emr_cluster_lifecycle() {
+    let sandbox = Sandbox::start(Config { time_scale: FAST, iam_propagation_seconds: 400.0, ..Config::default() })
+        .await
+        .expect("starts");
+    let config = sdk(&sandbox).await;
+    let n = network(&config).await;
+    let emr = aws_sdk_emr::Client::new(&config);
+    let master = || fleet(InstanceFleetType::Master, &["m5.xlarge"], 1, 0);
+    let core = || fleet(InstanceFleetType::Core, &["r5.xlarge"], 2, 0);
+    let run = |fleets: Vec<InstanceFleetConfig>, keep_alive: bool| {
+        emr.run_job_flow()
+            .name("etl")
+            .release_label("emr-6.15.0")
+            .service_role("EMR_DefaultRole")
+            .job_flow_role("EMR_EC2_DefaultRole")
+            .instances(instances(&n, fleets, keep_alive))
+    };
+
+    // Right after the role is created, EMR cannot see its instance profile yet.
+    let early = code(run(vec![master(), core()], true).send().await);
+    assert_eq!(early, "ValidationException");
+    let mut created = None;
+    for _ in 0..400 {
+        match run(vec![master(), core()], true).send().await {
+            Ok(out) => {
+                created = out.job_flow_id;
+                break;
+            }
+            Err(error) => assert_eq!(code(Err::<(), _>(error)), "ValidationException"),
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let cluster_id = created.expect("the instance profile propagates");
+
+    assert_eq!(
+        code(run(vec![fleet(InstanceFleetType::Master, &["m5.xlarge"], 2, 0), core()], true).send().await),
+        "ValidationException",
+        "master capacity must be 1"
+    );
+    let six = ["c5.xlarge", "c5.2xlarge", "r5.xlarge", "r5.2xlarge", "m5.xlarge", "m5.2xlarge"];
+    assert_eq!(
+        code(run(vec![master(), fleet(InstanceFleetType::Core, &six, 2, 0)], true).send().await),
+        "ValidationException",
+        "6 types need an allocation strategy"
+    );
+    let mut strategy = fleet(InstanceFleetType::Task, &six, 0, 4);
+    strategy.launch_specifications = Some(
+        InstanceFleetProvisioningSpecifications::builder()
+            .spot_specification(
+                SpotProvisioningSpecification::builder()
+                    .timeout_duration_minutes(20)
+                    .timeout_action(SpotProvisioningTimeoutAction::SwitchToOnDemand)
+                    .allocation_strategy(SpotProvisioningAllocationStrategy::PriceCapacityOptimized)
+                    .build(),
+            )
+            .build(),
+    );
+
+    let describe = || emr.describe_cluster().cluster_id(&cluster_id).send();
+    until("the cluster waits", || async {
+        describe()
+            .await
+            .ok()
+            .and_then(|d| d.cluster)
+            .and_then(|c| c.status)
+            .and_then(|s| s.state)
+            .is_some_and(|s| s.as_str() == "WAITING")
+    })
+    .await;
+    let fleets = emr
+        .list_instance_fleets()
+        .cluster_id(&cluster_id)
+        .send()
+        .await
+        .expect("fleets")
+        .instance_fleets
+        .unwrap_or_default();
+    let core_fleet =
+        fleets.iter().find(|f| f.instance_fleet_type().is_some_and(|t| t.as_str() == "CORE")).expect("core");
+    assert_eq!(
+        (core_fleet.provisioned_on_demand_capacity(), core_fleet.status().and_then(|s| s.state()).map(|s| s.as_str())),
+        (Some(2), Some("RUNNING"))
+    );
+    assert_eq!(core_fleet.instance_type_specifications()[0].ebs_block_devices().len(), 2, "one device per volume");
+    let master_fleet =
+        fleets.iter().find(|f| f.instance_fleet_type().is_some_and(|t| t.as_str() == "MASTER")).expect("master");
+
+    let resize = |fleet_id: &str, on_demand: i32| {
+        emr.modify_instance_fleet()
+            .cluster_id(&cluster_id)
+            .instance_fleet(
+                InstanceFleetModifyConfig::builder()
+                    .instance_fleet_id(fleet_id)
+                    .target_on_demand_capacity(on_demand)
+                    .build(),
+            )
+            .send()
+    };
+    assert_eq!(code(resize(master_fleet.id().expect("id"), 2).await), "InvalidRequestException");
+    resize(core_fleet.id().expect("id"), 4).await.expect("resize core in place");
+    until("the core fleet resized", || async {
+        let fleets = emr
+            .list_instance_fleets()
+            .cluster_id(&cluster_id)
+            .send()
+            .await
+            .ok()
+            .and_then(|f| f.instance_fleets)
+            .unwrap_or_default();
+        fleets.iter().any(|f| f.provisioned_on_demand_capacity() == Some(4))
+    })
+    .await;
+
+    emr.add_instance_fleet()
+        .cluster_id(&cluster_id)
+        .instance_fleet(strategy.clone())
+        .send()
+        .await
+        .expect("add the task fleet");
+    assert_eq!(
+        code(emr.add_instance_fleet().cluster_id(&cluster_id).instance_fleet(strategy).send().await),
+        "InvalidRequestException",
+        "one task fleet at most"
+    );
+
+    let limits = |unit: ComputeLimitsUnitType| {
+        ManagedScalingPolicy::builder()
+            .compute_limits(
+                ComputeLimits::builder().unit_type(unit).minimum_capacity_units(2).maximum_capacity_units(20).build(),
+            )
+            .build()
+    };
+    assert_eq!(
+        code(
+            emr.put_managed_scaling_policy()
+                .cluster_id(&cluster_id)
+                .managed_scaling_policy(limits(ComputeLimitsUnitType::Instances))
+                .send()
+                .await
+        ),
+        "ValidationException"
+    );
+    emr.put_managed_scaling_policy()
+        .cluster_id(&cluster_id)
+        .managed_scaling_policy(limits(ComputeLimitsUnitType::InstanceFleetUnits))
+        .send()
+        .await
+        .expect("put scaling");
+    let policy = emr
+        .get_managed_scaling_policy()
+        .cluster_id(&cluster_id)
+        .send()
+        .await
+        .expect("get")
+        .managed_scaling_policy
+        .expect("policy");
+    assert_eq!(policy.compute_limits().map(|l| l.maximum_capacity_units()), Some(Some(20)));
+    emr.remove_managed_scaling_policy().cluster_id(&cluster_id).send().await.expect("remove");
+    assert!(
+        emr.get_managed_scaling_policy()
+            .cluster_id(&cluster_id)
+            .send()
+            .await
+            .expect("get")
+            .managed_scaling_policy
+            .is_none()
+    );
+    assert_eq!(
+        code(
+            emr.put_auto_termination_policy()
+                .cluster_id(&cluster_id)
+                .auto_termination_policy(AutoTerminationPolicy::builder().idle_timeout(30).build())
+                .send()
+                .await
+        ),
+        "ValidationException"
+    );
+    emr.put_auto_termination_policy()
+        .cluster_id(&cluster_id)
+        .auto_termination_policy(AutoTerminationPolicy::builder().idle_timeout(3600).build())
+        .send()
+        .await
+        .expect("auto-termination");
+    emr.add_tags()
+        .resource_id(&cluster_id)
+        .tags(aws_sdk_emr::types::Tag::builder().key("converge:stack").value("s").build())
+        .send()
+        .await
+        .expect("tag");
+
+    // A used security group cannot go while the cluster lives.
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    assert_eq!(code(ec2.delete_security_group().group_id(&n.core).send().await), "DependencyViolation");
+
+    emr.set_termination_protection()
+        .job_flow_ids(&cluster_id)
+        .termination_protected(true)
+        .send()
+        .await
+        .expect("protect");
+    assert_eq!(
+        code(emr.terminate_job_flows().job_flow_ids(&cluster_id).send().await),
+        "ValidationException",
+        "a protected cluster refuses to terminate"
+    );
+    emr.set_termination_protection()
+        .job_flow_ids(&cluster_id)
+        .termination_protected(false)
+        .send()
+        .await
+        .expect("unprotect");
+    emr.terminate_job_flows().job_flow_ids(&cluster_id).send().await.expect("terminate");
+    until("the cluster terminated", || async {
+        describe()
+            .await
+            .ok()
+            .and_then(|d| d.cluster)
+            .and_then(|c| c.status)
+            .and_then(|s| s.state)
+            .is_some_and(|s| s.as_str() == "TERMINATED")
+    })
+    .await;
+    let cluster = describe().await.expect("still described").cluster.expect("cluster");
+    assert_eq!(cluster.tags().len(), 1);
+    let terminated =
+        emr.list_clusters().cluster_states(aws_sdk_emr::types::ClusterState::Terminated).send().await.expect("list");
+    assert_eq!(terminated.clusters().len(), 1, "terminated clusters stay listed");
+    assert_eq!(code(resize(core_fleet.id().expect("id"), 2).await), "InvalidRequestException");
+
+    // Without KeepJobFlowAliveWhenNoSteps a cluster shuts down after its (no) steps.
+    let transient = run(vec![master(), core()], false).send().await.expect("run").job_flow_id.expect("id");
+    until("the transient cluster ends", || async {
+        let state = emr
+            .describe_cluster()
+            .cluster_id(&transient)
+            .send()
+            .await
+            .ok()
+            .and_then(|d| d.cluster)
+            .and_then(|c| c.status);
+        state.is_some_and(|s| {
+            s.state().is_some_and(|s| s.as_str() == "TERMINATED")
+                && s.state_change_reason().and_then(|r| r.code()).is_some_and(|c| c.as_str() == "ALL_STEPS_COMPLETED")
+        })
+    })
+    .await;
+    ec2.delete_security_group().group_id(&n.core).send().await.expect("free once its clusters are gone");
+    let _ = n.vpc;
+    sandbox.stop().await;
+}
+
+#[tokio::test]
+async fn sagemaker_domains_and_user_profiles() {
+    let sandbox = Sandbox::start(Config { time_scale: FAST, ..Config::default() }).await.expect("starts");
+    let config = sdk(&sandbox).await;
+    let n = network(&config).await;
+    let iam = aws_sdk_iam::Client::new(&config);
+    let role = iam
+        .create_role()
+        .role_name("execution")
+        .assume_role_policy_document(TRUST_EC2.replace("ec2", "sagemaker"))
+        .send()
+        .await
+        .expect("role")
+        .role
+        .expect("role")
+        .arn;
+    let sm = aws_sdk_sagemaker::Client::new(&config);
+    let settings = |groups: Vec<String>| {
+        aws_sdk_sagemaker::types::UserSettings::builder()
+            .execution_role(&role)
+            .set_security_groups(Some(groups))
+            .build()
+    };
+    let created = sm
+        .create_domain()
+        .domain_name("studio")
+        .auth_mode(aws_sdk_sagemaker::types::AuthMode::Iam)
+        .app_network_access_type(aws_sdk_sagemaker::types::AppNetworkAccessType::VpcOnly)
+        .vpc_id(&n.vpc)
+        .subnet_ids(&n.subnets[0])
+        .default_user_settings(settings(vec![n.master.clone()]))
+        .send()
+        .await
+        .expect("domain");
+    let domain = created.domain_id.expect("id");
+    assert_eq!(
+        code(
+            sm.create_domain()
+                .domain_name("studio")
+                .auth_mode(aws_sdk_sagemaker::types::AuthMode::Iam)
+                .vpc_id(&n.vpc)
+                .subnet_ids(&n.subnets[0])
+                .default_user_settings(settings(vec![]))
+                .send()
+                .await
+        ),
+        "ResourceInUse"
+    );
+    let status = || sm.describe_domain().domain_id(&domain).send();
+    assert_eq!(status().await.expect("describe").status().map(|s| s.as_str()), Some("Pending"));
+    until("the domain is in service", || async {
+        status().await.ok().and_then(|d| d.status).is_some_and(|s| s.as_str() == "InService")
+    })
+    .await;
+
+    // SageMaker made its two NFS groups in the VPC.
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let nfs = ec2
+        .describe_security_groups()
+        .filters(aws_sdk_ec2::types::Filter::builder().name("vpc-id").values(&n.vpc).build())
+        .send()
+        .await
+        .expect("groups");
+    let names: Vec<&str> =
+        nfs.security_groups().iter().filter_map(|g| g.group_name()).filter(|n| n.contains("-nfs-")).collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+
+    sm.create_user_profile().domain_id(&domain).user_profile_name("alice").send().await.expect("profile");
+    assert_eq!(
+        code(sm.create_user_profile().domain_id(&domain).user_profile_name("Alice").send().await),
+        "ResourceInUse"
+    );
+    assert_eq!(
+        code(sm.delete_domain().domain_id(&domain).send().await),
+        "ResourceInUse",
+        "a domain with user profiles cannot be deleted"
+    );
+    sm.update_domain()
+        .domain_id(&domain)
+        .subnet_ids(&n.subnets[0])
+        .subnet_ids(&n.subnets[1])
+        .send()
+        .await
+        .expect("update subnets in place");
+    assert_eq!(status().await.expect("describe").status().map(|s| s.as_str()), Some("Updating"));
+    until("the update finished", || async {
+        status().await.ok().and_then(|d| d.status).is_some_and(|s| s.as_str() == "InService")
+    })
+    .await;
+    assert_eq!(status().await.expect("describe").subnet_ids().len(), 2);
+    until("the profile is in service", || async {
+        sm.describe_user_profile()
+            .domain_id(&domain)
+            .user_profile_name("alice")
+            .send()
+            .await
+            .ok()
+            .and_then(|p| p.status)
+            .is_some_and(|s| s.as_str() == "InService")
+    })
+    .await;
+    sm.update_user_profile()
+        .domain_id(&domain)
+        .user_profile_name("alice")
+        .user_settings(settings(vec![n.core.clone()]))
+        .send()
+        .await
+        .expect("update profile");
+    let arn = status().await.expect("describe").domain_arn.expect("arn");
+    sm.add_tags()
+        .resource_arn(&arn)
+        .tags(aws_sdk_sagemaker::types::Tag::builder().key("converge:stack").value("s").build())
+        .send()
+        .await
+        .expect("tag");
+    assert_eq!(sm.list_tags().resource_arn(&arn).send().await.expect("tags").tags().len(), 1);
+
+    sm.delete_user_profile().domain_id(&domain).user_profile_name("alice").send().await.expect("delete profile");
+    until("the profile is gone", || async {
+        code(sm.describe_user_profile().domain_id(&domain).user_profile_name("alice").send().await)
+            == "ResourceNotFound"
+    })
+    .await;
+    sm.delete_domain().domain_id(&domain).send().await.expect("delete domain (home EFS retained)");
+    until("the domain is gone", || async { code(status().await) == "ResourceNotFound" }).await;
+
+    // What DeleteDomain leaves behind: the NFS groups (referencing each other) and the EFS mount targets.
+    let inbound = nfs
+        .security_groups()
+        .iter()
+        .find(|g| g.group_name().is_some_and(|n| n.starts_with("security-group-for-inbound-nfs-")))
+        .and_then(|g| g.group_id())
+        .expect("inbound");
+    assert_eq!(code(ec2.delete_security_group().group_id(inbound).send().await), "DependencyViolation");
+    assert_eq!(
+        code(ec2.delete_subnet().subnet_id(&n.subnets[0]).send().await),
+        "DependencyViolation",
+        "the retained home EFS keeps a mount target"
+    );
+    sandbox.stop().await;
+}
+
+#[tokio::test]
+async fn service_catalog_with_templates_in_s3() {
+    let sandbox = Sandbox::start(Config { time_scale: FAST, ..Config::default() }).await.expect("starts");
+    let config = sdk(&sandbox).await;
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
+    s3.create_bucket().bucket("artifacts").send().await.expect("bucket");
+    let template = "AWSTemplateFormatVersion: 2010-09-09\nResources:\n  Cluster:\n    Type: AWS::EMR::Cluster\n";
+    let put = |key: &str, body: &str| {
+        s3.put_object().bucket("artifacts").key(key).body(body.as_bytes().to_vec().into()).if_none_match("*").send()
+    };
+    put("templates/v1.yaml", template).await.expect("put");
+    assert_eq!(
+        code(put("templates/v1.yaml", template).await),
+        "PreconditionFailed",
+        "If-None-Match: * refuses to overwrite"
+    );
+    put("notes.txt", "not a template").await.expect("put");
+    let got = s3.get_object().bucket("artifacts").key("templates/v1.yaml").send().await.expect("get");
+    assert_eq!(got.body.collect().await.expect("body").into_bytes().as_ref(), template.as_bytes());
+    assert_eq!(
+        s3.head_object().bucket("artifacts").key("templates/v1.yaml").send().await.expect("head").content_length(),
+        Some(i64::try_from(template.len()).expect("len"))
+    );
+    assert_eq!(
+        s3.list_objects_v2().bucket("artifacts").prefix("templates/").send().await.expect("list").key_count(),
+        Some(1)
+    );
+    assert_eq!(code(s3.get_object().bucket("artifacts").key("missing").send().await), "NoSuchKey");
+
+    let iam = aws_sdk_iam::Client::new(&config);
+    let execution = iam
+        .create_role()
+        .role_name("execution")
+        .assume_role_policy_document(TRUST_EC2.replace("ec2", "sagemaker"))
+        .send()
+        .await
+        .expect("role")
+        .role
+        .expect("role")
+        .arn;
+    let launch = iam
+        .create_role()
+        .role_name("launch")
+        .assume_role_policy_document(TRUST_EC2.replace("ec2", "servicecatalog"))
+        .send()
+        .await
+        .expect("role")
+        .role
+        .expect("role")
+        .arn;
+
+    let sc = aws_sdk_servicecatalog::Client::new(&config);
+    let portfolio = |token: &str| {
+        sc.create_portfolio().display_name("EMR templates").provider_name("Data").idempotency_token(token).send()
+    };
+    let first = portfolio("token-1").await.expect("portfolio").portfolio_detail.expect("detail").id.expect("id");
+    let again = portfolio("token-1").await.expect("portfolio").portfolio_detail.expect("detail").id.expect("id");
+    assert_eq!(first, again, "the same idempotency token gives the same portfolio");
+    let url = |key: &str| format!("{}/artifacts/{key}", sandbox.endpoint());
+    let artifact = |key: &str| {
+        aws_sdk_servicecatalog::types::ProvisioningArtifactProperties::builder()
+            .name("v1")
+            .info("LoadTemplateFromURL", url(key))
+            .r#type(aws_sdk_servicecatalog::types::ProvisioningArtifactType::CloudFormationTemplate)
+            .build()
+    };
+    let product = |key: &str| {
+        sc.create_product()
+            .name("Two-node cluster")
+            .owner("data")
+            .product_type(aws_sdk_servicecatalog::types::ProductType::CloudFormationTemplate)
+            .provisioning_artifact_parameters(artifact(key))
+            .send()
+    };
+    assert_eq!(code(product("missing.yaml").await), "InvalidParametersException");
+    assert_eq!(code(product("notes.txt").await), "InvalidParametersException");
+    let created = product("templates/v1.yaml").await.expect("product");
+    let product_id = created
+        .product_view_detail()
+        .and_then(|d| d.product_view_summary())
+        .and_then(|s| s.product_id())
+        .expect("id")
+        .to_owned();
+    assert_eq!(created.product_view_detail().and_then(|d| d.status()).map(|s| s.as_str()), Some("CREATING"));
+
+    sc.associate_product_with_portfolio().product_id(&product_id).portfolio_id(&first).send().await.expect("associate");
+    assert_eq!(
+        code(
+            sc.associate_principal_with_portfolio()
+                .portfolio_id(&first)
+                .principal_arn("arn:aws:iam::123456789012:role/nobody")
+                .principal_type(aws_sdk_servicecatalog::types::PrincipalType::Iam)
+                .send()
+                .await
+        ),
+        "InvalidParametersException"
+    );
+    sc.associate_principal_with_portfolio()
+        .portfolio_id(&first)
+        .principal_arn(&execution)
+        .principal_type(aws_sdk_servicecatalog::types::PrincipalType::Iam)
+        .send()
+        .await
+        .expect("principal");
+    assert_eq!(
+        sc.list_principals_for_portfolio().portfolio_id(&first).send().await.expect("principals").principals().len(),
+        1
+    );
+    let parameters = format!(r#"{{"RoleArn": "{launch}"}}"#);
+    let constraint = sc
+        .create_constraint()
+        .portfolio_id(&first)
+        .product_id(&product_id)
+        .r#type("LAUNCH")
+        .parameters(&parameters)
+        .idempotency_token("c1")
+        .send()
+        .await
+        .expect("constraint");
+    assert_eq!(
+        code(
+            sc.create_constraint()
+                .portfolio_id(&first)
+                .product_id(&product_id)
+                .r#type("LAUNCH")
+                .parameters(&parameters)
+                .idempotency_token("c2")
+                .send()
+                .await
+        ),
+        "DuplicateResourceException"
+    );
+    let constraint_id = constraint.constraint_detail().and_then(|d| d.constraint_id()).expect("id").to_owned();
+    assert!(
+        sc.describe_constraint()
+            .id(&constraint_id)
+            .send()
+            .await
+            .expect("describe")
+            .constraint_parameters()
+            .is_some_and(|p| p.contains("launch"))
+    );
+    assert_eq!(
+        sc.list_constraints_for_portfolio().portfolio_id(&first).send().await.expect("list").constraint_details().len(),
+        1
+    );
+
+    sc.update_product()
+        .id(&product_id)
+        .add_tags(
+            aws_sdk_servicecatalog::types::Tag::builder()
+                .key("sagemaker:studio-visibility:emr")
+                .value("true")
+                .build()
+                .expect("tag"),
+        )
+        .send()
+        .await
+        .expect("tag");
+    let admin = sc.describe_product_as_admin().id(&product_id).send().await.expect("describe as admin");
+    assert_eq!(
+        admin.tags().iter().map(|t| t.key()).collect::<Vec<_>>(),
+        ["sagemaker:studio-visibility:emr"],
+        "product tags are read as admin"
+    );
+    assert_eq!(
+        sc.search_products_as_admin().portfolio_id(&first).send().await.expect("search").product_view_details().len(),
+        1
+    );
+    sc.create_provisioning_artifact()
+        .product_id(&product_id)
+        .parameters(artifact("templates/v1.yaml"))
+        .idempotency_token("v2")
+        .send()
+        .await
+        .expect("new version");
+    assert_eq!(
+        sc.list_provisioning_artifacts()
+            .product_id(&product_id)
+            .send()
+            .await
+            .expect("versions")
+            .provisioning_artifact_details()
+            .len(),
+        2
+    );
+
+    assert_eq!(code(sc.delete_portfolio().id(&first).send().await), "ResourceInUseException");
+    assert_eq!(code(sc.delete_product().id(&product_id).send().await), "ResourceInUseException");
+    assert_eq!(
+        code(sc.disassociate_product_from_portfolio().product_id(&product_id).portfolio_id(&first).send().await),
+        "ResourceInUseException"
+    );
+    sc.delete_constraint().id(&constraint_id).send().await.expect("delete constraint");
+    sc.disassociate_product_from_portfolio()
+        .product_id(&product_id)
+        .portfolio_id(&first)
+        .send()
+        .await
+        .expect("disassociate");
+    sc.delete_product().id(&product_id).send().await.expect("delete product");
+    sc.disassociate_principal_from_portfolio()
+        .portfolio_id(&first)
+        .principal_arn(&execution)
+        .send()
+        .await
+        .expect("disassociate principal");
+    sc.delete_portfolio().id(&first).send().await.expect("delete portfolio");
+    s3.delete_object().bucket("artifacts").key("notes.txt").send().await.expect("delete object");
+    sandbox.stop().await;
+}
