@@ -75,6 +75,14 @@ enum Command {
         account: String,
         #[arg(long, default_value = "us-east-1")]
         region: String,
+        /// A fault from the start: `SERVICE[:OPERATION]=KIND[,times=N][,ms=N]`, e.g.
+        /// `iam:GetRole=throttle,times=2`; KIND is throttle, internal_error,
+        /// unavailable, latency or drop. Repeatable; `/_sandbox/faults` changes them later.
+        #[arg(long = "fault", value_name = "FAULT")]
+        faults: Vec<converge_sandbox::Fault>,
+        /// Seconds of AWS time after a role is created before EMR sees its instance profile.
+        #[arg(long, default_value_t = 8.0)]
+        iam_propagation_seconds: f64,
     },
     /// Draw the dependency graph of a spec.
     Graph {
@@ -120,14 +128,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate { spec, format } => validate(&spec, format),
         Command::Plan { spec, live, format, detailed_exitcode } => plan(&spec, &live, format, detailed_exitcode),
-        Command::Sandbox { port, state, time_scale, account, region } => {
+        Command::Sandbox { port, state, time_scale, account, region, faults, iam_propagation_seconds } => {
             let config = converge_sandbox::Config {
                 port,
                 account,
                 region,
                 time_scale,
                 state_file: state,
-                ..converge_sandbox::Config::default()
+                faults,
+                iam_propagation_seconds,
             };
             sandbox(config)
         }

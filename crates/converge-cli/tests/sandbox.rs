@@ -55,6 +55,25 @@ fn announces_its_endpoint_and_answers() {
 }
 
 #[test]
+fn faults_can_be_set_by_flag() {
+    let (mut child, address) = start(&["--fault", "sts:GetCallerIdentity=unavailable,times=1"]);
+    let first = http(&address, "POST", "/", "Action=GetCallerIdentity&Version=2011-06-15").expect("sts");
+    assert!(first.starts_with("HTTP/1.1 503"), "{first}");
+    assert!(first.contains("<Code>ServiceUnavailable</Code>"), "{first}");
+    let second = http(&address, "POST", "/", "Action=GetCallerIdentity&Version=2011-06-15").expect("sts");
+    assert!(second.starts_with("HTTP/1.1 200"), "the fault ran out after one request: {second}");
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_converge"))
+        .args(["sandbox", "--fault", "lambda=drop"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2), "a malformed flag is a usage error");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not a sandbox service"));
+}
+
+#[test]
 fn a_kill_at_any_moment_never_corrupts_the_state_file() {
     let dir = std::env::temp_dir().join(format!("converge-sandbox-kill-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");

@@ -429,6 +429,20 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, input: &
             }
             Ok(json!({}))
         }
+        "ListPortfoliosForProduct" => {
+            let product = required(input, "ProductId")?;
+            if !world.catalog.products.contains_key(product) {
+                return Err(not_found(&format!("Product {product}")));
+            }
+            let portfolios: Vec<Value> = world
+                .catalog
+                .portfolios
+                .values()
+                .filter(|p| p.products.iter().any(|x| x == product))
+                .map(portfolio_json)
+                .collect();
+            Ok(json!({ "PortfolioDetails": portfolios }))
+        }
         "ListPrincipalsForPortfolio" => {
             let portfolio = required(input, "PortfolioId")?;
             let p =

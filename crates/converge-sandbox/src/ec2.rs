@@ -560,6 +560,28 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
                 x.text("return", "true");
             }))
         }
+        "UpdateSecurityGroupRuleDescriptionsIngress" | "UpdateSecurityGroupRuleDescriptionsEgress" => {
+            let egress = operation.ends_with("Egress");
+            let id = p.required("GroupId")?.to_owned();
+            if !world.ec2.groups.contains_key(&id) {
+                return Err(group_not_found(&id));
+            }
+            let requested = requested_rules(world, p)?;
+            let group = world.ec2.groups.get_mut(&id).ok_or_else(|| group_not_found(&id))?;
+            let target = if egress { &mut group.egress } else { &mut group.ingress };
+            for rule in &requested {
+                let existing = target.iter_mut().find(|r| r.same_permission(rule)).ok_or_else(|| {
+                    ApiError::bad_request(
+                        "InvalidPermission.NotFound",
+                        "The specified rule does not exist in this security group.",
+                    )
+                })?;
+                existing.description.clone_from(&rule.description);
+            }
+            Ok(respond(ctx, operation, |x| {
+                x.text("return", "true");
+            }))
+        }
         "DescribeSecurityGroupRules" => {
             let filters = filters(p);
             let by_id = p.strings("SecurityGroupRuleId");

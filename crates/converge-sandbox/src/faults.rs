@@ -60,3 +60,89 @@ pub(crate) fn throttling_code(service: &str) -> &'static str {
         _ => "ThrottlingException",
     }
 }
+
+/// Parses `SERVICE[:OPERATION]=KIND[,times=N][,ms=N]`, the form of `converge sandbox --fault`:
+/// `iam:GetRole=throttle,times=2`, `emr=latency,ms=500`, `s3=drop`.
+impl std::str::FromStr for Fault {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let usage = "write SERVICE[:OPERATION]=KIND[,times=N][,ms=N], e.g. `iam:GetRole=throttle,times=2`";
+        let (target, spec) = text.split_once('=').ok_or_else(|| format!("`{text}` has no `=`; {usage}"))?;
+        let (service, operation) = match target.split_once(':') {
+            Some((service, operation)) => (service, Some(operation.to_owned())),
+            None => (target, None),
+        };
+        const SERVICES: [&str; 7] = ["emr", "sagemaker", "servicecatalog", "ec2", "iam", "s3", "sts"];
+        if !SERVICES.contains(&service) {
+            return Err(format!("`{service}` is not a sandbox service ({})", SERVICES.join(", ")));
+        }
+        let mut parts = spec.split(',');
+        let kind = match parts.next().unwrap_or_default() {
+            "throttle" => FaultKind::Throttle,
+            "internal_error" => FaultKind::InternalError,
+            "unavailable" => FaultKind::Unavailable,
+            "latency" => FaultKind::Latency,
+            "drop" => FaultKind::Drop,
+            other => {
+                return Err(format!(
+                    "`{other}` is not a fault kind (throttle, internal_error, unavailable, latency, drop)"
+                ));
+            }
+        };
+        let mut fault = Fault { service: service.to_owned(), operation, kind, times: None, latency_ms: None };
+        for part in parts {
+            match part.split_once('=') {
+                Some(("times", n)) => {
+                    fault.times = Some(n.parse().map_err(|_| format!("`times={n}` needs a whole number"))?)
+                }
+                Some(("ms", n)) => {
+                    fault.latency_ms = Some(n.parse().map_err(|_| format!("`ms={n}` needs a whole number"))?)
+                }
+                _ => return Err(format!("`{part}` is not `times=N` or `ms=N`; {usage}")),
+            }
+        }
+        Ok(fault)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_parse() {
+        let fault: Fault = "iam:GetRole=throttle,times=2".parse().expect("parses");
+        assert_eq!(
+            fault,
+            Fault {
+                service: "iam".into(),
+                operation: Some("GetRole".into()),
+                kind: FaultKind::Throttle,
+                times: Some(2),
+                latency_ms: None
+            }
+        );
+        let latency: Fault = "emr=latency,ms=500".parse().expect("parses");
+        assert_eq!((latency.kind, latency.latency_ms, latency.operation), (FaultKind::Latency, Some(500), None));
+        assert!("lambda=drop".parse::<Fault>().unwrap_err().contains("not a sandbox service"));
+        assert!("iam=explode".parse::<Fault>().unwrap_err().contains("not a fault kind"));
+        assert!("iam".parse::<Fault>().unwrap_err().contains("no `=`"));
+    }
+
+    #[test]
+    fn counted_faults_run_out() {
+        let mut faults = vec![
+            "iam:GetRole=throttle,times=2".parse::<Fault>().expect("parses"),
+            "iam=unavailable".parse().expect("parses"),
+        ];
+        assert_eq!(take(&mut faults, "iam", "GetRole").map(|f| f.kind), Some(FaultKind::Throttle));
+        assert_eq!(take(&mut faults, "iam", "GetRole").map(|f| f.kind), Some(FaultKind::Throttle));
+        assert_eq!(
+            take(&mut faults, "iam", "GetRole").map(|f| f.kind),
+            Some(FaultKind::Unavailable),
+            "then the next rule applies"
+        );
+        assert_eq!(take(&mut faults, "ec2", "DescribeVpcs"), None);
+    }
+}
