@@ -242,6 +242,19 @@ impl Shared {
         SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
     }
 
+    /// What a service handler sees of this request.
+    fn context<'a>(&'a self, now_ms: u64, request_id: &'a str, endpoint: &'a str) -> Ctx<'a> {
+        Ctx {
+            account: &self.config.account,
+            region: &self.config.region,
+            now: now_ms / 1000,
+            now_ms,
+            time_scale: self.config.time_scale,
+            request_id,
+            endpoint,
+        }
+    }
+
     fn request_id(&self) -> String {
         let n = self.requests.fetch_add(1, Ordering::Relaxed) + 1;
         format!("00000000-0000-4000-8000-{n:012x}")
@@ -259,6 +272,11 @@ impl Shared {
             }
         }
     }
+}
+
+/// `http://<Host>`: how the client reached the sandbox, for URLs that point back at it.
+fn endpoint_of(headers: &HeaderMap) -> String {
+    format!("http://{}", headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1"))
 }
 
 /// Which protocol and service a request is for.
@@ -354,20 +372,12 @@ async fn handle(
             }
         }
     }
-    let endpoint = format!("http://{}", headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1"));
+    let endpoint = endpoint_of(&headers);
     let result = {
         let mut world = lock(&shared.world);
         let now_ms = shared.now_ms();
         crate::sagemaker::advance(&mut world, now_ms);
-        let ctx = Ctx {
-            account: &shared.config.account,
-            region: &shared.config.region,
-            now: now_ms / 1000,
-            now_ms,
-            time_scale: shared.config.time_scale,
-            request_id: &request_id,
-            endpoint: &endpoint,
-        };
+        let ctx = shared.context(now_ms, &request_id, &endpoint);
         let json_input = || -> Result<serde_json::Value, ApiError> {
             if body.is_empty() {
                 return Ok(serde_json::json!({}));
@@ -459,19 +469,11 @@ async fn handle_s3(
             }
         }
     }
-    let endpoint = format!("http://{}", headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1"));
+    let endpoint = endpoint_of(headers);
     let (operation, response) = {
         let mut world = lock(&shared.world);
         let now_ms = shared.now_ms();
-        let ctx = Ctx {
-            account: &shared.config.account,
-            region: &shared.config.region,
-            now: now_ms / 1000,
-            now_ms,
-            time_scale: shared.config.time_scale,
-            request_id,
-            endpoint: &endpoint,
-        };
+        let ctx = shared.context(now_ms, request_id, &endpoint);
         crate::s3::handle(&mut world, &ctx, method, uri.path(), uri.query().unwrap_or(""), headers, body)
     };
     let error = (response.status >= 300).then(|| {

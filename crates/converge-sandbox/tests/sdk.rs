@@ -2,39 +2,12 @@
 //! its results and its error codes. Each test starts its own sandbox on port 0
 //! and stops it.
 
+mod common;
+
+use common::{code, sdk};
+
 use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, ResourceType, Tag, TagSpecification, UserIdGroupPair};
 use converge_sandbox::{Config, Fault, FaultKind, Sandbox};
-
-async fn sdk(sandbox: &Sandbox) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sts::config::Credentials::new(
-            "AKIDSANDBOX",
-            "sandbox-secret",
-            None,
-            None,
-            "sandbox",
-        ))
-        .endpoint_url(sandbox.endpoint())
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .load()
-        .await
-}
-
-/// The AWS error code of a failed call.
-fn code<T, E, R>(result: Result<T, aws_sdk_iam::error::SdkError<E, R>>) -> String
-where
-    E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
-{
-    match result {
-        Ok(_) => "<success>".to_owned(),
-        Err(error) => match error.as_service_error().and_then(|e| e.code()) {
-            Some(code) => code.to_owned(),
-            None => format!("<no code: {}>", aws_sdk_iam::error::DisplayErrorContext(&error)),
-        },
-    }
-}
 
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 const POLICY: &str =

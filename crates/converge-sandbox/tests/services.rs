@@ -1,6 +1,10 @@
 //! EMR, SageMaker, Service Catalog and S3 through the real SDK clients, with
 //! their state machines (time-scaled) and the errors a reconciler trips on.
 
+mod common;
+
+use common::{code, sdk};
+
 use std::future::Future;
 use std::time::Duration;
 
@@ -11,36 +15,6 @@ use aws_sdk_emr::types::{
     SpotProvisioningSpecification, SpotProvisioningTimeoutAction, VolumeSpecification,
 };
 use converge_sandbox::{Config, Sandbox};
-
-async fn sdk(sandbox: &Sandbox) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sts::config::Credentials::new(
-            "AKIDSANDBOX",
-            "sandbox-secret",
-            None,
-            None,
-            "sandbox",
-        ))
-        .endpoint_url(sandbox.endpoint())
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .load()
-        .await
-}
-
-fn code<T, E, R>(result: Result<T, aws_sdk_emr::error::SdkError<E, R>>) -> String
-where
-    E: aws_sdk_emr::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
-{
-    match result {
-        Ok(_) => "<success>".to_owned(),
-        Err(error) => match error.as_service_error().and_then(|e| e.code()) {
-            Some(code) => code.to_owned(),
-            None => format!("<no code: {}>", aws_sdk_emr::error::DisplayErrorContext(&error)),
-        },
-    }
-}
 
 /// Polls until `check` holds (at most 400 tries, 25 ms apart): for time-scaled state changes.
 async fn until<F, Fut>(what: &str, mut check: F)

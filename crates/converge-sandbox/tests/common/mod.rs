@@ -1,0 +1,38 @@
+//! What every SDK test needs: a client configuration pointed at a sandbox, and
+//! the AWS error code of a failed call.
+// Each test binary uses its own subset of these helpers.
+#![allow(dead_code)]
+
+use converge_sandbox::Sandbox;
+
+/// An SDK configuration for `sandbox`: static credentials, plain HTTP, its endpoint.
+pub(crate) async fn sdk(sandbox: &Sandbox) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sts::config::Credentials::new(
+            "AKIDSANDBOX",
+            "sandbox-secret",
+            None,
+            None,
+            "sandbox",
+        ))
+        .endpoint_url(sandbox.endpoint())
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .load()
+        .await
+}
+
+/// The AWS error code of a failed call, `<success>` for a successful one.
+pub(crate) fn code<T, E, R>(result: Result<T, aws_sdk_iam::error::SdkError<E, R>>) -> String
+where
+    E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => "<success>".to_owned(),
+        Err(error) => match error.as_service_error().and_then(|e| e.code()) {
+            Some(code) => code.to_owned(),
+            None => format!("<no code: {}>", aws_sdk_iam::error::DisplayErrorContext(&error)),
+        },
+    }
+}
