@@ -388,3 +388,47 @@ async fn state_survives_a_restart() {
     assert_eq!(leftovers, [std::ffi::OsString::from("state.json")], "no temporary files left behind");
     std::fs::remove_dir_all(&dir).expect("clean up");
 }
+
+#[tokio::test]
+async fn each_protocol_spells_throttling_its_way_and_faults_break_or_slow_calls() {
+    let sandbox = Sandbox::start(Config::default()).await.expect("starts");
+    let config = sdk(&sandbox).await;
+    let always = |service: &str, kind: FaultKind| Fault {
+        service: service.into(),
+        operation: None,
+        kind,
+        times: None,
+        latency_ms: None,
+    };
+    sandbox.set_faults(vec![
+        always("ec2", FaultKind::Throttle),
+        always("emr", FaultKind::Throttle),
+        always("s3", FaultKind::Throttle),
+        always("sts", FaultKind::Drop),
+    ]);
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    assert_eq!(code(ec2.describe_vpcs().send().await), "RequestLimitExceeded");
+    let emr = aws_sdk_emr::Client::new(&config);
+    assert_eq!(code(emr.list_clusters().send().await), "ThrottlingException");
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
+    assert_eq!(code(s3.list_objects_v2().bucket("b").send().await), "SlowDown");
+    let sts = aws_sdk_sts::Client::new(&config);
+    let dropped = sts.get_caller_identity().send().await.expect_err("a dropped connection is an error");
+    assert!(dropped.as_service_error().is_none(), "a broken connection is not a service error: {dropped:?}");
+
+    let log = sandbox.requests();
+    let throttled: Vec<_> = log.iter().filter(|r| r.injected && r.status == 503 && r.service == "ec2").collect();
+    assert!(throttled.len() >= 2, "the SDK retried EC2's throttling: {throttled:?}");
+
+    sandbox.set_faults(vec![Fault {
+        service: "sts".into(),
+        operation: Some("GetCallerIdentity".into()),
+        kind: FaultKind::Latency,
+        times: Some(1),
+        latency_ms: Some(150),
+    }]);
+    sts.get_caller_identity().send().await.expect("slow, but answered");
+    let last = sandbox.requests().pop().expect("logged");
+    assert!(last.injected && last.error.is_none() && last.latency_ms >= 150, "{last:?}");
+    sandbox.stop().await;
+}
