@@ -6,8 +6,29 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// Starts `converge sandbox --port 0` and returns the child and its `127.0.0.1:port`.
-fn start(extra: &[&str]) -> (Child, String) {
+/// A running `converge sandbox`, killed when dropped, so a failing assertion
+/// never leaves a server behind.
+struct Running(Child);
+
+impl Running {
+    fn kill(&mut self) -> std::io::Result<()> {
+        self.0.kill()
+    }
+
+    fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        self.0.wait()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `converge sandbox --port 0` and returns it with its `127.0.0.1:port`.
+fn start(extra: &[&str]) -> (Running, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_converge"))
         .args(["sandbox", "--port", "0"])
         .args(extra)
@@ -26,7 +47,7 @@ fn start(extra: &[&str]) -> (Child, String) {
         .and_then(|rest| rest.split_whitespace().next())
         .expect("endpoint in the first line")
         .to_owned();
-    (child, address)
+    (Running(child), address)
 }
 
 fn http(address: &str, method: &str, path: &str, body: &str) -> std::io::Result<String> {
