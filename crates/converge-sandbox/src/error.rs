@@ -43,6 +43,17 @@ impl ApiError {
         x.finish()
     }
 
+    /// S3's error document.
+    pub(crate) fn s3_body(&self, request_id: &str) -> String {
+        let mut x = Xml::new();
+        x.open("Error")
+            .text("Code", &self.code)
+            .text("Message", &self.message)
+            .text("RequestId", request_id)
+            .close("Error");
+        x.finish()
+    }
+
     /// The awsJson error document.
     pub(crate) fn json_body(&self) -> String {
         serde_json::json!({ "__type": self.code, "message": self.message }).to_string()

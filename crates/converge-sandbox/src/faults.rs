@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::ApiError;
+
 /// What a fault does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -51,14 +53,28 @@ pub(crate) fn take(faults: &mut Vec<Fault>, service: &str, operation: &str) -> O
     Some(fault)
 }
 
-/// How each service spells throttling.
-pub(crate) fn throttling_code(service: &str) -> &'static str {
-    match service {
-        "ec2" => "RequestLimitExceeded",
-        "iam" | "sts" => "Throttling",
-        "s3" => "SlowDown",
-        _ => "ThrottlingException",
-    }
+/// The error a fault of `kind` answers with, spelt the way `service` spells it;
+/// `None` for faults that do not answer with an error (latency, a dropped connection).
+pub(crate) fn error(service: &str, kind: FaultKind) -> Option<ApiError> {
+    Some(match kind {
+        FaultKind::Throttle => {
+            let (status, code) = match service {
+                "ec2" => (503, "RequestLimitExceeded"),
+                "s3" => (503, "SlowDown"),
+                "iam" | "sts" => (400, "Throttling"),
+                _ => (400, "ThrottlingException"),
+            };
+            ApiError::new(status, code, "Rate exceeded")
+        }
+        FaultKind::InternalError => {
+            let code = if matches!(service, "ec2" | "s3") { "InternalError" } else { "InternalFailure" };
+            ApiError::new(500, code, "We encountered an internal error. Please try again.")
+        }
+        FaultKind::Unavailable => {
+            ApiError::new(503, "ServiceUnavailable", "The service is unavailable. Please try again shortly.")
+        }
+        FaultKind::Latency | FaultKind::Drop => return None,
+    })
 }
 
 /// Parses `SERVICE[:OPERATION]=KIND[,times=N][,ms=N]`, the form of `converge sandbox --fault`:

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use axum::http::{HeaderMap, Method};
 use serde::{Deserialize, Serialize};
 
+use crate::error::ApiError;
 use crate::server::Ctx;
 use crate::state::World;
 use crate::xml::{Xml, iso8601};
@@ -62,9 +63,8 @@ fn decode_chunked(body: &[u8]) -> Option<Vec<u8>> {
 }
 
 fn error(status: u16, code: &str, message: &str, request_id: &str) -> S3Response {
-    let mut x = Xml::new();
-    x.open("Error").text("Code", code).text("Message", message).text("RequestId", request_id).close("Error");
-    S3Response { status, headers: Vec::new(), body: x.finish().into_bytes() }
+    let body = ApiError::new(status, code, message).s3_body(request_id);
+    S3Response { status, headers: Vec::new(), body: body.into_bytes() }
 }
 
 /// The object a template URL points at, if it points into this sandbox's S3.

@@ -344,34 +344,10 @@ async fn handle(
             return respond(&shared, "unknown", "unknown", &request_id, Err(error), started, false);
         }
     };
-    let fault = faults::take(&mut lock(&shared.faults), &service, &operation);
-    if let Some(fault) = &fault {
-        match fault.kind {
-            FaultKind::Latency => {
-                tokio::time::sleep(std::time::Duration::from_millis(fault.latency_ms.unwrap_or(1000))).await
-            }
-            FaultKind::Drop => {
-                record(&shared, &service, &operation, 0, Some("ConnectionDropped".into()), started, true);
-                let broken = futures_util_stream_error();
-                return Response::builder().status(StatusCode::OK).body(broken).unwrap_or_default();
-            }
-            FaultKind::Throttle => {
-                let status = if service == "ec2" { 503 } else { 400 };
-                let error = ApiError::new(status, faults::throttling_code(&service), "Rate exceeded");
-                return respond(&shared, &service, &operation, &request_id, Err(error), started, true);
-            }
-            FaultKind::InternalError => {
-                let code = if service == "ec2" { "InternalError" } else { "InternalFailure" };
-                let error = ApiError::new(500, code, "We encountered an internal error. Please try again.");
-                return respond(&shared, &service, &operation, &request_id, Err(error), started, true);
-            }
-            FaultKind::Unavailable => {
-                let error =
-                    ApiError::new(503, "ServiceUnavailable", "The service is unavailable. Please try again shortly.");
-                return respond(&shared, &service, &operation, &request_id, Err(error), started, true);
-            }
-        }
-    }
+    let injected = match inject(&shared, &service, &operation, &request_id, started).await {
+        Injected::Answer(response) => return response,
+        Injected::Proceed { injected } => injected,
+    };
     let endpoint = endpoint_of(&headers);
     let result = {
         let mut world = lock(&shared.world);
@@ -411,7 +387,7 @@ async fn handle(
     if result.is_ok() && mutating {
         shared.persist();
     }
-    respond(&shared, &service, &operation, &request_id, result, started, fault.is_some())
+    respond(&shared, &service, &operation, &request_id, result, started, injected)
 }
 
 /// A body whose stream fails at once: the client sees the connection break.
@@ -438,37 +414,10 @@ async fn handle_s3(
         ("HEAD", true) => "HeadObject",
         _ => "DeleteObject",
     };
-    let fault = faults::take(&mut lock(&shared.faults), "s3", guess);
-    if let Some(fault) = fault {
-        match fault.kind {
-            FaultKind::Latency => {
-                tokio::time::sleep(std::time::Duration::from_millis(fault.latency_ms.unwrap_or(1000))).await;
-            }
-            FaultKind::Drop => {
-                record(shared, "s3", guess, 0, Some("ConnectionDropped".into()), started, true);
-                return Response::builder()
-                    .status(StatusCode::OK)
-                    .body(futures_util_stream_error())
-                    .unwrap_or_default();
-            }
-            kind => {
-                let (status, code) = match kind {
-                    FaultKind::Throttle => (503, "SlowDown"),
-                    FaultKind::InternalError => (500, "InternalError"),
-                    _ => (503, "ServiceUnavailable"),
-                };
-                record(shared, "s3", guess, status, Some(code.into()), started, true);
-                let body = format!(
-                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>injected fault</Message><RequestId>{request_id}</RequestId></Error>"
-                );
-                return Response::builder()
-                    .status(status)
-                    .header(header::CONTENT_TYPE, "application/xml")
-                    .body(Body::from(body))
-                    .unwrap_or_default();
-            }
-        }
-    }
+    let injected = match inject(shared, "s3", guess, request_id, started).await {
+        Injected::Answer(response) => return response,
+        Injected::Proceed { injected } => injected,
+    };
     let endpoint = endpoint_of(headers);
     let (operation, response) = {
         let mut world = lock(&shared.world);
@@ -483,7 +432,7 @@ async fn handle_s3(
     if error.is_none() && matches!(*method, Method::PUT | Method::DELETE) {
         shared.persist();
     }
-    record(shared, "s3", &operation, response.status, error, started, false);
+    record(shared, "s3", &operation, response.status, error, started, injected);
     let mut builder = Response::builder()
         .status(StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .header("x-amz-request-id", request_id);
@@ -496,6 +445,31 @@ async fn handle_s3(
     }
     let body = if *method == Method::HEAD { Body::empty() } else { Body::from(response.body) };
     builder.body(body).unwrap_or_default()
+}
+
+/// What an injected fault makes of a request.
+enum Injected {
+    /// Serve it (after any injected latency); `injected` says whether a fault applied.
+    Proceed { injected: bool },
+    /// Answer with this instead: the fault's error, or a broken connection.
+    Answer(Response),
+}
+
+/// Applies the first fault rule matching the request, the same way for every protocol.
+async fn inject(shared: &Shared, service: &str, operation: &str, request_id: &str, started: Instant) -> Injected {
+    let fault = faults::take(&mut lock(&shared.faults), service, operation);
+    let Some(fault) = fault else { return Injected::Proceed { injected: false } };
+    if let Some(error) = faults::error(service, fault.kind) {
+        return Injected::Answer(respond(shared, service, operation, request_id, Err(error), started, true));
+    }
+    if fault.kind == FaultKind::Drop {
+        record(shared, service, operation, 0, Some("ConnectionDropped".into()), started, true);
+        return Injected::Answer(
+            Response::builder().status(StatusCode::OK).body(futures_util_stream_error()).unwrap_or_default(),
+        );
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(fault.latency_ms.unwrap_or(1000))).await;
+    Injected::Proceed { injected: true }
 }
 
 fn record(
@@ -527,24 +501,29 @@ fn respond(
     started: Instant,
     injected: bool,
 ) -> Response {
-    let json = !matches!(service, "ec2" | "iam" | "sts" | "unknown");
+    let json = !matches!(service, "ec2" | "iam" | "sts" | "s3" | "unknown");
     let (status, body, error) = match result {
         Ok(body) => (200, body, None),
         Err(error) => {
             let body = match service {
                 "ec2" | "unknown" => error.ec2_body(request_id),
                 "iam" | "sts" => error.query_body(request_id),
+                "s3" => error.s3_body(request_id),
                 _ => error.json_body(),
             };
             (error.status, body, Some(error.code))
         }
     };
     record(shared, service, operation, status, error.clone(), started, injected);
-    let content_type = if json { "application/x-amz-json-1.1" } else { "text/xml" };
+    let (content_type, request_id_header) = match service {
+        "s3" => ("application/xml", "x-amz-request-id"),
+        _ if json => ("application/x-amz-json-1.1", "x-amzn-requestid"),
+        _ => ("text/xml", "x-amzn-requestid"),
+    };
     let mut response = Response::builder()
         .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .header(header::CONTENT_TYPE, content_type)
-        .header("x-amzn-requestid", request_id)
+        .header(request_id_header, request_id)
         .body(Body::from(body))
         .unwrap_or_default();
     if let (true, Some(code)) = (json, error)
