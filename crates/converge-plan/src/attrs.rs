@@ -186,23 +186,13 @@ fn group_rules<'a>(
             (None, Some(peer)) => peer_text(&r.id(peer, Kind::SecurityGroup)),
             (None, None) => String::new(),
         };
-        let protocol = normalize::protocol(&format!("{protocol:?}"));
+        let name = normalize::protocol(&format!("{protocol:?}"));
         map.insert(
-            rule_key(&protocol, &ports_text_for(&protocol, ports), &peer),
+            rule_key(&name, &ports_text(protocol, ports), &peer),
             Value::opt_str(description.map(String::as_str)),
         );
     }
     Value::Map(map)
-}
-
-fn ports_text_for(protocol: &str, ports: Option<&Ports>) -> String {
-    let protocol = match protocol {
-        "tcp" => Protocol::Tcp,
-        "udp" => Protocol::Udp,
-        "icmp" => Protocol::Icmp,
-        _ => Protocol::All,
-    };
-    ports_text(protocol, ports)
 }
 
 fn peer_text(value: &Value) -> String {
@@ -416,18 +406,6 @@ fn launch_text(timeout: Option<i64>, action: Option<String>, spot: Option<String
     if parts.is_empty() { Value::Null } else { Value::Str(parts.join("; ")) }
 }
 
-fn kebab_debug(value: impl std::fmt::Debug) -> String {
-    let text = format!("{value:?}");
-    let mut out = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            out.push('-');
-        }
-        out.push(c.to_ascii_lowercase());
-    }
-    out
-}
-
 fn fleet_desired(a: &mut Attrs, role: &'static str, fleet: &InstanceFleet) {
     let (types, launch, on_demand, spot) = fleet_paths(role);
     a.set(types, instance_types_desired(fleet));
@@ -435,9 +413,9 @@ fn fleet_desired(a: &mut Attrs, role: &'static str, fleet: &InstanceFleet) {
         launch,
         launch_text(
             fleet.spot_timeout_minutes,
-            fleet.spot_timeout_action.map(kebab_debug),
-            fleet.spot_allocation.map(kebab_debug),
-            fleet.on_demand_allocation.map(kebab_debug),
+            fleet.spot_timeout_action.map(normalize::kebab_of),
+            fleet.spot_allocation.map(normalize::kebab_of),
+            fleet.on_demand_allocation.map(normalize::kebab_of),
         ),
     );
     if let (Some(on_demand), Some(spot)) = (on_demand, spot) {
@@ -455,19 +433,30 @@ pub(crate) fn fleet_paths(role: &str) -> (&'static str, &'static str, Option<&'s
     }
 }
 
-fn configurations_json(configurations: &[Configuration]) -> serde_json::Value {
-    let mut items: Vec<serde_json::Value> = configurations
+/// A configuration's classification, properties and nested configurations.
+type ConfigurationParts<'c, C> = (&'c str, &'c BTreeMap<String, String>, &'c [C]);
+
+/// EMR configurations as one canonical JSON document (sorted by classification),
+/// from the spec's type or the live one: `parts` gives a configuration's
+/// classification, properties and nested configurations.
+fn configurations_document<C>(items: &[C], parts: for<'c> fn(&'c C) -> ConfigurationParts<'c, C>) -> serde_json::Value {
+    let mut out: Vec<serde_json::Value> = items
         .iter()
-        .map(|c| {
+        .map(|item| {
+            let (classification, properties, nested) = parts(item);
             serde_json::json!({
-                "classification": c.classification,
-                "properties": c.properties,
-                "configurations": configurations_json(&c.configurations),
+                "classification": classification,
+                "properties": properties,
+                "configurations": configurations_document(nested, parts),
             })
         })
         .collect();
-    items.sort_by_key(|item| item["classification"].as_str().unwrap_or_default().to_owned());
-    serde_json::Value::Array(items)
+    out.sort_by_key(|item| item["classification"].as_str().unwrap_or_default().to_owned());
+    serde_json::Value::Array(out)
+}
+
+fn configurations_json(configurations: &[Configuration]) -> serde_json::Value {
+    configurations_document(configurations, |c| (&c.classification, &c.properties, &c.configurations))
 }
 
 fn scaling_value(unit: &str, min: i64, max: i64, max_on_demand: Option<i64>, max_core: Option<i64>) -> Value {
@@ -674,18 +663,7 @@ fn live_fleet(a: &mut Attrs, role: &'static str, fleet: &LiveFleet) {
 }
 
 fn live_configurations(items: &[converge_model::live::LiveConfiguration]) -> serde_json::Value {
-    let mut out: Vec<serde_json::Value> = items
-        .iter()
-        .map(|c| {
-            serde_json::json!({
-                "classification": c.classification,
-                "properties": c.properties,
-                "configurations": live_configurations(&c.configurations),
-            })
-        })
-        .collect();
-    out.sort_by_key(|item| item["classification"].as_str().unwrap_or_default().to_owned());
-    serde_json::Value::Array(out)
+    configurations_document(items, |c| (&c.classification, &c.properties, &c.configurations))
 }
 
 pub(crate) fn live_emr(c: &LiveEmrCluster) -> Attrs {

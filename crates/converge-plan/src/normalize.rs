@@ -25,6 +25,19 @@ pub(crate) fn kebab(text: &str) -> String {
     text.trim().to_ascii_lowercase().replace('_', "-")
 }
 
+/// The AWS spelling of a spec enum from its Rust name: `PriceCapacityOptimized` → `price-capacity-optimized`.
+pub(crate) fn kebab_of(value: impl std::fmt::Debug) -> String {
+    let text = format!("{value:?}");
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('-');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
 /// `s3n://bucket/x` → `s3://bucket/x` (EMRFS treats them alike).
 pub(crate) fn s3_uri(text: &str) -> String {
     match text.strip_prefix("s3n://") {

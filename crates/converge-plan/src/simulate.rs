@@ -113,16 +113,9 @@ fn sharing(s: Option<&SharingSettings>) -> Option<LiveSharing> {
     })
 }
 
+/// How the EMR API spells an allocation strategy or timeout action: `PRICE_CAPACITY_OPTIMIZED`.
 fn upper_snake(value: impl std::fmt::Debug) -> String {
-    let text = format!("{value:?}");
-    let mut out = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            out.push('_');
-        }
-        out.push(c.to_ascii_uppercase());
-    }
-    out
+    crate::normalize::kebab_of(value).replace('-', "_").to_ascii_uppercase()
 }
 
 fn fleet(cluster_address: &Address, role: &str, fleet: &InstanceFleet) -> LiveFleet {
