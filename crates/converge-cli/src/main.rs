@@ -50,8 +50,9 @@ enum Command {
         #[arg(long)]
         detailed_exitcode: bool,
     },
-    /// Print the live-state snapshot a successful apply of the spec would leave
-    /// (for tests, demos, and as a starting point for hand-written snapshots).
+    /// Print the live-state snapshot an apply of the spec to an empty account
+    /// leaves, computed by running the plan in converge's in-memory AWS (for
+    /// tests, demos, and as a starting point for hand-written snapshots).
     Simulate {
         /// The spec file (TOML).
         spec: PathBuf,
@@ -142,7 +143,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Simulate { spec } => {
             let Some(spec) = valid_spec(&spec)? else { return Ok(ExitCode::from(1)) };
-            let live = converge_plan::simulate::live_after_apply(&spec);
+            let live = simulate(&spec)?;
             let text = serde_json::to_string_pretty(&live).context("cannot serialise the live state")?;
             writeln!(std::io::stdout().lock(), "{text}").context("cannot write to stdout")?;
             Ok(ExitCode::SUCCESS)
@@ -292,6 +293,34 @@ fn plan(spec_path: &Path, live_path: &Path, format: PlanFormat, detailed_exitcod
     };
     write!(std::io::stdout().lock(), "{text}").context("cannot write to stdout")?;
     Ok(if detailed_exitcode && !plan.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+/// The live state an apply of `spec` to an account holding only its VPCs
+/// leaves: the plan against that account, run by the in-memory AWS.
+fn simulate(spec: &converge_model::Spec) -> anyhow::Result<converge_model::LiveState> {
+    let empty = converge_model::LiveState {
+        version: converge_model::live::LIVE_STATE_VERSION,
+        account: spec.stack.account.clone(),
+        region: spec.stack.region.clone(),
+        vpcs: spec
+            .vpcs
+            .values()
+            .map(|vpc| converge_model::live::LiveVpc { id: vpc.id.clone(), cidrs: vpc.cidrs.clone() })
+            .collect(),
+        ..converge_model::LiveState::default()
+    };
+    let plan = converge_plan::plan(spec, &empty).map_err(|errors| {
+        let text: Vec<String> = errors.iter().map(|e| format!("{e}\n\nhint: {}", e.hint())).collect();
+        anyhow::anyhow!("{}", text.join("\n\n"))
+    })?;
+    converge_memory::run(empty, &plan.steps).map_err(|failure| {
+        anyhow::anyhow!(
+            "step {} of the plan fails in the in-memory AWS: {}\n\nhint: {}",
+            failure.step,
+            failure.error,
+            failure.error.hint()
+        )
+    })
 }
 
 /// Reads and checks a spec file; documents it names are read relative to its directory.

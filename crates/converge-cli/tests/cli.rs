@@ -121,9 +121,18 @@ fn plan_formats() {
     let live = "fixtures/plan/sg-description-replaces-dependents/live.json";
     let output = converge(&["plan", spec, "--live", live, "--format", "json"]);
     let document: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON plan");
-    assert_eq!(document["format_version"], "1.0");
+    assert_eq!(document["format_version"], "2.0");
     assert_eq!(document["summary"]["replace"], 2);
     assert_eq!(document["changes"][1]["action_reason"], "replace_because_dependency_replaced");
+    // The steps are a graph of typed operations: the new cluster names the new group by the step that creates it.
+    let steps = document["steps"].as_array().expect("steps");
+    let create_group = steps
+        .iter()
+        .find(|s| s["operation"]["operation"] == "create_security_group")
+        .expect("a step creates the group");
+    let run = steps.iter().find(|s| s["operation"]["operation"] == "run_job_flow").expect("a step runs the cluster");
+    assert_eq!(run["operation"]["master_security_group"]["output_of"], create_group["id"]);
+    assert!(run["after"].as_array().expect("after").len() >= 2, "{run}");
     let output = converge(&["plan", spec, "--live", live, "--format", "markdown"]);
     assert!(stdout(&output).contains("<details><summary><code>emr_cluster.etl</code>: replace</summary>"));
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Every kind of resource a spec can declare, in dependency-friendly order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -116,6 +116,39 @@ pub struct Address {
 impl Address {
     pub fn new(kind: Kind, name: impl Into<String>) -> Self {
         Address { kind, name: name.into() }
+    }
+
+    /// Reads `<kind>.<name>`, the form [`Address`] displays as.
+    pub fn parse(text: &str) -> Option<Address> {
+        let (kind, name) = text.split_once('.')?;
+        Some(Address::new(Kind::from_key(kind)?, name))
+    }
+}
+
+impl Serialize for Address {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Address {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Address::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not a `<kind>.<name>` address")))
+    }
+}
+
+impl Serialize for Kind {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.key())
+    }
+}
+
+impl<'de> Deserialize<'de> for Kind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Kind::from_key(&text).ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not a resource kind")))
     }
 }
 

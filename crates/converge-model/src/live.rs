@@ -4,13 +4,13 @@
 //! allocation strategies, one EBS entry per volume, URL-encoded policies).
 //!
 //! The JSON form of [`LiveState`] is the snapshot format of
-//! `converge plan --live <FILE>` (documented in `docs/plan.md`, version 1).
+//! `converge plan --live <FILE>` (documented in `docs/plan.md`, version 2).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::Tags;
+use crate::{FleetRole, Tags};
 
 /// The tag naming the stack that owns a resource.
 pub const OWNER_STACK_TAG: &str = "converge:stack";
@@ -18,9 +18,12 @@ pub const OWNER_STACK_TAG: &str = "converge:stack";
 pub const OWNER_ADDRESS_TAG: &str = "converge:address";
 /// Set on resources created with `prevent_destroy`, so an orphan keeps the protection.
 pub const PREVENT_DESTROY_TAG: &str = "converge:prevent-destroy";
+/// What deleting a domain does to its home EFS (`Retain` or `Delete`), kept on
+/// the domain so that a domain removed from the spec is deleted as the spec said.
+pub const HOME_EFS_TAG: &str = "converge:home-efs-on-delete";
 
 /// The snapshot format version this crate reads and writes.
-pub const LIVE_STATE_VERSION: u32 = 1;
+pub const LIVE_STATE_VERSION: u32 = 2;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -46,6 +49,10 @@ pub struct LiveState {
     pub catalog_products: Vec<LiveCatalogProduct>,
     #[serde(default)]
     pub emr_clusters: Vec<LiveEmrCluster>,
+    /// EFS file systems SageMaker created as domains' home volumes (they outlive
+    /// a domain deleted with `Retain`, and their mount targets hold subnets).
+    #[serde(default)]
+    pub file_systems: Vec<LiveFileSystem>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -143,12 +150,70 @@ pub struct LiveSharing {
     pub s3_kms_key: Option<String>,
 }
 
+/// The status of a SageMaker domain, user profile or app (`DomainStatus`, `UserProfileStatus`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum SagemakerStatus {
+    Pending,
+    InService,
+    Updating,
+    Deleting,
+    Deleted,
+    Failed,
+    #[serde(rename = "Update_Failed")]
+    UpdateFailed,
+    #[serde(rename = "Delete_Failed")]
+    DeleteFailed,
+}
+
+impl SagemakerStatus {
+    /// SageMaker's spelling.
+    pub fn aws(self) -> &'static str {
+        match self {
+            SagemakerStatus::Pending => "Pending",
+            SagemakerStatus::InService => "InService",
+            SagemakerStatus::Updating => "Updating",
+            SagemakerStatus::Deleting => "Deleting",
+            SagemakerStatus::Deleted => "Deleted",
+            SagemakerStatus::Failed => "Failed",
+            SagemakerStatus::UpdateFailed => "Update_Failed",
+            SagemakerStatus::DeleteFailed => "Delete_Failed",
+        }
+    }
+
+    /// On its way out: listed for a while, but no longer a resource to plan for.
+    pub fn is_gone(self) -> bool {
+        matches!(self, SagemakerStatus::Deleting | SagemakerStatus::Deleted)
+    }
+}
+
+/// A Studio app (a JupyterLab or Studio Classic server) of a user profile or space.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveApp {
+    /// The user profile the app runs for, if it is not a shared space's.
+    #[serde(default)]
+    pub user_profile: Option<String>,
+    #[serde(default)]
+    pub space: Option<String>,
+    /// `JupyterLab`, `JupyterServer`, `KernelGateway`, …
+    pub app_type: String,
+    pub name: String,
+    pub status: SagemakerStatus,
+}
+
+impl LiveApp {
+    /// `InService`, `Pending` or `Deleting` apps block network changes and profile deletion.
+    pub fn is_running(&self) -> bool {
+        matches!(self.status, SagemakerStatus::InService | SagemakerStatus::Pending | SagemakerStatus::Deleting)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LiveSagemakerDomain {
     pub id: String,
     pub name: String,
-    pub status: String,
+    pub status: SagemakerStatus,
     pub auth_mode: String,
     pub network_access: String,
     pub vpc_id: String,
@@ -161,6 +226,39 @@ pub struct LiveSagemakerDomain {
     pub kms_key: Option<String>,
     #[serde(default)]
     pub sharing: Option<LiveSharing>,
+    /// The home EFS file system SageMaker created with the domain.
+    #[serde(default)]
+    pub home_efs_id: Option<String>,
+    /// The domain's Studio apps (of every user profile and space).
+    #[serde(default)]
+    pub apps: Vec<LiveApp>,
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+impl LiveSagemakerDomain {
+    pub fn running_apps(&self) -> impl Iterator<Item = &LiveApp> {
+        self.apps.iter().filter(|app| app.is_running())
+    }
+
+    /// Whether deleting the domain keeps its home EFS: unless converge
+    /// recorded `Delete`, SageMaker's default (`Retain`).
+    pub fn retains_home_efs(&self) -> bool {
+        self.tags.get(HOME_EFS_TAG).is_none_or(|v| v != "Delete")
+    }
+}
+
+/// An EFS file system and the subnets of its mount targets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveFileSystem {
+    pub id: String,
+    /// The domain it is the home volume of (it stays when the domain is deleted with `Retain`).
+    #[serde(default)]
+    pub domain_id: Option<String>,
+    /// Subnets holding one of its mount targets: EC2 cannot delete them while it exists.
+    #[serde(default)]
+    pub mount_target_subnet_ids: Vec<String>,
     #[serde(default)]
     pub tags: Tags,
 }
@@ -170,7 +268,7 @@ pub struct LiveSagemakerDomain {
 pub struct LiveSagemakerUser {
     pub domain_id: String,
     pub name: String,
-    pub status: String,
+    pub status: SagemakerStatus,
     #[serde(default)]
     pub execution_role: Option<String>,
     #[serde(default)]
@@ -232,11 +330,28 @@ pub struct LiveCatalogProduct {
     /// Versions, oldest first; the last active one is current.
     #[serde(default)]
     pub versions: Vec<LiveProductVersion>,
-    /// The launch constraint's role ARN, if there is a launch constraint.
+    /// LAUNCH constraints of the product, one per portfolio at most.
     #[serde(default)]
-    pub launch_role: Option<String>,
+    pub launch_constraints: Vec<LiveLaunchConstraint>,
     #[serde(default)]
     pub tags: Tags,
+}
+
+impl LiveCatalogProduct {
+    /// The version launches use: the newest active one.
+    pub fn current_version(&self) -> Option<&LiveProductVersion> {
+        self.versions.iter().rev().find(|v| v.active)
+    }
+}
+
+/// A LAUNCH constraint on one product/portfolio pair.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveLaunchConstraint {
+    pub id: String,
+    pub portfolio_id: String,
+    /// The launch role (`{"RoleArn": …}` in the constraint's parameters).
+    pub role_arn: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -265,6 +380,9 @@ pub struct LiveInstanceType {
     pub ebs: Vec<LiveEbsVolume>,
     #[serde(default)]
     pub ebs_optimized: Option<bool>,
+    /// The configurations of this instance type in the fleet (reconfigurable).
+    #[serde(default)]
+    pub configurations: Vec<LiveConfiguration>,
 }
 
 fn one() -> i64 {
@@ -277,7 +395,7 @@ pub struct LiveFleet {
     pub id: String,
     /// `MASTER`, `CORE` or `TASK`.
     #[serde(rename = "type")]
-    pub fleet_type: String,
+    pub role: FleetRole,
     #[serde(default)]
     pub name: Option<String>,
     pub instance_types: Vec<LiveInstanceType>,
@@ -296,6 +414,22 @@ pub struct LiveFleet {
     pub spot_timeout_action: Option<String>,
     #[serde(default)]
     pub spot_allocation: Option<String>,
+    #[serde(default)]
+    pub on_demand_allocation: Option<String>,
+    /// `ResizeSpecifications`, as EMR reports them.
+    #[serde(default)]
+    pub resize: Option<LiveResize>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveResize {
+    #[serde(default)]
+    pub spot_timeout_minutes: Option<i64>,
+    #[serde(default)]
+    pub spot_allocation: Option<String>,
+    #[serde(default)]
+    pub on_demand_timeout_minutes: Option<i64>,
     #[serde(default)]
     pub on_demand_allocation: Option<String>,
 }
@@ -336,8 +470,7 @@ pub struct LiveConfiguration {
 pub struct LiveEmrCluster {
     pub id: String,
     pub name: String,
-    /// `STARTING`, `BOOTSTRAPPING`, `RUNNING`, `WAITING`, `TERMINATING`, `TERMINATED`, …
-    pub state: String,
+    pub state: ClusterState,
     pub release: String,
     #[serde(default)]
     pub applications: Vec<String>,
@@ -382,13 +515,46 @@ pub struct LiveEmrCluster {
     pub tags: Tags,
 }
 
-impl LiveEmrCluster {
-    /// True once the cluster is gone or going (it stays listed for a while).
-    pub fn is_terminated(&self) -> bool {
-        matches!(self.state.as_str(), "TERMINATING" | "TERMINATED" | "TERMINATED_WITH_ERRORS")
+/// `ClusterState` of EMR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ClusterState {
+    Starting,
+    Bootstrapping,
+    Running,
+    Waiting,
+    Terminating,
+    Terminated,
+    TerminatedWithErrors,
+}
+
+impl ClusterState {
+    /// EMR's spelling.
+    pub fn aws(self) -> &'static str {
+        match self {
+            ClusterState::Starting => "STARTING",
+            ClusterState::Bootstrapping => "BOOTSTRAPPING",
+            ClusterState::Running => "RUNNING",
+            ClusterState::Waiting => "WAITING",
+            ClusterState::Terminating => "TERMINATING",
+            ClusterState::Terminated => "TERMINATED",
+            ClusterState::TerminatedWithErrors => "TERMINATED_WITH_ERRORS",
+        }
     }
 
-    pub fn fleet(&self, fleet_type: &str) -> Option<&LiveFleet> {
-        self.fleets.iter().find(|fleet| fleet.fleet_type.eq_ignore_ascii_case(fleet_type))
+    /// Gone or going (a terminated cluster stays listed for a while).
+    pub fn is_terminated(self) -> bool {
+        matches!(self, ClusterState::Terminating | ClusterState::Terminated | ClusterState::TerminatedWithErrors)
+    }
+}
+
+impl LiveEmrCluster {
+    /// True once the cluster is gone or going.
+    pub fn is_terminated(&self) -> bool {
+        self.state.is_terminated()
+    }
+
+    pub fn fleet(&self, role: FleetRole) -> Option<&LiveFleet> {
+        self.fleets.iter().find(|fleet| fleet.role == role)
     }
 }

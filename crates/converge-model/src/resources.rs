@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{Address, Kind, Ref};
 
@@ -97,6 +97,18 @@ pub enum Protocol {
     All,
 }
 
+impl Protocol {
+    /// How the spec writes it.
+    pub fn spec(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+            Protocol::Icmp => "icmp",
+            Protocol::All => "all",
+        }
+    }
+}
+
 /// A port or an inclusive range, written `8998` or `"8000-8100"`.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(untagged)]
@@ -122,6 +134,10 @@ impl Ports {
 pub struct IngressRule {
     pub protocol: Protocol,
     pub ports: Option<Ports>,
+    /// ICMP type of an `icmp` rule; `None` (or -1) is every type.
+    pub icmp_type: Option<i64>,
+    /// ICMP code of an `icmp` rule; `None` (or -1) is every code.
+    pub icmp_code: Option<i64>,
     pub cidr: Option<String>,
     /// `"self"`, a security group of the spec, or a literal `sg-` id.
     pub source: Option<Ref>,
@@ -132,6 +148,10 @@ pub struct IngressRule {
 pub struct EgressRule {
     pub protocol: Protocol,
     pub ports: Option<Ports>,
+    /// ICMP type of an `icmp` rule; `None` (or -1) is every type.
+    pub icmp_type: Option<i64>,
+    /// ICMP code of an `icmp` rule; `None` (or -1) is every code.
+    pub icmp_code: Option<i64>,
     pub cidr: Option<String>,
     /// `"self"`, a security group of the spec, or a literal `sg-` id.
     pub destination: Option<Ref>,
@@ -233,7 +253,7 @@ impl<'de> Deserialize<'de> for Document {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum AuthMode {
     #[serde(rename = "IAM")]
     Iam,
@@ -241,10 +261,30 @@ pub enum AuthMode {
     Sso,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+impl AuthMode {
+    /// SageMaker's spelling (`AuthMode`).
+    pub fn aws(self) -> &'static str {
+        match self {
+            AuthMode::Iam => "IAM",
+            AuthMode::Sso => "SSO",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum NetworkAccess {
     PublicInternetOnly,
     VpcOnly,
+}
+
+impl NetworkAccess {
+    /// SageMaker's spelling (`AppNetworkAccessType`), also the spec's.
+    pub fn aws(self) -> &'static str {
+        match self {
+            NetworkAccess::PublicInternetOnly => "PublicInternetOnly",
+            NetworkAccess::VpcOnly => "VpcOnly",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -254,17 +294,41 @@ pub enum HomeEfsOnDelete {
     Delete,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+impl HomeEfsOnDelete {
+    /// SageMaker's spelling (`RetentionPolicy.HomeEfsFileSystem`), also the spec's.
+    pub fn aws(self) -> &'static str {
+        match self {
+            HomeEfsOnDelete::Retain => "Retain",
+            HomeEfsOnDelete::Delete => "Delete",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SharingSettings {
     pub notebook_output: NotebookOutput,
     pub s3_output_path: Option<String>,
     pub s3_kms_key: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum NotebookOutput {
     Allowed,
     Disabled,
+}
+
+impl NotebookOutput {
+    /// SageMaker's spelling (`NotebookOutputOption`), also the spec's.
+    pub fn aws(self) -> &'static str {
+        match self {
+            NotebookOutput::Allowed => "Allowed",
+            NotebookOutput::Disabled => "Disabled",
+        }
+    }
+
+    pub fn from_aws(text: &str) -> Option<NotebookOutput> {
+        [NotebookOutput::Allowed, NotebookOutput::Disabled].into_iter().find(|v| v.aws().eq_ignore_ascii_case(text))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -400,12 +464,55 @@ fn yes() -> bool {
     true
 }
 
+/// The node type of an instance fleet. A cluster has at most one fleet of each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum FleetRole {
+    Master,
+    Core,
+    Task,
+}
+
+impl FleetRole {
+    pub const ALL: [FleetRole; 3] = [FleetRole::Master, FleetRole::Core, FleetRole::Task];
+
+    /// The spec's key (`[emr_cluster.x.task]`) and the start of field paths (`task.spot`).
+    pub fn key(self) -> &'static str {
+        match self {
+            FleetRole::Master => "master",
+            FleetRole::Core => "core",
+            FleetRole::Task => "task",
+        }
+    }
+
+    /// EMR's spelling (`InstanceFleetType`).
+    pub fn aws(self) -> &'static str {
+        match self {
+            FleetRole::Master => "MASTER",
+            FleetRole::Core => "CORE",
+            FleetRole::Task => "TASK",
+        }
+    }
+}
+
+impl std::fmt::Display for FleetRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
 impl EmrCluster {
-    /// The fleets that are declared, with their role (`master`, `core`, `task`).
-    pub fn fleets(&self) -> impl Iterator<Item = (&'static str, &InstanceFleet)> {
-        [("master", &self.master), ("core", &self.core), ("task", &self.task)]
-            .into_iter()
-            .filter_map(|(role, fleet)| fleet.as_ref().map(|fleet| (role, fleet)))
+    /// The fleets that are declared, with their role.
+    pub fn fleets(&self) -> impl Iterator<Item = (FleetRole, &InstanceFleet)> {
+        FleetRole::ALL.into_iter().filter_map(|role| self.fleet(role).map(|fleet| (role, fleet)))
+    }
+
+    pub fn fleet(&self, role: FleetRole) -> Option<&InstanceFleet> {
+        match role {
+            FleetRole::Master => self.master.as_ref(),
+            FleetRole::Core => self.core.as_ref(),
+            FleetRole::Task => self.task.as_ref(),
+        }
     }
 
     /// A property of a configuration classification, searching nested configurations too.
@@ -424,7 +531,7 @@ impl EmrCluster {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct BootstrapAction {
     pub name: String,
     pub path: String,
@@ -432,7 +539,7 @@ pub struct BootstrapAction {
     pub args: Vec<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Configuration {
     pub classification: String,
     #[serde(default)]
@@ -441,18 +548,85 @@ pub struct Configuration {
     pub configurations: Vec<Configuration>,
 }
 
+/// A fleet's target capacity in one market (On-Demand or Spot), in weighted units.
+///
+/// Written `480` (converge sets it), `{ min = 0, max = 960 }` (someone else sets
+/// it, within the range) or `"external"` (someone else sets it, any value).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Capacity {
+    Fixed(i64),
+    Range { min: i64, max: i64 },
+    External,
+}
+
+impl Default for Capacity {
+    fn default() -> Self {
+        Capacity::Fixed(0)
+    }
+}
+
+impl Capacity {
+    /// The target a new fleet starts with: the value, the range's minimum, or 0.
+    pub fn at_creation(self) -> i64 {
+        match self {
+            Capacity::Fixed(units) => units,
+            Capacity::Range { min, .. } => min,
+            Capacity::External => 0,
+        }
+    }
+
+    /// The target converge wants, given what AWS has now: someone else's
+    /// value is kept while it is in the range, and brought to the nearest
+    /// bound when it is not.
+    pub fn wanted(self, live: i64) -> i64 {
+        match self {
+            Capacity::Fixed(units) => units,
+            Capacity::Range { min, max } => live.clamp(min, max.max(min)),
+            Capacity::External => live,
+        }
+    }
+
+    /// True when someone other than converge sets this capacity.
+    pub fn is_owned_elsewhere(self) -> bool {
+        !matches!(self, Capacity::Fixed(_))
+    }
+}
+
+impl<'de> Deserialize<'de> for Capacity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Units(i64),
+            Range { min: i64, max: i64 },
+            Word(String),
+        }
+        match Written::deserialize(deserializer)? {
+            Written::Units(units) => Ok(Capacity::Fixed(units)),
+            Written::Range { min, max } => Ok(Capacity::Range { min, max }),
+            Written::Word(word) if word == "external" => Ok(Capacity::External),
+            Written::Word(word) => Err(serde::de::Error::custom(format!("unknown capacity `{word}`"))),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct InstanceFleet {
     pub name: Option<String>,
     pub instance_types: Vec<InstanceTypeConfig>,
     #[serde(default)]
-    pub on_demand: i64,
+    pub on_demand: Capacity,
     #[serde(default)]
-    pub spot: i64,
+    pub spot: Capacity,
     pub spot_timeout_minutes: Option<i64>,
     pub spot_timeout_action: Option<SpotTimeoutAction>,
     pub spot_allocation: Option<SpotAllocation>,
     pub on_demand_allocation: Option<OnDemandAllocation>,
+    /// Configurations of this fleet's instances (reconfigured in place, EMR 5.21.0+).
+    #[serde(default)]
+    pub configurations: Vec<Configuration>,
+    /// How resizes of a running fleet behave (changed in place).
+    pub resize: Option<ResizeSettings>,
 }
 
 impl InstanceFleet {
@@ -460,6 +634,21 @@ impl InstanceFleet {
     pub fn has_allocation_strategy(&self) -> bool {
         self.spot_allocation.is_some() || self.on_demand_allocation.is_some()
     }
+
+    /// The total target at creation, in units.
+    pub fn units_at_creation(&self) -> i64 {
+        self.on_demand.at_creation() + self.spot.at_creation()
+    }
+}
+
+/// `ResizeSpecifications` of a fleet: timeouts and strategies of resizes after launch.
+/// Only the keys written are managed; AWS's defaults stand for the others.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ResizeSettings {
+    pub spot_timeout_minutes: Option<i64>,
+    pub spot_allocation: Option<SpotAllocation>,
+    pub on_demand_timeout_minutes: Option<i64>,
+    pub on_demand_allocation: Option<OnDemandAllocation>,
 }
 
 /// One instance type of a fleet: `"m5.xlarge"` or `{ type = "r5.12xlarge", weight = 48 }`.
@@ -506,7 +695,7 @@ impl<'de> Deserialize<'de> for InstanceTypeConfig {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct EbsVolume {
     #[serde(rename = "type")]
     pub volume_type: String,
@@ -517,39 +706,65 @@ pub struct EbsVolume {
     pub throughput: Option<i64>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SpotTimeoutAction {
-    SwitchToOnDemand,
-    TerminateCluster,
+/// Declares `ALL`, the spec's spelling (`spec`, also its serde name) and EMR's
+/// spelling (`aws`) of an enum, and `from_aws`, which reads EMR's spelling and,
+/// leniently, the spec's.
+macro_rules! spellings {
+    ($name:ident { $($variant:ident = $spec:literal / $aws:literal),* $(,)? }) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $spec)] $variant),*
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            /// How the spec writes it.
+            pub fn spec(self) -> &'static str {
+                match self { $($name::$variant => $spec),* }
+            }
+
+            /// How the AWS API writes it.
+            pub fn aws(self) -> &'static str {
+                match self { $($name::$variant => $aws),* }
+            }
+
+            /// Reads the AWS spelling, or the spec's (`PRICE_CAPACITY_OPTIMIZED`, as
+            /// some EMR responses spell it, reads as `price-capacity-optimized`).
+            pub fn from_aws(text: &str) -> Option<$name> {
+                let fold = |s: &str| s.trim().to_ascii_lowercase().replace('_', "-");
+                let text = fold(text);
+                Self::ALL.iter().copied().find(|v| fold(v.aws()) == text || fold(v.spec()) == text)
+            }
+        }
+    };
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SpotAllocation {
-    CapacityOptimized,
-    PriceCapacityOptimized,
-    LowestPrice,
-    Diversified,
-    CapacityOptimizedPrioritized,
-}
+spellings!(SpotTimeoutAction {
+    SwitchToOnDemand = "switch-to-on-demand" / "SWITCH_TO_ON_DEMAND",
+    TerminateCluster = "terminate-cluster" / "TERMINATE_CLUSTER",
+});
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum OnDemandAllocation {
-    LowestPrice,
-    Prioritized,
-}
+spellings!(SpotAllocation {
+    CapacityOptimized = "capacity-optimized" / "capacity-optimized",
+    PriceCapacityOptimized = "price-capacity-optimized" / "price-capacity-optimized",
+    LowestPrice = "lowest-price" / "lowest-price",
+    Diversified = "diversified" / "diversified",
+    CapacityOptimizedPrioritized = "capacity-optimized-prioritized" / "capacity-optimized-prioritized",
+});
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-pub enum ScalingUnit {
-    InstanceFleetUnits,
-    Instances,
-    #[serde(rename = "VCPU")]
-    Vcpu,
-}
+spellings!(OnDemandAllocation {
+    LowestPrice = "lowest-price" / "lowest-price",
+    Prioritized = "prioritized" / "prioritized",
+});
 
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+spellings!(ScalingUnit {
+    InstanceFleetUnits = "InstanceFleetUnits" / "InstanceFleetUnits",
+    Instances = "Instances" / "Instances",
+    Vcpu = "VCPU" / "VCPU",
+});
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ManagedScaling {
     pub unit: ScalingUnit,
     pub min: i64,

@@ -1,19 +1,21 @@
-//! Both sides of the diff in one form: the spec's wish (resolving references
-//! to live ids, or "known after apply") and what AWS holds.
+//! Both sides of the diff as canonical values: the desired resources
+//! (`desired.rs`) and what AWS holds, field by field, so that equal meaning is
+//! equal data.
 
 use std::collections::BTreeMap;
 
 use converge_model::live::{
-    LiveCatalogPortfolio, LiveCatalogProduct, LiveEmrCluster, LiveFleet, LiveIamRole, LiveRule, LiveSagemakerDomain,
-    LiveSagemakerUser, LiveSecurityGroup, LiveSharing, LiveSubnet,
+    LiveCatalogPortfolio, LiveCatalogProduct, LiveConfiguration, LiveEmrCluster, LiveFleet, LiveIamRole,
+    LiveInstanceType, LiveResize, LiveRule, LiveSagemakerDomain, LiveSagemakerUser, LiveSecurityGroup, LiveSharing,
+    LiveSubnet,
 };
 use converge_model::{
-    Address, CatalogPortfolio, CatalogProduct, Configuration, EmrCluster, IamRole, InstanceFleet, Kind, Ports,
-    Protocol, Ref, RefTarget, SELF_PEER, STUDIO_VISIBILITY_TAG, SagemakerDomain, SagemakerUser, SecurityGroup,
-    SharingSettings, Spec, Subnet, Tags, TrustPrincipal,
+    Configuration, EbsVolume, FleetRole, ManagedScaling, OnDemandAllocation, ResizeSettings, SharingSettings,
+    SpotAllocation, SpotTimeoutAction, Tags,
 };
-use sha2::{Digest, Sha256};
+use converge_ops::{FleetConfig, Id, InstanceTypeSpec, IpProtocol, Peer, Rule, UserSettings};
 
+use crate::desired::{Desired, DesiredCluster};
 use crate::normalize;
 use crate::value::Value;
 
@@ -26,7 +28,7 @@ pub(crate) struct Attrs {
 }
 
 impl Attrs {
-    fn set(&mut self, path: &'static str, value: Value) {
+    pub(crate) fn set(&mut self, path: &'static str, value: Value) {
         self.values.insert(path, value);
     }
 
@@ -35,330 +37,170 @@ impl Attrs {
     }
 }
 
-/// Resolves the spec's references for the desired side.
-pub(crate) struct Resolver<'a> {
-    pub spec: &'a Spec,
-    pub account: &'a str,
-    /// The live id of each spec resource that keeps its identity through this plan.
-    pub ids: BTreeMap<Address, String>,
-}
-
-impl Resolver<'_> {
-    /// The AWS id a reference stands for.
-    fn id(&self, reference: &Ref, kind: Kind) -> Value {
-        match reference.target(kind) {
-            RefTarget::Literal(id) => Value::str(id),
-            RefTarget::Spec(address) if kind == Kind::Vpc => {
-                self.spec.vpcs.get(&address.name).map_or(Value::Unknown(address.to_string()), |v| Value::str(&v.id))
-            }
-            RefTarget::Spec(address) => {
-                self.ids.get(&address).map_or_else(|| Value::Unknown(address.to_string()), Value::str)
-            }
-            RefTarget::WrongKind(_) | RefTarget::Unqualifiable => Value::str(reference.as_str()),
-        }
-    }
-
-    fn ids(&self, references: &[Ref], kind: Kind) -> Value {
-        Value::set(references.iter().map(|r| self.id(r, kind)))
-    }
-
-    /// IAM role ARNs are known before the role exists: they follow from account, path and name.
-    pub(crate) fn role_arn(&self, reference: &Ref) -> Value {
-        match reference.target(Kind::IamRole) {
-            RefTarget::Spec(address) => match self.spec.iam_roles.get(&address.name) {
-                Some(role) => Value::Str(role_arn(self.account, role, &address.name)),
-                None => Value::Unknown(address.to_string()),
-            },
-            _ => Value::str(reference.as_str()),
-        }
-    }
-
-    fn role_name(&self, reference: &Ref) -> Value {
-        match reference.target(Kind::IamRole) {
-            RefTarget::Spec(address) => match self.spec.iam_roles.get(&address.name) {
-                Some(role) => Value::str(role.name.as_deref().unwrap_or(&address.name)),
-                None => Value::Unknown(address.to_string()),
-            },
-            _ => Value::str(reference.as_str().rsplit('/').next().unwrap_or(reference.as_str())),
-        }
-    }
-
-    fn tags(&self, own: &Tags) -> Value {
-        let mut tags = self.spec.stack.tags.clone();
-        tags.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
-        tag_map(&tags)
-    }
-}
-
-pub(crate) fn role_arn(account: &str, role: &IamRole, spec_name: &str) -> String {
-    let path = if role.path.ends_with('/') { role.path.clone() } else { format!("{}/", role.path) };
-    format!("arn:aws:iam::{account}:role{path}{}", role.name.as_deref().unwrap_or(spec_name))
-}
-
-/// The AWS name a resource of the spec is known by, where AWS names are unique.
-pub(crate) fn aws_name(spec: &Spec, address: &Address) -> Option<String> {
-    let name = &address.name;
-    Some(match address.kind {
-        Kind::IamRole => spec.iam_roles.get(name)?.name.clone().unwrap_or_else(|| name.clone()),
-        Kind::SecurityGroup => security_group_name(spec, name, spec.security_groups.get(name)?),
-        Kind::SagemakerDomain => spec.sagemaker_domains.get(name)?.name.clone(),
-        Kind::SagemakerUser => spec.sagemaker_users.get(name)?.name.clone().unwrap_or_else(|| name.clone()),
-        _ => return None,
-    })
-}
-
-pub(crate) fn security_group_name(spec: &Spec, name: &str, group: &SecurityGroup) -> String {
-    group.name.clone().unwrap_or_else(|| format!("{}-{name}", spec.stack.name))
-}
-
 /// User tags only: converge's ownership tags and AWS's own are not compared.
+pub(crate) fn user_tags(tags: &Tags) -> Tags {
+    tags.iter()
+        .filter(|(k, _)| !k.starts_with("converge:") && !k.starts_with("aws:"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 fn tag_map(tags: &Tags) -> Value {
-    Value::Map(
-        tags.iter()
-            .filter(|(k, _)| !k.starts_with("converge:") && !k.starts_with("aws:"))
-            .map(|(k, v)| (k.clone(), Value::str(v)))
-            .collect(),
-    )
-}
-
-/// The name converge gives a product version: the template's content hash.
-pub fn template_version(text: &str) -> String {
-    let digest = Sha256::digest(text.as_bytes());
-    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
-}
-
-// ---- desired side ---------------------------------------------------------
-
-pub(crate) fn desired(resolver: &Resolver<'_>, address: &Address) -> Attrs {
-    let spec = resolver.spec;
-    let name = address.name.as_str();
-    match address.kind {
-        Kind::Vpc => Attrs::default(),
-        Kind::Subnet => spec.subnets.get(name).map(|s| subnet(resolver, s)).unwrap_or_default(),
-        Kind::SecurityGroup => {
-            spec.security_groups.get(name).map(|g| security_group(resolver, address, g)).unwrap_or_default()
-        }
-        Kind::IamRole => spec.iam_roles.get(name).map(|r| iam_role(resolver, name, r)).unwrap_or_default(),
-        Kind::SagemakerDomain => spec.sagemaker_domains.get(name).map(|d| domain(resolver, d)).unwrap_or_default(),
-        Kind::SagemakerUser => spec.sagemaker_users.get(name).map(|u| user(resolver, name, u)).unwrap_or_default(),
-        Kind::CatalogPortfolio => spec.catalog_portfolios.get(name).map(|p| portfolio(resolver, p)).unwrap_or_default(),
-        Kind::CatalogProduct => spec.catalog_products.get(name).map(|p| product(resolver, p)).unwrap_or_default(),
-        Kind::EmrCluster => spec.emr_clusters.get(name).map(|c| emr(resolver, c)).unwrap_or_default(),
-    }
-}
-
-fn subnet(r: &Resolver<'_>, s: &Subnet) -> Attrs {
-    let mut a = Attrs::default();
-    a.set("vpc", r.id(&s.vpc, Kind::Vpc));
-    a.set("cidr", Value::Str(normalize::cidr(&s.cidr)));
-    a.set("availability_zone", Value::str(&s.availability_zone));
-    a.set("tags", r.tags(&s.tags));
-    a
-}
-
-fn ports_text(protocol: Protocol, ports: Option<&Ports>) -> String {
-    match (protocol, ports.and_then(Ports::range)) {
-        (Protocol::All | Protocol::Icmp, _) | (_, None) => "all".into(),
-        (_, Some((from, to))) if from == to => from.to_string(),
-        (_, Some((from, to))) => format!("{from}-{to}"),
-    }
-}
-
-fn rule_key(protocol: &str, ports: &str, peer: &str) -> String {
-    format!("{protocol} {ports} {peer}")
-}
-
-fn group_rules<'a>(
-    r: &Resolver<'_>,
-    own_address: &Address,
-    own: &Value,
-    rules: impl Iterator<Item = (Protocol, Option<&'a Ports>, Option<&'a String>, Option<&'a Ref>, Option<&'a String>)>,
-) -> Value {
-    let mut map = BTreeMap::new();
-    for (protocol, ports, cidr, peer, description) in rules {
-        let peer = match (cidr, peer) {
-            (Some(cidr), _) => normalize::cidr(cidr),
-            (None, Some(peer)) if peer.as_str() == SELF_PEER => peer_text(own),
-            (None, Some(peer)) if peer.target(Kind::SecurityGroup) == RefTarget::Spec(own_address.clone()) => {
-                peer_text(own)
-            }
-            (None, Some(peer)) => peer_text(&r.id(peer, Kind::SecurityGroup)),
-            (None, None) => String::new(),
-        };
-        let name = normalize::protocol(&format!("{protocol:?}"));
-        map.insert(
-            rule_key(&name, &ports_text(protocol, ports), &peer),
-            Value::opt_str(description.map(String::as_str)),
-        );
-    }
-    Value::Map(map)
-}
-
-fn peer_text(value: &Value) -> String {
-    match value {
-        Value::Str(id) => id.clone(),
-        Value::Unknown(address) => format!("({address}, known after apply)"),
-        other => other.to_string(),
-    }
-}
-
-fn security_group(r: &Resolver<'_>, address: &Address, g: &SecurityGroup) -> Attrs {
-    let mut a = Attrs::default();
-    // A rule naming its own group is written `self` on both sides: it does not depend on the group's id.
-    let own = Value::str(SELF_PEER);
-    a.set("vpc", r.id(&g.vpc, Kind::Vpc));
-    a.set("name", Value::Str(security_group_name(r.spec, &address.name, g)));
-    a.set("description", Value::str(&g.description));
-    let ingress = g
-        .ingress
-        .iter()
-        .map(|x| (x.protocol, x.ports.as_ref(), x.cidr.as_ref(), x.source.as_ref(), x.description.as_ref()));
-    a.set("ingress", group_rules(r, address, &own, ingress));
-    let egress = match &g.egress {
-        // EC2 gives every new group this rule; omitting `egress` keeps it.
-        None => Value::Map(BTreeMap::from([(rule_key("all", "all", "0.0.0.0/0"), Value::Null)])),
-        Some(rules) => group_rules(
-            r,
-            address,
-            &own,
-            rules.iter().map(|x| {
-                (x.protocol, x.ports.as_ref(), x.cidr.as_ref(), x.destination.as_ref(), x.description.as_ref())
-            }),
-        ),
-    };
-    a.set("egress", egress);
-    a.set("tags", r.tags(&g.tags));
-    a
-}
-
-/// The trust policy converge writes for a role.
-pub(crate) fn trust_policy(r: &Resolver<'_>, role: &IamRole) -> serde_json::Value {
-    let services: Vec<&str> = role
-        .trust
-        .iter()
-        .filter_map(|p| match p {
-            TrustPrincipal::Service(s) => Some(s.as_str()),
-            TrustPrincipal::Role(_) => None,
-        })
-        .collect();
-    let roles: Vec<String> = role
-        .trust
-        .iter()
-        .filter_map(|p| match p {
-            TrustPrincipal::Role(reference) => Some(match r.role_arn(reference) {
-                Value::Str(arn) => arn,
-                other => other.to_string(),
-            }),
-            TrustPrincipal::Service(_) => None,
-        })
-        .collect();
-    let mut statements = Vec::new();
-    if !services.is_empty() {
-        statements.push(
-            serde_json::json!({"Effect": "Allow", "Principal": {"Service": services}, "Action": "sts:AssumeRole"}),
-        );
-    }
-    if !roles.is_empty() {
-        statements
-            .push(serde_json::json!({"Effect": "Allow", "Principal": {"AWS": roles}, "Action": "sts:AssumeRole"}));
-    }
-    serde_json::json!({"Version": "2012-10-17", "Statement": statements})
+    Value::Map(user_tags(tags).into_iter().map(|(k, v)| (k, Value::Str(v))).collect())
 }
 
 fn doc(text: &str) -> Value {
     normalize::policy(text).map_or_else(|| Value::Text(text.to_owned()), Value::Doc)
 }
 
-fn iam_role(r: &Resolver<'_>, name: &str, role: &IamRole) -> Attrs {
-    let mut a = Attrs::default();
-    a.set("name", Value::str(role.name.as_deref().unwrap_or(name)));
-    a.set("path", Value::str(&role.path));
-    a.set("description", Value::opt_str(role.description.as_deref()));
-    a.set("trust", doc(&trust_policy(r, role).to_string()));
-    a.set("managed_policies", Value::strings(&role.managed_policies));
-    a.set("inline_policies", Value::Map(role.inline_policies.iter().map(|(k, d)| (k.clone(), doc(&d.text))).collect()));
-    a.set("instance_profile", Value::Bool(role.instance_profile));
-    a.set("max_session_duration", Value::Int(role.max_session_duration));
-    a.set("tags", r.tags(&role.tags));
-    a
+// ---- rules ------------------------------------------------------------------
+
+pub(crate) fn live_rules(rules: &[LiveRule]) -> Vec<Rule> {
+    let mut out: Vec<Rule> = rules.iter().filter_map(Rule::from_live).collect();
+    out.sort();
+    out
 }
+
+fn traffic_key(rule: &Rule) -> String {
+    let range = |from: Option<i64>, to: Option<i64>| match (from, to) {
+        (Some(from), Some(to)) if from == to => from.to_string(),
+        (Some(from), Some(to)) => format!("{from}-{to}"),
+        _ => "all".to_owned(),
+    };
+    match rule.protocol {
+        IpProtocol::All => "all all".to_owned(),
+        IpProtocol::Tcp => format!("tcp {}", range(rule.from_port, rule.to_port)),
+        IpProtocol::Udp => format!("udp {}", range(rule.from_port, rule.to_port)),
+        IpProtocol::Icmp => match (rule.from_port.filter(|t| *t >= 0), rule.to_port.filter(|c| *c >= 0)) {
+            (None, _) => "icmp all".to_owned(),
+            (Some(t), None) => format!("icmp type {t}"),
+            (Some(t), Some(c)) => format!("icmp type {t} code {c}"),
+        },
+        IpProtocol::Number(n) => format!("protocol-{n} {}", range(rule.from_port, rule.to_port)),
+    }
+}
+
+fn peer_key(peer: &Peer, own: &Id) -> String {
+    match peer {
+        Peer::Cidr(cidr) => cidr.clone(),
+        Peer::Group(id) if id == own => converge_model::SELF_PEER.to_owned(),
+        Peer::Group(Id::Known(id)) => id.clone(),
+        Peer::Group(Id::Output { address, .. }) => format!("({address}, known after apply)"),
+    }
+}
+
+/// A rule's identity as text: `tcp 443 sg-…`, `all all self`.
+pub(crate) fn rule_key(rule: &Rule, own: &Id) -> String {
+    format!("{} {}", traffic_key(rule), peer_key(&rule.peer, own))
+}
+
+/// Rules keyed by identity, valued by description.
+fn rules_value(rules: &[Rule], own: &Id) -> Value {
+    Value::Map(rules.iter().map(|r| (rule_key(r, own), Value::opt_str(r.description.as_deref()))).collect())
+}
+
+// ---- desired side -------------------------------------------------------------
 
 fn sharing(s: Option<&SharingSettings>) -> Value {
     s.map_or(Value::Null, |s| {
-        live_sharing(Some(&LiveSharing {
-            notebook_output: format!("{:?}", s.notebook_output),
-            s3_output_path: s.s3_output_path.clone(),
-            s3_kms_key: s.s3_kms_key.clone(),
-        }))
+        sharing_value(s.notebook_output.aws(), s.s3_output_path.as_deref(), s.s3_kms_key.as_deref())
     })
 }
 
-fn domain(r: &Resolver<'_>, d: &SagemakerDomain) -> Attrs {
-    let mut a = Attrs::default();
-    a.set("name", Value::str(&d.name));
-    a.set("auth_mode", Value::str(format!("{:?}", d.auth_mode).to_ascii_uppercase()));
-    a.set("vpc", r.id(&d.vpc, Kind::Vpc));
-    a.set("kms_key", Value::opt_str(d.kms_key.as_deref()));
-    a.set("network_access", Value::str(format!("{:?}", d.network_access)));
-    a.set("subnets", r.ids(&d.subnets, Kind::Subnet));
-    a.set("execution_role", r.role_arn(&d.execution_role));
-    a.set("security_groups", r.ids(&d.security_groups, Kind::SecurityGroup));
-    a.set("sharing", sharing(d.sharing.as_ref()));
-    a.set("tags", r.tags(&d.tags));
-    a
+fn sharing_value(output: &str, path: Option<&str>, key: Option<&str>) -> Value {
+    Value::Map(BTreeMap::from([
+        ("notebook_output".to_owned(), Value::str(output)),
+        ("s3_output_path".to_owned(), Value::opt_str(path)),
+        ("s3_kms_key".to_owned(), Value::opt_str(key)),
+    ]))
 }
 
-fn user(r: &Resolver<'_>, name: &str, u: &SagemakerUser) -> Attrs {
-    let mut a = Attrs::default();
-    a.set("domain", r.id(&u.domain, Kind::SagemakerDomain));
-    a.set("name", Value::str(u.name.as_deref().unwrap_or(name)));
-    a.set("execution_role", u.execution_role.as_ref().map_or(Value::Null, |role| r.role_arn(role)));
-    a.set("security_groups", r.ids(&u.security_groups, Kind::SecurityGroup));
-    a.set("sharing", sharing(u.sharing.as_ref()));
-    a.set("tags", r.tags(&u.tags));
-    a
+fn settings(a: &mut Attrs, s: &UserSettings) {
+    a.set("execution_role", Value::opt_str(s.execution_role.as_deref()));
+    a.set("security_groups", Value::ids(&s.security_groups));
+    a.set("sharing", sharing(s.sharing.as_ref()));
 }
 
-fn portfolio(r: &Resolver<'_>, p: &CatalogPortfolio) -> Attrs {
+/// The values of a desired resource. `own` is the resource's id (for `self` rules).
+pub(crate) fn desired(d: &Desired, own: &Id) -> Attrs {
     let mut a = Attrs::default();
-    a.set("display_name", Value::str(&p.display_name));
-    a.set("provider", Value::str(&p.provider));
-    a.set("description", Value::opt_str(p.description.as_deref()));
-    a.set("principals", Value::set(p.principals.iter().map(|role| r.role_arn(role))));
-    a.set("tags", r.tags(&p.tags));
-    a
-}
-
-fn product(r: &Resolver<'_>, p: &CatalogProduct) -> Attrs {
-    let mut a = Attrs::default();
-    a.set("portfolio", r.id(&p.portfolio, Kind::CatalogPortfolio));
-    a.set("name", Value::str(&p.name));
-    a.set("owner", Value::str(&p.owner));
-    a.set("description", Value::opt_str(p.description.as_deref()));
-    a.set("distributor", Value::opt_str(p.distributor.as_deref()));
-    a.set("support_email", Value::opt_str(p.support_email.as_deref()));
-    a.set("template", Value::Str(template_version(&p.template.text)));
-    a.texts.insert("template", p.template.text.clone());
-    a.set("launch_role", p.launch_role.as_ref().map_or(Value::Null, |role| r.role_arn(role)));
-    let mut tags = p.tags.clone();
-    if p.studio_visible {
-        tags.insert(STUDIO_VISIBILITY_TAG.to_owned(), "true".to_owned());
-    }
-    a.set("tags", r.tags(&tags));
-    a
-}
-
-fn instance_types_desired(fleet: &InstanceFleet) -> Value {
-    Value::set(fleet.instance_types.iter().map(|t| {
-        let mut ebs: Vec<String> = Vec::new();
-        for volume in &t.ebs {
-            for _ in 0..volume.count.clamp(0, 64) {
-                ebs.push(volume_text(&volume.volume_type, volume.size, volume.iops, volume.throughput));
-            }
+    match d {
+        Desired::Subnet(s) => {
+            a.set("vpc", Value::id(&s.vpc));
+            a.set("cidr", Value::str(&s.cidr));
+            a.set("availability_zone", Value::str(&s.availability_zone));
+            a.set("tags", tag_map(&s.tags));
         }
-        Value::Str(instance_type_text(&t.instance_type, t.weight, t.bid_percent, ebs, t.ebs_optimized))
-    }))
+        Desired::Group(g) => {
+            a.set("vpc", Value::id(&g.vpc));
+            a.set("name", Value::str(&g.name));
+            a.set("description", Value::str(&g.description));
+            a.set("ingress", rules_value(&g.ingress, own));
+            a.set("egress", rules_value(&g.egress, own));
+            a.set("tags", tag_map(&g.tags));
+        }
+        Desired::Role(role) => {
+            a.set("name", Value::str(&role.name));
+            a.set("path", Value::str(&role.path));
+            a.set("description", Value::opt_str(role.description.as_deref()));
+            a.set("trust", doc(&role.trust_policy));
+            a.set("managed_policies", Value::strings(&role.managed_policies));
+            a.set(
+                "inline_policies",
+                Value::Map(role.inline_policies.iter().map(|(k, d)| (k.clone(), doc(d))).collect()),
+            );
+            a.set("instance_profile", Value::Bool(role.instance_profile));
+            a.set("max_session_duration", Value::Int(role.max_session_duration));
+            a.set("tags", tag_map(&role.tags));
+        }
+        Desired::Domain(d) => {
+            a.set("name", Value::str(&d.name));
+            a.set("auth_mode", Value::str(d.auth_mode.aws()));
+            a.set("vpc", Value::id(&d.vpc));
+            a.set("kms_key", Value::opt_str(d.kms_key.as_deref()));
+            a.set("network_access", Value::str(d.network_access.aws()));
+            a.set("subnets", Value::ids(&d.subnets));
+            settings(&mut a, &d.settings);
+            a.set("home_efs_on_delete", Value::str(d.home_efs_on_delete.aws()));
+            a.set("tags", tag_map(&d.tags));
+        }
+        Desired::User(u) => {
+            a.set("domain", Value::id(&u.domain));
+            a.set("name", Value::str(&u.name));
+            settings(&mut a, &u.settings);
+            a.set("tags", tag_map(&u.tags));
+        }
+        Desired::Portfolio(p) => {
+            a.set("display_name", Value::str(&p.display_name));
+            a.set("provider", Value::str(&p.provider));
+            a.set("description", Value::opt_str(p.description.as_deref()));
+            a.set("principals", Value::strings(&p.principals));
+            a.set("tags", tag_map(&p.tags));
+        }
+        Desired::Product(p) => {
+            a.set("portfolio", Value::id(&p.portfolio));
+            a.set("name", Value::str(&p.name));
+            a.set("owner", Value::str(&p.owner));
+            a.set("description", Value::opt_str(p.description.as_deref()));
+            a.set("distributor", Value::opt_str(p.distributor.as_deref()));
+            a.set("support_email", Value::opt_str(p.support_email.as_deref()));
+            a.set("template", Value::str(&p.version.name));
+            a.texts.insert("template", p.template.clone());
+            let constraints = p.launch_role.iter().map(|role| (id_key(&p.portfolio), Value::str(role))).collect();
+            a.set("launch_role", Value::Map(constraints));
+            a.set("tags", tag_map(&p.tags));
+        }
+        Desired::Cluster(c) => cluster(&mut a, c),
+    }
+    a
+}
+
+/// An id as a map key: the id, or `(address, known after apply)`.
+fn id_key(id: &Id) -> String {
+    match id {
+        Id::Known(id) => id.clone(),
+        Id::Output { address, .. } => format!("({address}, known after apply)"),
+    }
 }
 
 fn volume_text(volume_type: &str, size: i64, iops: Option<i64>, throughput: Option<i64>) -> String {
@@ -391,125 +233,213 @@ fn instance_type_text(
     text
 }
 
-fn launch_text(timeout: Option<i64>, action: Option<String>, spot: Option<String>, on_demand: Option<String>) -> Value {
+fn desired_type(t: &InstanceTypeSpec) -> Value {
+    let ebs = t
+        .ebs
+        .iter()
+        .flat_map(|v: &EbsVolume| {
+            std::iter::repeat_n(
+                volume_text(&v.volume_type, v.size, v.iops, v.throughput),
+                usize::try_from(v.count.clamp(0, 64)).unwrap_or(0),
+            )
+        })
+        .collect();
+    Value::Str(instance_type_text(&t.instance_type, t.weight, t.bid_percent, ebs, t.ebs_optimized))
+}
+
+fn live_type(t: &LiveInstanceType) -> Value {
+    let ebs = t.ebs.iter().map(|v| volume_text(&v.volume_type, v.size, v.iops, v.throughput)).collect();
+    Value::Str(instance_type_text(&t.instance_type, t.weight, t.bid_percent, ebs, t.ebs_optimized))
+}
+
+fn launch_text(
+    timeout: Option<(i64, SpotTimeoutAction)>,
+    spot: Option<SpotAllocation>,
+    on_demand: Option<OnDemandAllocation>,
+) -> Value {
     let mut parts = Vec::new();
-    if let (Some(minutes), Some(action)) = (timeout, action) {
-        parts.push(format!("spot timeout {minutes} min then {action}"));
+    if let Some((minutes, action)) = timeout {
+        parts.push(format!("spot timeout {minutes} min then {}", action.spec()));
     }
     if let Some(spot) = spot {
-        parts.push(format!("spot allocation {spot}"));
+        parts.push(format!("spot allocation {}", spot.spec()));
     }
     // `lowest-price` is EMR's default On-Demand strategy: written or not, it is the same.
-    if let Some(on_demand) = on_demand.filter(|s| s != "lowest-price") {
-        parts.push(format!("on-demand allocation {on_demand}"));
+    if let Some(on_demand) = on_demand.filter(|s| *s != OnDemandAllocation::LowestPrice) {
+        parts.push(format!("on-demand allocation {}", on_demand.spec()));
     }
     if parts.is_empty() { Value::Null } else { Value::Str(parts.join("; ")) }
 }
 
-fn fleet_desired(a: &mut Attrs, role: &'static str, fleet: &InstanceFleet) {
-    let (types, launch, on_demand, spot) = fleet_paths(role);
-    a.set(types, instance_types_desired(fleet));
-    a.set(
-        launch,
-        launch_text(
-            fleet.spot_timeout_minutes,
-            fleet.spot_timeout_action.map(normalize::kebab_of),
-            fleet.spot_allocation.map(normalize::kebab_of),
-            fleet.on_demand_allocation.map(normalize::kebab_of),
-        ),
-    );
-    if let (Some(on_demand), Some(spot)) = (on_demand, spot) {
-        a.set(on_demand, Value::Int(fleet.on_demand));
-        a.set(spot, Value::Int(fleet.spot));
+/// Resize settings as a map of the keys set (`Null` for none); the desired
+/// side names only what the spec writes.
+fn resize_value(resize: &ResizeSettings) -> Value {
+    if *resize == ResizeSettings::default() {
+        return Value::Null;
     }
+    let mut map = BTreeMap::new();
+    if let Some(minutes) = resize.spot_timeout_minutes {
+        map.insert("spot_timeout_minutes".to_owned(), Value::Int(minutes));
+    }
+    if let Some(strategy) = resize.spot_allocation {
+        map.insert("spot_allocation".to_owned(), Value::str(strategy.spec()));
+    }
+    if let Some(minutes) = resize.on_demand_timeout_minutes {
+        map.insert("on_demand_timeout_minutes".to_owned(), Value::Int(minutes));
+    }
+    if let Some(strategy) = resize.on_demand_allocation {
+        map.insert("on_demand_allocation".to_owned(), Value::str(strategy.spec()));
+    }
+    Value::Map(map)
 }
 
-/// The field paths of a fleet role: types, launch, and (not for master) capacities.
-pub(crate) fn fleet_paths(role: &str) -> (&'static str, &'static str, Option<&'static str>, Option<&'static str>) {
-    match role {
-        "master" => ("master.instance_types", "master.launch", None, None),
-        "core" => ("core.instance_types", "core.launch", Some("core.on_demand"), Some("core.spot")),
-        _ => ("task.instance_types", "task.launch", Some("task.on_demand"), Some("task.spot")),
+/// EMR configurations as one canonical JSON document (sorted by
+/// classification); none at all is `Null`, as an absent fleet's are.
+pub(crate) fn configurations_value(configurations: &[Configuration]) -> Value {
+    if configurations.is_empty() {
+        return Value::Null;
     }
-}
-
-/// A configuration's classification, properties and nested configurations.
-type ConfigurationParts<'c, C> = (&'c str, &'c BTreeMap<String, String>, &'c [C]);
-
-/// EMR configurations as one canonical JSON document (sorted by classification),
-/// from the spec's type or the live one: `parts` gives a configuration's
-/// classification, properties and nested configurations.
-fn configurations_document<C>(items: &[C], parts: for<'c> fn(&'c C) -> ConfigurationParts<'c, C>) -> serde_json::Value {
-    let mut out: Vec<serde_json::Value> = items
-        .iter()
-        .map(|item| {
-            let (classification, properties, nested) = parts(item);
-            serde_json::json!({
-                "classification": classification,
-                "properties": properties,
-                "configurations": configurations_document(nested, parts),
+    fn document(items: &[Configuration]) -> serde_json::Value {
+        let mut out: Vec<serde_json::Value> = items
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "classification": c.classification,
+                    "properties": c.properties,
+                    "configurations": document(&c.configurations),
+                })
             })
-        })
-        .collect();
-    out.sort_by_key(|item| item["classification"].as_str().unwrap_or_default().to_owned());
-    serde_json::Value::Array(out)
-}
-
-fn configurations_json(configurations: &[Configuration]) -> serde_json::Value {
-    configurations_document(configurations, |c| (&c.classification, &c.properties, &c.configurations))
-}
-
-fn scaling_value(unit: &str, min: i64, max: i64, max_on_demand: Option<i64>, max_core: Option<i64>) -> Value {
-    Value::Map(BTreeMap::from([
-        ("unit".to_owned(), Value::str(unit)),
-        ("min".to_owned(), Value::Int(min)),
-        ("max".to_owned(), Value::Int(max)),
-        ("max_on_demand".to_owned(), Value::Int(max_on_demand.unwrap_or(max))),
-        ("max_core".to_owned(), Value::Int(max_core.unwrap_or(max))),
-    ]))
-}
-
-fn emr(r: &Resolver<'_>, c: &EmrCluster) -> Attrs {
-    let mut a = Attrs::default();
-    a.set("name", Value::str(&c.name));
-    a.set("release", Value::str(&c.release));
-    a.set("applications", Value::set(c.applications.iter().map(|s| Value::Str(s.to_ascii_lowercase()))));
-    a.set("subnets", r.ids(&c.subnets, Kind::Subnet));
-    a.set("service_role", r.role_name(&c.service_role));
-    a.set("instance_profile", r.role_name(&c.instance_profile));
-    let group = |g: &Option<Ref>| g.as_ref().map_or(Value::Null, |g| r.id(g, Kind::SecurityGroup));
-    a.set("master_security_group", group(&c.master_security_group));
-    a.set("core_security_group", group(&c.core_security_group));
-    a.set("service_access_security_group", group(&c.service_access_security_group));
-    a.set("additional_master_security_groups", r.ids(&c.additional_master_security_groups, Kind::SecurityGroup));
-    a.set("additional_core_security_groups", r.ids(&c.additional_core_security_groups, Kind::SecurityGroup));
-    a.set("log_uri", c.log_uri.as_deref().map_or(Value::Null, |u| Value::Str(normalize::s3_uri(u))));
-    a.set("key_name", Value::opt_str(c.key_name.as_deref()));
-    a.set(
-        "bootstrap",
-        Value::List(c.bootstrap.iter().map(|b| Value::Str(bootstrap_text(&b.name, &b.path, &b.args))).collect()),
-    );
-    a.set("configurations", Value::Doc(normalize::json(&configurations_json(&c.configurations))));
-    a.set("ebs_root_volume_size", c.ebs_root_volume_size.map_or(Value::Null, Value::Int));
-    a.set("termination_protection", Value::Bool(c.termination_protection));
-    a.set("auto_termination_idle_seconds", c.auto_termination_idle_seconds.map_or(Value::Null, Value::Int));
-    a.set("step_concurrency", Value::Int(c.step_concurrency));
-    a.set("visible_to_all_users", Value::Bool(c.visible_to_all_users));
-    for (role, fleet) in c.fleets() {
-        fleet_desired(&mut a, role, fleet);
+            .collect();
+        out.sort_by_key(|item| item["classification"].as_str().unwrap_or_default().to_owned());
+        serde_json::Value::Array(out)
     }
-    a.set(
-        "scaling",
-        c.scaling.as_ref().map_or(Value::Null, |s| {
-            scaling_value(&format!("{:?}", s.unit).replace("Vcpu", "VCPU"), s.min, s.max, s.max_on_demand, s.max_core)
-        }),
-    );
-    a.set("tags", r.tags(&c.tags));
-    a
+    Value::Doc(normalize::json(&document(configurations)))
+}
+
+/// The live configurations in the spec's type.
+pub(crate) fn configurations(items: &[LiveConfiguration]) -> Vec<Configuration> {
+    items
+        .iter()
+        .map(|c| Configuration {
+            classification: c.classification.clone(),
+            properties: c.properties.clone(),
+            configurations: configurations(&c.configurations),
+        })
+        .collect()
+}
+
+fn scaling_value(s: &ManagedScaling) -> Value {
+    Value::Map(BTreeMap::from([
+        ("unit".to_owned(), Value::str(s.unit.aws())),
+        ("min".to_owned(), Value::Int(s.min)),
+        ("max".to_owned(), Value::Int(s.max)),
+        ("max_on_demand".to_owned(), Value::Int(s.max_on_demand.unwrap_or(s.max))),
+        ("max_core".to_owned(), Value::Int(s.max_core.unwrap_or(s.max))),
+    ]))
 }
 
 fn bootstrap_text(name: &str, path: &str, args: &[String]) -> String {
     if args.is_empty() { format!("{name}: {path}") } else { format!("{name}: {path} {}", args.join(" ")) }
+}
+
+/// The field path of a fleet's part: `task.spot`.
+pub(crate) fn fleet_path(role: FleetRole, part: FleetPart) -> &'static str {
+    use FleetPart::*;
+    use FleetRole::*;
+    match (role, part) {
+        (Master, Name) => "master.name",
+        (Master, Market | OnDemand | Spot) => "master.market",
+        (Master, InstanceTypes) => "master.instance_types",
+        (Master, Launch) => "master.launch",
+        (Master, Configurations) => "master.configurations",
+        (Master, Resize) => "master.resize",
+        (Core, Name) => "core.name",
+        (Core, Market) => "core.market",
+        (Core, InstanceTypes) => "core.instance_types",
+        (Core, Launch) => "core.launch",
+        (Core, OnDemand) => "core.on_demand",
+        (Core, Spot) => "core.spot",
+        (Core, Configurations) => "core.configurations",
+        (Core, Resize) => "core.resize",
+        (Task, Name) => "task.name",
+        (Task, Market) => "task.market",
+        (Task, InstanceTypes) => "task.instance_types",
+        (Task, Launch) => "task.launch",
+        (Task, OnDemand) => "task.on_demand",
+        (Task, Spot) => "task.spot",
+        (Task, Configurations) => "task.configurations",
+        (Task, Resize) => "task.resize",
+    }
+}
+
+/// The parts of a fleet that are fields of the plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FleetPart {
+    Name,
+    Market,
+    InstanceTypes,
+    Launch,
+    OnDemand,
+    Spot,
+    Configurations,
+    Resize,
+}
+
+fn desired_fleet(a: &mut Attrs, fleet: &FleetConfig) {
+    let role = fleet.role;
+    let path = |part| fleet_path(role, part);
+    a.set(path(FleetPart::Name), Value::opt_str(fleet.name.as_deref()));
+    a.set(path(FleetPart::InstanceTypes), Value::set(fleet.instance_types.iter().map(desired_type)));
+    a.set(
+        path(FleetPart::Launch),
+        launch_text(
+            fleet.spot_timeout.map(|t| (t.minutes, t.action)),
+            fleet.spot_allocation,
+            fleet.on_demand_allocation,
+        ),
+    );
+    let configurations = fleet.instance_types.first().map(|t| t.configurations.as_slice()).unwrap_or_default();
+    a.set(path(FleetPart::Configurations), configurations_value(configurations));
+    if role == FleetRole::Master {
+        a.set(path(FleetPart::Market), Value::str(if fleet.on_demand > 0 { "on-demand" } else { "spot" }));
+    } else {
+        a.set(path(FleetPart::OnDemand), Value::Int(fleet.on_demand));
+        a.set(path(FleetPart::Spot), Value::Int(fleet.spot));
+        a.set(path(FleetPart::Resize), fleet.resize.as_ref().map_or(Value::Null, resize_value));
+    }
+}
+
+fn cluster(a: &mut Attrs, c: &DesiredCluster) {
+    let run = &c.run;
+    a.set("name", Value::str(&run.name));
+    a.set("release", Value::str(&run.release));
+    a.set("applications", Value::set(run.applications.iter().map(|s| Value::Str(s.to_ascii_lowercase()))));
+    a.set("subnets", Value::ids(&run.subnets));
+    a.set("service_role", Value::str(&run.service_role));
+    a.set("instance_profile", Value::str(&run.instance_profile));
+    let group = |g: &Option<Id>| g.as_ref().map_or(Value::Null, Value::id);
+    a.set("master_security_group", group(&run.master_security_group));
+    a.set("core_security_group", group(&run.core_security_group));
+    a.set("service_access_security_group", group(&run.service_access_security_group));
+    a.set("additional_master_security_groups", Value::ids(&run.additional_master_security_groups));
+    a.set("additional_core_security_groups", Value::ids(&run.additional_core_security_groups));
+    a.set("log_uri", run.log_uri.as_deref().map_or(Value::Null, |u| Value::Str(normalize::s3_uri(u))));
+    a.set("key_name", Value::opt_str(run.key_name.as_deref()));
+    a.set(
+        "bootstrap",
+        Value::List(run.bootstrap.iter().map(|b| Value::Str(bootstrap_text(&b.name, &b.path, &b.args))).collect()),
+    );
+    a.set("configurations", configurations_value(&run.configurations));
+    a.set("ebs_root_volume_size", run.ebs_root_volume_size.map_or(Value::Null, Value::Int));
+    a.set("termination_protection", Value::Bool(run.termination_protected));
+    a.set("auto_termination_idle_seconds", run.auto_termination_idle_seconds.map_or(Value::Null, Value::Int));
+    a.set("step_concurrency", Value::Int(run.step_concurrency));
+    a.set("visible_to_all_users", Value::Bool(run.visible_to_all_users));
+    for fleet in &run.fleets {
+        desired_fleet(a, fleet);
+    }
+    a.set("scaling", run.scaling.as_ref().map_or(Value::Null, scaling_value));
+    a.set("tags", tag_map(&run.tags));
 }
 
 // ---- live side -------------------------------------------------------------
@@ -523,34 +453,14 @@ pub(crate) fn live_subnet(s: &LiveSubnet) -> Attrs {
     a
 }
 
-fn live_rules(rules: &[LiveRule], own_id: &str) -> Value {
-    let mut map = BTreeMap::new();
-    for rule in rules {
-        let protocol = normalize::protocol(&rule.protocol);
-        let ports = match (protocol.as_str(), rule.from_port, rule.to_port) {
-            ("tcp" | "udp", Some(from), Some(to)) if from == to => from.to_string(),
-            ("tcp" | "udp", Some(from), Some(to)) if from == 0 && to == 65535 => "0-65535".to_owned(),
-            ("tcp" | "udp", Some(from), Some(to)) => format!("{from}-{to}"),
-            _ => "all".to_owned(),
-        };
-        let peer = match (&rule.cidr, &rule.group_id) {
-            (Some(cidr), _) => normalize::cidr(cidr),
-            (None, Some(group)) if group == own_id => SELF_PEER.to_owned(),
-            (None, Some(group)) => group.clone(),
-            (None, None) => String::new(),
-        };
-        map.insert(rule_key(&protocol, &ports, &peer), Value::opt_str(rule.description.as_deref()));
-    }
-    Value::Map(map)
-}
-
 pub(crate) fn live_security_group(g: &LiveSecurityGroup) -> Attrs {
+    let own = Id::known(&g.id);
     let mut a = Attrs::default();
     a.set("vpc", Value::str(&g.vpc_id));
     a.set("name", Value::str(&g.name));
     a.set("description", Value::str(&g.description));
-    a.set("ingress", live_rules(&g.ingress, &g.id));
-    a.set("egress", live_rules(&g.egress, &g.id));
+    a.set("ingress", rules_value(&live_rules(&g.ingress), &own));
+    a.set("egress", rules_value(&live_rules(&g.egress), &own));
     a.set("tags", tag_map(&g.tags));
     a
 }
@@ -570,13 +480,7 @@ pub(crate) fn live_iam_role(role: &LiveIamRole) -> Attrs {
 }
 
 fn live_sharing(s: Option<&LiveSharing>) -> Value {
-    s.map_or(Value::Null, |s| {
-        Value::Map(BTreeMap::from([
-            ("notebook_output".to_owned(), Value::str(&s.notebook_output)),
-            ("s3_output_path".to_owned(), Value::opt_str(s.s3_output_path.as_deref())),
-            ("s3_kms_key".to_owned(), Value::opt_str(s.s3_kms_key.as_deref())),
-        ]))
-    })
+    s.map_or(Value::Null, |s| sharing_value(&s.notebook_output, s.s3_output_path.as_deref(), s.s3_kms_key.as_deref()))
 }
 
 pub(crate) fn live_domain(d: &LiveSagemakerDomain) -> Attrs {
@@ -590,6 +494,7 @@ pub(crate) fn live_domain(d: &LiveSagemakerDomain) -> Attrs {
     a.set("execution_role", Value::str(&d.execution_role));
     a.set("security_groups", Value::strings(&d.security_group_ids));
     a.set("sharing", live_sharing(d.sharing.as_ref()));
+    a.set("home_efs_on_delete", Value::str(if d.retains_home_efs() { "Retain" } else { "Delete" }));
     a.set("tags", tag_map(&d.tags));
     a
 }
@@ -628,42 +533,68 @@ pub(crate) fn live_product(p: &LiveCatalogProduct) -> Attrs {
     a.set("description", Value::opt_str(p.description.as_deref()));
     a.set("distributor", Value::opt_str(p.distributor.as_deref()));
     a.set("support_email", Value::opt_str(p.support_email.as_deref()));
-    let current = p.versions.iter().rev().find(|v| v.active);
-    a.set("template", current.map_or(Value::Null, |v| Value::str(&v.name)));
-    if let Some(text) = current.and_then(|v| v.template.clone()) {
+    // One active version is the template; several are a change (the older ones are deactivated).
+    let active: Vec<&String> = p.versions.iter().filter(|v| v.active).map(|v| &v.name).collect();
+    let template = match active.as_slice() {
+        [] => Value::Null,
+        [one] => Value::str(*one),
+        many => Value::strings(many.iter().copied()),
+    };
+    a.set("template", template);
+    if let Some(text) = p.current_version().and_then(|v| v.template.clone()) {
         a.texts.insert("template", text);
     }
-    a.set("launch_role", Value::opt_str(p.launch_role.as_deref()));
+    let constraints = p.launch_constraints.iter().map(|c| (c.portfolio_id.clone(), Value::str(&c.role_arn))).collect();
+    a.set("launch_role", Value::Map(constraints));
     a.set("tags", tag_map(&p.tags));
     a
 }
 
-fn live_fleet(a: &mut Attrs, role: &'static str, fleet: &LiveFleet) {
-    let (types, launch, on_demand, spot) = fleet_paths(role);
-    a.set(
-        types,
-        Value::set(fleet.instance_types.iter().map(|t| {
-            let ebs = t.ebs.iter().map(|v| volume_text(&v.volume_type, v.size, v.iops, v.throughput)).collect();
-            Value::Str(instance_type_text(&t.instance_type, t.weight, t.bid_percent, ebs, t.ebs_optimized))
-        })),
-    );
-    a.set(
-        launch,
-        launch_text(
-            fleet.spot_timeout_minutes,
-            fleet.spot_timeout_action.as_deref().map(normalize::kebab),
-            fleet.spot_allocation.as_deref().map(normalize::kebab),
-            fleet.on_demand_allocation.as_deref().map(normalize::kebab),
-        ),
-    );
-    if let (Some(on_demand), Some(spot)) = (on_demand, spot) {
-        a.set(on_demand, Value::Int(fleet.target_on_demand));
-        a.set(spot, Value::Int(fleet.target_spot));
+/// The configurations of a live fleet: those of its instance types when they
+/// agree (converge writes the same to each), else a text that matches nothing.
+pub(crate) fn live_fleet_configurations(fleet: &LiveFleet) -> Value {
+    let mut per_type = fleet.instance_types.iter().map(|t| configurations_value(&configurations(&t.configurations)));
+    let Some(first) = per_type.next() else { return configurations_value(&[]) };
+    if per_type.all(|other| other == first) {
+        first
+    } else {
+        Value::Text("instance types with different configurations".to_owned())
     }
 }
 
-fn live_configurations(items: &[converge_model::live::LiveConfiguration]) -> serde_json::Value {
-    configurations_document(items, |c| (&c.classification, &c.properties, &c.configurations))
+pub(crate) fn live_resize(resize: Option<&LiveResize>) -> ResizeSettings {
+    let resize = resize.cloned().unwrap_or_default();
+    ResizeSettings {
+        spot_timeout_minutes: resize.spot_timeout_minutes,
+        spot_allocation: resize.spot_allocation.as_deref().and_then(SpotAllocation::from_aws),
+        on_demand_timeout_minutes: resize.on_demand_timeout_minutes,
+        on_demand_allocation: resize.on_demand_allocation.as_deref().and_then(OnDemandAllocation::from_aws),
+    }
+}
+
+fn live_fleet(a: &mut Attrs, fleet: &LiveFleet) {
+    let role = fleet.role;
+    let path = |part| fleet_path(role, part);
+    a.set(path(FleetPart::Name), Value::opt_str(fleet.name.as_deref()));
+    a.set(path(FleetPart::InstanceTypes), Value::set(fleet.instance_types.iter().map(live_type)));
+    let timeout =
+        fleet.spot_timeout_minutes.zip(fleet.spot_timeout_action.as_deref().and_then(SpotTimeoutAction::from_aws));
+    a.set(
+        path(FleetPart::Launch),
+        launch_text(
+            timeout,
+            fleet.spot_allocation.as_deref().and_then(SpotAllocation::from_aws),
+            fleet.on_demand_allocation.as_deref().and_then(OnDemandAllocation::from_aws),
+        ),
+    );
+    a.set(path(FleetPart::Configurations), live_fleet_configurations(fleet));
+    if role == FleetRole::Master {
+        a.set(path(FleetPart::Market), Value::str(if fleet.target_on_demand > 0 { "on-demand" } else { "spot" }));
+    } else {
+        a.set(path(FleetPart::OnDemand), Value::Int(fleet.target_on_demand));
+        a.set(path(FleetPart::Spot), Value::Int(fleet.target_spot));
+        a.set(path(FleetPart::Resize), resize_value(&live_resize(fleet.resize.as_ref())));
+    }
 }
 
 pub(crate) fn live_emr(c: &LiveEmrCluster) -> Attrs {
@@ -685,20 +616,31 @@ pub(crate) fn live_emr(c: &LiveEmrCluster) -> Attrs {
         "bootstrap",
         Value::List(c.bootstrap.iter().map(|b| Value::Str(bootstrap_text(&b.name, &b.path, &b.args))).collect()),
     );
-    a.set("configurations", Value::Doc(normalize::json(&live_configurations(&c.configurations))));
+    a.set("configurations", configurations_value(&configurations(&c.configurations)));
     a.set("ebs_root_volume_size", c.ebs_root_volume_size.map_or(Value::Null, Value::Int));
     a.set("termination_protection", Value::Bool(c.termination_protection));
     a.set("auto_termination_idle_seconds", c.auto_termination_idle_seconds.map_or(Value::Null, Value::Int));
     a.set("step_concurrency", Value::Int(c.step_concurrency));
     a.set("visible_to_all_users", Value::Bool(c.visible_to_all_users));
-    for (role, fleet_type) in [("master", "MASTER"), ("core", "CORE"), ("task", "TASK")] {
-        if let Some(fleet) = c.fleet(fleet_type) {
-            live_fleet(&mut a, role, fleet);
-        }
+    for fleet in &c.fleets {
+        live_fleet(&mut a, fleet);
     }
+    let scaling = c.scaling.as_ref().and_then(|s| {
+        Some(ManagedScaling {
+            unit: converge_model::ScalingUnit::from_aws(&s.unit)?,
+            min: s.min,
+            max: s.max,
+            max_on_demand: s.max_on_demand,
+            max_core: s.max_core,
+        })
+    });
     a.set(
         "scaling",
-        c.scaling.as_ref().map_or(Value::Null, |s| scaling_value(&s.unit, s.min, s.max, s.max_on_demand, s.max_core)),
+        match (&c.scaling, scaling) {
+            (_, Some(scaling)) => scaling_value(&scaling),
+            (Some(s), None) => Value::Str(format!("unit {}", s.unit)),
+            (None, None) => Value::Null,
+        },
     );
     a.set("tags", tag_map(&c.tags));
     a

@@ -1,61 +1,67 @@
 //! What AWS can change in place and what forces a replacement, field by
-//! field, for every kind (`../shared/research/aws-api.md`, section 2-5).
+//! field, for every kind (`../shared/research/aws-api.md`, sections 2-5).
+//! Which AWS calls an in-place change takes is decided where the operations
+//! are built (`operations/`); plans show the calls of the operations built.
 
 use converge_model::Kind;
 
 /// What a change of the field takes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Effect {
     /// AWS cannot change it: the resource is replaced. The text says why.
     Replace(&'static str),
-    /// Changed in place by the named AWS operation(s).
-    Update(&'static str),
+    /// Changed in place by these AWS calls (those of the plan's operations for the field).
+    Update(Vec<&'static str>),
+}
+
+/// Whether a field can change in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mutability {
+    Replace(&'static str),
+    InPlace,
 }
 
 /// One field of a kind, in display order.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Field {
     pub(crate) path: &'static str,
-    pub(crate) effect: Effect,
+    pub(crate) mutability: Mutability,
 }
 
 const fn replace(path: &'static str, why: &'static str) -> Field {
-    Field { path, effect: Effect::Replace(why) }
+    Field { path, mutability: Mutability::Replace(why) }
 }
 
-const fn update(path: &'static str, operation: &'static str) -> Field {
-    Field { path, effect: Effect::Update(operation) }
+const fn update(path: &'static str) -> Field {
+    Field { path, mutability: Mutability::InPlace }
 }
 
 const SUBNET: &[Field] = &[
     replace("vpc", "a subnet cannot move to another VPC"),
     replace("cidr", "EC2 cannot change a subnet's CIDR block"),
     replace("availability_zone", "a subnet lives in one availability zone"),
-    update("tags", "CreateTags / DeleteTags"),
+    update("tags"),
 ];
 
 const SECURITY_GROUP: &[Field] = &[
     replace("vpc", "a security group cannot move to another VPC"),
     replace("name", "EC2 cannot rename a security group"),
     replace("description", "EC2 cannot change a security group's description"),
-    update("ingress", "AuthorizeSecurityGroupIngress, then RevokeSecurityGroupIngress"),
-    update("egress", "AuthorizeSecurityGroupEgress, then RevokeSecurityGroupEgress"),
-    update("tags", "CreateTags / DeleteTags"),
+    update("ingress"),
+    update("egress"),
+    update("tags"),
 ];
 
 const IAM_ROLE: &[Field] = &[
     replace("name", "IAM cannot rename a role"),
     replace("path", "IAM cannot move a role to another path"),
-    update("description", "UpdateRole"),
-    update("trust", "UpdateAssumeRolePolicy"),
-    update("managed_policies", "AttachRolePolicy / DetachRolePolicy"),
-    update("inline_policies", "PutRolePolicy / DeleteRolePolicy"),
-    update(
-        "instance_profile",
-        "CreateInstanceProfile + AddRoleToInstanceProfile / RemoveRoleFromInstanceProfile + DeleteInstanceProfile",
-    ),
-    update("max_session_duration", "UpdateRole"),
-    update("tags", "TagRole / UntagRole"),
+    update("description"),
+    update("trust"),
+    update("managed_policies"),
+    update("inline_policies"),
+    update("instance_profile"),
+    update("max_session_duration"),
+    update("tags"),
 ];
 
 const SAGEMAKER_DOMAIN: &[Field] = &[
@@ -63,45 +69,42 @@ const SAGEMAKER_DOMAIN: &[Field] = &[
     replace("auth_mode", "the auth mode of a domain is fixed at creation"),
     replace("vpc", "UpdateDomain cannot move a domain to another VPC"),
     replace("kms_key", "the home EFS encryption key is fixed at creation"),
-    update("network_access", "UpdateDomain"),
-    update("subnets", "UpdateDomain"),
-    update("execution_role", "UpdateDomain"),
-    update("security_groups", "UpdateDomain"),
-    update("sharing", "UpdateDomain"),
-    update("tags", "AddTags / DeleteTags"),
+    update("network_access"),
+    update("subnets"),
+    update("execution_role"),
+    update("security_groups"),
+    update("sharing"),
+    update("home_efs_on_delete"),
+    update("tags"),
 ];
 
 const SAGEMAKER_USER: &[Field] = &[
     replace("domain", "a user profile belongs to one domain"),
     replace("name", "SageMaker cannot rename a user profile"),
-    update("execution_role", "UpdateUserProfile"),
-    update("security_groups", "UpdateUserProfile"),
-    update("sharing", "UpdateUserProfile"),
-    update("tags", "AddTags / DeleteTags"),
+    update("execution_role"),
+    update("security_groups"),
+    update("sharing"),
+    update("tags"),
 ];
 
-const CATALOG_PORTFOLIO: &[Field] = &[
-    update("display_name", "UpdatePortfolio"),
-    update("provider", "UpdatePortfolio"),
-    update("description", "UpdatePortfolio"),
-    update("principals", "AssociatePrincipalWithPortfolio / DisassociatePrincipalFromPortfolio"),
-    update("tags", "UpdatePortfolio"),
-];
+const CATALOG_PORTFOLIO: &[Field] =
+    &[update("display_name"), update("provider"), update("description"), update("principals"), update("tags")];
 
 const CATALOG_PRODUCT: &[Field] = &[
-    update("portfolio", "AssociateProductWithPortfolio, then DisassociateProductFromPortfolio"),
-    update("name", "UpdateProduct"),
-    update("owner", "UpdateProduct"),
-    update("description", "UpdateProduct"),
-    update("distributor", "UpdateProduct"),
-    update("support_email", "UpdateProduct"),
-    update("template", "CreateProvisioningArtifact (a new version of the same product)"),
-    update("launch_role", "UpdateConstraint (CreateConstraint when there is none)"),
-    update("tags", "UpdateProduct"),
+    update("portfolio"),
+    update("name"),
+    update("owner"),
+    update("description"),
+    update("distributor"),
+    update("support_email"),
+    update("template"),
+    update("launch_role"),
+    update("tags"),
 ];
 
 pub(crate) const FLEET_TYPES_FIXED: &str = "EMR cannot change a fleet's instance types after creation";
 pub(crate) const LAUNCH_FIXED: &str = "a fleet's launch specifications apply only at creation";
+pub(crate) const FLEET_NAME_FIXED: &str = "EMR cannot rename an instance fleet";
 
 const EMR_CLUSTER: &[Field] = &[
     replace("name", "EMR cannot rename a cluster"),
@@ -118,24 +121,39 @@ const EMR_CLUSTER: &[Field] = &[
     replace("log_uri", "the log location is fixed at creation"),
     replace("key_name", "the EC2 key pair is fixed at creation"),
     replace("bootstrap", "bootstrap actions run only at creation"),
-    replace("configurations", "cluster configurations are set at creation"),
+    replace(
+        "configurations",
+        "cluster configurations are set at creation (per-fleet `configurations` change in place)",
+    ),
     replace("ebs_root_volume_size", "the root volume size is fixed at creation"),
-    update("termination_protection", "SetTerminationProtection"),
-    update("auto_termination_idle_seconds", "PutAutoTerminationPolicy / RemoveAutoTerminationPolicy"),
-    update("step_concurrency", "ModifyCluster"),
-    update("visible_to_all_users", "SetVisibleToAllUsers"),
+    update("termination_protection"),
+    update("auto_termination_idle_seconds"),
+    update("step_concurrency"),
+    update("visible_to_all_users"),
+    replace("master.name", FLEET_NAME_FIXED),
+    replace(
+        "master.market",
+        "the master fleet runs one instance, On-Demand or Spot, and ModifyInstanceFleet cannot resize it",
+    ),
     replace("master.instance_types", FLEET_TYPES_FIXED),
     replace("master.launch", LAUNCH_FIXED),
+    update("master.configurations"),
+    replace("core.name", FLEET_NAME_FIXED),
     replace("core.instance_types", FLEET_TYPES_FIXED),
     replace("core.launch", LAUNCH_FIXED),
-    update("core.on_demand", "ModifyInstanceFleet"),
-    update("core.spot", "ModifyInstanceFleet"),
+    update("core.on_demand"),
+    update("core.spot"),
+    update("core.resize"),
+    update("core.configurations"),
+    replace("task.name", FLEET_NAME_FIXED),
     replace("task.instance_types", FLEET_TYPES_FIXED),
     replace("task.launch", LAUNCH_FIXED),
-    update("task.on_demand", "ModifyInstanceFleet"),
-    update("task.spot", "ModifyInstanceFleet"),
-    update("scaling", "PutManagedScalingPolicy / RemoveManagedScalingPolicy"),
-    update("tags", "AddTags / RemoveTags"),
+    update("task.on_demand"),
+    update("task.spot"),
+    update("task.resize"),
+    update("task.configurations"),
+    update("scaling"),
+    update("tags"),
 ];
 
 /// The fields of a kind, in the order plans show them.

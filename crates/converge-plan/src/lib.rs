@@ -8,8 +8,11 @@
 //! it follows from), and orders the work: creates after what they need,
 //! deletes after what uses them, create-before-destroy where AWS lets two
 //! copies coexist. [`DependencyGraph`] is the spec's reference graph;
-//! [`render`] prints a plan as text, Markdown or versioned JSON;
-//! [`simulate::live_after_apply`] is the state a perfect apply leaves.
+//! [`render`] prints a plan as text, Markdown or versioned JSON.
+//!
+//! The plan is a program: [`Plan::steps`] is a graph of typed
+//! [`converge_ops::Operation`]s with resolved inputs, which an executor
+//! carries out without choosing anything (`converge-engine`).
 //!
 //! **Architecture invariant:** pure and deterministic. No I/O, clock,
 //! environment or randomness; no tokio, aws-*, hyper, axum or clap; the same
@@ -23,21 +26,19 @@
 //! diagnostics (`converge-spec`), nor how AWS is called: it sees only
 //! `converge-model`.
 mod attrs;
+mod desired;
 mod fields;
 mod graph;
 mod live_index;
 mod normalize;
+mod operations;
 mod plan;
 pub mod render;
-pub mod simulate;
 mod steps;
 mod value;
 
-pub use attrs::template_version;
+pub use desired::template_version;
 pub use fields::Effect;
 pub use graph::{Cycle, Dependency, DependencyGraph};
-pub use plan::{
-    Action, FieldChange, Plan, PlanError, ReplaceOrder, Replacement, ResourceChange, Step, StepKind, ownership_tags,
-    plan,
-};
+pub use plan::{Action, FieldChange, Plan, PlanError, ReplaceOrder, Replacement, ResourceChange, ownership_tags, plan};
 pub use value::Value;

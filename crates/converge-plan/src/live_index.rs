@@ -72,9 +72,9 @@ impl LiveItem<'_> {
     fn unique_name(&self) -> Option<(String, String)> {
         match self {
             LiveItem::IamRole(x) => Some((x.name.clone(), String::new())),
-            LiveItem::SecurityGroup(x) => Some((x.name.clone(), format!("{:?}", x.vpc_id))),
+            LiveItem::SecurityGroup(x) => Some((x.name.clone(), x.vpc_id.clone())),
             LiveItem::Domain(x) => Some((x.name.clone(), String::new())),
-            LiveItem::User(x) => Some((x.name.clone(), format!("{:?}", x.domain_id))),
+            LiveItem::User(x) => Some((x.name.clone(), x.domain_id.clone())),
             _ => None,
         }
     }
@@ -133,14 +133,11 @@ impl LiveItem<'_> {
             LiveItem::SecurityGroup(g) => {
                 g.ingress.iter().chain(&g.egress).filter_map(|r| r.group_id.clone()).filter(|id| *id != g.id).collect()
             }
-            LiveItem::Product(p) => p.portfolio_ids.iter().chain(&p.launch_role).cloned().collect(),
+            LiveItem::Product(p) => {
+                p.portfolio_ids.iter().cloned().chain(p.launch_constraints.iter().map(|c| c.role_arn.clone())).collect()
+            }
             _ => Vec::new(),
         }
-    }
-
-    /// True for a cluster that has termination protection on.
-    pub(crate) fn termination_protected(&self) -> bool {
-        matches!(self, LiveItem::Emr(c) if c.termination_protection)
     }
 }
 
@@ -157,8 +154,8 @@ impl<'a> LiveIndex<'a> {
         items.extend(live.subnets.iter().map(LiveItem::Subnet));
         items.extend(live.security_groups.iter().map(LiveItem::SecurityGroup));
         items.extend(live.iam_roles.iter().map(LiveItem::IamRole));
-        items.extend(live.sagemaker_domains.iter().filter(|d| d.status != "Deleting").map(LiveItem::Domain));
-        items.extend(live.sagemaker_users.iter().filter(|u| u.status != "Deleting").map(LiveItem::User));
+        items.extend(live.sagemaker_domains.iter().filter(|d| !d.status.is_gone()).map(LiveItem::Domain));
+        items.extend(live.sagemaker_users.iter().filter(|u| !u.status.is_gone()).map(LiveItem::User));
         items.extend(live.catalog_portfolios.iter().map(LiveItem::Portfolio));
         items.extend(live.catalog_products.iter().map(LiveItem::Product));
         items.extend(live.emr_clusters.iter().filter(|c| !c.is_terminated()).map(LiveItem::Emr));

@@ -1,42 +1,9 @@
 //! One canonical spelling for everything AWS spells several ways, so that a
 //! plan against the state a successful apply leaves behind is empty.
 
-use converge_model::IpCidr;
 use serde_json::Value as Json;
 
-/// `10.0.1.7/24` → `10.0.1.0/24`; unparsable text is kept as written.
-pub(crate) fn cidr(text: &str) -> String {
-    IpCidr::parse(text.trim()).map_or_else(|_| text.trim().to_owned(), |c| c.canonical().to_string())
-}
-
-/// `-1` and `all` → `all`; protocol numbers → names; lower case.
-pub(crate) fn protocol(text: &str) -> String {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "-1" | "all" => "all".into(),
-        "6" | "tcp" => "tcp".into(),
-        "17" | "udp" => "udp".into(),
-        "1" | "icmp" => "icmp".into(),
-        other => other.into(),
-    }
-}
-
-/// `PRICE_CAPACITY_OPTIMIZED` → `price-capacity-optimized`; same for timeout actions.
-pub(crate) fn kebab(text: &str) -> String {
-    text.trim().to_ascii_lowercase().replace('_', "-")
-}
-
-/// The AWS spelling of a spec enum from its Rust name: `PriceCapacityOptimized` → `price-capacity-optimized`.
-pub(crate) fn kebab_of(value: impl std::fmt::Debug) -> String {
-    let text = format!("{value:?}");
-    let mut out = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            out.push('-');
-        }
-        out.push(c.to_ascii_lowercase());
-    }
-    out
-}
+pub(crate) use converge_ops::canonical_cidr as cidr;
 
 /// `s3n://bucket/x` → `s3://bucket/x` (EMRFS treats them alike).
 pub(crate) fn s3_uri(text: &str) -> String {
@@ -172,10 +139,6 @@ mod tests {
 
     #[test]
     fn spellings_fold() {
-        assert_eq!(protocol("-1"), "all");
-        assert_eq!(protocol("6"), "tcp");
-        assert_eq!(kebab("PRICE_CAPACITY_OPTIMIZED"), "price-capacity-optimized");
-        assert_eq!(kebab("SWITCH_TO_ON_DEMAND"), "switch-to-on-demand");
         assert_eq!(s3_uri("s3n://logs/emr/"), "s3://logs/emr/");
         assert_eq!(cidr("100.68.0.18/18"), "100.68.0.0/18");
         assert_eq!(url_decode("a%20b+c"), "a b c");

@@ -1,15 +1,17 @@
-//! From a spec and live state to an ordered, explained plan.
+//! From a spec and live state to an ordered, explained, executable plan.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 
 use converge_model::live::{OWNER_ADDRESS_TAG, OWNER_STACK_TAG, PREVENT_DESTROY_TAG};
-use converge_model::{Address, Ipv4Cidr, Kind, LiveState, Spec, Strength, Tags};
+use converge_model::{Address, FleetRole, Ipv4Cidr, Kind, LiveState, Spec, Strength, Tags};
+use converge_ops::{Id, StepGraph};
 
-use crate::attrs::{self, Attrs, Resolver};
-use crate::fields::{self, Effect};
+use crate::attrs::{self, Attrs, FleetPart, fleet_path};
+use crate::desired::{self, Desired, Resolver, UNNUMBERED};
+use crate::fields::{self, Effect, Mutability};
 use crate::graph::DependencyGraph;
 use crate::live_index::{LiveIndex, LiveItem};
+use crate::operations;
 use crate::value::{Value, document_text, unified};
 
 /// What happens to one resource.
@@ -84,42 +86,9 @@ pub struct ResourceChange {
     pub notes: Vec<String>,
 }
 
-/// One unit of work, in execution order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum StepKind {
-    RevokeRules,
-    DestroyReplaced,
-    Delete,
-    Create,
-    CreateReplacement,
-    AuthorizeRules,
-    Update,
-}
-
-impl StepKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StepKind::RevokeRules => "revoke the group rules of",
-            StepKind::DestroyReplaced => "destroy the replaced",
-            StepKind::Delete => "delete",
-            StepKind::Create => "create",
-            StepKind::CreateReplacement => "create the replacement of",
-            StepKind::AuthorizeRules => "authorize the group rules of",
-            StepKind::Update => "update",
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Step {
-    pub address: Address,
-    pub kind: StepKind,
-    /// The AWS operations of the step.
-    pub operations: Vec<String>,
-}
-
-/// The ordered, explained changes that make live state match the spec.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The changes that make live state match the spec: explained per resource
+/// for people, and as a graph of typed steps for an executor.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
     pub stack: String,
     pub account: String,
@@ -128,8 +97,8 @@ pub struct Plan {
     pub changes: Vec<ResourceChange>,
     /// Resources that need nothing.
     pub unchanged: usize,
-    /// The work, in an order that respects every dependency.
-    pub steps: Vec<Step>,
+    /// The work: one operation per step, in an order that respects every dependency.
+    pub steps: StepGraph,
 }
 
 impl Plan {
@@ -146,51 +115,58 @@ impl Plan {
     }
 }
 
-/// Why no plan could be made.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Why no plan could be made: situations no apply could resolve.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
+    #[error("the live state is of account {live}, but the spec's stack is in account {spec}")]
     AccountMismatch { spec: String, live: String },
+    #[error("the live state is of region {live}, but the spec's stack is in {spec}")]
     RegionMismatch { spec: String, live: String },
+    #[error("`{address}` names the VPC `{id}`, which does not exist")]
     MissingVpc { address: Address, id: String },
+    #[error("`{address}` would be named `{name}`, which {}", holder_text(.holder, .owner.as_deref()))]
     NameConflict { address: Address, name: String, holder: String, owner: Option<String> },
+    #[error("the plan would {} `{address}`, which has `prevent_destroy`", .action.as_str())]
     PreventDestroy { address: Address, action: Action },
+    #[error("`{address}` must be destroyed before it is created ({reason}), but `{dependent}` keeps using it")]
     ReplaceBlocked { address: Address, dependent: Address, reason: String },
+    #[error("the changes depend on each other in a loop: {}", .path.join(" -> "))]
     Cycle { path: Vec<String> },
+    #[error(
+        "`{address}` changes `{field}`, which SageMaker refuses while Studio apps run, and {} {} running: {}",
+        .apps.len(), if .apps.len() == 1 { "app is" } else { "apps are" }, .apps.join(", ")
+    )]
+    AppsBlockDomainChange { address: Address, field: String, apps: Vec<String> },
+    #[error("`{address}` cannot be deleted: the EFS file system `{file_system}` has a mount target in it{}", .domain.as_ref().map(|d| format!(" (the home volume of domain `{d}`, kept when the domain is deleted)")).unwrap_or_default())]
+    SubnetHoldsFileSystem { address: Address, file_system: String, domain: Option<String> },
+    #[error("converge built an inconsistent plan: {0}")]
+    Internal(String),
 }
 
-impl fmt::Display for PlanError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PlanError::AccountMismatch { spec, live } => {
-                write!(f, "the live state is of account {live}, but the spec's stack is in account {spec}")
-            }
-            PlanError::RegionMismatch { spec, live } => {
-                write!(f, "the live state is of region {live}, but the spec's stack is in {spec}")
-            }
-            PlanError::MissingVpc { address, id } => {
-                write!(f, "`{address}` names the VPC `{id}`, which does not exist")
-            }
-            PlanError::NameConflict { address, name, holder, owner } => match owner {
-                Some(owner) => {
-                    write!(f, "`{address}` would be named `{name}`, which `{holder}` of stack `{owner}` already uses")
-                }
-                None => write!(f, "`{address}` would be named `{name}`, which the unmanaged `{holder}` already uses"),
-            },
-            PlanError::PreventDestroy { address, action } => {
-                write!(f, "the plan would {} `{address}`, which has `prevent_destroy`", action.as_str())
-            }
-            PlanError::ReplaceBlocked { address, dependent, reason } => {
-                write!(
-                    f,
-                    "`{address}` must be destroyed before it is created ({reason}), but `{dependent}` keeps using it"
-                )
-            }
-            PlanError::Cycle { path } => write!(f, "the changes depend on each other in a loop: {}", path.join(" -> ")),
-        }
+fn holder_text(holder: &str, owner: Option<&str>) -> String {
+    match owner {
+        Some(owner) => format!("`{holder}` of stack `{owner}` already uses"),
+        None => format!("the unmanaged `{holder}` already uses"),
     }
 }
 
 impl PlanError {
+    /// A stable code, like the spec's diagnostic codes.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PlanError::AccountMismatch { .. } => "account-mismatch",
+            PlanError::RegionMismatch { .. } => "region-mismatch",
+            PlanError::MissingVpc { .. } => "missing-vpc",
+            PlanError::NameConflict { .. } => "name-conflict",
+            PlanError::PreventDestroy { .. } => "prevent-destroy",
+            PlanError::ReplaceBlocked { .. } => "replace-blocked",
+            PlanError::Cycle { .. } => "change-cycle",
+            PlanError::AppsBlockDomainChange { .. } => "apps-block-domain-change",
+            PlanError::SubnetHoldsFileSystem { .. } => "subnet-holds-file-system",
+            PlanError::Internal(_) => "internal",
+        }
+    }
+
     /// What to do about it.
     pub fn hint(&self) -> String {
         match self {
@@ -215,6 +191,12 @@ impl PlanError {
                 format!("give `{address}` a new `name` so the new one can exist beside the old one")
             }
             PlanError::Cycle { .. } => "split the change into two applies".into(),
+            PlanError::AppsBlockDomainChange { .. } => "ask the users to shut their Studio apps down (or delete them with `aws sagemaker delete-app`), then plan again; converge does not stop running notebooks for a network change".into(),
+            PlanError::SubnetHoldsFileSystem { domain: Some(_), .. } => "set `home_efs_on_delete = \"Delete\"` on the domain and apply before removing it, or keep the subnet, or delete the file system's mount targets by hand".into(),
+            PlanError::SubnetHoldsFileSystem { file_system, .. } => {
+                format!("keep the subnet, or delete the mount targets of `{file_system}` by hand (it holds Studio home directories)")
+            }
+            PlanError::Internal(_) => "this is a bug in converge; please report it with the spec and the live state".into(),
         }
     }
 }
@@ -243,16 +225,26 @@ pub fn plan(spec: &Spec, live: &LiveState) -> Result<Plan, Vec<PlanError>> {
     // resources keep their ids and the second plans with all of them known.
     // Rules never force a replacement, so both passes agree on every action.
     let first = diff_pass(spec, live, &order, &graph, BTreeMap::new());
-    let seeded = first.ids;
-    let Pass { changes, matched, unchanged, errors: pass_errors, .. } = diff_pass(spec, live, &order, &graph, seeded);
+    let Pass { mut changes, matched, unchanged, errors: pass_errors, ids } =
+        diff_pass(spec, live, &order, &graph, first.ids);
     errors.extend(pass_errors);
 
     check_blocked_replacements(&changes, &matched, &mut errors);
+    check_domain_changes(&changes, &matched, &mut errors);
+    check_subnet_deletes(spec, live, &changes, &matched, &mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }
-    let steps =
-        crate::steps::order(spec, &graph, &changes, &matched).map_err(|path| vec![PlanError::Cycle { path }])?;
+    let resolver = Resolver { spec, account: &spec.stack.account, ids };
+    let context = operations::Context { spec, live, resolver: &resolver };
+    let mut built = BTreeMap::new();
+    for (address, change) in &mut changes {
+        let ops = operations::build(&context, change, matched.get(address))?;
+        attribute_effects(change, &ops)?;
+        change.notes.extend(ops.notes.iter().cloned());
+        built.insert(address.clone(), ops);
+    }
+    let steps = crate::steps::order(&graph, &changes, &matched, built)?;
     Ok(Plan {
         stack: spec.stack.name.clone(),
         account: spec.stack.account.clone(),
@@ -261,6 +253,30 @@ pub fn plan(spec: &Spec, live: &LiveState) -> Result<Plan, Vec<PlanError>> {
         unchanged,
         steps,
     })
+}
+
+/// Names, for each in-place field, the AWS calls of the operations that change it.
+fn attribute_effects(change: &mut ResourceChange, ops: &operations::ResourceOps) -> Result<(), Vec<PlanError>> {
+    if change.action == Action::Create {
+        return Ok(());
+    }
+    for field in &mut change.fields {
+        let Effect::Update(calls) = &mut field.effect else { continue };
+        for planned in ops.iter().filter(|p| p.fields.contains(&field.path.as_str())) {
+            for call in planned.operation.aws_calls() {
+                if !calls.contains(&call) {
+                    calls.push(call);
+                }
+            }
+        }
+        if calls.is_empty() && change.action == Action::Update {
+            return Err(vec![PlanError::Internal(format!(
+                "`{}.{}` changes but no operation changes it",
+                change.address, field.path
+            ))]);
+        }
+    }
+    Ok(())
 }
 
 /// The result of one pass over the spec.
@@ -294,15 +310,15 @@ fn diff_pass<'a>(
             }
             continue;
         }
-        let desired = attrs::desired(&resolver, address);
+        let Some(wanted) = desired::of(&resolver, address) else { continue };
         let lifecycle = spec.lifecycle(address).cloned().unwrap_or_default();
         let mut notes = Vec::new();
         let mut retag = false;
+        let scope = name_scope(&wanted);
         let live_item = match index.take_owned(address) {
             Some(item) => Some(item),
-            None => match attrs::aws_name(spec, address) {
+            None => match desired::aws_name(spec, address) {
                 Some(name) => {
-                    let scope = name_scope(address, &desired);
                     if let Some((orphan_address, item)) = index.take_orphan_named(address.kind, &name, &scope) {
                         notes.push(format!(
                             "takes over `{}` from `{orphan_address}` (same name `{name}`), retagging it",
@@ -334,7 +350,8 @@ fn diff_pass<'a>(
             },
         };
         let Some(item) = live_item else {
-            let fields = create_fields(address.kind, &desired);
+            let own = Id::Output { output_of: UNNUMBERED, address: address.clone() };
+            let fields = create_fields(address.kind, &attrs::desired(&wanted, &own));
             changes.insert(
                 address.clone(),
                 ResourceChange {
@@ -348,31 +365,32 @@ fn diff_pass<'a>(
             );
             continue;
         };
-        let mut desired = desired;
-        let live_attrs = item.attrs();
-        let mut overrides: BTreeMap<&'static str, Effect> = BTreeMap::new();
-        if let (Kind::EmrCluster, LiveItem::Emr(cluster)) = (address.kind, &item) {
-            emr_adjust(
-                &spec.emr_clusters[&address.name],
-                cluster,
-                &mut desired,
-                &live_attrs,
-                &mut overrides,
-                &mut notes,
-            );
+        let live_id = item.id();
+        let mut desired_attrs = attrs::desired(&wanted, &Id::known(&live_id));
+        let mut live_attrs = item.attrs();
+        let mut in_place = BTreeSet::new();
+        if let (Desired::Cluster(cluster), LiveItem::Emr(live_cluster)) = (&wanted, &item) {
+            emr_adjust(cluster, live_cluster, &mut desired_attrs, &mut live_attrs, &mut in_place, &mut notes);
         }
-        let mut fields = diff(address.kind, &desired, &live_attrs, &overrides);
+        let mut fields = diff(address.kind, &desired_attrs, &live_attrs, &in_place);
         if retag {
             fields.push(FieldChange {
                 path: "ownership".into(),
                 before: Value::opt_str(item.tags().get(OWNER_ADDRESS_TAG).map(String::as_str)),
                 after: Value::Str(address.to_string()),
-                effect: Effect::Update("tag with converge:stack and converge:address"),
+                effect: Effect::Update(Vec::new()),
                 diff: None,
             });
         }
+        if let (Desired::Domain(_), LiveItem::Domain(_)) = (&wanted, &item)
+            && fields.iter().any(|f| f.path == "network_access" || f.path == "subnets")
+        {
+            notes.push(
+                "SageMaker refuses network access and subnet removals while Studio apps run; converge checks the live apps first"
+                    .into(),
+            );
+        }
         let forced: Vec<&FieldChange> = fields.iter().filter(|f| matches!(f.effect, Effect::Replace(_))).collect();
-        let live_id = item.id();
         let action = if forced.is_empty() { Action::Update } else { Action::Replace };
         if fields.is_empty() {
             unchanged += 1;
@@ -383,7 +401,7 @@ fn diff_pass<'a>(
         let replacement = (action == Action::Replace).then(|| {
             let caused_by = forced
                 .iter()
-                .flat_map(|f| unknown_causes(&f.after))
+                .flat_map(|f| f.after.unknowns())
                 .filter(|cause| cause != address)
                 .collect::<BTreeSet<_>>()
                 .into_iter()
@@ -440,11 +458,13 @@ fn diff_pass<'a>(
     Pass { changes, matched, ids: resolver.ids, unchanged, errors }
 }
 
-/// Where a unique name must be unique: the VPC of a group, the domain of a user profile.
-fn name_scope(address: &Address, desired: &Attrs) -> String {
-    match address.kind {
-        Kind::SecurityGroup => desired.get("vpc").to_string(),
-        Kind::SagemakerUser => desired.get("domain").to_string(),
+/// Where a unique name must be unique: the id of a group's VPC, of a user
+/// profile's domain (a domain not created yet holds no live profile).
+fn name_scope(wanted: &Desired) -> String {
+    let scope = |id: &Id| id.as_known().unwrap_or_default().to_owned();
+    match wanted {
+        Desired::Group(g) => scope(&g.vpc),
+        Desired::User(u) => scope(&u.domain),
         _ => String::new(),
     }
 }
@@ -461,14 +481,21 @@ fn create_fields(kind: Kind, desired: &Attrs) -> Vec<FieldChange> {
                 path: field.path.to_owned(),
                 before: Value::Null,
                 after: after.clone(),
-                effect: field.effect,
+                effect: effect(field.mutability),
                 diff: None,
             })
         })
         .collect()
 }
 
-fn diff(kind: Kind, desired: &Attrs, live: &Attrs, overrides: &BTreeMap<&'static str, Effect>) -> Vec<FieldChange> {
+fn effect(mutability: Mutability) -> Effect {
+    match mutability {
+        Mutability::Replace(why) => Effect::Replace(why),
+        Mutability::InPlace => Effect::Update(Vec::new()),
+    }
+}
+
+fn diff(kind: Kind, desired: &Attrs, live: &Attrs, in_place: &BTreeSet<&'static str>) -> Vec<FieldChange> {
     fields::of(kind)
         .iter()
         .filter_map(|field| {
@@ -485,95 +512,94 @@ fn diff(kind: Kind, desired: &Attrs, live: &Attrs, overrides: &BTreeMap<&'static
                     _ => None,
                 },
             };
-            let effect = match overrides.get(field.path).copied().unwrap_or(field.effect) {
-                Effect::Update(operations) => Effect::Update(specific_operation(operations, before, after)),
-                replace => replace,
-            };
+            let mutability = if in_place.contains(field.path) { Mutability::InPlace } else { field.mutability };
             Some(FieldChange {
                 path: field.path.to_owned(),
                 before: before.clone(),
                 after: after.clone(),
-                effect,
+                effect: effect(mutability),
                 diff,
             })
         })
         .collect()
 }
 
-/// `"PutX / RemoveX"` names an operation for adding and one for removing:
-/// pick what this change needs, from the values before and after.
-fn specific_operation(operations: &'static str, before: &Value, after: &Value) -> &'static str {
-    let Some((add, remove)) = operations.split_once(" / ") else { return operations };
-    let absent = |v: &Value| matches!(v, Value::Null | Value::Bool(false));
-    let (added, removed) = match (before, after) {
-        (b, _) if absent(b) => (true, false),
-        (_, a) if absent(a) => (false, true),
-        (Value::Set(b), Value::Set(a)) => (a.iter().any(|x| !b.contains(x)), b.iter().any(|x| !a.contains(x))),
-        (Value::Map(b), Value::Map(a)) => {
-            (a.iter().any(|(k, v)| b.get(k) != Some(v)), b.keys().any(|k| !a.contains_key(k)))
-        }
-        _ => (true, false),
-    };
-    match (added, removed) {
-        (true, true) => operations,
-        (false, true) => remove,
-        _ => add,
-    }
-}
-
-fn unknown_causes(value: &Value) -> Vec<Address> {
-    match value {
-        Value::Unknown(address) => address
-            .split_once('.')
-            .and_then(|(kind, name)| Kind::from_key(kind).map(|k| Address::new(k, name)))
-            .into_iter()
-            .collect(),
-        Value::List(items) | Value::Set(items) => items.iter().flat_map(unknown_causes).collect(),
-        Value::Map(entries) => entries.values().flat_map(unknown_causes).collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// Managed scaling moves core and task capacity: observe it, do not fight it.
-/// A task fleet cannot be removed, only scaled to zero; one can be added.
+/// Capacity that managed scaling or a scheduler owns is observed, not fought;
+/// a task fleet cannot be removed, only scaled to zero, and one can be added;
+/// what the spec leaves out of a fleet (its name, resize keys) is not compared.
 fn emr_adjust(
-    cluster: &converge_model::EmrCluster,
+    wanted: &desired::DesiredCluster,
     live: &converge_model::live::LiveEmrCluster,
     desired: &mut Attrs,
-    live_attrs: &Attrs,
-    overrides: &mut BTreeMap<&'static str, Effect>,
+    live_attrs: &mut Attrs,
+    in_place: &mut BTreeSet<&'static str>,
     notes: &mut Vec<String>,
 ) {
-    match (&cluster.task, live.fleet("TASK")) {
+    const TASK_PARTS: [FleetPart; 7] = [
+        FleetPart::Name,
+        FleetPart::InstanceTypes,
+        FleetPart::Launch,
+        FleetPart::OnDemand,
+        FleetPart::Spot,
+        FleetPart::Configurations,
+        FleetPart::Resize,
+    ];
+    match (wanted.fleet(FleetRole::Task), live.fleet(FleetRole::Task)) {
         (None, Some(_)) => {
-            for path in ["task.instance_types", "task.launch"] {
-                desired.values.insert(path, live_attrs.get(path).clone());
+            for part in TASK_PARTS {
+                let path = fleet_path(FleetRole::Task, part);
+                desired.set(path, live_attrs.get(path).clone());
             }
-            desired.values.insert("task.on_demand", Value::Int(0));
-            desired.values.insert("task.spot", Value::Int(0));
+            desired.set(fleet_path(FleetRole::Task, FleetPart::OnDemand), Value::Int(0));
+            desired.set(fleet_path(FleetRole::Task, FleetPart::Spot), Value::Int(0));
             notes.push("EMR cannot remove a task fleet; converge scales it to 0".into());
         }
         (Some(_), None) => {
-            for path in ["task.instance_types", "task.launch", "task.on_demand", "task.spot"] {
-                overrides.insert(path, Effect::Update("AddInstanceFleet"));
+            for part in TASK_PARTS {
+                in_place.insert(fleet_path(FleetRole::Task, part));
             }
         }
         _ => {}
     }
-    let Some(scaling) = &cluster.scaling else { return };
+    for live_fleet in &live.fleets {
+        let role = live_fleet.role;
+        let Some(fleet) = wanted.fleet(role) else { continue };
+        if fleet.name.is_none() {
+            let path = fleet_path(role, FleetPart::Name);
+            desired.set(path, live_attrs.get(path).clone());
+        }
+        // Only the resize keys the spec writes are managed.
+        let resize = fleet_path(role, FleetPart::Resize);
+        let wanted_keys = match desired.get(resize) {
+            Value::Map(keys) => keys.clone(),
+            _ => BTreeMap::new(),
+        };
+        let projected: BTreeMap<String, Value> = match live_attrs.get(resize) {
+            Value::Map(live_keys) => live_keys
+                .iter()
+                .filter(|(k, _)| wanted_keys.contains_key(*k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            _ => BTreeMap::new(),
+        };
+        live_attrs.set(resize, if projected.is_empty() { Value::Null } else { Value::Map(projected) });
+        if role == FleetRole::Master {
+            continue;
+        }
+        let Some(capacity) = wanted.capacity.get(&role) else { continue };
+        let on_demand = capacity.on_demand.wanted(live_fleet.target_on_demand);
+        let spot = capacity.spot.wanted(live_fleet.target_spot);
+        desired.set(fleet_path(role, FleetPart::OnDemand), Value::Int(on_demand));
+        desired.set(fleet_path(role, FleetPart::Spot), Value::Int(spot));
+    }
+    let Some(scaling) = &wanted.run.scaling else { return };
     let max_on_demand = scaling.max_on_demand.unwrap_or(scaling.max);
-    for (role, fleet_type, limit) in
-        [("core", "CORE", scaling.max_core.unwrap_or(scaling.max)), ("task", "TASK", scaling.max)]
-    {
-        let Some(fleet) = live.fleet(fleet_type) else { continue };
-        let declared = if role == "core" { cluster.core.is_some() } else { cluster.task.is_some() };
+    for (role, limit) in [(FleetRole::Core, scaling.max_core.unwrap_or(scaling.max)), (FleetRole::Task, scaling.max)] {
+        let Some(fleet) = live.fleet(role) else { continue };
         let within = fleet.target_on_demand + fleet.target_spot <= limit && fleet.target_on_demand <= max_on_demand;
-        if declared && within {
-            let (_, _, on_demand, spot) = attrs::fleet_paths(role);
-            if let (Some(on_demand), Some(spot)) = (on_demand, spot) {
-                desired.values.insert(on_demand, Value::Int(fleet.target_on_demand));
-                desired.values.insert(spot, Value::Int(fleet.target_spot));
-            }
+        if wanted.fleet(role).is_some() && within {
+            desired.set(fleet_path(role, FleetPart::OnDemand), Value::Int(fleet.target_on_demand));
+            desired.set(fleet_path(role, FleetPart::Spot), Value::Int(fleet.target_spot));
         }
     }
 }
@@ -587,8 +613,7 @@ fn replace_order(
     graph: &DependencyGraph,
 ) -> (ReplaceOrder, String) {
     let changed = |path: &str| fields.iter().any(|f| f.path == path);
-    let after = |path: &str| fields.iter().find(|f| f.path == path).map(|f| f.after.to_string()).unwrap_or_default();
-    let name = attrs::aws_name(spec, address).unwrap_or_default();
+    let name = desired::aws_name(spec, address).unwrap_or_default();
     for (dependency, edge) in graph.dependencies(address) {
         if edge.strength != Strength::Hard {
             continue;
@@ -602,7 +627,7 @@ fn replace_order(
             );
         }
     }
-    let (order, reason) = match address.kind {
+    match address.kind {
         Kind::EmrCluster => {
             (ReplaceOrder::CreateBeforeDestroy, "the new cluster runs before the old one is terminated".to_owned())
         }
@@ -619,16 +644,17 @@ fn replace_order(
             (ReplaceOrder::DestroyBeforeCreate, format!("the user profile name `{name}` must be free in its domain"))
         }
         Kind::Subnet => {
-            let old = fields.iter().find(|f| f.path == "cidr").map(|f| f.before.to_string());
-            let overlap = match old {
+            let cidr = |value: Option<&Value>| match value {
+                Some(Value::Str(text)) => Ipv4Cidr::parse(text).ok(),
+                _ => None,
+            };
+            let change = fields.iter().find(|f| f.path == "cidr");
+            let overlap = match change {
                 None => true,
-                Some(old) => {
-                    let parse = |t: &str| Ipv4Cidr::parse(t.trim_matches('"')).ok();
-                    match (parse(&old), parse(&after("cidr"))) {
-                        (Some(a), Some(b)) => a.overlaps(b),
-                        _ => true,
-                    }
-                }
+                Some(f) => match (cidr(Some(&f.before)), cidr(Some(&f.after))) {
+                    (Some(a), Some(b)) => a.overlaps(b),
+                    _ => true,
+                },
             };
             if overlap {
                 (ReplaceOrder::DestroyBeforeCreate, "the new CIDR block overlaps the old one".to_owned())
@@ -646,8 +672,7 @@ fn replace_order(
             (ReplaceOrder::CreateBeforeDestroy, format!("the new {} has another name", address.kind.noun()))
         }
         _ => (ReplaceOrder::CreateBeforeDestroy, "the new resource does not collide with the old one".to_owned()),
-    };
-    (order, reason)
+    }
 }
 
 /// A resource destroyed before it is created cannot be in use by something that is only updated.
@@ -678,6 +703,92 @@ fn check_blocked_replacements(
                     reason: order_reason.clone(),
                 });
             }
+        }
+    }
+}
+
+/// SageMaker refuses a domain's network access change, and the removal of a
+/// subnet, while Studio apps run (UpdateDomain, `../shared/research/aws-api.md` 3.2).
+fn check_domain_changes(
+    changes: &BTreeMap<Address, ResourceChange>,
+    matched: &BTreeMap<Address, LiveItem<'_>>,
+    errors: &mut Vec<PlanError>,
+) {
+    for change in changes.values().filter(|c| c.action == Action::Update) {
+        let Some(LiveItem::Domain(domain)) = matched.get(&change.address) else { continue };
+        let running: Vec<String> =
+            domain.running_apps().map(|app| format!("{} `{}`", app.app_type, app.name)).collect();
+        if running.is_empty() {
+            continue;
+        }
+        for field in &change.fields {
+            let blocked = match (field.path.as_str(), &field.before, &field.after) {
+                ("network_access", _, _) => true,
+                ("subnets", Value::Set(before), Value::Set(after)) => before.iter().any(|s| !after.contains(s)),
+                _ => false,
+            };
+            if blocked {
+                errors.push(PlanError::AppsBlockDomainChange {
+                    address: change.address.clone(),
+                    field: field.path.clone(),
+                    apps: running.clone(),
+                });
+            }
+        }
+    }
+}
+
+/// EC2 cannot delete a subnet that holds an EFS mount target: a home volume
+/// SageMaker keeps after its domain is deleted with `Retain` holds its subnets.
+fn check_subnet_deletes(
+    spec: &Spec,
+    live: &LiveState,
+    changes: &BTreeMap<Address, ResourceChange>,
+    matched: &BTreeMap<Address, LiveItem<'_>>,
+    errors: &mut Vec<PlanError>,
+) {
+    let deleted = |change: &ResourceChange| matches!(change.action, Action::Delete | Action::Replace);
+    // File systems that outlive this plan: those of no domain, and those of domains deleted here with Retain.
+    let mut kept: Vec<(&str, Option<&str>, &[String])> = Vec::new();
+    for fs in &live.file_systems {
+        let domain = fs.domain_id.as_deref();
+        let domain_change = domain.and_then(|id| {
+            matched.iter().find(|(_, item)| matches!(item, LiveItem::Domain(d) if d.id == id)).map(|(a, _)| a)
+        });
+        let outlives = match domain_change {
+            None => true,
+            Some(address) => match (changes.get(address), matched.get(address)) {
+                (Some(change), Some(LiveItem::Domain(live_domain))) if deleted(change) => {
+                    match spec.sagemaker_domains.get(&address.name) {
+                        Some(d) => d.home_efs_on_delete == converge_model::HomeEfsOnDelete::Retain,
+                        None => live_domain.retains_home_efs(),
+                    }
+                }
+                _ => true,
+            },
+        };
+        if outlives {
+            kept.push((&fs.id, domain, &fs.mount_target_subnet_ids));
+        }
+    }
+    for change in changes.values().filter(|c| c.address.kind == Kind::Subnet && deleted(c)) {
+        let Some(subnet) = &change.live_id else { continue };
+        // A subnet replaced create-before-destroy still goes away; so does one deleted.
+        if let Some((fs, domain, _)) = kept.iter().find(|(_, _, subnets)| subnets.contains(subnet)) {
+            // A domain that stays keeps its mount targets: its own subnets are only a problem once it is gone.
+            let domain_stays = domain.is_some_and(|id| {
+                matched.iter().any(|(a, item)| {
+                    matches!(item, LiveItem::Domain(d) if d.id == id) && changes.get(a).is_none_or(|c| !deleted(c))
+                })
+            });
+            if domain_stays {
+                continue;
+            }
+            errors.push(PlanError::SubnetHoldsFileSystem {
+                address: change.address.clone(),
+                file_system: (*fs).to_owned(),
+                domain: domain.map(str::to_owned),
+            });
         }
     }
 }

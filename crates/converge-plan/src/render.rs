@@ -6,12 +6,14 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
+use converge_ops::Step;
+
 use crate::fields::Effect;
 use crate::plan::{Action, FieldChange, Plan, ReplaceOrder, ResourceChange};
 use crate::value::{Value, document_text, unified};
 
 /// The version of the JSON plan document.
-pub const JSON_FORMAT_VERSION: &str = "1.0";
+pub const JSON_FORMAT_VERSION: &str = "2.0";
 
 /// Colours for the text plan; [`Style::plain`] for files, logs and `NO_COLOR`.
 #[derive(Clone, Copy, Debug)]
@@ -106,21 +108,30 @@ pub fn text(plan: &Plan, style: Style) -> String {
         }
         out.push('\n');
     }
-    let _ = writeln!(out, "Order:");
-    for (i, step) in plan.steps.iter().enumerate() {
-        let ops =
-            if step.operations.is_empty() { String::new() } else { format!("  [{}]", step.operations.join(", ")) };
-        let _ = writeln!(out, "{:>4}. {} {}{ops}", i + 1, step.kind.as_str(), step.address);
+    let _ = writeln!(out, "Steps (each waits only for the steps in brackets; the others run in parallel):");
+    for step in &plan.steps {
+        let _ = writeln!(out, "{}", step_line(step));
     }
     let _ = writeln!(out, "\n{}", summary(plan));
     out
 }
 
+/// `   4. create security_group.studio: CreateSecurityGroup "…" in vpc-…  [after 1, 2]`
+fn step_line(step: &Step) -> String {
+    let after = if step.after.is_empty() {
+        String::new()
+    } else {
+        let ids: Vec<String> = step.after.iter().map(ToString::to_string).collect();
+        format!("  [after {}]", ids.join(", "))
+    };
+    format!("{:>4}. {} {}: {}{after}", step.id, step.phase.as_str(), step.address, step.operation)
+}
+
 fn write_field(out: &mut String, action: Action, field: &FieldChange) {
-    let note = match (action, field.effect) {
+    let note = match (action, &field.effect) {
         (Action::Create, _) => String::new(),
         (_, Effect::Replace(why)) => format!("  # forces replacement: {why}"),
-        (_, Effect::Update(op)) => format!("  # {op}"),
+        (_, Effect::Update(calls)) => format!("  # {}", calls.join(", ")),
     };
     if action == Action::Create {
         let _ = writeln!(out, "      + {} = {}", field.path, field.after);
@@ -218,11 +229,12 @@ pub fn markdown(plan: &Plan) -> String {
         out.push_str(&body);
         let _ = writeln!(out, "```\n\n</details>\n");
     }
-    let _ = writeln!(out, "<details><summary>Order of the {} steps</summary>\n", plan.steps.len());
-    for (i, step) in plan.steps.iter().enumerate() {
-        let _ = writeln!(out, "{}. {} `{}`", i + 1, step.kind.as_str(), step.address);
+    let _ = writeln!(out, "<details><summary>The {} steps, in order</summary>\n", plan.steps.len());
+    let _ = writeln!(out, "```text");
+    for step in &plan.steps {
+        let _ = writeln!(out, "{}", step_line(step));
     }
-    let _ = writeln!(out, "\n</details>");
+    let _ = writeln!(out, "```\n\n</details>");
     out
 }
 
@@ -239,15 +251,15 @@ fn reason_text(change: &ResourceChange) -> String {
             text
         }
         (Action::Update, _) => {
-            let ops: BTreeSet<&str> = change
+            let calls: BTreeSet<&str> = change
                 .fields
                 .iter()
-                .filter_map(|f| match f.effect {
-                    Effect::Update(op) => Some(op),
-                    Effect::Replace(_) => None,
+                .flat_map(|f| match &f.effect {
+                    Effect::Update(calls) => calls.clone(),
+                    Effect::Replace(_) => Vec::new(),
                 })
                 .collect();
-            ops.into_iter().collect::<Vec<_>>().join("; ")
+            calls.into_iter().collect::<Vec<_>>().join(", ")
         }
         (Action::Create, _) => "not in AWS".into(),
         (Action::Delete, _) => change.notes.first().cloned().unwrap_or_default(),
@@ -286,9 +298,9 @@ pub fn json(plan: &Plan) -> serde_json::Value {
                 })),
                 "notes": change.notes,
                 "fields": change.fields.iter().map(|f| {
-                    let (effect, detail) = match f.effect {
-                        Effect::Replace(why) => ("forces_replacement", why),
-                        Effect::Update(op) => ("update", op),
+                    let (effect, detail, calls) = match &f.effect {
+                        Effect::Replace(why) => ("forces_replacement", (*why).to_owned(), Vec::new()),
+                        Effect::Update(calls) => ("update", calls.join(", "), calls.clone()),
                     };
                     json!({
                         "path": f.path,
@@ -297,6 +309,7 @@ pub fn json(plan: &Plan) -> serde_json::Value {
                         "known_after_apply": f.after.has_unknown(),
                         "effect": effect,
                         "detail": detail,
+                        "aws_calls": calls,
                     })
                 }).collect::<Vec<_>>(),
             })
@@ -315,18 +328,14 @@ pub fn json(plan: &Plan) -> serde_json::Value {
             "unchanged": plan.unchanged,
         },
         "changes": changes,
-        "steps": plan.steps.iter().map(|s| json!({
+        "steps": plan.steps.steps().iter().map(|s| json!({
+            "id": s.id,
             "address": s.address.to_string(),
-            "step": match s.kind {
-                crate::plan::StepKind::RevokeRules => "revoke_rules",
-                crate::plan::StepKind::DestroyReplaced => "destroy_replaced",
-                crate::plan::StepKind::Delete => "delete",
-                crate::plan::StepKind::Create => "create",
-                crate::plan::StepKind::CreateReplacement => "create_replacement",
-                crate::plan::StepKind::AuthorizeRules => "authorize_rules",
-                crate::plan::StepKind::Update => "update",
-            },
-            "operations": s.operations,
+            "phase": s.phase.key(),
+            "after": s.after,
+            "aws_calls": s.operation.aws_calls(),
+            "summary": s.operation.to_string(),
+            "operation": s.operation,
         })).collect::<Vec<_>>(),
     })
 }

@@ -1,72 +1,120 @@
-//! The execution order: every change becomes one or more steps, ordered so
-//! that nothing is created before what it needs nor destroyed while in use.
+//! The step graph: every operation becomes a step; steps wait for what their
+//! resource needs to exist and for what uses their resource to let go; the
+//! display order is a topological order with ties broken by address, phase
+//! and position, so the same plan always reads the same.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use converge_model::{Address, Kind, Spec, Strength};
+use converge_model::{Address, Kind, Strength};
+use converge_ops::{Id, Phase, Step, StepGraph, StepId};
 
-use crate::fields::Effect;
 use crate::graph::DependencyGraph;
 use crate::live_index::LiveItem;
-use crate::plan::{Action, ReplaceOrder, ResourceChange, Step, StepKind};
+use crate::operations::{Planned, ResourceOps};
+use crate::plan::{PlanError, ReplaceOrder, ResourceChange};
 
-type Node = (Address, StepKind);
+/// What a resource's dependents wait for before they are built.
+const BUILD: [Phase; 4] = [Phase::Create, Phase::CreateReplacement, Phase::AuthorizeRules, Phase::Update];
+/// The same, for a dependency whose updates do not change what its
+/// dependents can do (a subnet's tags, a portfolio's name).
+const BUILT: [Phase; 3] = [Phase::Create, Phase::CreateReplacement, Phase::AuthorizeRules];
+/// What a rule naming a group waits for: the group existing.
+const EXISTS: [Phase; 2] = [Phase::Create, Phase::CreateReplacement];
+const DESTROY: [Phase; 2] = [Phase::Delete, Phase::DestroyReplaced];
+const RELEASE: [Phase; 3] = [Phase::Update, Phase::Delete, Phase::DestroyReplaced];
 
-const BUILD: [StepKind; 3] = [StepKind::Create, StepKind::CreateReplacement, StepKind::Update];
-const DESTROY: [StepKind; 2] = [StepKind::Delete, StepKind::DestroyReplaced];
-const RELEASE: [StepKind; 3] = [StepKind::Update, StepKind::Delete, StepKind::DestroyReplaced];
+struct Node {
+    address: Address,
+    phase: Phase,
+    planned: Planned,
+}
 
-/// Orders the steps; on a loop returns the steps left unordered.
-pub(crate) fn order(
-    spec: &Spec,
-    graph: &DependencyGraph,
-    changes: &BTreeMap<Address, ResourceChange>,
-    matched: &BTreeMap<Address, LiveItem<'_>>,
-) -> Result<Vec<Step>, Vec<String>> {
-    let mut nodes: BTreeSet<Node> = BTreeSet::new();
-    let mut edges: BTreeSet<(Node, Node)> = BTreeSet::new();
-    for (address, change) in changes {
-        let kinds: &[StepKind] = match change.action {
-            Action::Create => &[StepKind::Create],
-            Action::Update => &[StepKind::Update],
-            Action::Replace => &[StepKind::CreateReplacement, StepKind::DestroyReplaced],
-            Action::Delete => &[StepKind::Delete],
+/// The steps of one resource in one phase: the first ones (nothing of the
+/// group before them) and the last ones (nothing of the group after them).
+#[derive(Default)]
+struct Group {
+    entries: Vec<usize>,
+    exits: Vec<usize>,
+}
+
+/// The operations of the plan as nodes, with the phase groups they form.
+struct Builder {
+    nodes: Vec<Node>,
+    groups: BTreeMap<(Address, Phase), Group>,
+    edges: BTreeSet<(usize, usize)>,
+}
+
+impl Builder {
+    fn has(&self, address: &Address, phase: Phase) -> bool {
+        self.groups.contains_key(&(address.clone(), phase))
+    }
+
+    /// Every step of `from`'s groups before every step of `to`'s: edges from
+    /// the groups' last steps to their first.
+    fn connect(&mut self, from: (&Address, &[Phase]), to: (&Address, &[Phase])) {
+        let ends = |address: &Address, phases: &[Phase], exits: bool| -> Vec<usize> {
+            phases
+                .iter()
+                .filter_map(|p| self.groups.get(&(address.clone(), *p)))
+                .flat_map(|g| if exits { g.exits.clone() } else { g.entries.clone() })
+                .collect()
         };
-        nodes.extend(kinds.iter().map(|k| (address.clone(), *k)));
-        if let Some(replacement) = &change.replacement {
-            let (first, second) = match replacement.order {
-                ReplaceOrder::CreateBeforeDestroy => (StepKind::CreateReplacement, StepKind::DestroyReplaced),
-                ReplaceOrder::DestroyBeforeCreate => (StepKind::DestroyReplaced, StepKind::CreateReplacement),
-            };
-            edges.insert(((address.clone(), first), (address.clone(), second)));
-        }
-        // A group whose rules name other groups revokes them before anything is
-        // deleted: groups that name each other could not be deleted otherwise.
-        let destroyed = matches!(change.action, Action::Delete | Action::Replace);
-        if destroyed
-            && matched.get(address).is_some_and(|item| item.kind() == Kind::SecurityGroup && !item.uses().is_empty())
-        {
-            nodes.insert((address.clone(), StepKind::RevokeRules));
-            for kind in DESTROY {
-                edges.insert(((address.clone(), StepKind::RevokeRules), (address.clone(), kind)));
-            }
-            // The old group keeps its rules until its replacement exists: no window without access.
-            if change.replacement.as_ref().is_some_and(|r| r.order == ReplaceOrder::CreateBeforeDestroy) {
-                edges
-                    .insert(((address.clone(), StepKind::CreateReplacement), (address.clone(), StepKind::RevokeRules)));
-            }
-        }
-        let created = matches!(change.action, Action::Create | Action::Replace);
-        if address.kind == Kind::SecurityGroup && created && has_group_peers(graph, address) {
-            nodes.insert((address.clone(), StepKind::AuthorizeRules));
-            for kind in [StepKind::Create, StepKind::CreateReplacement] {
-                edges.insert(((address.clone(), kind), (address.clone(), StepKind::AuthorizeRules)));
+        let exits = ends(from.0, from.1, true);
+        let entries = ends(to.0, to.1, false);
+        for &exit in &exits {
+            for &entry in &entries {
+                if exit != entry {
+                    self.edges.insert((exit, entry));
+                }
             }
         }
     }
-    let present = |nodes: &BTreeSet<Node>, address: &Address, kinds: &[StepKind]| -> Vec<Node> {
-        kinds.iter().map(|k| (address.clone(), *k)).filter(|n| nodes.contains(n)).collect()
-    };
+}
+
+/// Orders the operations of every change into a numbered, checked step graph.
+pub(crate) fn order(
+    graph: &DependencyGraph,
+    changes: &BTreeMap<Address, ResourceChange>,
+    matched: &BTreeMap<Address, LiveItem<'_>>,
+    built: BTreeMap<Address, ResourceOps>,
+) -> Result<StepGraph, Vec<PlanError>> {
+    let mut b = Builder { nodes: Vec::new(), groups: BTreeMap::new(), edges: BTreeSet::new() };
+    for (address, ops) in built {
+        let first = b.nodes.len();
+        let ops = ops.into_vec();
+        for (local, planned) in ops.iter().enumerate() {
+            let node = first + local;
+            let inside = |other: usize| ops[other].phase == planned.phase;
+            let group = b.groups.entry((address.clone(), planned.phase)).or_default();
+            if !planned.after.iter().any(|&before| inside(before)) {
+                group.entries.push(node);
+            }
+            if !ops.iter().any(|later| later.phase == planned.phase && later.after.contains(&local)) {
+                group.exits.push(node);
+            }
+            for &before in &planned.after {
+                b.edges.insert((first + before, node));
+            }
+        }
+        for planned in ops {
+            b.nodes.push(Node { address: address.clone(), phase: planned.phase, planned });
+        }
+    }
+
+    for (address, change) in changes {
+        if let Some(replacement) = &change.replacement {
+            match replacement.order {
+                ReplaceOrder::CreateBeforeDestroy => {
+                    // The old resource (and a group's rules naming others) stays until the new one is whole.
+                    let new = [Phase::CreateReplacement, Phase::AuthorizeRules];
+                    b.connect((address, &new), (address, &[Phase::RevokeRules, Phase::DestroyReplaced]));
+                }
+                ReplaceOrder::DestroyBeforeCreate => {
+                    b.connect((address, &[Phase::DestroyReplaced]), (address, &[Phase::CreateReplacement]));
+                }
+            }
+        }
+    }
 
     // What the spec needs exists before what needs it.
     for address in graph.addresses() {
@@ -74,177 +122,117 @@ pub(crate) fn order(
             if dependency == address {
                 continue;
             }
-            let targets = match edge.strength {
-                Strength::Hard => present(&nodes, address, &BUILD),
-                Strength::RulePeer => present(&nodes, address, &[StepKind::AuthorizeRules, StepKind::Update]),
-            };
-            for before in present(&nodes, dependency, &BUILD) {
-                for after in &targets {
-                    edges.insert((before.clone(), after.clone()));
+            match edge.strength {
+                Strength::Hard => {
+                    // A role's policies and trust, a group's rules: the dependent may need them as they will be.
+                    let gates = matches!(dependency.kind, Kind::IamRole | Kind::SecurityGroup);
+                    b.connect((dependency, if gates { &BUILD } else { &BUILT }), (address, &BUILD));
+                }
+                Strength::RulePeer => {
+                    b.connect((dependency, &EXISTS), (address, &[Phase::AuthorizeRules, Phase::Update]));
                 }
             }
         }
     }
+
     // What AWS has in use now is released before it is destroyed.
     let by_id: BTreeMap<String, &Address> =
         matched.iter().flat_map(|(a, item)| item.aliases().into_iter().map(move |id| (id, a))).collect();
     for (user, item) in matched {
         for used in item.uses() {
-            let Some(used) = by_id.get(&used) else { continue };
-            if *used == user {
+            let Some(&used) = by_id.get(&used) else { continue };
+            if used == user {
                 continue;
             }
-            let releases = if used.kind == Kind::IamRole {
+            let releases: &[Phase] = if used.kind == Kind::IamRole {
                 // IAM never refuses to delete a role in use; only what needs the
                 // role to go away (EMR terminating) must go first.
-                present(&nodes, user, &DESTROY)
-            } else if nodes.contains(&(user.clone(), StepKind::RevokeRules)) {
-                present(&nodes, user, &[StepKind::Update, StepKind::RevokeRules])
+                &DESTROY
+            } else if b.has(user, Phase::RevokeRules) {
+                &[Phase::Update, Phase::RevokeRules]
             } else {
-                present(&nodes, user, &RELEASE)
+                &RELEASE
             };
             // What still runs in the group (a cluster, a domain) keeps its rules until it lets go.
-            let mut destroys = present(&nodes, used, &DESTROY);
-            if item.kind() != Kind::SecurityGroup {
-                destroys.extend(present(&nodes, used, &[StepKind::RevokeRules]));
-            }
-            for destroy in destroys {
-                for release in &releases {
-                    let release = release.clone();
-                    edges.insert((release, destroy.clone()));
-                }
-            }
-        }
-    }
-
-    let mut incoming: BTreeMap<&Node, usize> = nodes.iter().map(|n| (n, 0)).collect();
-    let mut outgoing: BTreeMap<&Node, Vec<&Node>> = BTreeMap::new();
-    for (before, after) in &edges {
-        if let (Some(before), Some(after)) = (nodes.get(before), nodes.get(after)) {
-            *incoming.get_mut(after).expect("node exists") += 1;
-            outgoing.entry(before).or_default().push(after);
-        }
-    }
-    let mut ready: BTreeSet<&Node> = incoming.iter().filter(|(_, n)| **n == 0).map(|(node, _)| *node).collect();
-    let mut ordered = Vec::with_capacity(nodes.len());
-    while let Some(node) = ready.pop_first() {
-        ordered.push(node.clone());
-        for next in outgoing.get(node).into_iter().flatten() {
-            let count = incoming.get_mut(next).expect("node exists");
-            *count -= 1;
-            if *count == 0 {
-                ready.insert(next);
-            }
-        }
-    }
-    if ordered.len() != nodes.len() {
-        let done: BTreeSet<&Node> = ordered.iter().collect();
-        return Err(nodes.iter().filter(|n| !done.contains(n)).map(|(a, k)| format!("{} {a}", k.as_str())).collect());
-    }
-    Ok(ordered
-        .into_iter()
-        .map(|(address, kind)| {
-            let operations = operations(spec, &changes[&address], kind, matched.get(&address));
-            Step { address, kind, operations }
-        })
-        .collect())
-}
-
-fn has_group_peers(graph: &DependencyGraph, address: &Address) -> bool {
-    graph.dependencies(address).iter().any(|(_, edge)| edge.strength == Strength::RulePeer)
-}
-
-fn operations(spec: &Spec, change: &ResourceChange, kind: StepKind, live: Option<&LiveItem<'_>>) -> Vec<String> {
-    let address = &change.address;
-    let ops: Vec<&str> = match kind {
-        StepKind::Create | StepKind::CreateReplacement => create_operations(spec, address),
-        StepKind::AuthorizeRules => vec!["AuthorizeSecurityGroupIngress", "AuthorizeSecurityGroupEgress"],
-        StepKind::RevokeRules => vec!["RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress"],
-        StepKind::Update => {
-            let mut ops: Vec<&str> = Vec::new();
-            for field in &change.fields {
-                if let Effect::Update(op) = field.effect
-                    && !ops.contains(&op)
-                {
-                    ops.push(op);
-                }
-            }
-            ops
-        }
-        StepKind::Delete | StepKind::DestroyReplaced => {
-            let mut ops = Vec::new();
-            if live.is_some_and(LiveItem::termination_protected) {
-                ops.push("SetTerminationProtection (off)");
-            }
-            ops.extend(delete_operations(address.kind));
-            ops
-        }
-    };
-    ops.into_iter().map(str::to_owned).collect()
-}
-
-fn create_operations(spec: &Spec, address: &Address) -> Vec<&'static str> {
-    let name = address.name.as_str();
-    match address.kind {
-        Kind::Vpc => vec![],
-        Kind::Subnet => vec!["CreateSubnet"],
-        Kind::SecurityGroup => vec![
-            "CreateSecurityGroup",
-            "AuthorizeSecurityGroupIngress",
-            "AuthorizeSecurityGroupEgress / RevokeSecurityGroupEgress",
-        ],
-        Kind::IamRole => {
-            let mut ops = vec!["CreateRole"];
-            if let Some(role) = spec.iam_roles.get(name) {
-                if !role.managed_policies.is_empty() {
-                    ops.push("AttachRolePolicy");
-                }
-                if !role.inline_policies.is_empty() {
-                    ops.push("PutRolePolicy");
-                }
-                if role.instance_profile {
-                    ops.extend(["CreateInstanceProfile", "AddRoleToInstanceProfile"]);
-                }
-            }
-            ops
-        }
-        Kind::SagemakerDomain => vec!["CreateDomain"],
-        Kind::SagemakerUser => vec!["CreateUserProfile"],
-        Kind::CatalogPortfolio => {
-            let principals = spec.catalog_portfolios.get(name).is_some_and(|p| !p.principals.is_empty());
-            if principals {
-                vec!["CreatePortfolio", "AssociatePrincipalWithPortfolio"]
+            let destroys: &[Phase] = if item.kind() == Kind::SecurityGroup {
+                &DESTROY
             } else {
-                vec!["CreatePortfolio"]
-            }
+                &[Phase::Delete, Phase::DestroyReplaced, Phase::RevokeRules]
+            };
+            b.connect((user, releases), (used, destroys));
         }
-        Kind::CatalogProduct => {
-            let mut ops = vec!["PutObject (template)", "CreateProduct", "AssociateProductWithPortfolio"];
-            if spec.catalog_products.get(name).is_some_and(|p| p.launch_role.is_some()) {
-                ops.push("CreateConstraint (LAUNCH)");
-            }
-            ops
-        }
-        Kind::EmrCluster => vec!["RunJobFlow"],
     }
+
+    let ordered = topological(&b)?;
+    let position: BTreeMap<usize, StepId> =
+        ordered.iter().enumerate().map(|(i, node)| (*node, StepId(u32::try_from(i + 1).unwrap_or(u32::MAX)))).collect();
+    let mut predecessors: BTreeMap<usize, BTreeSet<StepId>> = BTreeMap::new();
+    for &(before, after) in &b.edges {
+        predecessors.entry(after).or_default().insert(position[&before]);
+    }
+    // The step that creates each new resource (its id is the output others use).
+    let producers: BTreeMap<Address, StepId> = ordered
+        .iter()
+        .filter(|n| EXISTS.contains(&b.nodes[**n].phase) && b.nodes[**n].planned.operation.outputs_id())
+        .map(|n| (b.nodes[*n].address.clone(), position[n]))
+        .collect();
+    let mut nodes: Vec<Option<Node>> = b.nodes.into_iter().map(Some).collect();
+    let mut steps = Vec::with_capacity(ordered.len());
+    let mut unproduced = None;
+    for index in ordered {
+        let Some(node) = nodes[index].take() else { continue };
+        let mut operation = node.planned.operation;
+        operation.ids_mut(&mut |id| {
+            if let Id::Output { output_of, address } = id {
+                match producers.get(address) {
+                    Some(step) => *output_of = *step,
+                    None => unproduced = Some(address.clone()),
+                }
+            }
+        });
+        steps.push(Step {
+            id: position[&index],
+            address: node.address,
+            phase: node.phase,
+            operation,
+            after: predecessors.remove(&index).map(|s| s.into_iter().collect()).unwrap_or_default(),
+        });
+    }
+    if let Some(address) = unproduced {
+        return Err(vec![PlanError::Internal(format!("a step uses the id of `{address}`, which no step creates"))]);
+    }
+    StepGraph::new(steps).map_err(|error| vec![PlanError::Internal(error.to_string())])
 }
 
-fn delete_operations(kind: Kind) -> Vec<&'static str> {
-    match kind {
-        Kind::Vpc => vec![],
-        Kind::Subnet => vec!["DeleteSubnet"],
-        Kind::SecurityGroup => vec!["DeleteSecurityGroup"],
-        Kind::IamRole => vec![
-            "RemoveRoleFromInstanceProfile",
-            "DeleteInstanceProfile",
-            "DetachRolePolicy",
-            "DeleteRolePolicy",
-            "DeleteRole",
-        ],
-        Kind::SagemakerDomain => vec!["DeleteDomain"],
-        Kind::SagemakerUser => vec!["DeleteUserProfile"],
-        Kind::CatalogPortfolio => vec!["DisassociatePrincipalFromPortfolio", "DeletePortfolio"],
-        Kind::CatalogProduct => vec!["DeleteConstraint", "DisassociateProductFromPortfolio", "DeleteProduct"],
-        Kind::EmrCluster => vec!["TerminateJobFlows"],
+/// Kahn's algorithm; ready steps go in (address, phase, position) order.
+fn topological(b: &Builder) -> Result<Vec<usize>, Vec<PlanError>> {
+    let key = |node: usize| (&b.nodes[node].address, b.nodes[node].phase, node);
+    let mut incoming = vec![0usize; b.nodes.len()];
+    let mut outgoing: Vec<Vec<usize>> = vec![Vec::new(); b.nodes.len()];
+    for &(before, after) in &b.edges {
+        incoming[after] += 1;
+        outgoing[before].push(after);
     }
+    let mut ready: BTreeSet<(&Address, Phase, usize)> =
+        (0..b.nodes.len()).filter(|n| incoming[*n] == 0).map(key).collect();
+    let mut ordered = Vec::with_capacity(b.nodes.len());
+    while let Some((_, _, node)) = ready.pop_first() {
+        ordered.push(node);
+        for &next in &outgoing[node] {
+            incoming[next] -= 1;
+            if incoming[next] == 0 {
+                ready.insert(key(next));
+            }
+        }
+    }
+    if ordered.len() == b.nodes.len() {
+        return Ok(ordered);
+    }
+    let done: BTreeSet<usize> = ordered.into_iter().collect();
+    let mut left: Vec<String> = (0..b.nodes.len())
+        .filter(|n| !done.contains(n))
+        .map(|n| format!("{} {}", b.nodes[n].phase.as_str(), b.nodes[n].address))
+        .collect();
+    left.dedup();
+    Err(vec![PlanError::Cycle { path: left }])
 }

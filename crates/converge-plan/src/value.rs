@@ -4,6 +4,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use converge_model::Address;
+use converge_ops::Id;
+
 /// A normalised field value.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Value {
@@ -22,7 +25,7 @@ pub enum Value {
     /// A large text compared verbatim (a CloudFormation template), shown as a unified diff.
     Text(String),
     /// Not known until apply: the id of a resource that is created or replaced.
-    Unknown(String),
+    Unknown(Address),
 }
 
 impl Value {
@@ -43,6 +46,28 @@ impl Value {
 
     pub fn strings<'a>(items: impl IntoIterator<Item = &'a String>) -> Value {
         Value::set(items.into_iter().map(|s| Value::Str(s.clone())))
+    }
+
+    /// An id: the id itself, or "known after apply" for the output of a step.
+    pub fn id(id: &Id) -> Value {
+        match id {
+            Id::Known(id) => Value::str(id),
+            Id::Output { address, .. } => Value::Unknown(address.clone()),
+        }
+    }
+
+    pub fn ids<'a>(ids: impl IntoIterator<Item = &'a Id>) -> Value {
+        Value::set(ids.into_iter().map(Value::id))
+    }
+
+    /// The addresses whose ids are not known yet, anywhere inside the value.
+    pub fn unknowns(&self) -> Vec<Address> {
+        match self {
+            Value::Unknown(address) => vec![address.clone()],
+            Value::List(items) | Value::Set(items) => items.iter().flat_map(Value::unknowns).collect(),
+            Value::Map(entries) => entries.values().flat_map(Value::unknowns).collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// True when the value contains something only known after apply.
@@ -74,7 +99,7 @@ impl Value {
             Value::Map(entries) => {
                 serde_json::Value::Object(entries.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
             }
-            Value::Unknown(cause) => serde_json::json!({ "known_after_apply": cause }),
+            Value::Unknown(cause) => serde_json::json!({ "known_after_apply": cause.to_string() }),
         }
     }
 }

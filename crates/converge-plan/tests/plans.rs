@@ -6,6 +6,8 @@
 //! `# expect: <address>=<action> …`. The text and JSON plans (or the errors)
 //! are snapshotted; review changes with `cargo insta review`.
 
+#![expect(clippy::disallowed_methods, reason = "a test reads its fixtures")]
+
 use std::path::Path;
 
 use converge_model::{Address, Kind, LiveState, Spec};
@@ -102,4 +104,48 @@ fn markdown_has_collapsible_details() {
     let (spec, live, _) = load(&dir);
     let plan = converge_plan::plan(&spec, &live).expect("plans");
     insta::assert_snapshot!(render::markdown(&plan));
+}
+
+/// The reference spec of the ETL platform, applied by the in-memory AWS.
+fn applied_etl_platform() -> (Spec, LiveState) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../specs");
+    let text = std::fs::read_to_string(root.join("etl-cluster.toml")).expect("specs/etl-cluster.toml");
+    let loader = move |rel: &str| std::fs::read_to_string(root.join(rel)).map_err(|e| e.to_string());
+    let spec = converge_spec::check("etl-cluster.toml", &text, &loader).spec.expect("the reference spec is valid");
+    let empty = LiveState {
+        version: converge_model::live::LIVE_STATE_VERSION,
+        account: spec.stack.account.clone(),
+        region: spec.stack.region.clone(),
+        vpcs: spec
+            .vpcs
+            .values()
+            .map(|v| converge_model::live::LiveVpc { id: v.id.clone(), cidrs: v.cidrs.clone() })
+            .collect(),
+        ..LiveState::default()
+    };
+    let plan = converge_plan::plan(&spec, &empty).expect("plans");
+    let live = converge_memory::run(empty, &plan.steps).expect("the creation plan runs");
+    (spec, live)
+}
+
+fn size_hourly_task(live: &mut LiveState, on_demand: i64, spot: i64) {
+    let hourly = live.emr_clusters.iter_mut().find(|c| c.name == "optimus-etl-hourly").expect("the hourly cluster");
+    let task = hourly.fleets.iter_mut().find(|f| f.role == converge_model::FleetRole::Task).expect("its task fleet");
+    (task.target_on_demand, task.target_spot) = (on_demand, spot);
+}
+
+/// The scheduler sizes the hourly cluster's task fleet before each batch
+/// (design document 004): a plan in the middle of a batch must not take the
+/// capacity away.
+#[test]
+fn etl_platform_accepts_the_schedulers_task_capacity() {
+    let (spec, mut live) = applied_etl_platform();
+    assert!(converge_plan::plan(&spec, &live).expect("plans").is_empty());
+    size_hourly_task(&mut live, 0, 480);
+    let plan = converge_plan::plan(&spec, &live).expect("plans");
+    assert!(plan.is_empty(), "{}", render::text(&plan, render::Style::plain()));
+    // Beyond the range the spec allows, the target is brought back to the range, not to the minimum.
+    size_hourly_task(&mut live, 64, 1200);
+    let plan = converge_plan::plan(&spec, &live).expect("plans");
+    insta::assert_snapshot!(render::text(&plan, render::Style::plain()));
 }

@@ -66,6 +66,7 @@ codes! {
     AZ_OUTSIDE_REGION = "az-outside-region", Error, "an availability zone is not in the stack's region";
     VPC_MISMATCH = "vpc-mismatch", Error, "resources that must share a VPC are in different VPCs";
     PORT_RANGE = "port-range", Error, "a rule's ports do not fit its protocol";
+    ICMP_TYPE = "icmp-type", Error, "an ICMP type or code is out of range or set on a rule that is not ICMP";
     RULE_PEER = "rule-peer", Error, "a rule needs exactly one of `cidr` and a group peer";
     EMR_MASTER_FLEET = "emr-master-fleet", Error, "an EMR cluster needs one master fleet with capacity 1";
     EMR_CORE_FLEET = "emr-core-fleet", Error, "an EMR cluster needs a core fleet with capacity";
@@ -74,6 +75,7 @@ codes! {
     EMR_SPOT_TIMEOUT = "emr-spot-timeout", Error, "the spot provisioning timeout is outside 5-1440 minutes";
     EMR_AUTO_TERMINATION = "emr-auto-termination", Error, "the idle timeout is outside 60-604800 seconds";
     EMR_SCALING_LIMITS = "emr-scaling-limits", Error, "managed scaling limits contradict each other";
+    EMR_CAPACITY_RANGE = "emr-capacity-range", Error, "a fleet's capacity range is empty (`min` above `max`)";
     EMR_SCALING_UNIT = "emr-scaling-unit", Error, "managed scaling on fleets must count InstanceFleetUnits";
     EMR_DFS_REPLICATION = "emr-dfs-replication", Error, "HDFS replication exceeds the core fleet's capacity";
     EMR_SECURITY_GROUP_PAIR = "emr-security-group-pair", Error, "EMR-managed master and core groups go together";

@@ -99,9 +99,17 @@ static SUBNET: Shape = Shape::Resource(&[
 static PROTOCOL: Shape = Shape::Enum(&["tcp", "udp", "icmp", "all"]);
 static PORTS: Shape = Shape::OneOf(&[Shape::Int { min: None, max: None, code: codes::PORT_RANGE }, Shape::Str]);
 
+static ICMP_NUMBER: Shape = Shape::Int { min: Some(-1), max: Some(255), code: codes::ICMP_TYPE };
+
 static INGRESS_RULE: Shape = Shape::Table(&[
     req("protocol", &PROTOCOL, "`tcp`, `udp`, `icmp` or `all`."),
     opt("ports", &PORTS, "A port (`8998`) or an inclusive range (`\"8000-8100\"`); required for tcp and udp."),
+    opt(
+        "icmp_type",
+        &ICMP_NUMBER,
+        "ICMP type of an `icmp` rule, 0-255 (e.g. 8, echo request); omit or -1 for every type.",
+    ),
+    opt("icmp_code", &ICMP_NUMBER, "ICMP code of an `icmp` rule, 0-255; needs `icmp_type`; omit or -1 for every code."),
     opt("cidr", &STR, "Source IPv4 or IPv6 CIDR block."),
     opt("source", &STR, "Source group: `\"self\"`, a `security_group` of the spec, or a literal `sg-` id."),
     opt("description", &STR, "Rule description."),
@@ -110,6 +118,8 @@ static INGRESS_RULE: Shape = Shape::Table(&[
 static EGRESS_RULE: Shape = Shape::Table(&[
     req("protocol", &PROTOCOL, "`tcp`, `udp`, `icmp` or `all`."),
     opt("ports", &PORTS, "A port or an inclusive range; required for tcp and udp."),
+    opt("icmp_type", &ICMP_NUMBER, "ICMP type of an `icmp` rule, 0-255; omit or -1 for every type."),
+    opt("icmp_code", &ICMP_NUMBER, "ICMP code of an `icmp` rule, 0-255; needs `icmp_type`; omit or -1 for every code."),
     opt("cidr", &STR, "Destination IPv4 or IPv6 CIDR block."),
     opt("destination", &STR, "Destination group: `\"self\"`, a `security_group` of the spec, or a literal `sg-` id."),
     opt("description", &STR, "Rule description."),
@@ -247,15 +257,65 @@ static INSTANCE_TYPE: Shape = Shape::OneOf(&[
     ]),
 ]);
 
+static CAPACITY: Shape = Shape::OneOf(&[
+    Shape::Int { min: Some(0), max: None, code: codes::OUT_OF_RANGE },
+    Shape::Table(&[
+        req(
+            "min",
+            &Shape::Int { min: None, max: None, code: codes::OUT_OF_RANGE },
+            "Smallest target converge accepts; a new fleet starts here.",
+        ),
+        req("max", &Shape::Int { min: None, max: None, code: codes::OUT_OF_RANGE }, "Largest target converge accepts."),
+    ]),
+    Shape::Enum(&["external"]),
+]);
+
+static RESIZE: Shape = Shape::Table(&[
+    opt(
+        "spot_timeout_minutes",
+        &int(5, 10080),
+        "How long a Spot resize may take before EMR gives up, 5-10080 minutes.",
+    ),
+    opt("spot_allocation", &SPOT_ALLOCATION, "Spot allocation strategy of resizes."),
+    opt(
+        "on_demand_timeout_minutes",
+        &int(5, 10080),
+        "How long an On-Demand resize may take before EMR gives up, 5-10080 minutes.",
+    ),
+    opt("on_demand_allocation", &ON_DEMAND_ALLOCATION, "On-Demand allocation strategy of resizes."),
+]);
+
+static SPOT_ALLOCATION: Shape = Shape::Enum(&[
+    "capacity-optimized",
+    "price-capacity-optimized",
+    "lowest-price",
+    "diversified",
+    "capacity-optimized-prioritized",
+]);
+
+static ON_DEMAND_ALLOCATION: Shape = Shape::Enum(&["lowest-price", "prioritized"]);
+
 static FLEET: Shape = Shape::Table(&[
-    opt("name", &STR, "Fleet name."),
+    opt(
+        "name",
+        &STR,
+        "Fleet name. EMR cannot rename a fleet: changing it forces replacement; omitted, it is not compared.",
+    ),
     req(
         "instance_types",
         &Shape::Array(&INSTANCE_TYPE),
         "Instance types: names, or `{ type, weight, bid_percent, ebs }`. Changing them forces replacement.",
     ),
-    opt("on_demand", &NON_NEGATIVE, "Target On-Demand capacity in units. Core and task: resized in place."),
-    opt("spot", &NON_NEGATIVE, "Target Spot capacity in units. Core and task: resized in place."),
+    opt(
+        "on_demand",
+        &CAPACITY,
+        "Target On-Demand capacity in units (core and task: resized in place), or who else sets it: `{ min, max }` accepts any target in the range, `\"external\"` any target.",
+    ),
+    opt(
+        "spot",
+        &CAPACITY,
+        "Target Spot capacity in units (core and task: resized in place), or `{ min, max }`, or `\"external\"`.",
+    ),
     opt(
         "spot_timeout_minutes",
         &Shape::Int { min: Some(5), max: Some(1440), code: codes::EMR_SPOT_TIMEOUT },
@@ -266,22 +326,18 @@ static FLEET: Shape = Shape::Table(&[
         &Shape::Enum(&["switch-to-on-demand", "terminate-cluster"]),
         "What to do when the Spot timeout expires.",
     ),
-    opt(
-        "spot_allocation",
-        &Shape::Enum(&[
-            "capacity-optimized",
-            "price-capacity-optimized",
-            "lowest-price",
-            "diversified",
-            "capacity-optimized-prioritized",
-        ]),
-        "Spot allocation strategy (allows up to 30 instance types).",
-    ),
+    opt("spot_allocation", &SPOT_ALLOCATION, "Spot allocation strategy (allows up to 30 instance types)."),
     opt(
         "on_demand_allocation",
-        &Shape::Enum(&["lowest-price", "prioritized"]),
+        &ON_DEMAND_ALLOCATION,
         "On-Demand allocation strategy (allows up to 30 instance types).",
     ),
+    opt(
+        "configurations",
+        &Shape::Array(&CONFIGURATION),
+        "Configurations of this fleet's instances, over the cluster's. Reconfigured in place (EMR 5.21.0+).",
+    ),
+    opt("resize", &RESIZE, "How EMR resizes the running fleet. Updated in place."),
 ]);
 
 static SCALING: Shape = Shape::Table(&[

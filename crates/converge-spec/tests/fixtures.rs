@@ -5,6 +5,8 @@
 //! `fixtures/spec/valid/` and the reference specs in `specs/` must produce no
 //! diagnostic at all. Review snapshot changes with `cargo insta review`.
 
+#![expect(clippy::disallowed_methods, reason = "a test reads its fixtures")]
+
 use std::path::{Path, PathBuf};
 
 use converge_spec::{Checked, codes};

@@ -1,6 +1,8 @@
 //! Property tests: arbitrary and mutated input never panics the checker, and
 //! the checker is deterministic.
 
+#![expect(clippy::disallowed_methods, reason = "a test reads its fixtures")]
+
 use std::path::Path;
 
 use converge_spec::{Checked, codes};

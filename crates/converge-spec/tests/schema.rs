@@ -1,6 +1,8 @@
 //! The JSON Schema of `converge schema` agrees with the checker: it accepts
 //! every valid spec and rejects what the structural pass rejects.
 
+#![expect(clippy::disallowed_methods, reason = "a test reads its fixtures")]
+
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};

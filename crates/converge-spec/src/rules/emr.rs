@@ -1,6 +1,6 @@
 //! EMR cluster rules: fleets, limits, scaling, HDFS, release features, roles.
 
-use converge_model::{Address, EmrCluster, InstanceFleet, Kind, ScalingUnit};
+use converge_model::{Address, Capacity, EmrCluster, FleetRole, InstanceFleet, Kind, ScalingUnit};
 
 use super::Ctx;
 use crate::codes;
@@ -34,8 +34,22 @@ pub(super) fn clusters(ctx: &mut Ctx<'_>) {
                 format!("add `[{address}.master]` with `instance_types` and `on_demand = 1`"),
             ),
             Some(master) => {
-                let (od, spot) = (master.on_demand, master.spot);
-                if !((od == 1 && spot == 0) || (od == 0 && spot == 1)) {
+                for (market, capacity) in [("on_demand", master.on_demand), ("spot", master.spot)] {
+                    if capacity.is_owned_elsewhere() {
+                        emit(
+                            codes::EMR_MASTER_FLEET,
+                            format!(
+                                "the master fleet's `{market}` capacity is set outside converge; the master fleet always runs exactly one instance"
+                            ),
+                            &format!("master.{market}"),
+                            "write `on_demand = 1` (or `spot = 1`): EMR cannot resize the master fleet".into(),
+                        );
+                    }
+                }
+                let (od, spot) = (master.on_demand.at_creation(), master.spot.at_creation());
+                if master.on_demand.is_owned_elsewhere() || master.spot.is_owned_elsewhere() {
+                    // Reported above.
+                } else if !((od == 1 && spot == 0) || (od == 0 && spot == 1)) {
                     emit(
                         codes::EMR_MASTER_FLEET,
                         format!(
@@ -67,11 +81,11 @@ pub(super) fn clusters(ctx: &mut Ctx<'_>) {
                 "",
                 format!("add `[{address}.core]` with `instance_types` and a capacity"),
             ),
-            Some(core) if core.on_demand + core.spot == 0 => emit(
+            Some(core) if core.units_at_creation() == 0 => emit(
                 codes::EMR_CORE_FLEET,
-                "the core fleet has no capacity".into(),
+                "the core fleet starts with no capacity".into(),
                 "core",
-                "set `on_demand` or `spot` of the core fleet to at least 1".into(),
+                "set `on_demand` or `spot` of the core fleet (or the `min` of its range) to at least 1".into(),
             ),
             Some(_) => {}
         }
@@ -109,13 +123,13 @@ pub(super) fn clusters(ctx: &mut Ctx<'_>) {
                 }
             }
             if let (Some(core), Some(max_core)) = (&cluster.core, scaling.max_core)
-                && core.on_demand + core.spot > max_core
+                && core.units_at_creation() > max_core
             {
                 emit(
                     codes::EMR_SCALING_LIMITS,
                     format!(
                         "the core fleet asks for {} units but managed scaling allows at most {max_core}",
-                        core.on_demand + core.spot
+                        core.units_at_creation()
                     ),
                     "scaling.max_core",
                     "raise `max_core` or lower the core fleet's capacity".into(),
@@ -130,7 +144,7 @@ pub(super) fn clusters(ctx: &mut Ctx<'_>) {
             let field = configuration_path(cluster, "hdfs-site", "dfs.replication");
             match replication.trim().parse::<i64>() {
                 Ok(replication) => {
-                    let units = core.on_demand + core.spot;
+                    let units = core.units_at_creation();
                     let heaviest = core.instance_types.iter().map(|t| t.weight).max().unwrap_or(1).max(1);
                     let fewest_nodes = (units + heaviest - 1) / heaviest;
                     if units > 0 && replication > fewest_nodes {
@@ -177,7 +191,7 @@ pub(super) fn clusters(ctx: &mut Ctx<'_>) {
 
         // Warnings.
         if let Some(core) = &cluster.core
-            && core.spot > 0
+            && core.spot != Capacity::Fixed(0)
         {
             emit(
                 codes::CORE_ON_SPOT,
@@ -187,7 +201,8 @@ pub(super) fn clusters(ctx: &mut Ctx<'_>) {
                     .into(),
             );
         }
-        let task_spot = cluster.task.as_ref().is_some_and(|t| t.spot > 0 || t.spot_allocation.is_some());
+        let task_spot =
+            cluster.task.as_ref().is_some_and(|t| t.spot != Capacity::Fixed(0) || t.spot_allocation.is_some());
         if task_spot && release_version(&cluster.release).is_some_and(|(major, _, _)| major >= 6) {
             let enabled = cluster.configuration_property("yarn-site", "yarn.node-labels.enabled") == Some("true");
             let am_on_core = cluster
@@ -239,7 +254,30 @@ pub(super) fn clusters(ctx: &mut Ctx<'_>) {
     ctx.out.extend(found);
 }
 
-fn check_fleet(role: &str, fleet: &InstanceFleet, emit: &mut impl FnMut(codes::Code, String, &str, String)) {
+fn check_fleet(role: FleetRole, fleet: &InstanceFleet, emit: &mut impl FnMut(codes::Code, String, &str, String)) {
+    let role = role.key();
+    for (market, capacity) in [("on_demand", fleet.on_demand), ("spot", fleet.spot)] {
+        if let Capacity::Range { min, max } = capacity
+            && min > max
+        {
+            emit(
+                codes::EMR_CAPACITY_RANGE,
+                format!("the {role} fleet's `{market}` range is empty: `min` ({min}) is above `max` ({max})"),
+                &format!("{role}.{market}.min"),
+                format!("write `{market} = {{ min = {max}, max = {min} }}`, or lower `min`"),
+            );
+        }
+        for (bound, value) in [("min", capacity_bound(capacity, true)), ("max", capacity_bound(capacity, false))] {
+            if let Some(value) = value.filter(|v| *v < 0) {
+                emit(
+                    codes::OUT_OF_RANGE,
+                    format!("the {role} fleet's `{market}.{bound}` is {value}; capacity cannot be negative"),
+                    &format!("{role}.{market}.{bound}"),
+                    "use 0 or more units".into(),
+                );
+            }
+        }
+    }
     let count = fleet.instance_types.len();
     let limit = if fleet.has_allocation_strategy() { MAX_TYPES_WITH_STRATEGY } else { MAX_TYPES_PLAIN };
     if count == 0 {
@@ -279,8 +317,15 @@ fn check_fleet(role: &str, fleet: &InstanceFleet, emit: &mut impl FnMut(codes::C
         ),
         _ => {}
     }
-    if count == 1 && (fleet.spot > 0 || fleet.spot_allocation.is_some()) {
+    if count == 1 && (fleet.spot != Capacity::Fixed(0) || fleet.spot_allocation.is_some()) {
         emit(codes::SINGLE_INSTANCE_TYPE_SPOT, format!("the {role} fleet asks for Spot with a single instance type"), &format!("{role}.instance_types"), "list several instance types across families (C, R, M) so a Spot shortage of one type does not stall the fleet".into());
+    }
+}
+
+fn capacity_bound(capacity: Capacity, min: bool) -> Option<i64> {
+    match capacity {
+        Capacity::Range { min: low, max: high } => Some(if min { low } else { high }),
+        _ => None,
     }
 }
 
@@ -315,13 +360,25 @@ fn release_features(
             "upgrade `release`, or remove `auto_termination_idle_seconds`".into(),
         );
     }
+    if !at_least(5, 21, 0) {
+        for (role, fleet) in cluster.fleets() {
+            if !fleet.configurations.is_empty() {
+                emit(
+                    codes::EMR_RELEASE_FEATURE,
+                    format!("per-fleet configurations need EMR 5.21.0 or later; `{release}` does not have them"),
+                    &format!("{role}.configurations"),
+                    "upgrade `release`, or move the configurations to the cluster's `configurations`".into(),
+                );
+            }
+        }
+    }
     if !at_least(5, 12, 1) {
         for (role, fleet) in cluster.fleets() {
             if fleet.has_allocation_strategy() {
                 emit(
                     codes::EMR_RELEASE_FEATURE,
                     format!("allocation strategies need EMR 5.12.1 or later; `{release}` does not have them"),
-                    role,
+                    role.key(),
                     "upgrade `release`, or remove `spot_allocation` and `on_demand_allocation`".into(),
                 );
             }

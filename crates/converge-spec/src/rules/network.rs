@@ -119,6 +119,8 @@ pub(super) fn subnets(ctx: &mut Ctx<'_>) {
 struct RuleView<'a> {
     protocol: Protocol,
     ports: Option<&'a Ports>,
+    icmp_type: Option<i64>,
+    icmp_code: Option<i64>,
     cidr: Option<&'a str>,
     peer: Option<&'a Ref>,
     peer_key: &'static str,
@@ -131,6 +133,8 @@ pub(super) fn security_groups(ctx: &mut Ctx<'_>) {
         let ingress = group.ingress.iter().map(|r| RuleView {
             protocol: r.protocol,
             ports: r.ports.as_ref(),
+            icmp_type: r.icmp_type,
+            icmp_code: r.icmp_code,
             cidr: r.cidr.as_deref(),
             peer: r.source.as_ref(),
             peer_key: "source",
@@ -138,6 +142,8 @@ pub(super) fn security_groups(ctx: &mut Ctx<'_>) {
         let egress = group.egress.iter().flatten().map(|r| RuleView {
             protocol: r.protocol,
             ports: r.ports.as_ref(),
+            icmp_type: r.icmp_type,
+            icmp_code: r.icmp_code,
             cidr: r.cidr.as_deref(),
             peer: r.destination.as_ref(),
             peer_key: "destination",
@@ -152,7 +158,8 @@ pub(super) fn security_groups(ctx: &mut Ctx<'_>) {
                     || rule.peer.map(Ref::as_str).unwrap_or_default().to_owned(),
                     |c| IpCidr::parse(c).map_or_else(|_| c.to_owned(), |c| c.canonical().to_string()),
                 );
-                let identity = format!("{:?} {ports:?} {peer}", rule.protocol);
+                let icmp = (rule.icmp_type.filter(|t| *t >= 0), rule.icmp_code.filter(|c| *c >= 0));
+                let identity = format!("{} {ports:?} {icmp:?} {peer}", rule.protocol.spec());
                 if let Some(first) = seen.insert(identity, i) {
                     found.push(
                         Diagnostic::new(
@@ -202,12 +209,33 @@ fn check_rule(ctx: &Ctx<'_>, address: &Address, path: &str, rule: &RuleView<'_>,
             Ok(_) => {}
         }
     }
+    match (rule.protocol, rule.icmp_type, rule.icmp_code) {
+        (Protocol::Icmp, None, Some(_)) => found.push(
+            Diagnostic::new(codes::ICMP_TYPE, format!("`{path}` sets `icmp_code` without `icmp_type`"))
+                .at(ctx.at(&format!("{path}.icmp_code")))
+                .address(address)
+                .hint("add `icmp_type` (a code only means something within a type), or remove `icmp_code`"),
+        ),
+        (Protocol::Icmp, _, _) | (_, None, None) => {}
+        (protocol, icmp_type, _) => {
+            let key = if icmp_type.is_some() { "icmp_type" } else { "icmp_code" };
+            found.push(
+                Diagnostic::new(
+                    codes::ICMP_TYPE,
+                    format!("`{key}` applies to `icmp` rules, but `{path}` is a {} rule", protocol.spec()),
+                )
+                .at(ctx.at(&format!("{path}.{key}")))
+                .address(address)
+                .hint("remove it, or write `protocol = \"icmp\"`"),
+            );
+        }
+    }
     let ports_path = format!("{path}.ports");
     match (rule.protocol, rule.ports) {
         (Protocol::Tcp | Protocol::Udp, None) => found.push(
             Diagnostic::new(
                 codes::PORT_RANGE,
-                format!("`{path}` is a {} rule without `ports`", protocol_name(rule.protocol)),
+                format!("`{path}` is a {} rule without `ports`", rule.protocol.spec()),
             )
             .at(ctx.at(path))
             .address(address)
@@ -218,12 +246,12 @@ fn check_rule(ctx: &Ctx<'_>, address: &Address, path: &str, rule: &RuleView<'_>,
                 codes::PORT_RANGE,
                 format!(
                     "a rule with `protocol = \"{}\"` covers every port; `ports` does not apply",
-                    protocol_name(rule.protocol)
+                    rule.protocol.spec()
                 ),
             )
             .at(ctx.at(&ports_path))
             .address(address)
-            .hint("remove `ports`, or use `protocol = \"tcp\"` or `\"udp\"`"),
+            .hint("remove `ports` (an `icmp` rule takes `icmp_type` and `icmp_code`), or use `protocol = \"tcp\"` or `\"udp\"`"),
         ),
         (_, Some(ports)) => match ports.range() {
             Some((from, to)) if (0..=65535).contains(&from) && (0..=65535).contains(&to) && from <= to => {}
@@ -247,15 +275,6 @@ fn check_rule(ctx: &Ctx<'_>, address: &Address, path: &str, rule: &RuleView<'_>,
             ),
         },
         _ => {}
-    }
-}
-
-fn protocol_name(protocol: Protocol) -> &'static str {
-    match protocol {
-        Protocol::Tcp => "tcp",
-        Protocol::Udp => "udp",
-        Protocol::Icmp => "icmp",
-        Protocol::All => "all",
     }
 }
 

@@ -314,6 +314,11 @@ pub(super) fn duplicates(ctx: &mut Ctx<'_>) {
                 format!("{role}.instance_types"),
                 fleet.instance_types.iter().map(|t| t.instance_type.clone()).collect(),
             ));
+            lists.push((
+                a.clone(),
+                format!("{role}.configurations"),
+                fleet.configurations.iter().map(|c| c.classification.clone()).collect(),
+            ));
         }
     }
     for (address, field, entries) in lists {

@@ -1,0 +1,301 @@
+//! Clusters with instance fleets, by EMR's rules.
+
+use converge_executor::{ErrorClass, ExecError, Output};
+use converge_model::live::{
+    ClusterState, LiveBootstrap, LiveConfiguration, LiveEbsVolume, LiveEmrCluster, LiveFleet, LiveInstanceType,
+    LiveResize, LiveScaling,
+};
+use converge_model::{Configuration, FleetRole, ManagedScaling, ResizeSettings};
+use converge_ops::{FleetConfig, Id, Operation};
+
+use crate::{Account, Call};
+
+fn known(id: &Id) -> String {
+    id.as_known().unwrap_or_default().to_owned()
+}
+
+fn configurations(items: &[Configuration]) -> Vec<LiveConfiguration> {
+    items
+        .iter()
+        .map(|c| LiveConfiguration {
+            classification: c.classification.clone(),
+            properties: c.properties.clone(),
+            configurations: configurations(&c.configurations),
+        })
+        .collect()
+}
+
+fn resize(settings: &ResizeSettings) -> LiveResize {
+    LiveResize {
+        spot_timeout_minutes: settings.spot_timeout_minutes,
+        spot_allocation: settings.spot_allocation.map(|s| s.aws().to_owned()),
+        on_demand_timeout_minutes: settings.on_demand_timeout_minutes,
+        on_demand_allocation: settings.on_demand_allocation.map(|s| s.aws().to_owned()),
+    }
+}
+
+fn scaling(policy: &ManagedScaling) -> LiveScaling {
+    LiveScaling {
+        unit: policy.unit.aws().to_owned(),
+        min: policy.min,
+        max: policy.max,
+        max_on_demand: policy.max_on_demand,
+        max_core: policy.max_core,
+    }
+}
+
+/// A fleet as `ListInstanceFleets` reports it: one EBS entry per volume, EMR's spellings.
+fn fleet(account: &mut Account, cluster: &str, config: &FleetConfig) -> LiveFleet {
+    LiveFleet {
+        id: account.new_id("if", &format!("{cluster}/{}", config.role.aws()), 13, true),
+        role: config.role,
+        name: config.name.clone(),
+        instance_types: config
+            .instance_types
+            .iter()
+            .map(|t| LiveInstanceType {
+                instance_type: t.instance_type.clone(),
+                weight: t.weight,
+                bid_percent: Some(t.bid_percent.unwrap_or(100.0)),
+                ebs: t
+                    .ebs
+                    .iter()
+                    .flat_map(|v| {
+                        std::iter::repeat_n(
+                            LiveEbsVolume {
+                                volume_type: v.volume_type.clone(),
+                                size: v.size,
+                                iops: v.iops,
+                                throughput: v.throughput,
+                            },
+                            usize::try_from(v.count.clamp(0, 64)).unwrap_or(0),
+                        )
+                    })
+                    .collect(),
+                ebs_optimized: t.ebs_optimized,
+                configurations: configurations(&t.configurations),
+            })
+            .collect(),
+        target_on_demand: config.on_demand,
+        target_spot: config.spot,
+        provisioned_on_demand: config.on_demand,
+        provisioned_spot: config.spot,
+        spot_timeout_minutes: config.spot_timeout.map(|t| t.minutes),
+        spot_timeout_action: config.spot_timeout.map(|t| t.action.aws().to_owned()),
+        spot_allocation: config.spot_allocation.map(|s| s.aws().to_owned()),
+        // EMR reports its default On-Demand strategy when none is given.
+        on_demand_allocation: Some(config.on_demand_allocation.map_or("lowest-price", |s| s.aws()).to_owned()),
+        resize: config.resize.as_ref().map(resize),
+    }
+}
+
+fn check_fleet(call: &Call<'_>, config: &FleetConfig) -> Result<(), ExecError> {
+    let invalid = |message: &str| call.fail(ErrorClass::Invalid, "ValidationException", message.to_owned());
+    if config.instance_types.is_empty() {
+        return Err(invalid("An instance fleet needs at least one instance type"));
+    }
+    if config.role == FleetRole::Master && config.on_demand + config.spot != 1 {
+        return Err(invalid("The master instance fleet must have a target capacity of 1"));
+    }
+    if config.on_demand < 0 || config.spot < 0 {
+        return Err(invalid("Target capacities must not be negative"));
+    }
+    Ok(())
+}
+
+fn cluster<'a>(account: &'a mut Account, call: &Call<'_>, id: &str) -> Result<&'a mut LiveEmrCluster, ExecError> {
+    let cluster = account.live.emr_clusters.iter_mut().find(|c| c.id == id).ok_or_else(|| {
+        call.fail(ErrorClass::Invalid, "InvalidRequestException", format!("Cluster id '{id}' is not valid."))
+    })?;
+    if cluster.is_terminated() {
+        return Err(call.fail(ErrorClass::Invalid, "InvalidRequestException", format!("Cluster {id} is terminated.")));
+    }
+    Ok(cluster)
+}
+
+pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operation) -> Result<Output, ExecError> {
+    match operation {
+        Operation::RunJobFlow(run) => {
+            let invalid = |message: String| call.fail(ErrorClass::Invalid, "ValidationException", message);
+            let live = &account.live;
+            if !live.iam_roles.iter().any(|r| r.name == run.service_role) {
+                return Err(invalid(format!("Invalid ServiceRole: {}", run.service_role)));
+            }
+            if !live.iam_roles.iter().any(|r| r.name == run.instance_profile && r.instance_profile) {
+                return Err(invalid(format!("Invalid InstanceProfile: {}", run.instance_profile)));
+            }
+            for subnet in run.subnets.iter().map(known) {
+                if !live.subnets.iter().any(|s| s.id == subnet) {
+                    return Err(invalid(format!("The subnet ID '{subnet}' does not exist")));
+                }
+            }
+            let groups = run
+                .master_security_group
+                .iter()
+                .chain(&run.core_security_group)
+                .chain(&run.service_access_security_group)
+                .chain(&run.additional_master_security_groups)
+                .chain(&run.additional_core_security_groups);
+            for group in groups.map(known) {
+                if !live.security_groups.iter().any(|g| g.id == group) {
+                    return Err(invalid(format!("The security group '{group}' does not exist")));
+                }
+            }
+            let roles: Vec<FleetRole> = run.fleets.iter().map(|f| f.role).collect();
+            if !roles.contains(&FleetRole::Master) || !roles.contains(&FleetRole::Core) {
+                return Err(invalid("A cluster needs a master and a core instance fleet".into()));
+            }
+            if (1..roles.len()).any(|i| roles[..i].contains(&roles[i])) {
+                return Err(invalid("A cluster has at most one instance fleet of each type".into()));
+            }
+            for config in &run.fleets {
+                check_fleet(call, config)?;
+            }
+            let id = account.new_id("j", &run.name, 13, true);
+            let fleets = run.fleets.iter().map(|config| fleet(account, &id, config)).collect();
+            account.live.emr_clusters.push(LiveEmrCluster {
+                id: id.clone(),
+                name: run.name.clone(),
+                state: ClusterState::Waiting,
+                release: run.release.clone(),
+                applications: run.applications.clone(),
+                subnet_ids: run.subnets.iter().map(known).collect(),
+                service_role: run.service_role.clone(),
+                instance_profile: run.instance_profile.clone(),
+                master_security_group: run.master_security_group.as_ref().map(known),
+                core_security_group: run.core_security_group.as_ref().map(known),
+                service_access_security_group: run.service_access_security_group.as_ref().map(known),
+                additional_master_security_groups: run.additional_master_security_groups.iter().map(known).collect(),
+                additional_core_security_groups: run.additional_core_security_groups.iter().map(known).collect(),
+                log_uri: run.log_uri.clone(),
+                key_name: run.key_name.clone(),
+                bootstrap: run
+                    .bootstrap
+                    .iter()
+                    .map(|b| LiveBootstrap { name: b.name.clone(), path: b.path.clone(), args: b.args.clone() })
+                    .collect(),
+                configurations: configurations(&run.configurations),
+                ebs_root_volume_size: run.ebs_root_volume_size,
+                termination_protection: run.termination_protected,
+                auto_termination_idle_seconds: run.auto_termination_idle_seconds,
+                step_concurrency: run.step_concurrency,
+                visible_to_all_users: run.visible_to_all_users,
+                fleets,
+                scaling: run.scaling.as_ref().map(scaling),
+                tags: run.tags.clone(),
+            });
+            Ok(Output::id(id))
+        }
+        Operation::AddInstanceFleet { cluster: id, fleet: config } => {
+            let id = known(id);
+            check_fleet(call, config)?;
+            let existing = cluster(account, call, &id)?;
+            if config.role != FleetRole::Task || existing.fleet(FleetRole::Task).is_some() {
+                return Err(call.fail(
+                    ErrorClass::Invalid,
+                    "InvalidRequestException",
+                    "Only a task instance fleet can be added, and a cluster has at most one",
+                ));
+            }
+            let new = fleet(account, &id, config);
+            cluster(account, call, &id)?.fleets.push(new);
+            Ok(Output::none())
+        }
+        Operation::ModifyInstanceFleet {
+            cluster: id,
+            fleet: fleet_id,
+            on_demand,
+            spot,
+            resize: new_resize,
+            instance_types,
+        } => {
+            let id = known(id);
+            let cluster = cluster(account, call, &id)?;
+            let invalid = |message: String| call.fail(ErrorClass::Invalid, "InvalidRequestException", message);
+            let fleet = cluster
+                .fleets
+                .iter_mut()
+                .find(|f| f.id == *fleet_id)
+                .ok_or_else(|| invalid(format!("Instance fleet {fleet_id} not found")))?;
+            if fleet.role == FleetRole::Master && (on_demand.is_some() || spot.is_some()) {
+                return Err(invalid("The master instance fleet cannot be resized".into()));
+            }
+            if let Some(types) = instance_types {
+                let mut asked: Vec<&str> = types.iter().map(|t| t.instance_type.as_str()).collect();
+                let mut present: Vec<&str> = fleet.instance_types.iter().map(|t| t.instance_type.as_str()).collect();
+                asked.sort_unstable();
+                present.sort_unstable();
+                if asked != present {
+                    return Err(call.fail(
+                        ErrorClass::Invalid,
+                        "ValidationException",
+                        "A reconfiguration must list every instance type of the fleet, and only those",
+                    ));
+                }
+            }
+            if let Some(units) = on_demand {
+                fleet.target_on_demand = *units;
+                fleet.provisioned_on_demand = *units;
+            }
+            if let Some(units) = spot {
+                fleet.target_spot = *units;
+                fleet.provisioned_spot = *units;
+            }
+            if let Some(settings) = new_resize {
+                let merged = fleet.resize.get_or_insert_with(LiveResize::default);
+                let given = resize(settings);
+                merged.spot_timeout_minutes = given.spot_timeout_minutes.or(merged.spot_timeout_minutes);
+                merged.spot_allocation = given.spot_allocation.or(merged.spot_allocation.take());
+                merged.on_demand_timeout_minutes = given.on_demand_timeout_minutes.or(merged.on_demand_timeout_minutes);
+                merged.on_demand_allocation = given.on_demand_allocation.or(merged.on_demand_allocation.take());
+            }
+            for given in instance_types.iter().flatten() {
+                if let Some(live) = fleet.instance_types.iter_mut().find(|t| t.instance_type == given.instance_type) {
+                    live.configurations = configurations(&given.configurations);
+                }
+            }
+            Ok(Output::none())
+        }
+        Operation::PutManagedScalingPolicy { cluster: id, policy } => {
+            cluster(account, call, &known(id))?.scaling = Some(scaling(policy));
+            Ok(Output::none())
+        }
+        Operation::RemoveManagedScalingPolicy { cluster: id } => {
+            cluster(account, call, &known(id))?.scaling = None;
+            Ok(Output::none())
+        }
+        Operation::SetTerminationProtection { cluster: id, protected } => {
+            cluster(account, call, &known(id))?.termination_protection = *protected;
+            Ok(Output::none())
+        }
+        Operation::PutAutoTerminationPolicy { cluster: id, idle_seconds } => {
+            cluster(account, call, &known(id))?.auto_termination_idle_seconds = Some(*idle_seconds);
+            Ok(Output::none())
+        }
+        Operation::RemoveAutoTerminationPolicy { cluster: id } => {
+            cluster(account, call, &known(id))?.auto_termination_idle_seconds = None;
+            Ok(Output::none())
+        }
+        Operation::ModifyCluster { cluster: id, step_concurrency } => {
+            cluster(account, call, &known(id))?.step_concurrency = *step_concurrency;
+            Ok(Output::none())
+        }
+        Operation::SetVisibleToAllUsers { cluster: id, visible } => {
+            cluster(account, call, &known(id))?.visible_to_all_users = *visible;
+            Ok(Output::none())
+        }
+        Operation::TerminateCluster { cluster: id } => {
+            let cluster = cluster(account, call, &known(id))?;
+            if cluster.termination_protection {
+                return Err(call.fail(
+                    ErrorClass::Invalid,
+                    "ValidationException",
+                    "Could not shut down one or more job flows since they are termination protected.",
+                ));
+            }
+            cluster.state = ClusterState::Terminated;
+            Ok(Output::none())
+        }
+        _ => unreachable!("not an EMR operation"),
+    }
+}

@@ -1,0 +1,139 @@
+//! Subnets and security groups.
+
+use converge_model::Address;
+use converge_model::live::{LiveSecurityGroup, LiveSubnet};
+use converge_ops::{Direction, Id, Operation, Peer, Phase, Rule};
+
+use super::{Changed, Context, ResourceOps};
+use crate::attrs::live_rules;
+use crate::desired::{DesiredGroup, DesiredSubnet, UNNUMBERED, default_egress};
+
+pub(super) fn create_subnet(
+    ctx: &Context<'_>,
+    ops: &mut ResourceOps,
+    address: &Address,
+    s: &DesiredSubnet,
+    phase: Phase,
+) {
+    let operation = Operation::CreateSubnet {
+        vpc: s.vpc.clone(),
+        cidr: s.cidr.clone(),
+        availability_zone: s.availability_zone.clone(),
+        tags: ctx.creation_tags(address, &s.tags),
+    };
+    ops.push(phase, operation, &["vpc", "cidr", "availability_zone", "tags"], &[]);
+}
+
+pub(super) fn delete_subnet(ops: &mut ResourceOps, s: &LiveSubnet, phase: Phase) {
+    ops.push(phase, Operation::DeleteSubnet { subnet: Id::known(&s.id) }, &[], &[]);
+}
+
+pub(super) fn create_group(
+    ctx: &Context<'_>,
+    ops: &mut ResourceOps,
+    address: &Address,
+    g: &DesiredGroup,
+    phase: Phase,
+) {
+    let create = ops.push(
+        phase,
+        Operation::CreateSecurityGroup {
+            vpc: g.vpc.clone(),
+            name: g.name.clone(),
+            description: g.description.clone(),
+            tags: ctx.creation_tags(address, &g.tags),
+        },
+        &["vpc", "name", "description", "tags"],
+        &[],
+    );
+    // The rules come once every group they name exists (`Phase::AuthorizeRules`).
+    let group = Id::Output { output_of: UNNUMBERED, address: address.clone() };
+    // EC2 gives the new group one rule: all traffic out.
+    let given = [default_egress()];
+    change_rules(ops, Phase::AuthorizeRules, &group, Direction::Ingress, &g.ingress, &[], "ingress", &[create]);
+    change_rules(ops, Phase::AuthorizeRules, &group, Direction::Egress, &g.egress, &given, "egress", &[create]);
+}
+
+pub(super) fn update_group(ops: &mut ResourceOps, g: &DesiredGroup, live: &LiveSecurityGroup, changed: &Changed<'_>) {
+    let group = Id::known(&live.id);
+    if changed.has("ingress") {
+        change_rules(
+            ops,
+            Phase::Update,
+            &group,
+            Direction::Ingress,
+            &g.ingress,
+            &live_rules(&live.ingress),
+            "ingress",
+            &[],
+        );
+    }
+    if changed.has("egress") {
+        change_rules(
+            ops,
+            Phase::Update,
+            &group,
+            Direction::Egress,
+            &g.egress,
+            &live_rules(&live.egress),
+            "egress",
+            &[],
+        );
+    }
+}
+
+/// Brings `live` rules to `wanted`: new permissions are authorised before old
+/// ones are revoked (no window without access), and a permission that only
+/// changes its description is described again (EC2 would reject authorising
+/// it a second time with `InvalidPermission.Duplicate`).
+#[expect(clippy::too_many_arguments, reason = "one call per direction; a struct would only rename the arguments")]
+fn change_rules(
+    ops: &mut ResourceOps,
+    phase: Phase,
+    group: &Id,
+    direction: Direction,
+    wanted: &[Rule],
+    live: &[Rule],
+    field: &'static str,
+    after: &[usize],
+) {
+    let find =
+        |rules: &[Rule], rule: &Rule| rules.iter().find(|other| other.permission() == rule.permission()).cloned();
+    let added: Vec<Rule> = wanted.iter().filter(|r| find(live, r).is_none()).cloned().collect();
+    let removed: Vec<Rule> = live.iter().filter(|r| find(wanted, r).is_none()).cloned().collect();
+    let described: Vec<Rule> =
+        wanted.iter().filter(|r| find(live, r).is_some_and(|l| l.description != r.description)).cloned().collect();
+    let mut revoke_after = after.to_vec();
+    if !added.is_empty() {
+        let rules = added;
+        revoke_after = vec![ops.push(
+            phase,
+            Operation::AuthorizeRules { group: group.clone(), direction, rules },
+            &[field],
+            after,
+        )];
+    }
+    if !described.is_empty() {
+        let rules = described;
+        ops.push(phase, Operation::UpdateRuleDescriptions { group: group.clone(), direction, rules }, &[field], after);
+    }
+    if !removed.is_empty() {
+        let rules = removed;
+        ops.push(phase, Operation::RevokeRules { group: group.clone(), direction, rules }, &[field], &revoke_after);
+    }
+}
+
+pub(super) fn delete_group(ops: &mut ResourceOps, g: &LiveSecurityGroup, phase: Phase) {
+    // Rules naming other groups go first: groups that name each other could not be deleted otherwise.
+    let own = Id::known(&g.id);
+    let mut revokes = Vec::new();
+    for (direction, rules) in [(Direction::Ingress, &g.ingress), (Direction::Egress, &g.egress)] {
+        let naming_others: Vec<Rule> =
+            live_rules(rules).into_iter().filter(|r| matches!(&r.peer, Peer::Group(id) if *id != own)).collect();
+        if !naming_others.is_empty() {
+            let operation = Operation::RevokeRules { group: own.clone(), direction, rules: naming_others };
+            revokes.push(ops.push(Phase::RevokeRules, operation, &[], &[]));
+        }
+    }
+    ops.push(phase, Operation::DeleteSecurityGroup { group: own }, &[], &revokes);
+}

@@ -1,0 +1,147 @@
+//! IAM roles, their policies and instance profiles.
+
+use converge_model::Address;
+use converge_model::live::LiveIamRole;
+use converge_ops::{Operation, Phase};
+
+use super::{Changed, Context, ResourceOps};
+use crate::desired::DesiredRole;
+use crate::normalize;
+
+pub(super) fn create_role(ctx: &Context<'_>, ops: &mut ResourceOps, address: &Address, r: &DesiredRole, phase: Phase) {
+    let create = ops.push(
+        phase,
+        Operation::CreateRole {
+            name: r.name.clone(),
+            path: r.path.clone(),
+            description: r.description.clone(),
+            trust_policy: r.trust_policy.clone(),
+            max_session_duration: r.max_session_duration,
+            tags: ctx.creation_tags(address, &r.tags),
+        },
+        &["name", "path", "description", "trust", "max_session_duration", "tags"],
+        &[],
+    );
+    let role = &r.name;
+    if !r.managed_policies.is_empty() {
+        let operation = Operation::AttachRolePolicies { role: role.clone(), policy_arns: r.managed_policies.clone() };
+        ops.push(phase, operation, &["managed_policies"], &[create]);
+    }
+    if !r.inline_policies.is_empty() {
+        let operation = Operation::PutRolePolicies { role: role.clone(), policies: r.inline_policies.clone() };
+        ops.push(phase, operation, &["inline_policies"], &[create]);
+    }
+    if r.instance_profile {
+        let tags = ctx.creation_tags(address, &r.tags);
+        let operation = Operation::CreateInstanceProfile { name: role.clone(), role: role.clone(), tags };
+        ops.push(phase, operation, &["instance_profile"], &[create]);
+    }
+}
+
+pub(super) fn update_role(
+    ctx: &Context<'_>,
+    ops: &mut ResourceOps,
+    address: &Address,
+    r: &DesiredRole,
+    live: &LiveIamRole,
+    changed: &Changed<'_>,
+) {
+    let role = live.name.clone();
+    let update = Phase::Update;
+    if changed.any(&["description", "max_session_duration"]) {
+        let operation = Operation::UpdateRole {
+            role: role.clone(),
+            description: r.description.clone().unwrap_or_default(),
+            max_session_duration: r.max_session_duration,
+        };
+        ops.push(update, operation, &["description", "max_session_duration"], &[]);
+    }
+    if changed.has("trust") {
+        let operation = Operation::UpdateAssumeRolePolicy { role: role.clone(), policy: r.trust_policy.clone() };
+        ops.push(update, operation, &["trust"], &[]);
+    }
+    if changed.has("managed_policies") {
+        let attach: Vec<String> =
+            r.managed_policies.iter().filter(|p| !live.managed_policies.contains(p)).cloned().collect();
+        let mut detach: Vec<String> =
+            live.managed_policies.iter().filter(|p| !r.managed_policies.contains(p)).cloned().collect();
+        detach.sort();
+        if !attach.is_empty() {
+            ops.push(
+                update,
+                Operation::AttachRolePolicies { role: role.clone(), policy_arns: attach },
+                &["managed_policies"],
+                &[],
+            );
+        }
+        if !detach.is_empty() {
+            ops.push(
+                update,
+                Operation::DetachRolePolicies { role: role.clone(), policy_arns: detach },
+                &["managed_policies"],
+                &[],
+            );
+        }
+    }
+    if changed.has("inline_policies") {
+        let same =
+            |a: &str, b: &str| normalize::policy(a).zip(normalize::policy(b)).is_some_and(|(a, b)| a == b) || a == b;
+        let put: std::collections::BTreeMap<String, String> = r
+            .inline_policies
+            .iter()
+            .filter(|(name, text)| live.inline_policies.get(*name).is_none_or(|old| !same(old, text)))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let delete: Vec<String> =
+            live.inline_policies.keys().filter(|name| !r.inline_policies.contains_key(*name)).cloned().collect();
+        if !put.is_empty() {
+            ops.push(
+                update,
+                Operation::PutRolePolicies { role: role.clone(), policies: put },
+                &["inline_policies"],
+                &[],
+            );
+        }
+        if !delete.is_empty() {
+            ops.push(
+                update,
+                Operation::DeleteRolePolicies { role: role.clone(), names: delete },
+                &["inline_policies"],
+                &[],
+            );
+        }
+    }
+    if changed.has("instance_profile") {
+        let operation = if r.instance_profile {
+            Operation::CreateInstanceProfile {
+                name: role.clone(),
+                role: role.clone(),
+                tags: ctx.creation_tags(address, &r.tags),
+            }
+        } else {
+            Operation::DeleteInstanceProfile { name: role.clone(), role: Some(role.clone()) }
+        };
+        ops.push(update, operation, &["instance_profile"], &[]);
+    }
+}
+
+/// IAM deletes a role only once nothing is attached: the instance profile,
+/// managed policies and inline policies go first.
+pub(super) fn delete_role(ops: &mut ResourceOps, r: &LiveIamRole, phase: Phase) {
+    let role = r.name.clone();
+    let mut first = Vec::new();
+    if r.instance_profile {
+        let operation = Operation::DeleteInstanceProfile { name: role.clone(), role: Some(role.clone()) };
+        first.push(ops.push(phase, operation, &[], &[]));
+    }
+    if !r.managed_policies.is_empty() {
+        let mut arns = r.managed_policies.clone();
+        arns.sort();
+        first.push(ops.push(phase, Operation::DetachRolePolicies { role: role.clone(), policy_arns: arns }, &[], &[]));
+    }
+    if !r.inline_policies.is_empty() {
+        let names = r.inline_policies.keys().cloned().collect();
+        first.push(ops.push(phase, Operation::DeleteRolePolicies { role: role.clone(), names }, &[], &[]));
+    }
+    ops.push(phase, Operation::DeleteRole { role }, &[], &first);
+}

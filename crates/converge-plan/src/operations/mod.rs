@@ -1,0 +1,221 @@
+//! The operations of each change: which AWS calls, with which inputs, in
+//! which order within the resource. Inputs come from the typed desired
+//! resource (`desired.rs`) and the typed live one, never from the diff's
+//! display values; the diff only says which fields changed.
+//!
+//! Ordering between resources is `steps.rs`'s job.
+
+mod catalog;
+mod ec2;
+mod emr;
+mod iam;
+mod sagemaker;
+
+use converge_model::{Address, LiveState, Spec, Tags};
+use converge_ops::{Operation, Phase, Tagged};
+
+use crate::attrs::user_tags;
+use crate::desired::{self, Desired, Resolver};
+use crate::live_index::LiveItem;
+use crate::plan::{Action, FieldChange, PlanError, ResourceChange, ownership_tags};
+use crate::value::Value;
+
+/// What the builders read.
+pub(crate) struct Context<'a> {
+    pub spec: &'a Spec,
+    pub live: &'a LiveState,
+    /// Ids of every resource that keeps its identity; the others are outputs of their create step.
+    pub resolver: &'a Resolver<'a>,
+}
+
+impl Context<'_> {
+    /// The tags a new resource is created with: the spec's and converge's ownership tags.
+    fn creation_tags(&self, address: &Address, user: &Tags) -> Tags {
+        let protect = self.spec.lifecycle(address).is_some_and(|l| l.prevent_destroy);
+        let mut tags = user.clone();
+        tags.extend(ownership_tags(&self.spec.stack.name, address, protect));
+        tags
+    }
+
+    fn token(&self, address: &Address, purpose: &str) -> String {
+        desired::idempotency_token(&self.spec.stack.name, address, purpose)
+    }
+}
+
+/// One operation of a resource, with what it is for.
+#[derive(Clone, Debug)]
+pub(crate) struct Planned {
+    pub phase: Phase,
+    pub operation: Operation,
+    /// The fields of the change this operation carries out.
+    pub fields: Vec<&'static str>,
+    /// Operations of the same resource that must be done first (indices).
+    pub after: Vec<usize>,
+}
+
+/// The operations of one resource, in the order they were planned.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ResourceOps {
+    ops: Vec<Planned>,
+    /// What a reviewer should know about these operations.
+    pub(crate) notes: Vec<String>,
+}
+
+impl ResourceOps {
+    fn push(&mut self, phase: Phase, operation: Operation, fields: &[&'static str], after: &[usize]) -> usize {
+        self.ops.push(Planned { phase, operation, fields: fields.to_vec(), after: after.to_vec() });
+        self.ops.len() - 1
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Planned> {
+        self.ops.iter()
+    }
+
+    pub(crate) fn into_vec(self) -> Vec<Planned> {
+        self.ops
+    }
+}
+
+/// The fields of a change, by path.
+struct Changed<'a> {
+    fields: &'a [FieldChange],
+}
+
+impl Changed<'_> {
+    fn has(&self, path: &str) -> bool {
+        self.fields.iter().any(|f| f.path == path)
+    }
+
+    fn any(&self, paths: &[&str]) -> bool {
+        paths.iter().any(|p| self.has(p))
+    }
+
+    fn after(&self, path: &str) -> Option<&Value> {
+        self.fields.iter().find(|f| f.path == path).map(|f| &f.after)
+    }
+}
+
+/// The operations that carry out one change.
+pub(crate) fn build(
+    ctx: &Context<'_>,
+    change: &ResourceChange,
+    live: Option<&LiveItem<'_>>,
+) -> Result<ResourceOps, Vec<PlanError>> {
+    let mut ops = ResourceOps::default();
+    let address = &change.address;
+    let wanted = || {
+        desired::of(ctx.resolver, address)
+            .ok_or_else(|| vec![PlanError::Internal(format!("`{address}` is planned but not in the spec"))])
+    };
+    let live = || live.ok_or_else(|| vec![PlanError::Internal(format!("`{address}` is changed but not in AWS"))]);
+    match change.action {
+        Action::Create => create(ctx, &mut ops, address, &wanted()?, Phase::Create),
+        Action::Replace => {
+            destroy(ctx, &mut ops, address, live()?, Phase::DestroyReplaced);
+            create(ctx, &mut ops, address, &wanted()?, Phase::CreateReplacement);
+        }
+        Action::Update => update(ctx, &mut ops, address, &wanted()?, live()?, &Changed { fields: &change.fields }),
+        Action::Delete => destroy(ctx, &mut ops, address, live()?, Phase::Delete),
+    }
+    Ok(ops)
+}
+
+fn create(ctx: &Context<'_>, ops: &mut ResourceOps, address: &Address, wanted: &Desired, phase: Phase) {
+    match wanted {
+        Desired::Subnet(s) => ec2::create_subnet(ctx, ops, address, s, phase),
+        Desired::Group(g) => ec2::create_group(ctx, ops, address, g, phase),
+        Desired::Role(r) => iam::create_role(ctx, ops, address, r, phase),
+        Desired::Domain(d) => sagemaker::create_domain(ctx, ops, address, d, phase),
+        Desired::User(u) => sagemaker::create_user(ctx, ops, address, u, phase),
+        Desired::Portfolio(p) => catalog::create_portfolio(ctx, ops, address, p, phase),
+        Desired::Product(p) => catalog::create_product(ctx, ops, address, p, phase),
+        Desired::Cluster(c) => emr::create_cluster(ctx, ops, address, c, phase),
+    }
+}
+
+fn update(
+    ctx: &Context<'_>,
+    ops: &mut ResourceOps,
+    address: &Address,
+    wanted: &Desired,
+    live: &LiveItem<'_>,
+    changed: &Changed<'_>,
+) {
+    let (target, desired_tags) = match (wanted, live) {
+        (Desired::Subnet(s), LiveItem::Subnet(l)) => (Tagged::Ec2 { id: converge_ops::Id::known(&l.id) }, &s.tags),
+        (Desired::Group(g), LiveItem::SecurityGroup(l)) => {
+            ec2::update_group(ops, g, l, changed);
+            (Tagged::Ec2 { id: converge_ops::Id::known(&l.id) }, &g.tags)
+        }
+        (Desired::Role(r), LiveItem::IamRole(l)) => {
+            iam::update_role(ctx, ops, address, r, l, changed);
+            (Tagged::IamRole { name: l.name.clone() }, &r.tags)
+        }
+        (Desired::Domain(d), LiveItem::Domain(l)) => {
+            sagemaker::update_domain(ops, d, l, changed);
+            (Tagged::SagemakerDomain { domain: converge_ops::Id::known(&l.id) }, &d.tags)
+        }
+        (Desired::User(u), LiveItem::User(l)) => {
+            sagemaker::update_user(ops, u, l, changed);
+            (
+                Tagged::SagemakerUserProfile { domain: converge_ops::Id::known(&l.domain_id), name: l.name.clone() },
+                &u.tags,
+            )
+        }
+        (Desired::Portfolio(p), LiveItem::Portfolio(l)) => {
+            catalog::update_portfolio(ops, p, l, changed);
+            (Tagged::Portfolio { portfolio: converge_ops::Id::known(&l.id) }, &p.tags)
+        }
+        (Desired::Product(p), LiveItem::Product(l)) => {
+            catalog::update_product(ctx, ops, address, p, l, changed);
+            (Tagged::Product { product: converge_ops::Id::known(&l.id) }, &p.tags)
+        }
+        (Desired::Cluster(c), LiveItem::Emr(l)) => {
+            emr::update_cluster(ops, c, l, changed);
+            (Tagged::EmrCluster { cluster: converge_ops::Id::known(&l.id) }, &c.run.tags)
+        }
+        _ => return,
+    };
+    set_tags(ctx, ops, address, target, desired_tags, live.tags(), changed);
+}
+
+/// One `SetTags` for user tag changes and, on adoption or take-over, the ownership tags.
+fn set_tags(
+    ctx: &Context<'_>,
+    ops: &mut ResourceOps,
+    address: &Address,
+    target: Tagged,
+    desired: &Tags,
+    live: &Tags,
+    changed: &Changed<'_>,
+) {
+    let mut fields = Vec::new();
+    let mut set = Tags::new();
+    let mut remove = Vec::new();
+    if changed.has("tags") {
+        fields.push("tags");
+        let live_user = user_tags(live);
+        set.extend(desired.iter().filter(|(k, v)| live_user.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())));
+        remove.extend(live_user.keys().filter(|k| !desired.contains_key(*k)).cloned());
+    }
+    if changed.has("ownership") {
+        fields.push("ownership");
+        set.extend(ownership_tags(&ctx.spec.stack.name, address, false));
+    }
+    if !fields.is_empty() {
+        ops.push(Phase::Update, Operation::SetTags { target, set, remove }, &fields, &[]);
+    }
+}
+
+fn destroy(ctx: &Context<'_>, ops: &mut ResourceOps, address: &Address, live: &LiveItem<'_>, phase: Phase) {
+    match live {
+        LiveItem::Subnet(s) => ec2::delete_subnet(ops, s, phase),
+        LiveItem::SecurityGroup(g) => ec2::delete_group(ops, g, phase),
+        LiveItem::IamRole(r) => iam::delete_role(ops, r, phase),
+        LiveItem::Domain(d) => sagemaker::delete_domain(ctx, ops, address, d, phase),
+        LiveItem::User(u) => sagemaker::delete_user(ctx, ops, u, phase),
+        LiveItem::Portfolio(p) => catalog::delete_portfolio(ops, p, phase),
+        LiveItem::Product(p) => catalog::delete_product(ops, p, phase),
+        LiveItem::Emr(c) => emr::delete_cluster(ops, c, phase),
+    }
+}

@@ -1,0 +1,149 @@
+//! SageMaker Studio domains and user profiles.
+
+use converge_model::Address;
+use converge_model::live::{HOME_EFS_TAG, LiveSagemakerDomain, LiveSagemakerUser, SagemakerStatus};
+use converge_ops::{Id, Operation, Phase, Tagged};
+
+use super::{Changed, Context, ResourceOps};
+use crate::desired::{DesiredDomain, DesiredUser};
+
+pub(super) fn create_domain(
+    ctx: &Context<'_>,
+    ops: &mut ResourceOps,
+    address: &Address,
+    d: &DesiredDomain,
+    phase: Phase,
+) {
+    let operation = Operation::CreateDomain {
+        name: d.name.clone(),
+        auth_mode: d.auth_mode,
+        network_access: d.network_access,
+        vpc: d.vpc.clone(),
+        subnets: d.subnets.clone(),
+        kms_key: d.kms_key.clone(),
+        default_user_settings: d.settings.clone(),
+        tags: with_retention(ctx.creation_tags(address, &d.tags), d),
+    };
+    let fields = [
+        "name",
+        "auth_mode",
+        "vpc",
+        "kms_key",
+        "network_access",
+        "subnets",
+        "execution_role",
+        "security_groups",
+        "sharing",
+        "home_efs_on_delete",
+        "tags",
+    ];
+    ops.push(phase, operation, &fields, &[]);
+}
+
+/// The home EFS retention is recorded on the domain (there is no state file),
+/// so a domain removed from the spec is deleted as the spec last said.
+fn with_retention(mut tags: converge_model::Tags, d: &DesiredDomain) -> converge_model::Tags {
+    tags.insert(HOME_EFS_TAG.to_owned(), d.home_efs_on_delete.aws().to_owned());
+    tags
+}
+
+const SETTINGS: [&str; 3] = ["execution_role", "security_groups", "sharing"];
+
+pub(super) fn update_domain(
+    ops: &mut ResourceOps,
+    d: &DesiredDomain,
+    live: &LiveSagemakerDomain,
+    changed: &Changed<'_>,
+) {
+    let mut fields = Vec::new();
+    let network_access = changed.has("network_access").then(|| {
+        fields.push("network_access");
+        d.network_access
+    });
+    let subnets = changed.has("subnets").then(|| {
+        fields.push("subnets");
+        d.subnets.clone()
+    });
+    // The default user settings converge manages go together: UpdateDomain's
+    // merging of partial settings is not documented.
+    let default_user_settings = changed.any(&SETTINGS).then(|| {
+        fields.extend(SETTINGS);
+        d.settings.clone()
+    });
+    if !fields.is_empty() {
+        let operation =
+            Operation::UpdateDomain { domain: Id::known(&live.id), network_access, subnets, default_user_settings };
+        ops.push(Phase::Update, operation, &fields, &[]);
+    }
+    if changed.has("home_efs_on_delete") {
+        let operation = Operation::SetTags {
+            target: Tagged::SagemakerDomain { domain: Id::known(&live.id) },
+            set: with_retention(Default::default(), d),
+            remove: Vec::new(),
+        };
+        ops.push(Phase::Update, operation, &["home_efs_on_delete"], &[]);
+    }
+}
+
+pub(super) fn delete_domain(
+    ctx: &Context<'_>,
+    ops: &mut ResourceOps,
+    address: &Address,
+    d: &LiveSagemakerDomain,
+    phase: Phase,
+) {
+    // A domain of the spec (being replaced) follows the spec; one no longer in it, what was recorded on it.
+    let retain_home_efs = match ctx.spec.sagemaker_domains.get(&address.name) {
+        Some(spec) => spec.home_efs_on_delete == converge_model::HomeEfsOnDelete::Retain,
+        None => d.retains_home_efs(),
+    };
+    ops.push(phase, Operation::DeleteDomain { domain: Id::known(&d.id), retain_home_efs }, &[], &[]);
+}
+
+pub(super) fn create_user(ctx: &Context<'_>, ops: &mut ResourceOps, address: &Address, u: &DesiredUser, phase: Phase) {
+    let operation = Operation::CreateUserProfile {
+        domain: u.domain.clone(),
+        name: u.name.clone(),
+        user_settings: u.settings.clone(),
+        tags: ctx.creation_tags(address, &u.tags),
+    };
+    ops.push(phase, operation, &["domain", "name", "execution_role", "security_groups", "sharing", "tags"], &[]);
+}
+
+pub(super) fn update_user(ops: &mut ResourceOps, u: &DesiredUser, live: &LiveSagemakerUser, changed: &Changed<'_>) {
+    if changed.any(&SETTINGS) {
+        let operation = Operation::UpdateUserProfile {
+            domain: Id::known(&live.domain_id),
+            name: live.name.clone(),
+            user_settings: u.settings.clone(),
+        };
+        ops.push(Phase::Update, operation, &SETTINGS, &[]);
+    }
+}
+
+/// SageMaker deletes a user profile only once its apps are gone: the plan
+/// deletes them first, by name (the profile is going away).
+pub(super) fn delete_user(ctx: &Context<'_>, ops: &mut ResourceOps, u: &LiveSagemakerUser, phase: Phase) {
+    let domain = Id::known(&u.domain_id);
+    let apps = ctx
+        .live
+        .sagemaker_domains
+        .iter()
+        .filter(|d| d.id == u.domain_id)
+        .flat_map(|d| &d.apps)
+        .filter(|app| app.user_profile.as_deref() == Some(u.name.as_str()))
+        .filter(|app| matches!(app.status, SagemakerStatus::InService | SagemakerStatus::Pending));
+    let mut first = Vec::new();
+    for app in apps {
+        ops.notes.push(format!("deletes the running {} app `{}` of `{}` first", app.app_type, app.name, u.name));
+        let operation = Operation::DeleteApp {
+            domain: domain.clone(),
+            user_profile: Some(u.name.clone()),
+            space: None,
+            app_type: app.app_type.clone(),
+            app_name: app.name.clone(),
+        };
+        first.push(ops.push(phase, operation, &[], &[]));
+    }
+    ops.push(phase, Operation::DeleteUserProfile { domain, name: u.name.clone() }, &[], &first);
+}
