@@ -1,0 +1,358 @@
+//! The apply engine: carries out a plan's step graph against an [`Executor`].
+//!
+//! [`apply`] starts every step the moment the steps it waits for are done, with
+//! at most [`Config::concurrency`] in flight. A step resolves the ids earlier
+//! steps produced, calls [`Executor::start`], and while AWS answers "pending"
+//! polls after the delay it asks for. A failure is retried or not by its
+//! [`ErrorClass`], decided by [`RetryPolicy::decide`] apart from the step
+//! itself (kube-runtime's `reconcile` / `error_policy` split), with
+//! exponential backoff, jitter and a bounded total time. A failed step stops
+//! only the steps that depend on it; the rest of the plan goes on.
+//! [`Cancel`] lets the calls in flight finish and starts nothing new. The
+//! [`Report`] says, for every step, done, failed (with the AWS error and a
+//! hint), interrupted, or skipped (and because of which failure); [`Event`]s
+//! tell a progress display what happens as it happens.
+//!
+//! **Architecture invariant:** the engine knows the step graph and the
+//! executor interface, not the planner nor AWS: it makes no choice the plan
+//! did not state, and links no AWS SDK (`scripts/check-layers`).
+
+mod policy;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use converge_executor::{ErrorClass, ExecError, Executor, Outcome, Output};
+use converge_model::Address;
+use converge_ops::{Operation, Step, StepGraph, StepId};
+use futures_util::StreamExt as _;
+use futures_util::stream::FuturesUnordered;
+use tokio::sync::{Notify, mpsc};
+use tokio::time::Instant;
+
+pub use policy::{Decision, RetryPolicy};
+
+/// How the engine runs a plan.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Steps in flight at most.
+    pub concurrency: usize,
+    pub retry: RetryPolicy,
+    /// How long one step may wait for AWS to reach the state it asked for
+    /// (a cluster starting takes minutes; a domain, several).
+    pub max_wait: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { concurrency: 8, retry: RetryPolicy::default(), max_wait: Duration::from_secs(60 * 60) }
+    }
+}
+
+/// Asks a running apply to stop: calls in flight finish, nothing new starts.
+#[derive(Clone, Debug, Default)]
+pub struct Cancel {
+    inner: Arc<CancelInner>,
+}
+
+#[derive(Debug, Default)]
+struct CancelInner {
+    cancelled: AtomicBool,
+    notify: Notify,
+}
+
+impl Cancel {
+    pub fn new() -> Cancel {
+        Cancel::default()
+    }
+
+    pub fn cancel(&self) {
+        self.inner.cancelled.store(true, Ordering::SeqCst);
+        self.inner.notify.notify_waiters();
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// Completes once [`Cancel::cancel`] has been called.
+    pub async fn cancelled(&self) {
+        loop {
+            let notified = self.inner.notify.notified();
+            if self.is_cancelled() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Why a step did not run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SkipReason {
+    /// A step it waits for (directly or not) failed: this one.
+    DependencyFailed(StepId),
+    /// The apply was cancelled before it started.
+    Cancelled,
+}
+
+/// What became of one step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepResult {
+    Done {
+        output: Output,
+        attempts: u32,
+    },
+    Failed {
+        error: ExecError,
+        attempts: u32,
+    },
+    /// Cancelled after AWS accepted the call, while waiting on it or to retry:
+    /// AWS may still be carrying it out. The next plan shows where it got.
+    Interrupted {
+        output: Output,
+    },
+    Skipped(SkipReason),
+}
+
+/// What happens, as it happens, for a progress display.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    Started {
+        step: StepId,
+        address: Address,
+        operation: String,
+    },
+    /// AWS accepted the call and is getting there.
+    Waiting {
+        step: StepId,
+        waiting_for: String,
+    },
+    Retrying {
+        step: StepId,
+        error: ExecError,
+        attempt: u32,
+        after: Duration,
+    },
+    Done {
+        step: StepId,
+        output: Output,
+    },
+    Failed {
+        step: StepId,
+        error: ExecError,
+    },
+    Interrupted {
+        step: StepId,
+    },
+    Skipped {
+        step: StepId,
+        reason: SkipReason,
+    },
+}
+
+/// The outcome of every step of an apply.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub results: BTreeMap<StepId, StepResult>,
+}
+
+impl Report {
+    /// True when every step is done.
+    pub fn is_success(&self) -> bool {
+        self.results.values().all(|r| matches!(r, StepResult::Done { .. }))
+    }
+
+    pub fn failed(&self) -> impl Iterator<Item = (StepId, &ExecError)> {
+        self.results.iter().filter_map(|(id, r)| match r {
+            StepResult::Failed { error, .. } => Some((*id, error)),
+            _ => None,
+        })
+    }
+
+    pub fn count(&self, pick: impl Fn(&StepResult) -> bool) -> usize {
+        self.results.values().filter(|r| pick(r)).count()
+    }
+}
+
+/// Where events go; `None` when nobody listens.
+type Events<'a> = Option<&'a mpsc::UnboundedSender<Event>>;
+
+fn emit(events: Events<'_>, event: Event) {
+    if let Some(events) = events {
+        // A display that went away does not stop the apply.
+        let _ = events.send(event);
+    }
+}
+
+/// Runs the steps of `graph` with `executor`; see the crate documentation.
+pub async fn apply<E: Executor>(
+    graph: &StepGraph,
+    executor: &E,
+    config: &Config,
+    events: Option<&mpsc::UnboundedSender<Event>>,
+    cancel: &Cancel,
+) -> Report {
+    let mut report = Report::default();
+    let mut waiting: BTreeMap<StepId, BTreeSet<StepId>> =
+        graph.steps().iter().map(|s| (s.id, s.after.iter().copied().collect())).collect();
+    let mut outputs: BTreeMap<StepId, String> = BTreeMap::new();
+    let mut running = FuturesUnordered::new();
+    let concurrency = config.concurrency.max(1);
+
+    loop {
+        // Start what is ready, in step order, while there is room.
+        if !cancel.is_cancelled() {
+            let ready: Vec<StepId> = waiting
+                .iter()
+                .filter(|(_, after)| after.is_empty())
+                .map(|(id, _)| *id)
+                .take(concurrency.saturating_sub(running.len()))
+                .collect();
+            for id in ready {
+                waiting.remove(&id);
+                let Some(step) = graph.get(id) else { continue };
+                emit(
+                    events,
+                    Event::Started { step: id, address: step.address.clone(), operation: step.operation.to_string() },
+                );
+                let resolved = step.operation.resolve(|s| outputs.get(&s).cloned());
+                running.push(run_step(step, resolved, executor, config, events, cancel));
+            }
+        }
+        let Some((id, result)) = running.next().await else { break };
+        match &result {
+            StepResult::Done { output, .. } => {
+                emit(events, Event::Done { step: id, output: output.clone() });
+                if let Some(new_id) = &output.id {
+                    outputs.insert(id, new_id.clone());
+                }
+                for after in waiting.values_mut() {
+                    after.remove(&id);
+                }
+            }
+            StepResult::Failed { error, .. } => {
+                emit(events, Event::Failed { step: id, error: error.clone() });
+                skip_dependents(graph, id, &mut waiting, &mut report, events);
+            }
+            StepResult::Interrupted { .. } => emit(events, Event::Interrupted { step: id }),
+            StepResult::Skipped(_) => {}
+        }
+        report.results.insert(id, result);
+    }
+    // What never started: cancelled, or waiting on a step that never finished.
+    for id in waiting.into_keys() {
+        let reason = SkipReason::Cancelled;
+        emit(events, Event::Skipped { step: id, reason: reason.clone() });
+        report.results.insert(id, StepResult::Skipped(reason));
+    }
+    report
+}
+
+/// Marks every step that waits, directly or not, on `failed` as skipped because of it.
+fn skip_dependents(
+    graph: &StepGraph,
+    failed: StepId,
+    waiting: &mut BTreeMap<StepId, BTreeSet<StepId>>,
+    report: &mut Report,
+    events: Events<'_>,
+) {
+    let mut stack = vec![failed];
+    while let Some(id) = stack.pop() {
+        for dependent in graph.dependents(id) {
+            if waiting.remove(&dependent.id).is_some() {
+                let reason = SkipReason::DependencyFailed(failed);
+                emit(events, Event::Skipped { step: dependent.id, reason: reason.clone() });
+                report.results.insert(dependent.id, StepResult::Skipped(reason));
+                stack.push(dependent.id);
+            }
+        }
+    }
+}
+
+/// Sleeps, unless the apply is cancelled first (then `false`).
+async fn pause(duration: Duration, cancel: &Cancel) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(duration) => true,
+        () = cancel.cancelled() => false,
+    }
+}
+
+/// One step: start, wait while AWS gets there, retry what the policy retries.
+async fn run_step<E: Executor>(
+    step: &Step,
+    resolved: Result<Operation, StepId>,
+    executor: &E,
+    config: &Config,
+    events: Events<'_>,
+    cancel: &Cancel,
+) -> (StepId, StepResult) {
+    let id = step.id;
+    let operation = match resolved {
+        Ok(operation) => operation,
+        Err(missing) => {
+            let error = ExecError::new(
+                ErrorClass::Fatal,
+                step.operation.aws_operation(),
+                &step.address,
+                "UnresolvedOutput",
+                format!("step {id} needs the id step {missing} produces, and it has none"),
+            )
+            .with_hint("this is a bug in converge's plan; run `converge plan` again and report it");
+            return (id, StepResult::Failed { error, attempts: 0 });
+        }
+    };
+    let began = Instant::now();
+    // Calls made, and failures in a row (what the retry policy looks at).
+    let (mut attempts, mut failures) = (0, 0);
+    // The output of a call AWS accepted, while it is pending.
+    let mut accepted: Option<Output> = None;
+    let mut waited_since: Option<Instant> = None;
+    loop {
+        attempts += 1;
+        let outcome = match &accepted {
+            None => executor.start(&step.address, &operation).await,
+            Some(progress) => executor.poll(&step.address, &operation, progress).await,
+        };
+        if outcome.is_ok() {
+            failures = 0;
+        }
+        match outcome {
+            Ok(Outcome::Done(output)) => return (id, StepResult::Done { output, attempts }),
+            Ok(Outcome::Pending { output, waiting_for, poll_after }) => {
+                let since = *waited_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= config.max_wait {
+                    let error = ExecError::new(
+                        ErrorClass::Fatal,
+                        step.operation.aws_operation(),
+                        &step.address,
+                        "WaitTimedOut",
+                        format!("still waiting for {waiting_for} after {:?}", config.max_wait),
+                    )
+                    .with_hint("look at the resource in the AWS console; run `converge apply` again once it is ready");
+                    return (id, StepResult::Failed { error, attempts });
+                }
+                emit(events, Event::Waiting { step: id, waiting_for });
+                accepted = Some(output);
+                if !pause(poll_after, cancel).await {
+                    return (id, StepResult::Interrupted { output: accepted.unwrap_or_default() });
+                }
+            }
+            Err(error) => match config.retry.decide(error.class, failures + 1, began.elapsed(), id) {
+                Decision::Retry(after) => {
+                    failures += 1;
+                    emit(events, Event::Retrying { step: id, error, attempt: failures, after });
+                    if !pause(after, cancel).await {
+                        return match accepted {
+                            Some(output) => (id, StepResult::Interrupted { output }),
+                            None => (id, StepResult::Skipped(SkipReason::Cancelled)),
+                        };
+                    }
+                }
+                Decision::GiveUp => return (id, StepResult::Failed { error, attempts }),
+            },
+        }
+    }
+}
