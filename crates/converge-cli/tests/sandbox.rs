@@ -104,6 +104,8 @@ fn a_kill_at_any_moment_never_corrupts_the_state_file() {
     let mut roles_seen = 0;
     for round in 0..6u64 {
         let (mut child, address) = start(&["--state", &state_arg]);
+        let written = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = written.clone();
         let writer = std::thread::spawn(move || {
             let mut created = 0;
             for i in 0.. {
@@ -111,13 +113,23 @@ fn a_kill_at_any_moment_never_corrupts_the_state_file() {
                     "Action=CreateRole&Version=2010-05-08&RoleName=r{round}x{i}&AssumeRolePolicyDocument={trust}"
                 );
                 match http(&address, "POST", "/", &body) {
-                    Ok(response) if response.starts_with("HTTP/1.1 200") => created += 1,
+                    Ok(response) if response.starts_with("HTTP/1.1 200") => {
+                        created += 1;
+                        counter.store(created, std::sync::atomic::Ordering::SeqCst);
+                    }
                     _ => break,
                 }
             }
             created
         });
-        std::thread::sleep(Duration::from_millis(40 + round * 37));
+        // Kill while the writer is writing, at a different moment each round
+        // (however slow the machine is, the first write has landed by then).
+        let mut waited = 0;
+        while written.load(std::sync::atomic::Ordering::SeqCst) == 0 && waited < 30_000 {
+            std::thread::sleep(Duration::from_millis(5));
+            waited += 5;
+        }
+        std::thread::sleep(Duration::from_millis(round * 37));
         child.kill().expect("SIGKILL");
         child.wait().expect("wait");
         let created = writer.join().expect("writer");

@@ -939,3 +939,38 @@ impl Spec {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_are_tables_not_debug_output() {
+        assert_eq!(SpotTimeoutAction::SwitchToOnDemand.aws(), "SWITCH_TO_ON_DEMAND");
+        assert_eq!(SpotTimeoutAction::SwitchToOnDemand.spec(), "switch-to-on-demand");
+        assert_eq!(ScalingUnit::Vcpu.aws(), "VCPU");
+        assert_eq!(FleetRole::Task.aws(), "TASK");
+        assert_eq!(FleetRole::Task.key(), "task");
+        // EMR answers in several spellings; all read back to the same value.
+        for text in ["price-capacity-optimized", "PRICE_CAPACITY_OPTIMIZED", " Price-Capacity-Optimized "] {
+            assert_eq!(SpotAllocation::from_aws(text), Some(SpotAllocation::PriceCapacityOptimized), "{text}");
+        }
+        assert_eq!(SpotAllocation::from_aws("cheapest"), None);
+        for value in SpotAllocation::ALL {
+            assert_eq!(SpotAllocation::from_aws(value.aws()), Some(*value));
+        }
+    }
+
+    #[test]
+    fn capacity_owned_elsewhere_is_kept_within_its_range() {
+        let range = Capacity::Range { min: 0, max: 960 };
+        assert_eq!(range.at_creation(), 0);
+        assert_eq!(range.wanted(480), 480, "the scheduler's target stands");
+        assert_eq!(range.wanted(1200), 960, "above the range: the nearest bound, not the minimum");
+        assert_eq!(Capacity::Range { min: 16, max: 32 }.wanted(0), 16);
+        assert_eq!(Capacity::External.wanted(2000), 2000);
+        assert_eq!(Capacity::External.at_creation(), 0);
+        assert_eq!(Capacity::Fixed(16).wanted(480), 16);
+        assert!(!Capacity::Fixed(16).is_owned_elsewhere());
+    }
+}
