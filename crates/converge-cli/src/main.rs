@@ -298,17 +298,7 @@ fn plan(spec_path: &Path, live_path: &Path, format: PlanFormat, detailed_exitcod
 /// The live state an apply of `spec` to an account holding only its VPCs
 /// leaves: the plan against that account, run by the in-memory AWS.
 fn simulate(spec: &converge_model::Spec) -> anyhow::Result<converge_model::LiveState> {
-    let empty = converge_model::LiveState {
-        version: converge_model::live::LIVE_STATE_VERSION,
-        account: spec.stack.account.clone(),
-        region: spec.stack.region.clone(),
-        vpcs: spec
-            .vpcs
-            .values()
-            .map(|vpc| converge_model::live::LiveVpc { id: vpc.id.clone(), cidrs: vpc.cidrs.clone() })
-            .collect(),
-        ..converge_model::LiveState::default()
-    };
+    let empty = converge_model::LiveState::before_converge(spec);
     let plan = converge_plan::plan(spec, &empty).map_err(|errors| {
         let text: Vec<String> = errors.iter().map(|e| format!("{e}\n\nhint: {}", e.hint())).collect();
         anyhow::anyhow!("{}", text.join("\n\n"))

@@ -6,7 +6,6 @@ use std::path::Path;
 
 use converge_engine::{Cancel, Config, SkipReason, StepResult, apply};
 use converge_memory::MemoryAws;
-use converge_model::live::LiveVpc;
 use converge_model::{LiveState, Spec};
 
 fn reference_spec() -> Spec {
@@ -17,13 +16,7 @@ fn reference_spec() -> Spec {
 }
 
 fn empty_account(spec: &Spec) -> LiveState {
-    LiveState {
-        version: converge_model::live::LIVE_STATE_VERSION,
-        account: spec.stack.account.clone(),
-        region: spec.stack.region.clone(),
-        vpcs: spec.vpcs.values().map(|v| LiveVpc { id: v.id.clone(), cidrs: v.cidrs.clone() }).collect(),
-        ..LiveState::default()
-    }
+    LiveState::before_converge(spec)
 }
 
 #[tokio::test(start_paused = true)]

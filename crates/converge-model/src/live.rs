@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{FleetRole, Tags};
+use crate::{FleetRole, Spec, Tags};
 
 /// The tag naming the stack that owns a resource.
 pub const OWNER_STACK_TAG: &str = "converge:stack";
@@ -53,6 +53,20 @@ pub struct LiveState {
     /// a domain deleted with `Retain`, and their mount targets hold subnets).
     #[serde(default)]
     pub file_systems: Vec<LiveFileSystem>,
+}
+
+impl LiveState {
+    /// The account before converge: the VPCs the spec names (converge reads
+    /// VPCs, never creates them) and nothing else.
+    pub fn before_converge(spec: &Spec) -> LiveState {
+        LiveState {
+            version: LIVE_STATE_VERSION,
+            account: spec.stack.account.clone(),
+            region: spec.stack.region.clone(),
+            vpcs: spec.vpcs.values().map(|v| LiveVpc { id: v.id.clone(), cidrs: v.cidrs.clone() }).collect(),
+            ..LiveState::default()
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

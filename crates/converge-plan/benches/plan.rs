@@ -114,13 +114,7 @@ fn main() {
         text.len() / 1024
     );
 
-    let empty = LiveState {
-        version: converge_model::live::LIVE_STATE_VERSION,
-        account: spec.stack.account.clone(),
-        region: spec.stack.region.clone(),
-        vpcs: vec![converge_model::live::LiveVpc { id: "vpc-0123456789abcdef0".into(), cidrs: Vec::new() }],
-        ..LiveState::default()
-    };
+    let empty = LiveState::before_converge(&spec);
     // The account a perfect apply leaves: the plan from empty, run by the in-memory AWS.
     let creation = converge_plan::plan(&spec, &empty).expect("plans");
     let perfect = converge_memory::run(empty.clone(), &creation.steps).expect("the creation plan runs");

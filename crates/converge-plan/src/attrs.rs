@@ -385,6 +385,19 @@ pub(crate) enum FleetPart {
     Resize,
 }
 
+impl FleetPart {
+    /// Every part of a core or task fleet (the master has a market, not capacities or resizes).
+    pub(crate) const RESIZABLE: [FleetPart; 7] = [
+        FleetPart::Name,
+        FleetPart::InstanceTypes,
+        FleetPart::Launch,
+        FleetPart::OnDemand,
+        FleetPart::Spot,
+        FleetPart::Configurations,
+        FleetPart::Resize,
+    ];
+}
+
 fn desired_fleet(a: &mut Attrs, fleet: &FleetConfig) {
     let role = fleet.role;
     let path = |part| fleet_path(role, part);

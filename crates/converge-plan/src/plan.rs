@@ -535,18 +535,9 @@ fn emr_adjust(
     in_place: &mut BTreeSet<&'static str>,
     notes: &mut Vec<String>,
 ) {
-    const TASK_PARTS: [FleetPart; 7] = [
-        FleetPart::Name,
-        FleetPart::InstanceTypes,
-        FleetPart::Launch,
-        FleetPart::OnDemand,
-        FleetPart::Spot,
-        FleetPart::Configurations,
-        FleetPart::Resize,
-    ];
     match (wanted.fleet(FleetRole::Task), live.fleet(FleetRole::Task)) {
         (None, Some(_)) => {
-            for part in TASK_PARTS {
+            for part in FleetPart::RESIZABLE {
                 let path = fleet_path(FleetRole::Task, part);
                 desired.set(path, live_attrs.get(path).clone());
             }
@@ -555,7 +546,7 @@ fn emr_adjust(
             notes.push("EMR cannot remove a task fleet; converge scales it to 0".into());
         }
         (Some(_), None) => {
-            for part in TASK_PARTS {
+            for part in FleetPart::RESIZABLE {
                 in_place.insert(fleet_path(FleetRole::Task, part));
             }
         }

@@ -12,7 +12,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::{drift, drifts, edit, edits, empty_account, shape, spec_of};
+use common::{drift, drifts, edit, edits, shape, spec_of};
 use converge_memory::{Account, run_in_order};
 use converge_model::{Address, Kind, LiveState, RefTarget, Spec, Strength};
 use converge_ops::{Phase, StepGraph, StepId};
@@ -104,7 +104,7 @@ fn acceptable(errors: &[PlanError]) -> bool {
 
 /// Applies `spec` to an empty account through its plan.
 fn applied(spec: &Spec) -> Result<LiveState, TestCaseError> {
-    let empty = empty_account();
+    let empty = LiveState::before_converge(spec);
     let plan = converge_plan::plan(spec, &empty).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
     let order: Vec<StepId> = plan.steps.steps().iter().map(|s| s.id).collect();
     execute(&empty, &plan, &order)
@@ -125,7 +125,7 @@ proptest! {
     #[test]
     fn executing_a_plan_converges(shape in shape(), seed in any::<u64>()) {
         let spec = spec_of(&shape);
-        let empty = empty_account();
+        let empty = LiveState::before_converge(&spec);
         let plan = converge_plan::plan(&spec, &empty).expect("plans");
         let live = execute(&empty, &plan, &shuffled_order(&plan.steps, seed))?;
         let again = converge_plan::plan(&spec, &live).expect("plans again");
@@ -175,7 +175,7 @@ proptest! {
     #[test]
     fn creates_follow_every_reference(shape in shape()) {
         let spec = spec_of(&shape);
-        let plan = converge_plan::plan(&spec, &empty_account()).expect("plans");
+        let plan = converge_plan::plan(&spec, &LiveState::before_converge(&spec)).expect("plans");
         prop_assert_eq!(plan.count(Action::Create), spec.addresses().len() - spec.vpcs.len());
         let at = position(&plan);
         for reference in spec.references() {

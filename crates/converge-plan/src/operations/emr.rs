@@ -68,16 +68,7 @@ fn fleet(ops: &mut ResourceOps, c: &DesiredCluster, live: &LiveEmrCluster, role:
     let Some(live_fleet) = live.fleet(role) else {
         // Only a task fleet can be added to a running cluster.
         if let Some(fleet) = c.fleet(role).filter(|_| role == FleetRole::Task) {
-            let parts = [
-                FleetPart::Name,
-                FleetPart::InstanceTypes,
-                FleetPart::Launch,
-                FleetPart::OnDemand,
-                FleetPart::Spot,
-                FleetPart::Configurations,
-                FleetPart::Resize,
-            ];
-            let fields: Vec<&'static str> = parts.into_iter().map(path).collect();
+            let fields: Vec<&'static str> = FleetPart::RESIZABLE.into_iter().map(path).collect();
             ops.push(update, Operation::AddInstanceFleet { cluster, fleet: fleet.clone() }, &fields, &[]);
         }
         return;

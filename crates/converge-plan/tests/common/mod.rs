@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use converge_model::live::{LiveApp, LiveRule, LiveVpc, OWNER_ADDRESS_TAG, OWNER_STACK_TAG, SagemakerStatus};
+use converge_model::live::{LiveApp, LiveRule, OWNER_ADDRESS_TAG, OWNER_STACK_TAG, SagemakerStatus};
 use converge_model::{LiveState, Spec};
 use proptest::prelude::*;
 
@@ -728,17 +728,6 @@ pub(crate) fn spec_of(shape: &Shape) -> Spec {
     let checked = converge_spec::check("prop.toml", &text, &load_template);
     let rendered = checked.render();
     checked.spec.unwrap_or_else(|| panic!("generated spec is invalid:\n{text}\n{rendered}"))
-}
-
-/// The account before converge: the stack's VPC and nothing else.
-pub(crate) fn empty_account() -> LiveState {
-    LiveState {
-        version: converge_model::live::LIVE_STATE_VERSION,
-        account: ACCOUNT.to_owned(),
-        region: "eu-west-1".to_owned(),
-        vpcs: vec![LiveVpc { id: VPC.to_owned(), cidrs: vec!["10.0.0.0/16".to_owned()] }],
-        ..LiveState::default()
-    }
 }
 
 /// Changes made behind converge's back.
