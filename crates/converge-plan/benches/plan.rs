@@ -5,6 +5,9 @@
 //! an empty account (everything created). Also times checking the spec.
 //!
 //! `cargo bench -p converge-plan --bench plan` — results go to docs/performance.md.
+//! With `-- --once` it plans each live state once and times nothing, for
+//! counting instructions under `valgrind --tool=callgrind` (repeatable where
+//! wall time on a shared machine is not).
 
 #![expect(clippy::disallowed_methods, reason = "a benchmark reads the clock")]
 #![expect(clippy::print_stdout, reason = "a bench binary reports its figures on stdout")]
@@ -130,6 +133,13 @@ fn main() {
         role.managed_policies.push("arn:aws:iam::aws:policy/AdministratorAccess".into());
     }
 
+    if std::env::args().any(|arg| arg == "--once") {
+        for live in [&perfect, &drifted, &empty] {
+            let plan = converge_plan::plan(&spec, live).expect("plans");
+            println!("planned once: {} changes, {} steps", plan.changes.len(), plan.steps.len());
+        }
+        return;
+    }
     let check_time = measure("check the spec (converge-spec)", 10, || {
         std::hint::black_box(converge_spec::check("bench.toml", &text, &loader));
     });
@@ -155,6 +165,8 @@ fn main() {
         std::hint::black_box(converge_plan::render::json(&plan).to_string());
     });
     println!("changes planned: {} / {} / {}", changes[0], changes[1], changes[2]);
+    let creation = converge_plan::plan(&spec, &empty).expect("plans");
+    println!("steps: {} for the drift plan, {} for the empty account", plan.steps.len(), creation.steps.len());
     println!(
         "slowest plan: {:.2?} for {resources} resources (goal: well under 100 ms); check: {check_time:.2?}",
         times.iter().max().expect("three")

@@ -53,6 +53,24 @@ fn doc(text: &str) -> Value {
     normalize::policy(text).map_or_else(|| Value::Text(text.to_owned()), Value::Doc)
 }
 
+/// Policy documents already normalised in this plan: both diff passes see the
+/// same trust and inline policies, and normalising is the planner's largest cost.
+#[derive(Default)]
+pub(crate) struct Documents {
+    normalised: std::cell::RefCell<BTreeMap<String, Value>>,
+}
+
+impl Documents {
+    fn doc(&self, text: &str) -> Value {
+        if let Some(value) = self.normalised.borrow().get(text) {
+            return value.clone();
+        }
+        let value = doc(text);
+        self.normalised.borrow_mut().insert(text.to_owned(), value.clone());
+        value
+    }
+}
+
 // ---- rules ------------------------------------------------------------------
 
 pub(crate) fn live_rules(rules: &[LiveRule]) -> Vec<Rule> {
@@ -122,7 +140,7 @@ fn settings(a: &mut Attrs, s: &UserSettings) {
 }
 
 /// The values of a desired resource. `own` is the resource's id (for `self` rules).
-pub(crate) fn desired(d: &Desired, own: &Id) -> Attrs {
+pub(crate) fn desired(d: &Desired, own: &Id, documents: &Documents) -> Attrs {
     let mut a = Attrs::default();
     match d {
         Desired::Subnet(s) => {
@@ -143,11 +161,11 @@ pub(crate) fn desired(d: &Desired, own: &Id) -> Attrs {
             a.set("name", Value::str(&role.name));
             a.set("path", Value::str(&role.path));
             a.set("description", Value::opt_str(role.description.as_deref()));
-            a.set("trust", doc(&role.trust_policy));
+            a.set("trust", documents.doc(&role.trust_policy));
             a.set("managed_policies", Value::strings(&role.managed_policies));
             a.set(
                 "inline_policies",
-                Value::Map(role.inline_policies.iter().map(|(k, d)| (k.clone(), doc(d))).collect()),
+                Value::Map(role.inline_policies.iter().map(|(k, d)| (k.clone(), documents.doc(d))).collect()),
             );
             a.set("instance_profile", Value::Bool(role.instance_profile));
             a.set("max_session_duration", Value::Int(role.max_session_duration));

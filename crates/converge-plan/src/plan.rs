@@ -224,9 +224,11 @@ pub fn plan(spec: &Spec, live: &LiveState) -> Result<Plan, Vec<PlanError>> {
     // references do not order anything), so a first pass settles which
     // resources keep their ids and the second plans with all of them known.
     // Rules never force a replacement, so both passes agree on every action.
-    let first = diff_pass(spec, live, &order, &graph, BTreeMap::new());
+    // What both passes compute alike is computed once.
+    let mut cache = Cache::default();
+    let first = diff_pass(spec, live, &order, &graph, BTreeMap::new(), &mut cache);
     let Pass { mut changes, matched, unchanged, errors: pass_errors, ids } =
-        diff_pass(spec, live, &order, &graph, first.ids);
+        diff_pass(spec, live, &order, &graph, first.ids, &mut cache);
     errors.extend(pass_errors);
 
     check_blocked_replacements(&changes, &matched, &mut errors);
@@ -279,6 +281,14 @@ fn attribute_effects(change: &mut ResourceChange, ops: &operations::ResourceOps)
     Ok(())
 }
 
+/// What the diff passes share: the values of live resources (the same in
+/// both) and the policy documents already normalised.
+#[derive(Default)]
+struct Cache {
+    live_values: BTreeMap<(Kind, String), Attrs>,
+    documents: attrs::Documents,
+}
+
 /// The result of one pass over the spec.
 struct Pass<'a> {
     changes: BTreeMap<Address, ResourceChange>,
@@ -294,6 +304,7 @@ fn diff_pass<'a>(
     order: &[Address],
     graph: &DependencyGraph,
     seed: BTreeMap<Address, String>,
+    cache: &mut Cache,
 ) -> Pass<'a> {
     let mut errors = Vec::new();
     let mut index = LiveIndex::new(live, &spec.stack.name, spec.addresses().into_iter().collect());
@@ -351,7 +362,7 @@ fn diff_pass<'a>(
         };
         let Some(item) = live_item else {
             let own = Id::Output { output_of: UNNUMBERED, address: address.clone() };
-            let fields = create_fields(address.kind, &attrs::desired(&wanted, &own));
+            let fields = create_fields(address.kind, &attrs::desired(&wanted, &own, &cache.documents));
             changes.insert(
                 address.clone(),
                 ResourceChange {
@@ -366,8 +377,9 @@ fn diff_pass<'a>(
             continue;
         };
         let live_id = item.id();
-        let mut desired_attrs = attrs::desired(&wanted, &Id::known(&live_id));
-        let mut live_attrs = item.attrs();
+        let mut desired_attrs = attrs::desired(&wanted, &Id::known(&live_id), &cache.documents);
+        let mut live_attrs =
+            cache.live_values.entry((item.kind(), live_id.clone())).or_insert_with(|| item.attrs()).clone();
         let mut in_place = BTreeSet::new();
         if let (Desired::Cluster(cluster), LiveItem::Emr(live_cluster)) = (&wanted, &item) {
             emr_adjust(cluster, live_cluster, &mut desired_attrs, &mut live_attrs, &mut in_place, &mut notes);

@@ -40,13 +40,17 @@ struct Group {
 /// The operations of the plan as nodes, with the phase groups they form.
 struct Builder {
     nodes: Vec<Node>,
-    groups: BTreeMap<(Address, Phase), Group>,
+    groups: BTreeMap<Address, BTreeMap<Phase, Group>>,
     edges: BTreeSet<(usize, usize)>,
 }
 
 impl Builder {
+    fn group(&self, address: &Address, phase: Phase) -> Option<&Group> {
+        self.groups.get(address)?.get(&phase)
+    }
+
     fn has(&self, address: &Address, phase: Phase) -> bool {
-        self.groups.contains_key(&(address.clone(), phase))
+        self.group(address, phase).is_some()
     }
 
     /// Every step of `from`'s groups before every step of `to`'s: edges from
@@ -55,7 +59,7 @@ impl Builder {
         let ends = |address: &Address, phases: &[Phase], exits: bool| -> Vec<usize> {
             phases
                 .iter()
-                .filter_map(|p| self.groups.get(&(address.clone(), *p)))
+                .filter_map(|p| self.group(address, *p))
                 .flat_map(|g| if exits { g.exits.clone() } else { g.entries.clone() })
                 .collect()
         };
@@ -85,7 +89,7 @@ pub(crate) fn order(
         for (local, planned) in ops.iter().enumerate() {
             let node = first + local;
             let inside = |other: usize| ops[other].phase == planned.phase;
-            let group = b.groups.entry((address.clone(), planned.phase)).or_default();
+            let group = b.groups.entry(address.clone()).or_default().entry(planned.phase).or_default();
             if !planned.after.iter().any(|&before| inside(before)) {
                 group.entries.push(node);
             }
