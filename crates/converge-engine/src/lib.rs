@@ -196,31 +196,32 @@ pub async fn apply<E: Executor>(
     cancel: &Cancel,
 ) -> Report {
     let mut report = Report::default();
+    // Each step's unfinished dependencies, and the steps ready to start (in step order).
     let mut waiting: BTreeMap<StepId, BTreeSet<StepId>> =
         graph.steps().iter().map(|s| (s.id, s.after.iter().copied().collect())).collect();
+    let mut ready: BTreeSet<StepId> = waiting.iter().filter(|(_, after)| after.is_empty()).map(|(id, _)| *id).collect();
+    let mut dependents: BTreeMap<StepId, Vec<StepId>> = BTreeMap::new();
+    for step in graph.steps() {
+        for before in &step.after {
+            dependents.entry(*before).or_default().push(step.id);
+        }
+    }
     let mut outputs: BTreeMap<StepId, String> = BTreeMap::new();
     let mut running = FuturesUnordered::new();
     let concurrency = config.concurrency.max(1);
 
     loop {
         // Start what is ready, in step order, while there is room.
-        if !cancel.is_cancelled() {
-            let ready: Vec<StepId> = waiting
-                .iter()
-                .filter(|(_, after)| after.is_empty())
-                .map(|(id, _)| *id)
-                .take(concurrency.saturating_sub(running.len()))
-                .collect();
-            for id in ready {
-                waiting.remove(&id);
-                let Some(step) = graph.get(id) else { continue };
-                emit(
-                    events,
-                    Event::Started { step: id, address: step.address.clone(), operation: step.operation.to_string() },
-                );
-                let resolved = step.operation.resolve(|s| outputs.get(&s).cloned());
-                running.push(run_step(step, resolved, executor, config, events, cancel));
-            }
+        while !cancel.is_cancelled() && running.len() < concurrency {
+            let Some(id) = ready.pop_first() else { break };
+            waiting.remove(&id);
+            let Some(step) = graph.get(id) else { continue };
+            emit(
+                events,
+                Event::Started { step: id, address: step.address.clone(), operation: step.operation.to_string() },
+            );
+            let resolved = step.operation.resolve(|s| outputs.get(&s).cloned());
+            running.push(run_step(step, resolved, executor, config, events, cancel));
         }
         let Some((id, result)) = running.next().await else { break };
         match &result {
@@ -229,13 +230,18 @@ pub async fn apply<E: Executor>(
                 if let Some(new_id) = &output.id {
                     outputs.insert(id, new_id.clone());
                 }
-                for after in waiting.values_mut() {
-                    after.remove(&id);
+                for dependent in dependents.get(&id).into_iter().flatten() {
+                    if let Some(after) = waiting.get_mut(dependent) {
+                        after.remove(&id);
+                        if after.is_empty() {
+                            ready.insert(*dependent);
+                        }
+                    }
                 }
             }
             StepResult::Failed { error, .. } => {
                 emit(events, Event::Failed { step: id, error: error.clone() });
-                skip_dependents(graph, id, &mut waiting, &mut report, events);
+                skip_dependents(&dependents, id, &mut waiting, &mut report, events);
             }
             StepResult::Interrupted { .. } => emit(events, Event::Interrupted { step: id }),
             StepResult::Skipped(_) => {}
@@ -253,7 +259,7 @@ pub async fn apply<E: Executor>(
 
 /// Marks every step that waits, directly or not, on `failed` as skipped because of it.
 fn skip_dependents(
-    graph: &StepGraph,
+    dependents: &BTreeMap<StepId, Vec<StepId>>,
     failed: StepId,
     waiting: &mut BTreeMap<StepId, BTreeSet<StepId>>,
     report: &mut Report,
@@ -261,12 +267,12 @@ fn skip_dependents(
 ) {
     let mut stack = vec![failed];
     while let Some(id) = stack.pop() {
-        for dependent in graph.dependents(id) {
-            if waiting.remove(&dependent.id).is_some() {
+        for &dependent in dependents.get(&id).into_iter().flatten() {
+            if waiting.remove(&dependent).is_some() {
                 let reason = SkipReason::DependencyFailed(failed);
-                emit(events, Event::Skipped { step: dependent.id, reason: reason.clone() });
-                report.results.insert(dependent.id, StepResult::Skipped(reason));
-                stack.push(dependent.id);
+                emit(events, Event::Skipped { step: dependent, reason: reason.clone() });
+                report.results.insert(dependent, StepResult::Skipped(reason));
+                stack.push(dependent);
             }
         }
     }

@@ -142,11 +142,6 @@ impl StepGraph {
         self.steps.get(index)
     }
 
-    /// The steps that wait for `id`, directly.
-    pub fn dependents(&self, id: StepId) -> impl Iterator<Item = &Step> {
-        self.steps.iter().filter(move |step| step.after.contains(&id))
-    }
-
     /// Every step `id` waits for, directly or not.
     pub fn ancestors(&self, id: StepId) -> BTreeSet<StepId> {
         let mut seen = BTreeSet::new();
