@@ -143,7 +143,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Simulate { spec } => {
             let Some(spec) = valid_spec(&spec)? else { return Ok(ExitCode::from(1)) };
-            let live = simulate(&spec)?;
+            let empty = converge_model::LiveState::before_converge(&spec);
+            let plan = match converge_plan::plan(&spec, &empty) {
+                Ok(plan) => plan,
+                Err(errors) => return report_plan_errors(&errors),
+            };
+            let live = simulate(empty, &plan)?;
             let text = serde_json::to_string_pretty(&live).context("cannot serialise the live state")?;
             writeln!(std::io::stdout().lock(), "{text}").context("cannot write to stdout")?;
             Ok(ExitCode::SUCCESS)
@@ -269,14 +274,7 @@ fn plan(spec_path: &Path, live_path: &Path, format: PlanFormat, detailed_exitcod
     let live = read_live(live_path)?;
     let plan = match converge_plan::plan(&spec, &live) {
         Ok(plan) => plan,
-        Err(errors) => {
-            let mut stderr = std::io::stderr().lock();
-            for error in &errors {
-                writeln!(stderr, "error: {error}\n\nhint: {}\n", error.hint())?;
-            }
-            writeln!(stderr, "error: no plan: {}", converge_spec::count(errors.len(), "error"))?;
-            return Ok(ExitCode::from(1));
-        }
+        Err(errors) => return report_plan_errors(&errors),
     };
     let text = match format {
         PlanFormat::Text => {
@@ -295,15 +293,19 @@ fn plan(spec_path: &Path, live_path: &Path, format: PlanFormat, detailed_exitcod
     Ok(if detailed_exitcode && !plan.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
-/// The live state an apply of `spec` to an account holding only its VPCs
-/// leaves: the plan against that account, run by the in-memory AWS.
-fn simulate(spec: &converge_model::Spec) -> anyhow::Result<converge_model::LiveState> {
-    let empty = converge_model::LiveState::before_converge(spec);
-    let plan = converge_plan::plan(spec, &empty).map_err(|errors| {
-        let text: Vec<String> = errors.iter().map(|e| format!("{e}\n\nhint: {}", e.hint())).collect();
-        anyhow::anyhow!("{}", text.join("\n\n"))
-    })?;
-    converge_memory::run(empty, &plan.steps).map_err(|failure| {
+/// Prints why no plan could be made (each error with its code and hint); exit status 1.
+fn report_plan_errors(errors: &[converge_plan::PlanError]) -> anyhow::Result<ExitCode> {
+    let mut stderr = std::io::stderr().lock();
+    for error in errors {
+        writeln!(stderr, "error[{}]: {error}\n\nhint: {}\n", error.code(), error.hint())?;
+    }
+    writeln!(stderr, "error: no plan: {}", converge_spec::count(errors.len(), "error"))?;
+    Ok(ExitCode::from(1))
+}
+
+/// The live state `plan` leaves when the in-memory AWS carries it out from `live`.
+fn simulate(live: converge_model::LiveState, plan: &converge_plan::Plan) -> anyhow::Result<converge_model::LiveState> {
+    converge_memory::run(live, &plan.steps).map_err(|failure| {
         anyhow::anyhow!(
             "step {} of the plan fails in the in-memory AWS: {}\n\nhint: {}",
             failure.step,

@@ -110,7 +110,11 @@ fn plan_exit_codes_follow_detailed_exitcode() {
     let (spec, live) = case("account-mismatch");
     let output = converge(&["plan", &spec, "--live", &live, "--detailed-exitcode"]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("error: the live state is of account 999988887777"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("error[account-mismatch]: the live state is of account 999988887777"),
+        "{}",
+        stderr(&output)
+    );
     assert!(stderr(&output).contains("hint: "), "{}", stderr(&output));
     assert!(output.stdout.is_empty());
 }

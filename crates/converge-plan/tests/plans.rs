@@ -81,7 +81,8 @@ fn plan_scenarios() {
                 insta::assert_json_snapshot!("json", render::json(plan));
             }
             Err(errors) => {
-                let text: Vec<String> = errors.iter().map(|e| format!("error: {e}\n\nhint: {}", e.hint())).collect();
+                let text: Vec<String> =
+                    errors.iter().map(|e| format!("error[{}]: {e}\n\nhint: {}", e.code(), e.hint())).collect();
                 insta::assert_snapshot!("errors", text.join("\n\n"));
             }
         }
