@@ -23,17 +23,17 @@ pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) 
             lock(&shared.log).clear();
             Ok(serde_json::json!({ "cleared": true }))
         }
-        ("GET", "/_sandbox/faults") => Ok(serde_json::to_value(&*lock(&shared.faults)).unwrap_or_default()),
+        ("GET", "/_sandbox/faults") => Ok(serde_json::to_value(&lock(&shared.faults).rules).unwrap_or_default()),
         ("PUT", "/_sandbox/faults") => match serde_json::from_slice::<Vec<Fault>>(body) {
             Ok(faults) => {
                 let count = faults.len();
-                *lock(&shared.faults) = faults;
+                lock(&shared.faults).rules = faults;
                 Ok(serde_json::json!({ "faults": count }))
             }
             Err(error) => Err((StatusCode::BAD_REQUEST, format!("not a list of faults: {error}"))),
         },
         ("DELETE", "/_sandbox/faults") => {
-            lock(&shared.faults).clear();
+            lock(&shared.faults).rules.clear();
             Ok(serde_json::json!({ "faults": 0 }))
         }
         ("GET", "/_sandbox/state") => Ok(serde_json::to_value(&*lock(&shared.world)).unwrap_or_default()),

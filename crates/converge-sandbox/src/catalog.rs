@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
-use crate::json::{bool_of, required, str_of, strings, tags_json, tags_of};
+use crate::json::{CATALOG_PAGES, bool_of, paged, required, str_of, strings, tags_json, tags_of};
 use crate::server::Ctx;
 use crate::state::{Tags, Timeline, World};
 
@@ -181,9 +181,13 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, input: &
                 json!({ "PortfolioDetail": portfolio_json(p), "Tags": tags_json(&p.tags), "TagOptions": [], "Budgets": [] }),
             )
         }
-        "ListPortfolios" => {
-            Ok(json!({ "PortfolioDetails": world.catalog.portfolios.values().map(portfolio_json).collect::<Vec<_>>() }))
-        }
+        "ListPortfolios" => paged(
+            world.catalog.portfolios.values().map(portfolio_json).collect(),
+            input,
+            "PortfolioDetails",
+            &CATALOG_PAGES,
+            ctx,
+        ),
         "UpdatePortfolio" => {
             let id = required(input, "Id")?;
             let p = world.catalog.portfolios.get_mut(id).ok_or_else(|| not_found(&format!("Portfolio {id}")))?;
@@ -277,14 +281,29 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, input: &
                 ),
                 None => None,
             };
+            // `FullTextSearch` matches the name, owner or description, without case.
+            let words: Vec<String> = strings(input.get("Filters").unwrap_or(&Value::Null), "FullTextSearch")
+                .iter()
+                .map(|w| w.to_lowercase())
+                .collect();
+            let matches = |p: &&Product| {
+                let text = [Some(&p.name), Some(&p.owner), p.description.as_ref()]
+                    .into_iter()
+                    .flatten()
+                    .map(|t| t.to_lowercase())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                words.iter().all(|w| text.contains(w.as_str()))
+            };
             let views: Vec<Value> = world
                 .catalog
                 .products
                 .values()
                 .filter(|p| allowed.is_none_or(|a| a.contains(&p.id)))
+                .filter(matches)
                 .map(|p| product_view(p, now))
                 .collect();
-            Ok(json!({ "ProductViewDetails": views }))
+            paged(views, input, "ProductViewDetails", &CATALOG_PAGES, ctx)
         }
         "UpdateProduct" => {
             let id = required(input, "Id")?;
@@ -441,15 +460,14 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, input: &
                 .filter(|p| p.products.iter().any(|x| x == product))
                 .map(portfolio_json)
                 .collect();
-            Ok(json!({ "PortfolioDetails": portfolios }))
+            paged(portfolios, input, "PortfolioDetails", &CATALOG_PAGES, ctx)
         }
         "ListPrincipalsForPortfolio" => {
             let portfolio = required(input, "PortfolioId")?;
             let p =
                 world.catalog.portfolios.get(portfolio).ok_or_else(|| not_found(&format!("Portfolio {portfolio}")))?;
-            Ok(
-                json!({ "Principals": p.principals.iter().map(|(a, t)| json!({ "PrincipalARN": a, "PrincipalType": t })).collect::<Vec<_>>() }),
-            )
+            let principals = p.principals.iter().map(|(a, t)| json!({ "PrincipalARN": a, "PrincipalType": t }));
+            paged(principals.collect(), input, "Principals", &CATALOG_PAGES, ctx)
         }
         "CreateConstraint" => {
             let portfolio = required(input, "PortfolioId")?.to_owned();
@@ -526,7 +544,7 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, input: &
                 .filter(|c| c.portfolio_id == portfolio && product.is_none_or(|p| p == c.product_id))
                 .map(constraint_json)
                 .collect();
-            Ok(json!({ "ConstraintDetails": constraints }))
+            paged(constraints, input, "ConstraintDetails", &CATALOG_PAGES, ctx)
         }
         other => Err(ApiError::bad_request(
             "UnknownOperationException",

@@ -19,6 +19,18 @@ fn respond(ctx: &Ctx<'_>, operation: &str, body: impl FnOnce(&mut Xml)) -> Strin
     x.finish()
 }
 
+/// A page of a `Describe*` answer: EC2 returns everything unless `MaxResults` asks for pages.
+fn ec2_page<T>(items: Vec<T>, p: &Params, ctx: &Ctx<'_>) -> Result<(Vec<T>, Option<String>), ApiError> {
+    let asked = p.get("MaxResults").and_then(|n| n.parse::<usize>().ok());
+    crate::paging::page(items, p.get("NextToken"), asked, usize::MAX, ctx, "InvalidPaginationToken")
+}
+
+fn next_token_xml(x: &mut Xml, next: Option<&String>) {
+    if let Some(next) = next {
+        x.text("nextToken", next);
+    }
+}
+
 fn tags_xml(x: &mut Xml, tags: &Tags) {
     x.open("tagSet");
     for (k, v) in tags {
@@ -264,18 +276,26 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
                 }
             }
             let filters = filters(p);
-            Ok(respond(ctx, operation, |x| {
-                x.open("vpcSet");
-                for vpc in world.ec2.vpcs.values().filter(|v| ids.is_empty() || ids.contains(&v.id)) {
-                    let keep = filters.iter().all(|(name, values)| match name.as_str() {
+            let vpcs: Vec<&Vpc> = world
+                .ec2
+                .vpcs
+                .values()
+                .filter(|v| ids.is_empty() || ids.contains(&v.id))
+                .filter(|vpc| {
+                    filters.iter().all(|(name, values)| match name.as_str() {
                         "vpc-id" => values.contains(&vpc.id),
                         other => tag_filter(other, values, &vpc.tags).unwrap_or(true),
-                    });
-                    if keep {
-                        vpc_xml(x, "item", vpc);
-                    }
+                    })
+                })
+                .collect();
+            let (vpcs, next) = ec2_page(vpcs, p, ctx)?;
+            Ok(respond(ctx, operation, |x| {
+                x.open("vpcSet");
+                for vpc in vpcs {
+                    vpc_xml(x, "item", vpc);
                 }
                 x.close("vpcSet");
+                next_token_xml(x, next.as_ref());
             }))
         }
         "DeleteVpc" => {
@@ -359,19 +379,27 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
                 }
             }
             let filters = filters(p);
-            Ok(respond(ctx, operation, |x| {
-                x.open("subnetSet");
-                for subnet in world.ec2.subnets.values().filter(|s| ids.is_empty() || ids.contains(&s.id)) {
-                    let keep = filters.iter().all(|(name, values)| match name.as_str() {
+            let subnets: Vec<&Subnet> = world
+                .ec2
+                .subnets
+                .values()
+                .filter(|s| ids.is_empty() || ids.contains(&s.id))
+                .filter(|subnet| {
+                    filters.iter().all(|(name, values)| match name.as_str() {
                         "vpc-id" => values.contains(&subnet.vpc_id),
                         "subnet-id" => values.contains(&subnet.id),
                         other => tag_filter(other, values, &subnet.tags).unwrap_or(true),
-                    });
-                    if keep {
-                        subnet_xml(x, "item", subnet);
-                    }
+                    })
+                })
+                .collect();
+            let (subnets, next) = ec2_page(subnets, p, ctx)?;
+            Ok(respond(ctx, operation, |x| {
+                x.open("subnetSet");
+                for subnet in subnets {
+                    subnet_xml(x, "item", subnet);
                 }
                 x.close("subnetSet");
+                next_token_xml(x, next.as_ref());
             }))
         }
         "DeleteSubnet" => {
@@ -456,22 +484,28 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
             }
             let names = p.strings("GroupName");
             let filters = filters(p);
-            Ok(respond(ctx, operation, |x| {
-                x.open("securityGroupInfo");
-                for group in world.ec2.groups.values().filter(|g| {
-                    (ids.is_empty() || ids.contains(&g.id)) && (names.is_empty() || names.contains(&g.name))
-                }) {
-                    let keep = filters.iter().all(|(name, values)| match name.as_str() {
+            let groups: Vec<&SecurityGroup> = world
+                .ec2
+                .groups
+                .values()
+                .filter(|g| (ids.is_empty() || ids.contains(&g.id)) && (names.is_empty() || names.contains(&g.name)))
+                .filter(|group| {
+                    filters.iter().all(|(name, values)| match name.as_str() {
                         "vpc-id" => values.contains(&group.vpc_id),
                         "group-id" => values.contains(&group.id),
                         "group-name" => values.contains(&group.name),
                         other => tag_filter(other, values, &group.tags).unwrap_or(true),
-                    });
-                    if keep {
-                        group_xml(x, "item", group, account);
-                    }
+                    })
+                })
+                .collect();
+            let (groups, next) = ec2_page(groups, p, ctx)?;
+            Ok(respond(ctx, operation, |x| {
+                x.open("securityGroupInfo");
+                for group in groups {
+                    group_xml(x, "item", group, account);
                 }
                 x.close("securityGroupInfo");
+                next_token_xml(x, next.as_ref());
             }))
         }
         "DeleteSecurityGroup" => {
@@ -585,21 +619,26 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
         "DescribeSecurityGroupRules" => {
             let filters = filters(p);
             let by_id = p.strings("SecurityGroupRuleId");
+            let mut rules: Vec<(&SecurityGroup, &Rule, bool)> = Vec::new();
+            for group in world.ec2.groups.values() {
+                let group_ok = filters.iter().all(|(name, values)| name != "group-id" || values.contains(&group.id));
+                if !group_ok {
+                    continue;
+                }
+                for (list, egress) in [(&group.ingress, false), (&group.egress, true)] {
+                    rules.extend(
+                        list.iter().filter(|r| by_id.is_empty() || by_id.contains(&r.id)).map(|r| (group, r, egress)),
+                    );
+                }
+            }
+            let (rules, next) = ec2_page(rules, p, ctx)?;
             Ok(respond(ctx, operation, |x| {
                 x.open("securityGroupRuleSet");
-                for group in world.ec2.groups.values() {
-                    let group_ok =
-                        filters.iter().all(|(name, values)| name != "group-id" || values.contains(&group.id));
-                    if !group_ok {
-                        continue;
-                    }
-                    for (rules, egress) in [(&group.ingress, false), (&group.egress, true)] {
-                        for rule in rules.iter().filter(|r| by_id.is_empty() || by_id.contains(&r.id)) {
-                            rule_xml(x, "item", group, rule, egress, account);
-                        }
-                    }
+                for (group, rule, egress) in rules {
+                    rule_xml(x, "item", group, rule, egress, account);
                 }
                 x.close("securityGroupRuleSet");
+                next_token_xml(x, next.as_ref());
             }))
         }
         "CreateTags" | "DeleteTags" => {

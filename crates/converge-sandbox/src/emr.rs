@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
-use crate::json::{array, bool_of, int_of, required, str_of, strings, tags_json, tags_of, validation};
+use crate::json::{
+    EMR_PAGES, array, bool_of, int_of, paged, required, str_of, strings, tags_json, tags_of, validation,
+};
 use crate::server::Ctx;
 use crate::state::{Tags, Timeline, World};
 
@@ -61,6 +63,9 @@ pub(crate) struct Fleet {
     pub(crate) previous: (i64, i64),
     pub(crate) instance_types: Value,
     pub(crate) launch: Option<Value>,
+    /// `ResizeSpecifications`, from RunJobFlow or the last ModifyInstanceFleet that gave them.
+    #[serde(default)]
+    pub(crate) resize: Option<Value>,
     pub(crate) timeline: Timeline,
 }
 
@@ -159,6 +164,7 @@ fn new_fleet(world: &mut World, config: &Value, timeline: Timeline) -> Fleet {
         previous: (0, 0),
         instance_types: Value::Array(array(config, "InstanceTypeConfigs").to_vec()),
         launch: config.get("LaunchSpecifications").cloned(),
+        resize: config.get("ResizeSpecifications").cloned(),
         timeline,
     }
 }
@@ -397,13 +403,21 @@ fn fleet_json(f: &Fleet, now_ms: u64) -> Value {
                     devices.push(json!({ "VolumeSpecification": config.get("VolumeSpecification"), "Device": format!("/dev/sd{}", (b'f' + u8::try_from(devices.len() as i64 + i).unwrap_or(0) % 20) as char) }));
                 }
             }
-            json!({
+            let mut specification = json!({
                 "InstanceType": str_of(t, "InstanceType"),
                 "WeightedCapacity": int_of(t, "WeightedCapacity").unwrap_or(1),
                 "BidPriceAsPercentageOfOnDemandPrice": t.get("BidPriceAsPercentageOfOnDemandPrice").cloned().unwrap_or(json!(100.0)),
                 "EbsBlockDevices": devices,
-                "EbsOptimized": bool_of(t, "EbsOptimized").unwrap_or(devices_present(t)),
-            })
+            });
+            // Asked for, or implied by attached volumes (the types EMR fleets use are EBS-optimized by default).
+            let optimized = t.pointer("/EbsConfiguration/EbsOptimized").and_then(Value::as_bool).or_else(|| devices_present(t).then_some(true));
+            if let Some(optimized) = optimized {
+                specification["EbsOptimized"] = json!(optimized);
+            }
+            if let Some(configurations) = t.get("Configurations") {
+                specification["Configurations"] = configurations.clone();
+            }
+            specification
         })
         .collect();
     let mut value = json!({
@@ -421,6 +435,9 @@ fn fleet_json(f: &Fleet, now_ms: u64) -> Value {
     }
     if let Some(launch) = &f.launch {
         value["LaunchSpecifications"] = launch.clone();
+    }
+    if let Some(resize) = &f.resize {
+        value["ResizeSpecifications"] = resize.clone();
     }
     value
 }
@@ -460,11 +477,11 @@ pub(crate) fn handle(
                 .filter(|c| states.is_empty() || states.iter().any(|s| s == c.state(now)))
                 .map(|c| json!({ "Id": c.id, "Name": c.name, "ClusterArn": c.arn, "Status": status_json(&c.timeline, c.reason.as_ref(), now, "WAITING") }))
                 .collect();
-            Ok(json!({ "Clusters": clusters }))
+            paged(clusters, input, "Clusters", &EMR_PAGES, ctx)
         }
         "ListInstanceFleets" => {
             let c = cluster(world, required(input, "ClusterId")?)?;
-            Ok(json!({ "InstanceFleets": c.fleets.iter().map(|f| fleet_json(f, now)).collect::<Vec<_>>() }))
+            paged(c.fleets.iter().map(|f| fleet_json(f, now)).collect(), input, "InstanceFleets", &EMR_PAGES, ctx)
         }
         "ListBootstrapActions" => {
             let c = cluster(world, required(input, "ClusterId")?)?;
@@ -475,7 +492,7 @@ pub(crate) fn handle(
                 .flatten()
                 .map(|b| json!({ "Name": str_of(b, "Name"), "ScriptPath": b.pointer("/ScriptBootstrapAction/Path"), "Args": b.pointer("/ScriptBootstrapAction/Args").cloned().unwrap_or(json!([])) }))
                 .collect();
-            Ok(json!({ "BootstrapActions": actions }))
+            paged(actions, input, "BootstrapActions", &EMR_PAGES, ctx)
         }
         "ModifyInstanceFleet" => {
             let c = cluster_mut(world, required(input, "ClusterId")?)?;
@@ -498,6 +515,9 @@ pub(crate) fn handle(
             let spot = int_of(config, "TargetSpotCapacity").unwrap_or(fleet.target_spot);
             if od < 0 || spot < 0 {
                 return Err(validation("Target capacities must not be negative."));
+            }
+            if let Some(resize) = config.get("ResizeSpecifications") {
+                fleet.resize = Some(resize.clone());
             }
             fleet.previous = (fleet.target_on_demand, fleet.target_spot);
             fleet.target_on_demand = od;

@@ -21,8 +21,9 @@ pub enum FaultKind {
 }
 
 /// A rule: for `service` (and `operation`, or every operation), do `kind`
-/// for the next `times` matching requests (forever when absent).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// for the next `times` matching requests (forever when absent), each with
+/// probability `rate` (always when absent).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Fault {
     pub service: String,
     #[serde(default)]
@@ -32,6 +33,38 @@ pub struct Fault {
     pub times: Option<u32>,
     #[serde(default)]
     pub latency_ms: Option<u64>,
+    /// The probability, in 0..=1, that a matching request is hit; the draws
+    /// come from the sandbox's seed, so a run with the same requests replays.
+    #[serde(default)]
+    pub rate: Option<f64>,
+}
+
+/// The sandbox's own random draws: splitmix64, seeded from `Config::seed`.
+/// Not for cryptography; for replayable "10% of requests are throttled".
+#[derive(Debug)]
+pub(crate) struct Draws(u64);
+
+impl Draws {
+    pub(crate) fn new(seed: u64) -> Self {
+        Draws(seed)
+    }
+
+    /// A uniform draw in `[0, 1)`.
+    pub(crate) fn next(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// The active rules and the draws their rates use.
+#[derive(Debug)]
+pub(crate) struct Faults {
+    pub(crate) rules: Vec<Fault>,
+    pub(crate) draws: Draws,
 }
 
 impl Fault {
@@ -40,14 +73,18 @@ impl Fault {
     }
 }
 
-/// Takes the fault that applies to a request, counting it down.
-pub(crate) fn take(faults: &mut Vec<Fault>, service: &str, operation: &str) -> Option<Fault> {
-    let index = faults.iter().position(|f| f.matches(service, operation))?;
-    let fault = faults[index].clone();
-    if let Some(times) = &mut faults[index].times {
+/// Takes the fault that applies to a request, counting it down: the first
+/// matching rule that fires (a rule with a `rate` fires on a draw below it;
+/// when it does not, the next matching rule is tried).
+pub(crate) fn take(faults: &mut Faults, service: &str, operation: &str) -> Option<Fault> {
+    let Faults { rules, draws } = faults;
+    let index =
+        rules.iter().position(|f| f.matches(service, operation) && f.rate.is_none_or(|rate| draws.next() < rate))?;
+    let fault = rules[index].clone();
+    if let Some(times) = &mut rules[index].times {
         *times = times.saturating_sub(1);
         if *times == 0 {
-            faults.remove(index);
+            rules.remove(index);
         }
     }
     Some(fault)
@@ -77,13 +114,13 @@ pub(crate) fn error(service: &str, kind: FaultKind) -> Option<ApiError> {
     })
 }
 
-/// Parses `SERVICE[:OPERATION]=KIND[,times=N][,ms=N]`, the form of `converge sandbox --fault`:
-/// `iam:GetRole=throttle,times=2`, `emr=latency,ms=500`, `s3=drop`.
+/// Parses `SERVICE[:OPERATION]=KIND[,times=N][,ms=N][,rate=P]`, the form of `converge sandbox --fault`:
+/// `iam:GetRole=throttle,times=2`, `emr=latency,ms=500`, `s3=drop`, `ec2=throttle,rate=0.1`.
 impl std::str::FromStr for Fault {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
-        let usage = "write SERVICE[:OPERATION]=KIND[,times=N][,ms=N], e.g. `iam:GetRole=throttle,times=2`";
+        let usage = "write SERVICE[:OPERATION]=KIND[,times=N][,ms=N][,rate=P], e.g. `iam:GetRole=throttle,times=2`";
         let (target, spec) = text.split_once('=').ok_or_else(|| format!("`{text}` has no `=`; {usage}"))?;
         let (service, operation) = match target.split_once(':') {
             Some((service, operation)) => (service, Some(operation.to_owned())),
@@ -106,7 +143,8 @@ impl std::str::FromStr for Fault {
                 ));
             }
         };
-        let mut fault = Fault { service: service.to_owned(), operation, kind, times: None, latency_ms: None };
+        let mut fault =
+            Fault { service: service.to_owned(), operation, kind, times: None, latency_ms: None, rate: None };
         for part in parts {
             match part.split_once('=') {
                 Some(("times", n)) => {
@@ -115,7 +153,11 @@ impl std::str::FromStr for Fault {
                 Some(("ms", n)) => {
                     fault.latency_ms = Some(n.parse().map_err(|_| format!("`ms={n}` needs a whole number"))?)
                 }
-                _ => return Err(format!("`{part}` is not `times=N` or `ms=N`; {usage}")),
+                Some(("rate", p)) => match p.parse::<f64>() {
+                    Ok(rate) if (0.0..=1.0).contains(&rate) => fault.rate = Some(rate),
+                    _ => return Err(format!("`rate={p}` needs a probability between 0 and 1, e.g. `rate=0.1`")),
+                },
+                _ => return Err(format!("`{part}` is not `times=N`, `ms=N` or `rate=P`; {usage}")),
             }
         }
         Ok(fault)
@@ -136,7 +178,8 @@ mod tests {
                 operation: Some("GetRole".into()),
                 kind: FaultKind::Throttle,
                 times: Some(2),
-                latency_ms: None
+                latency_ms: None,
+                rate: None,
             }
         );
         let latency: Fault = "emr=latency,ms=500".parse().expect("parses");
@@ -144,14 +187,37 @@ mod tests {
         assert!("lambda=drop".parse::<Fault>().unwrap_err().contains("not a sandbox service"));
         assert!("iam=explode".parse::<Fault>().unwrap_err().contains("not a fault kind"));
         assert!("iam".parse::<Fault>().unwrap_err().contains("no `=`"));
+        let rated: Fault = "ec2=throttle,rate=0.1".parse().expect("parses");
+        assert_eq!(rated.rate, Some(0.1));
+        assert!("ec2=throttle,rate=2".parse::<Fault>().unwrap_err().contains("between 0 and 1"));
+    }
+
+    fn faults(rules: &[&str], seed: u64) -> Faults {
+        Faults { rules: rules.iter().map(|r| r.parse().expect("parses")).collect(), draws: Draws::new(seed) }
+    }
+
+    #[test]
+    fn rated_faults_hit_about_their_share_and_replay_with_the_seed() {
+        let hits = |seed| -> Vec<bool> {
+            let mut active = faults(&["ec2=throttle,rate=0.1"], seed);
+            (0..10_000).map(|_| take(&mut active, "ec2", "DescribeVpcs").is_some()).collect()
+        };
+        let first = hits(7);
+        let share = first.iter().filter(|hit| **hit).count();
+        assert!((800..1200).contains(&share), "{share} of 10000 hit at rate 0.1");
+        assert_eq!(first, hits(7), "the same seed, the same hits");
+        assert_ne!(first, hits(8), "another seed, other hits");
+    }
+
+    #[test]
+    fn a_rule_that_does_not_fire_lets_the_next_one_apply() {
+        let mut active = faults(&["iam=throttle,rate=0", "iam=unavailable"], 1);
+        assert_eq!(take(&mut active, "iam", "GetRole").map(|f| f.kind), Some(FaultKind::Unavailable));
     }
 
     #[test]
     fn counted_faults_run_out() {
-        let mut faults = vec![
-            "iam:GetRole=throttle,times=2".parse::<Fault>().expect("parses"),
-            "iam=unavailable".parse().expect("parses"),
-        ];
+        let mut faults = faults(&["iam:GetRole=throttle,times=2", "iam=unavailable"], 0);
         assert_eq!(take(&mut faults, "iam", "GetRole").map(|f| f.kind), Some(FaultKind::Throttle));
         assert_eq!(take(&mut faults, "iam", "GetRole").map(|f| f.kind), Some(FaultKind::Throttle));
         assert_eq!(

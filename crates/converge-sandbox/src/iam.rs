@@ -71,6 +71,42 @@ fn profile_xml(x: &mut Xml, tag: &str, profile: &InstanceProfile, world: &World)
     x.close("Roles").close(tag);
 }
 
+fn attached_policy_xml(x: &mut Xml, arn: &str) {
+    let policy = arn.rsplit('/').next().unwrap_or(arn);
+    x.open("member").text("PolicyName", policy).text("PolicyArn", arn).close("member");
+}
+
+/// A role as GetAccountAuthorizationDetails lists it: everything about it in one
+/// element, but no description or session length (AWS leaves those out too).
+fn role_detail_xml(x: &mut Xml, role: &Role, world: &World) {
+    x.open("member");
+    x.text("Path", &role.path).text("RoleName", &role.name).text("RoleId", &role.id).text("Arn", &role.arn);
+    x.text("CreateDate", &iso8601(role.created));
+    x.text("AssumeRolePolicyDocument", &url_encode(&role.assume_role_policy));
+    x.open("InstanceProfileList");
+    let key = role.name.to_ascii_lowercase();
+    for profile in world.iam.instance_profiles.values().filter(|ip| ip.roles.contains(&key)) {
+        profile_xml(x, "member", profile, world);
+    }
+    x.close("InstanceProfileList");
+    x.open("RolePolicyList");
+    for (name, document) in &role.inline_policies {
+        x.open("member").text("PolicyName", name).text("PolicyDocument", &url_encode(document)).close("member");
+    }
+    x.close("RolePolicyList");
+    x.open("AttachedManagedPolicies");
+    for arn in &role.managed_policies {
+        attached_policy_xml(x, arn);
+    }
+    x.close("AttachedManagedPolicies");
+    x.open("Tags");
+    for (k, v) in &role.tags {
+        x.open("member").text("Key", k).text("Value", v).close("member");
+    }
+    x.close("Tags");
+    x.close("member");
+}
+
 fn tags_from(params: &Params) -> Vec<(String, String)> {
     params
         .members("Tags.member")
@@ -82,6 +118,18 @@ fn tags_from(params: &Params) -> Vec<(String, String)> {
             ))
         })
         .collect()
+}
+
+/// IAM's pagination: `MaxItems` (100 by default) and `Marker`.
+fn paged<T>(items: Vec<T>, p: &Params, ctx: &Ctx<'_>) -> Result<(Vec<T>, Option<String>), ApiError> {
+    let asked = p.int("MaxItems")?.and_then(|n| usize::try_from(n).ok());
+    crate::paging::page(items, p.get("Marker"), asked, 100, ctx, "ValidationError")
+}
+
+/// `IsTruncated`, and the `Marker` of the next page when there is one.
+fn truncation(x: &mut Xml, next: Option<&str>) {
+    x.text("IsTruncated", if next.is_some() { "true" } else { "false" });
+    x.opt("Marker", next);
 }
 
 fn role_mut<'w>(world: &'w mut World, name: &str) -> Result<&'w mut Role, ApiError> {
@@ -140,12 +188,37 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
         }
         "ListRoles" => {
             let prefix = p.get("PathPrefix").unwrap_or("/");
+            let roles: Vec<&Role> = world.iam.roles.values().filter(|r| r.path.starts_with(prefix)).collect();
+            let (roles, next) = paged(roles, p, ctx)?;
             Ok(respond(ctx, operation, |x| {
                 x.open("Roles");
-                for role in world.iam.roles.values().filter(|r| r.path.starts_with(prefix)) {
+                for role in roles {
                     role_xml(x, "member", role);
                 }
-                x.close("Roles").text("IsTruncated", "false");
+                x.close("Roles");
+                truncation(x, next.as_deref());
+            }))
+        }
+        "GetAccountAuthorizationDetails" => {
+            // The sandbox holds roles only: users, groups and customer-managed
+            // policies are always empty lists.
+            let filters = p.strings("Filter.member");
+            let roles: Vec<&Role> = if filters.is_empty() || filters.iter().any(|f| f == "Role") {
+                world.iam.roles.values().collect()
+            } else {
+                Vec::new()
+            };
+            let (roles, next) = paged(roles, p, ctx)?;
+            Ok(respond(ctx, operation, |x| {
+                x.open("RoleDetailList");
+                for role in roles {
+                    role_detail_xml(x, role, world);
+                }
+                x.close("RoleDetailList");
+                x.open("UserDetailList").close("UserDetailList");
+                x.open("GroupDetailList").close("GroupDetailList");
+                x.open("Policies").close("Policies");
+                truncation(x, next.as_deref());
             }))
         }
         "DeleteRole" => {
@@ -222,13 +295,14 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
         "ListAttachedRolePolicies" => {
             let name = p.required("RoleName")?;
             let role = world.iam.roles.get(&name.to_ascii_lowercase()).ok_or_else(|| no_such_role(name))?;
+            let (policies, next) = paged(role.managed_policies.iter().collect(), p, ctx)?;
             Ok(respond(ctx, operation, |x| {
                 x.open("AttachedPolicies");
-                for arn in &role.managed_policies {
-                    let policy = arn.rsplit('/').next().unwrap_or(arn);
-                    x.open("member").text("PolicyName", policy).text("PolicyArn", arn).close("member");
+                for arn in policies {
+                    attached_policy_xml(x, arn);
                 }
-                x.close("AttachedPolicies").text("IsTruncated", "false");
+                x.close("AttachedPolicies");
+                truncation(x, next.as_deref());
             }))
         }
         "PutRolePolicy" => {
@@ -263,12 +337,14 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
         "ListRolePolicies" => {
             let name = p.required("RoleName")?;
             let role = world.iam.roles.get(&name.to_ascii_lowercase()).ok_or_else(|| no_such_role(name))?;
+            let (policies, next) = paged(role.inline_policies.keys().collect(), p, ctx)?;
             Ok(respond(ctx, operation, |x| {
                 x.open("PolicyNames");
-                for policy in role.inline_policies.keys() {
+                for policy in policies {
                     x.text("member", policy);
                 }
-                x.close("PolicyNames").text("IsTruncated", "false");
+                x.close("PolicyNames");
+                truncation(x, next.as_deref());
             }))
         }
         "TagRole" => {
@@ -285,12 +361,14 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
         "ListRoleTags" => {
             let name = p.required("RoleName")?;
             let role = world.iam.roles.get(&name.to_ascii_lowercase()).ok_or_else(|| no_such_role(name))?;
+            let (tags, next) = paged(role.tags.iter().collect(), p, ctx)?;
             Ok(respond(ctx, operation, |x| {
                 x.open("Tags");
-                for (k, v) in &role.tags {
+                for (k, v) in tags {
                     x.open("member").text("Key", k).text("Value", v).close("member");
                 }
-                x.close("Tags").text("IsTruncated", "false");
+                x.close("Tags");
+                truncation(x, next.as_deref());
             }))
         }
         "CreateInstanceProfile" => {
@@ -377,12 +455,15 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
             if !world.iam.roles.contains_key(&key) {
                 return Err(no_such_role(name));
             }
+            let profiles = world.iam.instance_profiles.values().filter(|ip| ip.roles.contains(&key)).collect();
+            let (profiles, next) = paged(profiles, p, ctx)?;
             Ok(respond(ctx, operation, |x| {
                 x.open("InstanceProfiles");
-                for profile in world.iam.instance_profiles.values().filter(|ip| ip.roles.contains(&key)) {
+                for profile in profiles {
                     profile_xml(x, "member", profile, world);
                 }
-                x.close("InstanceProfiles").text("IsTruncated", "false");
+                x.close("InstanceProfiles");
+                truncation(x, next.as_deref());
             }))
         }
         other => Err(ApiError::bad_request(

@@ -48,3 +48,41 @@ pub(crate) fn tags_of(v: &Value, key: &str) -> Tags {
 pub(crate) fn tags_json(tags: &Tags) -> Value {
     Value::Array(tags.iter().map(|(k, v)| json!({ "Key": k, "Value": v })).collect())
 }
+
+/// How an awsJson service pages a list: its token and size parameters, the
+/// token of the next page in the answer, and its page size when none is asked.
+pub(crate) struct Paging {
+    pub(crate) token: &'static str,
+    /// Empty when the client cannot choose (EMR).
+    pub(crate) size: &'static str,
+    pub(crate) next: &'static str,
+    pub(crate) default: usize,
+}
+
+/// SageMaker's `List*`: `MaxResults` (default 10), `NextToken`.
+pub(crate) const SAGEMAKER_PAGES: Paging =
+    Paging { token: "NextToken", size: "MaxResults", next: "NextToken", default: 10 };
+/// EMR's `List*`: pages of 50, `Marker`.
+pub(crate) const EMR_PAGES: Paging = Paging { token: "Marker", size: "", next: "Marker", default: 50 };
+/// Service Catalog: `PageSize` (default 20), `PageToken`, `NextPageToken`.
+pub(crate) const CATALOG_PAGES: Paging =
+    Paging { token: "PageToken", size: "PageSize", next: "NextPageToken", default: 20 };
+
+/// `{list: [one page of items], next: token}`, as the service pages.
+pub(crate) fn paged(
+    items: Vec<Value>,
+    input: &Value,
+    list: &str,
+    paging: &Paging,
+    ctx: &crate::server::Ctx<'_>,
+) -> Result<Value, ApiError> {
+    let asked =
+        if paging.size.is_empty() { None } else { int_of(input, paging.size).and_then(|n| usize::try_from(n).ok()) };
+    let (items, next) =
+        crate::paging::page(items, str_of(input, paging.token), asked, paging.default, ctx, "ValidationException")?;
+    let mut out = json!({ list: items });
+    if let Some(next) = next {
+        out[paging.next] = json!(next);
+    }
+    Ok(out)
+}

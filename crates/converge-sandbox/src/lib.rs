@@ -21,14 +21,17 @@ mod error;
 mod faults;
 mod iam;
 mod json;
+mod paging;
 mod query;
 mod s3;
 mod sagemaker;
+mod seed;
 mod server;
 mod state;
 mod sts;
 mod xml;
 
 pub use faults::{Fault, FaultKind};
+pub use seed::Seed;
 pub use server::{Config, Sandbox, SandboxError};
 pub use state::RequestRecord;

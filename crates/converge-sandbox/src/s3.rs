@@ -123,10 +123,22 @@ pub(crate) fn handle(
                     let prefix = params.get("prefix").cloned().unwrap_or_default();
                     let objects: Vec<(&String, &Object)> =
                         b.objects.iter().filter(|(k, _)| k.starts_with(&prefix)).collect();
+                    let asked = params.get("max-keys").and_then(|n| n.parse::<usize>().ok());
+                    let token = params.get("continuation-token").map(String::as_str);
+                    let (objects, next) = match crate::paging::page(objects, token, asked, 1000, ctx, "InvalidArgument")
+                    {
+                        Ok(page) => page,
+                        Err(_) => {
+                            let message = "The continuation token provided is incorrect";
+                            return ("ListObjectsV2".to_owned(), error(400, "InvalidArgument", message, rid));
+                        }
+                    };
                     let mut x = Xml::new();
                     x.root("ListBucketResult", "http://s3.amazonaws.com/doc/2006-03-01/");
                     x.text("Name", &bucket).text("Prefix", &prefix).text("KeyCount", &objects.len().to_string());
-                    x.text("MaxKeys", "1000").text("IsTruncated", "false");
+                    x.text("MaxKeys", &asked.unwrap_or(1000).to_string());
+                    x.text("IsTruncated", if next.is_some() { "true" } else { "false" });
+                    x.opt("ContinuationToken", token).opt("NextContinuationToken", next.as_deref());
                     for (key, object) in objects {
                         x.open("Contents").text("Key", key).text("LastModified", &iso8601(object.modified));
                         x.text("ETag", &object.etag)

@@ -1,5 +1,7 @@
-//! SageMaker Studio: domains and user profiles with their state machine, the
-//! NFS security groups a domain leaves in its VPC, and the home EFS whose
+//! SageMaker Studio: domains, user profiles, spaces and apps with their state
+//! machines and AWS's refusals (a profile with apps or private spaces, a
+//! domain with profiles, spaces or apps, a network change while apps run),
+//! the NFS security groups a domain leaves in its VPC, and the home EFS whose
 //! mount targets outlive the domain unless it is deleted with it.
 
 use std::collections::BTreeMap;
@@ -8,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
-use crate::json::{required, str_of, strings, tags_json, tags_of, validation};
+use crate::json::{SAGEMAKER_PAGES, paged, required, str_of, strings, tags_json, tags_of, validation};
 use crate::server::Ctx;
 use crate::state::{Rule, SecurityGroup, Tags, Timeline, World};
 
@@ -20,6 +22,47 @@ pub(crate) struct SageMakerState {
     pub(crate) users: BTreeMap<String, UserProfile>,
     /// Home file systems by id; their mount targets sit in these subnets.
     pub(crate) file_systems: BTreeMap<String, Vec<String>>,
+    /// By `domain-id/space name`.
+    pub(crate) spaces: BTreeMap<String, Space>,
+    /// By `domain-id/owner/app type/app name`; deleted apps stay listed, `Deleted`.
+    pub(crate) apps: BTreeMap<String, App>,
+}
+
+/// A Studio space: private to its owner's profile, or shared.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Space {
+    pub(crate) domain_id: String,
+    pub(crate) name: String,
+    pub(crate) arn: String,
+    /// The user profile owning it (private spaces, and shared ones created by a user).
+    pub(crate) owner: Option<String>,
+    /// `Private` or `Shared`.
+    pub(crate) sharing: String,
+    pub(crate) created_ms: u64,
+    pub(crate) modified_ms: u64,
+    pub(crate) timeline: Timeline,
+}
+
+/// A Studio app (JupyterLab, a Studio Classic JupyterServer, a kernel gateway…).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct App {
+    pub(crate) domain_id: String,
+    /// The user profile it runs for (Studio Classic), or …
+    pub(crate) user_profile: Option<String>,
+    /// … the space it runs in.
+    pub(crate) space: Option<String>,
+    pub(crate) app_type: String,
+    pub(crate) name: String,
+    pub(crate) arn: String,
+    pub(crate) created_ms: u64,
+    pub(crate) timeline: Timeline,
+}
+
+impl App {
+    /// Pending, InService or Deleting: it holds its profile, space and domain, and the domain's network.
+    fn is_running(&self, now_ms: u64) -> bool {
+        matches!(self.timeline.at(now_ms), "Pending" | "InService" | "Deleting")
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -57,6 +100,9 @@ pub(crate) const GONE: &str = "__gone__";
 const CREATING: f64 = 120.0;
 const UPDATING: f64 = 60.0;
 const DELETING: f64 = 60.0;
+/// An app starts in a few minutes and stops in about one.
+const APP_STARTING: f64 = 180.0;
+const APP_DELETING: f64 = 60.0;
 
 fn not_found(what: &str) -> ApiError {
     ApiError::bad_request("ResourceNotFound", format!("{what} does not exist."))
@@ -70,10 +116,78 @@ fn user_key(domain: &str, name: &str) -> String {
     format!("{domain}/{}", name.to_ascii_lowercase())
 }
 
+fn space_key(domain: &str, name: &str) -> String {
+    format!("{domain}/{name}")
+}
+
+/// An app's key: its domain, its owner (`user:alice` or `space:lab`), type and name.
+fn app_key(domain: &str, owner: &str, app_type: &str, name: &str) -> String {
+    format!("{domain}/{owner}/{app_type}/{name}")
+}
+
+/// The owner of the app a request names: `UserProfileName` or `SpaceName`, exactly one.
+fn app_owner(input: &Value) -> Result<(Option<String>, Option<String>, String), ApiError> {
+    match (str_of(input, "UserProfileName"), str_of(input, "SpaceName")) {
+        (Some(user), None) => Ok((Some(user.to_owned()), None, format!("user:{}", user.to_ascii_lowercase()))),
+        (None, Some(space)) => Ok((None, Some(space.to_owned()), format!("space:{space}"))),
+        _ => Err(validation("Exactly one of UserProfileName and SpaceName is required.")),
+    }
+}
+
+fn app_json(a: &App, now_ms: u64) -> Value {
+    let mut value = json!({
+        "AppArn": a.arn,
+        "DomainId": a.domain_id,
+        "AppType": a.app_type,
+        "AppName": a.name,
+        "Status": a.timeline.at(now_ms),
+        "CreationTime": Ctx::seconds(a.created_ms),
+    });
+    if let Some(user) = &a.user_profile {
+        value["UserProfileName"] = json!(user);
+    }
+    if let Some(space) = &a.space {
+        value["SpaceName"] = json!(space);
+    }
+    value
+}
+
+fn space_json(s: &Space, now_ms: u64, summary: bool) -> Value {
+    let mut value = json!({
+        "DomainId": s.domain_id,
+        "SpaceName": s.name,
+        "Status": s.timeline.at(now_ms),
+        "CreationTime": Ctx::seconds(s.created_ms),
+        "LastModifiedTime": Ctx::seconds(s.modified_ms),
+        "SpaceDisplayName": s.name,
+    });
+    let (ownership, sharing) = if summary {
+        ("OwnershipSettingsSummary", "SpaceSharingSettingsSummary")
+    } else {
+        ("OwnershipSettings", "SpaceSharingSettings")
+    };
+    if let Some(owner) = &s.owner {
+        value[ownership] = json!({ "OwnerUserProfileName": owner });
+    }
+    value[sharing] = json!({ "SharingType": s.sharing });
+    if !summary {
+        value["SpaceArn"] = json!(s.arn);
+    }
+    value
+}
+
+/// The running apps of a domain, as `type name` for messages.
+fn running_apps<'a>(world: &'a World, domain: &'a str, now_ms: u64) -> impl Iterator<Item = &'a App> + 'a {
+    world.sagemaker.apps.values().filter(move |a| a.domain_id == domain && a.is_running(now_ms))
+}
+
 /// Drops what finished deleting.
 pub(crate) fn advance(world: &mut World, now_ms: u64) {
     world.sagemaker.domains.retain(|_, d| d.timeline.at(now_ms) != GONE);
     world.sagemaker.users.retain(|_, u| u.timeline.at(now_ms) != GONE);
+    world.sagemaker.spaces.retain(|_, s| s.timeline.at(now_ms) != GONE);
+    let domains = &world.sagemaker.domains;
+    world.sagemaker.apps.retain(|_, a| domains.contains_key(&a.domain_id));
 }
 
 fn check_role(world: &World, arn: Option<&str>) -> Result<(), ApiError> {
@@ -233,13 +347,16 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, input: &
             let d = world.sagemaker.domains.get(id).ok_or_else(|| not_found(&format!("Domain {id}")))?;
             Ok(domain_json(d, now))
         }
-        "ListDomains" => Ok(json!({
-            "Domains": world.sagemaker.domains.values().map(|d| json!({
-                "DomainArn": d.arn, "DomainId": d.id, "DomainName": d.name, "Status": d.timeline.at(now),
-                "CreationTime": Ctx::seconds(d.created_ms), "LastModifiedTime": Ctx::seconds(d.modified_ms),
-                "Url": format!("https://{}.studio.sagemaker.aws", d.id),
-            })).collect::<Vec<_>>()
-        })),
+        "ListDomains" => {
+            let domains = world.sagemaker.domains.values().map(|d| {
+                json!({
+                    "DomainArn": d.arn, "DomainId": d.id, "DomainName": d.name, "Status": d.timeline.at(now),
+                    "CreationTime": Ctx::seconds(d.created_ms), "LastModifiedTime": Ctx::seconds(d.modified_ms),
+                    "Url": format!("https://{}.studio.sagemaker.aws", d.id),
+                })
+            });
+            paged(domains.collect(), input, "Domains", &SAGEMAKER_PAGES, ctx)
+        }
         "UpdateDomain" => {
             let id = required(input, "DomainId")?.to_owned();
             let settings = input.get("DefaultUserSettings").cloned();
@@ -257,6 +374,18 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, input: &
                 if world.ec2.subnets.get(subnet).is_none_or(|s| s.vpc_id != vpc) {
                     return Err(validation(format!("Subnet {subnet} is not in VPC {vpc}.")));
                 }
+            }
+            let current = world.sagemaker.domains.get(&id).ok_or_else(|| not_found(&format!("Domain {id}")))?;
+            let removes_subnet =
+                subnets.as_ref().is_some_and(|s| current.subnet_ids.iter().any(|old| !s.contains(old)));
+            let changes_access = str_of(input, "AppNetworkAccessType").is_some_and(|a| a != current.network_access);
+            let running: Vec<String> =
+                running_apps(world, &id, now).map(|a| format!("{} {}", a.app_type, a.name)).collect();
+            if (removes_subnet || changes_access) && !running.is_empty() {
+                return Err(in_use(format!(
+                    "Domain {id} has apps in InService, Pending or Deleting state ({}); AppNetworkAccessType cannot change and subnets cannot be removed until they are deleted.",
+                    running.join(", ")
+                )));
             }
             let d = world.sagemaker.domains.get_mut(&id).ok_or_else(|| not_found(&format!("Domain {id}")))?;
             if d.timeline.at(now) != "InService" {
@@ -282,6 +411,12 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, input: &
             }
             if world.sagemaker.users.values().any(|u| u.domain_id == id) {
                 return Err(in_use(format!("Domain {id} has user profiles; delete them first.")));
+            }
+            if world.sagemaker.spaces.values().any(|s| s.domain_id == id) {
+                return Err(in_use(format!("Domain {id} has spaces; delete them first.")));
+            }
+            if running_apps(world, &id, now).next().is_some() {
+                return Err(in_use(format!("Domain {id} has apps that are not deleted; delete them first.")));
             }
             let delete_home =
                 input.pointer("/RetentionPolicy/HomeEfsFileSystem").and_then(Value::as_str) == Some("Delete");
@@ -334,12 +469,13 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, input: &
         }
         "ListUserProfiles" => {
             let domain = str_of(input, "DomainIdEquals");
-            Ok(json!({
-                "UserProfiles": world.sagemaker.users.values().filter(|u| domain.is_none_or(|d| d == u.domain_id)).map(|u| json!({
+            let users = world.sagemaker.users.values().filter(|u| domain.is_none_or(|d| d == u.domain_id)).map(|u| {
+                json!({
                     "DomainId": u.domain_id, "UserProfileName": u.name, "Status": u.timeline.at(now),
                     "CreationTime": Ctx::seconds(u.created_ms), "LastModifiedTime": Ctx::seconds(u.modified_ms),
-                })).collect::<Vec<_>>()
-            }))
+                })
+            });
+            paged(users.collect(), input, "UserProfiles", &SAGEMAKER_PAGES, ctx)
         }
         "UpdateUserProfile" => {
             let (domain, name) =
@@ -364,6 +500,19 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, input: &
         }
         "DeleteUserProfile" => {
             let (domain, name) = (required(input, "DomainId")?, required(input, "UserProfileName")?);
+            let owns = |owner: &Option<String>| owner.as_deref().is_some_and(|o| o.eq_ignore_ascii_case(name));
+            let apps = world.sagemaker.apps.values().filter(|a| a.domain_id == domain && a.is_running(now));
+            if apps.clone().any(|a| owns(&a.user_profile)) {
+                return Err(in_use(format!("User profile {name} has apps that are not deleted; delete them first.")));
+            }
+            if world
+                .sagemaker
+                .spaces
+                .values()
+                .any(|s| s.domain_id == domain && s.sharing == "Private" && owns(&s.owner))
+            {
+                return Err(in_use(format!("User profile {name} has private spaces; delete them first.")));
+            }
             let u = world
                 .sagemaker
                 .users
@@ -389,11 +538,194 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, input: &
                 }
                 _ => {}
             }
-            Ok(json!({ "Tags": tags_json(tags) }))
+            let listed: Vec<Value> = tags_json(tags).as_array().cloned().unwrap_or_default();
+            match operation {
+                "ListTags" => paged(listed, input, "Tags", &SAGEMAKER_PAGES, ctx),
+                "AddTags" => Ok(json!({ "Tags": listed })),
+                _ => Ok(json!({})),
+            }
+        }
+        "CreateSpace" => create_space(world, ctx, input),
+        "DescribeSpace" => {
+            let (domain, name) = (required(input, "DomainId")?, required(input, "SpaceName")?);
+            let space = world
+                .sagemaker
+                .spaces
+                .get(&space_key(domain, name))
+                .ok_or_else(|| not_found(&format!("Space {name}")))?;
+            Ok(space_json(space, now, false))
+        }
+        "ListSpaces" => {
+            let domain = str_of(input, "DomainIdEquals");
+            let contains = str_of(input, "SpaceNameContains");
+            let spaces = world
+                .sagemaker
+                .spaces
+                .values()
+                .filter(|s| domain.is_none_or(|d| d == s.domain_id) && contains.is_none_or(|c| s.name.contains(c)))
+                .map(|s| space_json(s, now, true));
+            paged(spaces.collect(), input, "Spaces", &SAGEMAKER_PAGES, ctx)
+        }
+        "DeleteSpace" => {
+            let (domain, name) = (required(input, "DomainId")?.to_owned(), required(input, "SpaceName")?.to_owned());
+            if !world.sagemaker.spaces.contains_key(&space_key(&domain, &name)) {
+                return Err(not_found(&format!("Space {name}")));
+            }
+            if world
+                .sagemaker
+                .apps
+                .values()
+                .any(|a| a.domain_id == domain && a.space.as_deref() == Some(name.as_str()) && a.is_running(now))
+            {
+                return Err(in_use(format!("Space {name} has apps that are not deleted; delete them first.")));
+            }
+            let space = world
+                .sagemaker
+                .spaces
+                .get_mut(&space_key(&domain, &name))
+                .ok_or_else(|| not_found(&format!("Space {name}")))?;
+            if space.timeline.at(now) == "Deleting" {
+                return Err(in_use(format!("Space {name} is being deleted.")));
+            }
+            space.timeline.replan(now, &[(now, "Deleting"), (ctx.after(DELETING / 2.0), GONE)]);
+            Ok(json!({}))
+        }
+        "CreateApp" => create_app(world, ctx, input),
+        "DescribeApp" => {
+            let (domain, app_type, name) =
+                (required(input, "DomainId")?, required(input, "AppType")?, required(input, "AppName")?);
+            let (_, _, owner) = app_owner(input)?;
+            let app = world
+                .sagemaker
+                .apps
+                .get(&app_key(domain, &owner, app_type, name))
+                .ok_or_else(|| not_found(&format!("App {name}")))?;
+            Ok(app_json(app, now))
+        }
+        "ListApps" => {
+            let domain = str_of(input, "DomainIdEquals");
+            let user = str_of(input, "UserProfileNameEquals");
+            let space = str_of(input, "SpaceNameEquals");
+            let apps = world
+                .sagemaker
+                .apps
+                .values()
+                .filter(|a| domain.is_none_or(|d| d == a.domain_id))
+                .filter(|a| user.is_none_or(|u| a.user_profile.as_deref() == Some(u)))
+                .filter(|a| space.is_none_or(|s| a.space.as_deref() == Some(s)))
+                .map(|a| app_json(a, now));
+            paged(apps.collect(), input, "Apps", &SAGEMAKER_PAGES, ctx)
+        }
+        "DeleteApp" => {
+            let (domain, app_type, name) =
+                (required(input, "DomainId")?, required(input, "AppType")?, required(input, "AppName")?);
+            let (_, _, owner) = app_owner(input)?;
+            let app = world
+                .sagemaker
+                .apps
+                .get_mut(&app_key(domain, &owner, app_type, name))
+                .filter(|a| a.timeline.at(now) != "Deleted")
+                .ok_or_else(|| not_found(&format!("App {name}")))?;
+            let status = app.timeline.at(now);
+            if !matches!(status, "InService" | "Failed") {
+                return Err(in_use(format!("App {name} is {status}; only an InService app can be deleted.")));
+            }
+            app.timeline.replan(now, &[(now, "Deleting"), (ctx.after(APP_DELETING), "Deleted")]);
+            Ok(json!({}))
         }
         other => Err(ApiError::bad_request(
             "UnknownOperationException",
             format!("The sandbox does not implement SageMaker.{other}."),
         )),
     }
+}
+
+fn create_space(world: &mut World, ctx: &Ctx<'_>, input: &Value) -> Result<Value, ApiError> {
+    let now = ctx.now_ms;
+    let (domain_id, name) = (required(input, "DomainId")?.to_owned(), required(input, "SpaceName")?.to_owned());
+    let domain = world.sagemaker.domains.get(&domain_id).ok_or_else(|| not_found(&format!("Domain {domain_id}")))?;
+    if domain.timeline.at(now) != "InService" {
+        return Err(in_use(format!("Domain {domain_id} is {}.", domain.timeline.at(now))));
+    }
+    let owner = input.pointer("/OwnershipSettings/OwnerUserProfileName").and_then(Value::as_str).map(str::to_owned);
+    let sharing =
+        input.pointer("/SpaceSharingSettings/SharingType").and_then(Value::as_str).unwrap_or("Shared").to_owned();
+    if !matches!(sharing.as_str(), "Private" | "Shared") {
+        return Err(validation(format!("SharingType {sharing} is not Private or Shared.")));
+    }
+    match &owner {
+        Some(owner) if !world.sagemaker.users.contains_key(&user_key(&domain_id, owner)) => {
+            return Err(not_found(&format!("User profile {owner}")));
+        }
+        None if sharing == "Private" => {
+            return Err(validation("A private space needs OwnershipSettings.OwnerUserProfileName."));
+        }
+        _ => {}
+    }
+    let key = space_key(&domain_id, &name);
+    if world.sagemaker.spaces.contains_key(&key) {
+        return Err(in_use(format!("Space {name} already exists in domain {domain_id}.")));
+    }
+    let arn = format!("arn:aws:sagemaker:{}:{}:space/{domain_id}/{name}", ctx.region, ctx.account);
+    let space = Space {
+        domain_id,
+        name,
+        arn: arn.clone(),
+        owner,
+        sharing,
+        created_ms: now,
+        modified_ms: now,
+        timeline: Timeline(vec![(now, "Pending".into()), (ctx.after(CREATING / 4.0), "InService".into())]),
+    };
+    world.sagemaker.spaces.insert(key, space);
+    Ok(json!({ "SpaceArn": arn }))
+}
+
+fn create_app(world: &mut World, ctx: &Ctx<'_>, input: &Value) -> Result<Value, ApiError> {
+    let now = ctx.now_ms;
+    let domain_id = required(input, "DomainId")?.to_owned();
+    let (app_type, name) = (required(input, "AppType")?.to_owned(), required(input, "AppName")?.to_owned());
+    let (user_profile, space, owner) = app_owner(input)?;
+    if !world.sagemaker.domains.contains_key(&domain_id) {
+        return Err(not_found(&format!("Domain {domain_id}")));
+    }
+    let owner_status = match (&user_profile, &space) {
+        (Some(user), _) => world.sagemaker.users.get(&user_key(&domain_id, user)).map(|u| u.timeline.at(now)),
+        (None, Some(space)) => world.sagemaker.spaces.get(&space_key(&domain_id, space)).map(|s| s.timeline.at(now)),
+        (None, None) => None,
+    };
+    match owner_status {
+        None => {
+            let owner = match (&user_profile, &space) {
+                (Some(user), _) => format!("User profile {user}"),
+                (None, space) => format!("Space {}", space.as_deref().unwrap_or_default()),
+            };
+            return Err(not_found(&owner));
+        }
+        Some("InService") => {}
+        Some(status) => return Err(in_use(format!("The app's owner is {status}, not InService."))),
+    }
+    let key = app_key(&domain_id, &owner, &app_type, &name);
+    if world.sagemaker.apps.get(&key).is_some_and(|a| a.timeline.at(now) != "Deleted") {
+        return Err(in_use(format!("App {name} already exists.")));
+    }
+    let arn = format!(
+        "arn:aws:sagemaker:{}:{}:app/{domain_id}/{}/{}/{name}",
+        ctx.region,
+        ctx.account,
+        owner.split_once(':').map_or("", |(_, o)| o),
+        app_type.to_ascii_lowercase()
+    );
+    let app = App {
+        domain_id,
+        user_profile,
+        space,
+        app_type,
+        name,
+        arn: arn.clone(),
+        created_ms: now,
+        timeline: Timeline(vec![(now, "Pending".into()), (ctx.after(APP_STARTING), "InService".into())]),
+    };
+    world.sagemaker.apps.insert(key, app);
+    Ok(json!({ "AppArn": arn }))
 }

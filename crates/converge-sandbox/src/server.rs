@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::error::ApiError;
-use crate::faults::{self, Fault, FaultKind};
+use crate::faults::{self, Draws, Fault, FaultKind, Faults};
 use crate::query::Params;
 use crate::state::{RequestRecord, World};
 
@@ -36,6 +36,11 @@ pub struct Config {
     /// For this many seconds of AWS time after an IAM role is created, EMR
     /// does not see its instance profile yet (IAM is eventually consistent).
     pub iam_propagation_seconds: f64,
+    /// Caps every page of every paginated call, whatever the client asks
+    /// (AWS's own page sizes otherwise), so tests exercise pagination.
+    pub page_size: Option<usize>,
+    /// Seeds the draws of faults with a `rate`, so a run can be replayed.
+    pub seed: u64,
 }
 
 impl Default for Config {
@@ -48,6 +53,8 @@ impl Default for Config {
             state_file: None,
             faults: Vec::new(),
             iam_propagation_seconds: 8.0,
+            page_size: None,
+            seed: 0x5eed,
         }
     }
 }
@@ -78,7 +85,7 @@ pub enum SandboxError {
 pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) world: Mutex<World>,
-    pub(crate) faults: Mutex<Vec<Fault>>,
+    pub(crate) faults: Mutex<Faults>,
     pub(crate) log: Mutex<Vec<RequestRecord>>,
     requests: AtomicU64,
     persist: Mutex<()>,
@@ -102,6 +109,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) request_id: &'a str,
     /// `http://127.0.0.1:<port>`, for URLs that point back at the sandbox.
     pub(crate) endpoint: &'a str,
+    /// The cap on page sizes (`Config::page_size`).
+    pub(crate) page_size: Option<usize>,
 }
 
 impl Ctx<'_> {
@@ -139,7 +148,7 @@ impl Sandbox {
             .map_err(|source| SandboxError::Bind { port: config.port, source })?;
         let addr = listener.local_addr().map_err(|source| SandboxError::Bind { port: config.port, source })?;
         let shared = Arc::new(Shared {
-            faults: Mutex::new(config.faults.clone()),
+            faults: Mutex::new(Faults { rules: config.faults.clone(), draws: Draws::new(config.seed) }),
             config,
             world: Mutex::new(world),
             log: Mutex::new(Vec::new()),
@@ -174,7 +183,18 @@ impl Sandbox {
 
     /// Replaces the active faults.
     pub fn set_faults(&self, faults: Vec<Fault>) {
-        *lock(&self.shared.faults) = faults;
+        lock(&self.shared.faults).rules = faults;
+    }
+
+    /// The whole emulated account, as `GET /_sandbox/state` returns it.
+    pub fn state(&self) -> serde_json::Value {
+        serde_json::to_value(&*lock(&self.shared.world)).unwrap_or_default()
+    }
+
+    /// Creates what a spec expects to exist already (its VPCs and buckets), as given.
+    pub fn seed(&self, seed: &crate::seed::Seed) {
+        crate::seed::apply(&mut lock(&self.shared.world), seed);
+        self.shared.persist();
     }
 
     /// Serves until the process is interrupted (Ctrl-C) or the server fails.
@@ -252,6 +272,7 @@ impl Shared {
             time_scale: self.config.time_scale,
             request_id,
             endpoint,
+            page_size: self.config.page_size,
         }
     }
 

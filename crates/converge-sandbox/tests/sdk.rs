@@ -347,6 +347,7 @@ async fn injected_faults_are_retried_or_reported_and_logged() {
         kind: FaultKind::Throttle,
         times: Some(2),
         latency_ms: None,
+        rate: None,
     }]);
     iam.get_role().role_name("r").send().await.expect("retried through throttling");
     let log = sandbox.requests();
@@ -361,6 +362,7 @@ async fn injected_faults_are_retried_or_reported_and_logged() {
         kind: FaultKind::Unavailable,
         times: None,
         latency_ms: None,
+        rate: None,
     }]);
     assert_eq!(code(iam.get_role().role_name("r").send().await), "ServiceUnavailable");
     sandbox.set_faults(Vec::new());
@@ -399,6 +401,7 @@ async fn each_protocol_spells_throttling_its_way_and_faults_break_or_slow_calls(
         kind,
         times: None,
         latency_ms: None,
+        rate: None,
     };
     sandbox.set_faults(vec![
         always("ec2", FaultKind::Throttle),
@@ -426,6 +429,7 @@ async fn each_protocol_spells_throttling_its_way_and_faults_break_or_slow_calls(
         kind: FaultKind::Latency,
         times: Some(1),
         latency_ms: Some(150),
+        rate: None,
     }]);
     sts.get_caller_identity().send().await.expect("slow, but answered");
     let last = sandbox.requests().pop().expect("logged");
