@@ -145,6 +145,7 @@ impl Account {
             | Operation::CreateUserProfile { .. }
             | Operation::UpdateUserProfile { .. }
             | Operation::DeleteApp { .. }
+            | Operation::DeleteSpace { .. }
             | Operation::DeleteUserProfile { .. } => sagemaker::apply(self, &call, operation)?,
             Operation::CreatePortfolio { .. }
             | Operation::UpdatePortfolio { .. }

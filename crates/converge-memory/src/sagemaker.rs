@@ -155,6 +155,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
                 sharing: sharing(default_user_settings),
                 home_efs_id: Some(efs),
                 apps: Vec::new(),
+                spaces: Vec::new(),
                 tags: tags.clone(),
             });
             Ok(Output::id(id))
@@ -213,9 +214,18 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
                     format!("Domain {id} still has user profiles"),
                 ));
             }
+            if current.live_spaces().next().is_some() {
+                return Err(call.fail(ErrorClass::Conflict, "ResourceInUse", format!("Domain {id} still has spaces")));
+            }
             account.live.sagemaker_domains.retain(|d| d.id != id);
             if !retain_home_efs {
+                // With the home EFS gone, the executor deletes the NFS groups SageMaker leaves behind.
                 account.live.file_systems.retain(|fs| Some(&fs.id) != current.home_efs_id.as_ref());
+                let marker = format!("domain/{id}");
+                account
+                    .live
+                    .security_groups
+                    .retain(|g| g.tags.get("ManagedByAmazonSageMakerResource") != Some(&marker));
             }
             Ok(Output::none())
         }
@@ -266,6 +276,23 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             }
             Ok(Output::none())
         }
+        Operation::DeleteSpace { domain: id, space } => {
+            let id = known(id);
+            let live_domain = domain(account, call, &id)?;
+            let position =
+                live_domain.spaces.iter().position(|s| s.name == *space && !s.status.is_gone()).ok_or_else(|| {
+                    call.fail(ErrorClass::NotFound, "ResourceNotFound", format!("Space {space} not found"))
+                })?;
+            if live_domain.running_apps().any(|app| app.space.as_deref() == Some(space.as_str())) {
+                return Err(call.fail(
+                    ErrorClass::Conflict,
+                    "ResourceInUse",
+                    format!("Space {space} has running apps"),
+                ));
+            }
+            live_domain.spaces.remove(position);
+            Ok(Output::none())
+        }
         Operation::DeleteUserProfile { domain: id, name } => {
             let id = known(id);
             let index = user_index(account, call, &id, name)?;
@@ -281,6 +308,20 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
                     ErrorClass::Conflict,
                     "ResourceInUse",
                     format!("User profile {name} has running apps"),
+                ));
+            }
+            let has_spaces = account
+                .live
+                .sagemaker_domains
+                .iter()
+                .filter(|d| d.id == id)
+                .flat_map(|d| d.live_spaces())
+                .any(|space| space.owner.as_deref() == Some(name.as_str()));
+            if has_spaces {
+                return Err(call.fail(
+                    ErrorClass::Conflict,
+                    "ResourceInUse",
+                    format!("User profile {name} has private spaces"),
                 ));
             }
             account.live.sagemaker_users.remove(index);

@@ -21,6 +21,10 @@ pub const PREVENT_DESTROY_TAG: &str = "converge:prevent-destroy";
 /// What deleting a domain does to its home EFS (`Retain` or `Delete`), kept on
 /// the domain so that a domain removed from the spec is deleted as the spec said.
 pub const HOME_EFS_TAG: &str = "converge:home-efs-on-delete";
+/// Set on a resource created to replace another: the id of the one it replaces.
+/// It tells a replacement apart from its predecessor while both exist, so an
+/// interrupted replacement resumes instead of starting over.
+pub const REPLACES_TAG: &str = "converge:replaces";
 
 /// The snapshot format version this crate reads and writes.
 pub const LIVE_STATE_VERSION: u32 = 2;
@@ -194,6 +198,22 @@ impl SagemakerStatus {
         }
     }
 
+    /// Reads SageMaker's spelling.
+    pub fn from_aws(text: &str) -> Option<SagemakerStatus> {
+        [
+            SagemakerStatus::Pending,
+            SagemakerStatus::InService,
+            SagemakerStatus::Updating,
+            SagemakerStatus::Deleting,
+            SagemakerStatus::Deleted,
+            SagemakerStatus::Failed,
+            SagemakerStatus::UpdateFailed,
+            SagemakerStatus::DeleteFailed,
+        ]
+        .into_iter()
+        .find(|s| s.aws().eq_ignore_ascii_case(text))
+    }
+
     /// On its way out: listed for a while, but no longer a resource to plan for.
     pub fn is_gone(self) -> bool {
         matches!(self, SagemakerStatus::Deleting | SagemakerStatus::Deleted)
@@ -222,6 +242,17 @@ impl LiveApp {
     }
 }
 
+/// A Studio space: shared by the domain's users, or private to one (`owner`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveSpace {
+    pub name: String,
+    /// The user profile a private space belongs to.
+    #[serde(default)]
+    pub owner: Option<String>,
+    pub status: SagemakerStatus,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LiveSagemakerDomain {
@@ -246,6 +277,9 @@ pub struct LiveSagemakerDomain {
     /// The domain's Studio apps (of every user profile and space).
     #[serde(default)]
     pub apps: Vec<LiveApp>,
+    /// The domain's spaces; SageMaker deletes a domain or a user profile only once they are gone.
+    #[serde(default)]
+    pub spaces: Vec<LiveSpace>,
     #[serde(default)]
     pub tags: Tags,
 }
@@ -253,6 +287,11 @@ pub struct LiveSagemakerDomain {
 impl LiveSagemakerDomain {
     pub fn running_apps(&self) -> impl Iterator<Item = &LiveApp> {
         self.apps.iter().filter(|app| app.is_running())
+    }
+
+    /// The spaces that exist (not on their way out).
+    pub fn live_spaces(&self) -> impl Iterator<Item = &LiveSpace> {
+        self.spaces.iter().filter(|space| !space.status.is_gone())
     }
 
     /// Whether deleting the domain keeps its home EFS: unless converge
@@ -554,6 +593,21 @@ impl ClusterState {
             ClusterState::Terminated => "TERMINATED",
             ClusterState::TerminatedWithErrors => "TERMINATED_WITH_ERRORS",
         }
+    }
+
+    /// Reads EMR's spelling.
+    pub fn from_aws(text: &str) -> Option<ClusterState> {
+        [
+            ClusterState::Starting,
+            ClusterState::Bootstrapping,
+            ClusterState::Running,
+            ClusterState::Waiting,
+            ClusterState::Terminating,
+            ClusterState::Terminated,
+            ClusterState::TerminatedWithErrors,
+        ]
+        .into_iter()
+        .find(|s| s.aws() == text)
     }
 
     /// Gone or going (a terminated cluster stays listed for a while).

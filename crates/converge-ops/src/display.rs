@@ -132,16 +132,19 @@ impl Display for Operation {
                 write!(f, "{call} {domain}: {}", parts.join("; "))
             }
             DeleteDomain { domain, retain_home_efs } => {
-                let efs = if *retain_home_efs { "retain" } else { "delete" };
-                write!(f, "{call} {domain} (home EFS: {efs})")
+                let efs = if *retain_home_efs { "home EFS retained" } else { "home EFS and its NFS groups deleted" };
+                write!(f, "{call} {domain} ({efs})")
             }
+            DeleteSpace { domain, space } => write!(f, "{call} {space} in {domain}"),
             CreateUserProfile { domain, name, .. }
             | UpdateUserProfile { domain, name, .. }
             | DeleteUserProfile { domain, name } => write!(f, "{call} {name} in {domain}"),
-            DeleteApp { domain, user_profile, space, app_type, app_name } => {
-                let owner = user_profile.as_deref().or(space.as_deref()).unwrap_or_default();
-                write!(f, "{call} {app_type} {app_name:?} of {owner} in {domain}")
-            }
+            DeleteApp { domain, user_profile, space, app_type, app_name } => match (space, user_profile) {
+                (Some(space), _) => write!(f, "{call} {app_type} {app_name:?} in space {space} of {domain}"),
+                (None, user) => {
+                    write!(f, "{call} {app_type} {app_name:?} of {} in {domain}", user.as_deref().unwrap_or_default())
+                }
+            },
             CreatePortfolio { display_name, .. } => write!(f, "{call} {display_name:?}"),
             UpdatePortfolio { portfolio, display_name, .. } => write!(f, "{call} {portfolio} ({display_name:?})"),
             AssociatePrincipals { portfolio, principal_arns }

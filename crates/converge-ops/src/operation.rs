@@ -448,6 +448,10 @@ pub enum Operation {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         default_user_settings: Option<UserSettings>,
     },
+    /// `DeleteDomain` with `RetentionPolicy.HomeEfsFileSystem`; done when the
+    /// domain is gone and, unless the home EFS is retained, once the two NFS
+    /// security groups SageMaker made in the VPC (which it leaves behind) are
+    /// deleted too.
     DeleteDomain {
         domain: Id,
         retain_home_efs: bool,
@@ -471,6 +475,11 @@ pub enum Operation {
         space: Option<String>,
         app_type: String,
         app_name: String,
+    },
+    /// `DeleteSpace`; done when the space is gone.
+    DeleteSpace {
+        domain: Id,
+        space: String,
     },
     DeleteUserProfile {
         domain: Id,
@@ -663,6 +672,7 @@ impl Operation {
             | CreateUserProfile { .. }
             | UpdateUserProfile { .. }
             | DeleteApp { .. }
+            | DeleteSpace { .. }
             | DeleteUserProfile { .. } => Service::Sagemaker,
             UploadTemplate { .. } => Service::S3,
             CreatePortfolio { .. }
@@ -739,6 +749,7 @@ impl Operation {
             CreateUserProfile { .. } => one("CreateUserProfile"),
             UpdateUserProfile { .. } => one("UpdateUserProfile"),
             DeleteApp { .. } => one("DeleteApp"),
+            DeleteSpace { .. } => one("DeleteSpace"),
             DeleteUserProfile { .. } => one("DeleteUserProfile"),
             CreatePortfolio { .. } => one("CreatePortfolio"),
             UpdatePortfolio { .. } => one("UpdatePortfolio"),
@@ -865,7 +876,10 @@ impl Operation {
                 f(domain);
                 each(&mut user_settings.security_groups, f);
             }
-            DeleteDomain { domain, .. } | DeleteApp { domain, .. } | DeleteUserProfile { domain, .. } => f(domain),
+            DeleteDomain { domain, .. }
+            | DeleteApp { domain, .. }
+            | DeleteSpace { domain, .. }
+            | DeleteUserProfile { domain, .. } => f(domain),
             UpdatePortfolio { portfolio, .. }
             | AssociatePrincipals { portfolio, .. }
             | DisassociatePrincipals { portfolio, .. }

@@ -245,8 +245,11 @@ fn instance_type_text(
     if !ebs.is_empty() {
         text.push_str(&format!(" ebs {}", ebs.join(" ")));
     }
-    if optimized == Some(true) {
-        text.push_str(" ebs-optimized");
+    // EMR reports EBS-optimized-by-default types as optimized whether or not
+    // the request said so: unset means AWS's default, and only an explicit
+    // `false` is a setting of its own.
+    if optimized == Some(false) {
+        text.push_str(" not-ebs-optimized");
     }
     text
 }

@@ -40,5 +40,8 @@ mod value;
 pub use desired::template_version;
 pub use fields::Effect;
 pub use graph::{Cycle, Dependency, DependencyGraph};
-pub use plan::{Action, FieldChange, Plan, PlanError, ReplaceOrder, Replacement, ResourceChange, ownership_tags, plan};
+pub use plan::{
+    Action, FieldChange, Plan, PlanError, ReplaceOrder, Replacement, ResourceChange, claimed_names, ownership_tags,
+    plan, plan_destroy,
+};
 pub use value::Value;

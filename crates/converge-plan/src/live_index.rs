@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use converge_model::live::{
     LiveCatalogPortfolio, LiveCatalogProduct, LiveEmrCluster, LiveIamRole, LiveSagemakerDomain, LiveSagemakerUser,
-    LiveSecurityGroup, LiveSubnet, OWNER_ADDRESS_TAG, OWNER_STACK_TAG,
+    LiveSecurityGroup, LiveSubnet, OWNER_ADDRESS_TAG, OWNER_STACK_TAG, REPLACES_TAG,
 };
 use converge_model::{Address, Kind, LiveState, Tags};
 
@@ -180,10 +180,19 @@ impl<'a> LiveIndex<'a> {
         LiveIndex { owned, foreign, in_spec }
     }
 
-    /// The live resource owned under `address` (the first by id, if several claim it).
+    /// The live resource owned under `address`. If several claim it (an
+    /// interrupted replacement), the newest: the one no other claimant's
+    /// `converge:replaces` tag names, else the first by id.
     pub(crate) fn take_owned(&mut self, address: &Address) -> Option<LiveItem<'a>> {
         let items = self.owned.get_mut(address)?;
-        if items.is_empty() { None } else { Some(items.remove(0)) }
+        let replaced: BTreeSet<&str> =
+            items.iter().filter_map(|i| i.tags().get(REPLACES_TAG)).map(String::as_str).collect();
+        let position = items.iter().position(|i| !replaced.contains(i.id().as_str())).or(if items.is_empty() {
+            None
+        } else {
+            Some(0)
+        })?;
+        Some(items.remove(position))
     }
 
     /// An owned resource whose address left the spec but whose name a spec resource now wants (a rename).

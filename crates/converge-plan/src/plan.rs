@@ -201,6 +201,21 @@ impl PlanError {
     }
 }
 
+/// Plans the deletion of everything the spec's stack owns in `live`: the plan
+/// of a spec with the same stack and VPCs and no resources, so resources
+/// recorded as `prevent_destroy` stop it and deletions run in reverse order.
+pub fn plan_destroy(spec: &Spec, live: &LiveState) -> Result<Plan, Vec<PlanError>> {
+    let empty = Spec { stack: spec.stack.clone(), vpcs: spec.vpcs.clone(), ..Spec::default() };
+    plan(&empty, live)
+}
+
+/// The AWS names the spec's resources claim, by kind (roles, security groups,
+/// domains, user profiles): live resources holding them are read even when
+/// another stack, or nobody, owns them, to report conflicts or adopt them.
+pub fn claimed_names(spec: &Spec) -> Vec<(Kind, String)> {
+    spec.addresses().iter().filter_map(|address| Some((address.kind, desired::aws_name(spec, address)?))).collect()
+}
+
 /// Plans the changes that make `live` match `spec`.
 ///
 /// Pure and deterministic: the same inputs give the same plan. Drift is not
@@ -238,7 +253,12 @@ pub fn plan(spec: &Spec, live: &LiveState) -> Result<Plan, Vec<PlanError>> {
         return Err(errors);
     }
     let resolver = Resolver { spec, account: &spec.stack.account, ids };
-    let context = operations::Context { spec, live, resolver: &resolver };
+    let replaced = changes
+        .values()
+        .filter(|c| c.action == Action::Replace)
+        .filter_map(|c| Some((c.address.clone(), c.live_id.clone()?)))
+        .collect();
+    let context = operations::Context { spec, live, resolver: &resolver, replaced };
     let mut built = BTreeMap::new();
     for (address, change) in &mut changes {
         let ops = operations::build(&context, change, matched.get(address))?;

@@ -72,7 +72,7 @@ codes! {
     EMR_CORE_FLEET = "emr-core-fleet", Error, "an EMR cluster needs a core fleet with capacity";
     EMR_INSTANCE_TYPE_LIMIT = "emr-instance-type-limit", Error, "a fleet has too many or no instance types";
     EMR_WEIGHTED_CAPACITY = "emr-weighted-capacity", Error, "an instance type's weighted capacity is not allowed";
-    EMR_SPOT_TIMEOUT = "emr-spot-timeout", Error, "the spot provisioning timeout is outside 5-1440 minutes";
+    EMR_SPOT_TIMEOUT = "emr-spot-timeout", Error, "the Spot provisioning timeout is outside 5-1440 minutes, or incomplete (minutes and action go together, and `spot_allocation` needs both)";
     EMR_AUTO_TERMINATION = "emr-auto-termination", Error, "the idle timeout is outside 60-604800 seconds";
     EMR_SCALING_LIMITS = "emr-scaling-limits", Error, "managed scaling limits contradict each other";
     EMR_CAPACITY_RANGE = "emr-capacity-range", Error, "a fleet's capacity range is empty (`min` above `max`)";

@@ -11,6 +11,9 @@ mod emr;
 mod iam;
 mod sagemaker;
 
+use std::collections::BTreeMap;
+
+use converge_model::live::REPLACES_TAG;
 use converge_model::{Address, LiveState, Spec, Tags};
 use converge_ops::{Operation, Phase, Tagged};
 
@@ -26,14 +29,20 @@ pub(crate) struct Context<'a> {
     pub live: &'a LiveState,
     /// Ids of every resource that keeps its identity; the others are outputs of their create step.
     pub resolver: &'a Resolver<'a>,
+    /// The live id of each resource this plan replaces.
+    pub replaced: BTreeMap<Address, String>,
 }
 
 impl Context<'_> {
-    /// The tags a new resource is created with: the spec's and converge's ownership tags.
+    /// The tags a new resource is created with: the spec's, converge's
+    /// ownership tags, and for a replacement the id of the resource it replaces.
     fn creation_tags(&self, address: &Address, user: &Tags) -> Tags {
         let protect = self.spec.lifecycle(address).is_some_and(|l| l.prevent_destroy);
         let mut tags = user.clone();
         tags.extend(ownership_tags(&self.spec.stack.name, address, protect));
+        if let Some(old) = self.replaced.get(address) {
+            tags.insert(REPLACES_TAG.to_owned(), old.clone());
+        }
         tags
     }
 

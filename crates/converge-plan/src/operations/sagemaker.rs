@@ -1,7 +1,7 @@
 //! SageMaker Studio domains and user profiles.
 
 use converge_model::Address;
-use converge_model::live::{HOME_EFS_TAG, LiveSagemakerDomain, LiveSagemakerUser, SagemakerStatus};
+use converge_model::live::{HOME_EFS_TAG, LiveApp, LiveSagemakerDomain, LiveSagemakerUser, LiveSpace, SagemakerStatus};
 use converge_ops::{Id, Operation, Phase, Tagged};
 
 use super::{Changed, Context, ResourceOps};
@@ -97,7 +97,9 @@ pub(super) fn delete_domain(
         Some(spec) => spec.home_efs_on_delete == converge_model::HomeEfsOnDelete::Retain,
         None => d.retains_home_efs(),
     };
-    ops.push(phase, Operation::DeleteDomain { domain: Id::known(&d.id), retain_home_efs }, &[], &[]);
+    // Private spaces go with their user profiles (deleted first, in their own steps); shared ones here.
+    let first = delete_spaces(ops, d, |space| space.owner.is_none(), phase);
+    ops.push(phase, Operation::DeleteDomain { domain: Id::known(&d.id), retain_home_efs }, &[], &first);
 }
 
 pub(super) fn create_user(ctx: &Context<'_>, ops: &mut ResourceOps, address: &Address, u: &DesiredUser, phase: Phase) {
@@ -121,29 +123,67 @@ pub(super) fn update_user(ops: &mut ResourceOps, u: &DesiredUser, live: &LiveSag
     }
 }
 
-/// SageMaker deletes a user profile only once its apps are gone: the plan
-/// deletes them first, by name (the profile is going away).
+/// SageMaker deletes a user profile only once its apps and private spaces
+/// are gone: the plan deletes them first, by name (the profile is going away).
 pub(super) fn delete_user(ctx: &Context<'_>, ops: &mut ResourceOps, u: &LiveSagemakerUser, phase: Phase) {
-    let domain = Id::known(&u.domain_id);
-    let apps = ctx
-        .live
-        .sagemaker_domains
-        .iter()
-        .filter(|d| d.id == u.domain_id)
-        .flat_map(|d| &d.apps)
-        .filter(|app| app.user_profile.as_deref() == Some(u.name.as_str()))
-        .filter(|app| matches!(app.status, SagemakerStatus::InService | SagemakerStatus::Pending));
+    let domain = ctx.live.sagemaker_domains.iter().find(|d| d.id == u.domain_id);
     let mut first = Vec::new();
-    for app in apps {
-        ops.notes.push(format!("deletes the running {} app `{}` of `{}` first", app.app_type, app.name, u.name));
+    if let Some(domain) = domain {
+        let owner = Some(u.name.as_str());
+        first.extend(delete_apps(
+            ops,
+            domain,
+            |app| app.user_profile.as_deref() == owner && app.space.is_none(),
+            phase,
+        ));
+        first.extend(delete_spaces(ops, domain, |space| space.owner.as_deref() == owner, phase));
+    }
+    let domain = Id::known(&u.domain_id);
+    ops.push(phase, Operation::DeleteUserProfile { domain, name: u.name.clone() }, &[], &first);
+}
+
+/// Deletes the running apps of `domain` that `which` selects; returns their operations.
+fn delete_apps(
+    ops: &mut ResourceOps,
+    domain: &LiveSagemakerDomain,
+    which: impl Fn(&LiveApp) -> bool,
+    phase: Phase,
+) -> Vec<usize> {
+    let mut done = Vec::new();
+    for app in domain.apps.iter().filter(|app| which(app)) {
+        if !matches!(app.status, SagemakerStatus::InService | SagemakerStatus::Pending) {
+            continue;
+        }
+        let owner = match (&app.space, &app.user_profile) {
+            (Some(space), _) => format!("in the space `{space}`"),
+            (None, user) => format!("of `{}`", user.as_deref().unwrap_or_default()),
+        };
+        ops.notes.push(format!("deletes the running {} app `{}` {owner} first", app.app_type, app.name));
         let operation = Operation::DeleteApp {
-            domain: domain.clone(),
-            user_profile: Some(u.name.clone()),
-            space: None,
+            domain: Id::known(&domain.id),
+            user_profile: app.user_profile.clone(),
+            space: app.space.clone(),
             app_type: app.app_type.clone(),
             app_name: app.name.clone(),
         };
-        first.push(ops.push(phase, operation, &[], &[]));
+        done.push(ops.push(phase, operation, &[], &[]));
     }
-    ops.push(phase, Operation::DeleteUserProfile { domain, name: u.name.clone() }, &[], &first);
+    done
+}
+
+/// Deletes the spaces of `domain` that `which` selects, each after its apps; returns their operations.
+fn delete_spaces(
+    ops: &mut ResourceOps,
+    domain: &LiveSagemakerDomain,
+    which: impl Fn(&LiveSpace) -> bool,
+    phase: Phase,
+) -> Vec<usize> {
+    let mut done = Vec::new();
+    for space in domain.live_spaces().filter(|space| which(space)) {
+        let apps = delete_apps(ops, domain, |app| app.space.as_deref() == Some(space.name.as_str()), phase);
+        ops.notes.push(format!("deletes the space `{}` first", space.name));
+        let operation = Operation::DeleteSpace { domain: Id::known(&domain.id), space: space.name.clone() };
+        done.push(ops.push(phase, operation, &[], &apps));
+    }
+    done
 }

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use converge_model::live::{LiveApp, LiveRule, OWNER_ADDRESS_TAG, OWNER_STACK_TAG, SagemakerStatus};
+use converge_model::live::{LiveApp, LiveRule, LiveSpace, OWNER_ADDRESS_TAG, OWNER_STACK_TAG, SagemakerStatus};
 use converge_model::{LiveState, Spec};
 use proptest::prelude::*;
 
@@ -782,10 +782,24 @@ pub(crate) fn drift(live: &mut LiveState, drifts: &[(u8, usize, u8)]) {
                 if let Some(d) = pick(&mut live.sagemaker_domains, index) {
                     let user = live.sagemaker_users.iter().find(|u| u.domain_id == d.id).map(|u| u.name.clone());
                     d.apps.push(LiveApp {
-                        user_profile: user,
+                        user_profile: user.clone(),
                         space: None,
-                        app_type: "JupyterLab".into(),
+                        app_type: "JupyterServer".into(),
                         name: format!("default-{arg}"),
+                        status: SagemakerStatus::InService,
+                    });
+                    // A private space of the user (or a shared one) with JupyterLab running in it.
+                    let space = format!("space-{arg}");
+                    d.spaces.push(LiveSpace {
+                        name: space.clone(),
+                        owner: user.filter(|_| arg % 2 == 0),
+                        status: SagemakerStatus::InService,
+                    });
+                    d.apps.push(LiveApp {
+                        user_profile: None,
+                        space: Some(space),
+                        app_type: "JupyterLab".into(),
+                        name: "default".into(),
                         status: SagemakerStatus::InService,
                     });
                 }

@@ -315,6 +315,13 @@ fn check_fleet(role: FleetRole, fleet: &InstanceFleet, emit: &mut impl FnMut(cod
             &format!("{role}.spot_timeout_action"),
             "add `spot_timeout_minutes`, between 5 and 1440".into(),
         ),
+        // EMR's Spot specification, which carries the strategy, needs a timeout.
+        (None, None) if fleet.spot_allocation.is_some() => emit(
+            codes::EMR_SPOT_TIMEOUT,
+            format!("the {role} fleet sets `spot_allocation` without a Spot timeout, which EMR requires with it"),
+            &format!("{role}.spot_allocation"),
+            "add `spot_timeout_minutes` (5-1440) and `spot_timeout_action = \"switch-to-on-demand\"`".into(),
+        ),
         _ => {}
     }
     if count == 1 && (fleet.spot != Capacity::Fixed(0) || fleet.spot_allocation.is_some()) {
