@@ -1,0 +1,221 @@
+//! What a real run of the reference specs costs against the sandbox with AWS-like
+//! latency: API calls per plan, and an apply's wall time against the critical
+//! path of its step graph.
+//!
+//! For each reference spec: a sandbox (time-scaled) that answers every call
+//! after `--latency-ms`, seeded with the VPC and bucket the spec reads; one
+//! apply from the empty account through the real SDK clients and the apply
+//! engine (as `converge apply` runs it: 8 steps at a time); then a plan of the
+//! applied stack. The critical path is the longest chain of steps through the
+//! plan's `after` edges, each step weighted by the time it really took (from
+//! its start to its end, its waits for AWS and retries included): no schedule
+//! can finish sooner, so wall time over critical path is what the engine's
+//! scheduling costs.
+//!
+//! The dev profile: the time goes to waiting for the sandbox, not to converge's
+//! own work, and a release build of the AWS SDK takes a quarter of an hour here.
+//!
+//! ```sh
+//! cargo bench --profile dev -p converge-aws --bench apply [-- --latency-ms 50 --time-scale 0.01 --runs 3]
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use converge_aws::{Aws, Options};
+use converge_engine::{Cancel, Event};
+use converge_executor::{Claim, Executor as _, Scope};
+use converge_model::Spec;
+use converge_ops::StepId;
+use converge_sandbox::{Config, Fault, FaultKind, Sandbox, Seed};
+
+const SERVICES: [&str; 7] = ["ec2", "iam", "sts", "emr", "sagemaker", "servicecatalog", "s3"];
+
+struct Settings {
+    latency_ms: u64,
+    time_scale: f64,
+    runs: usize,
+}
+
+fn settings() -> Settings {
+    let mut settings = Settings { latency_ms: 50, time_scale: 0.01, runs: 3 };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let value = |i: usize| args.get(i + 1).unwrap_or_else(|| panic!("{} needs a value", args[i]));
+    for (i, arg) in args.iter().enumerate() {
+        match arg.as_str() {
+            "--latency-ms" => settings.latency_ms = value(i).parse().expect("--latency-ms N"),
+            "--time-scale" => settings.time_scale = value(i).parse().expect("--time-scale F"),
+            "--runs" => settings.runs = value(i).parse().expect("--runs N"),
+            _ => {}
+        }
+    }
+    settings
+}
+
+fn spec(name: &str) -> Spec {
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../specs");
+    let text = std::fs::read_to_string(base.join(name)).expect("the reference spec");
+    let loader = |relative: &str| std::fs::read_to_string(base.join(relative)).map_err(|e| e.to_string());
+    let checked = converge_spec::check(name, &text, &loader);
+    match checked.spec {
+        Some(spec) => spec,
+        None => panic!("{name} is not valid:\n{}", checked.render()),
+    }
+}
+
+fn scope(spec: &Spec) -> Scope {
+    Scope {
+        stack: spec.stack.name.clone(),
+        account: spec.stack.account.clone(),
+        region: spec.stack.region.clone(),
+        vpc_ids: spec.vpcs.values().map(|v| v.id.clone()).collect(),
+        claims: converge_plan::claimed_names(spec).into_iter().map(|(kind, name)| Claim { kind, name }).collect(),
+    }
+}
+
+/// One apply from the empty account and one plan of the result.
+struct Run {
+    steps: usize,
+    wall: Duration,
+    critical_path: Duration,
+    /// The steps on the critical path, first to last.
+    path: Vec<String>,
+    plan_calls: u64,
+    /// The plan's calls by service and operation.
+    plan_stats: Vec<String>,
+    plan_wall: Duration,
+}
+
+async fn run(name: &str, settings: &Settings) -> Run {
+    let spec = spec(name);
+    let latency = SERVICES.iter().map(|service| Fault {
+        service: (*service).to_owned(),
+        operation: None,
+        kind: FaultKind::Latency,
+        times: None,
+        latency_ms: Some(settings.latency_ms),
+        rate: None,
+    });
+    let sandbox = Sandbox::start(Config {
+        account: spec.stack.account.clone(),
+        region: spec.stack.region.clone(),
+        time_scale: settings.time_scale,
+        faults: latency.collect(),
+        ..Config::default()
+    })
+    .await
+    .expect("the sandbox starts");
+    sandbox.seed(&Seed {
+        vpcs: spec.vpcs.values().map(|v| (v.id.clone(), v.cidrs.first().cloned().unwrap_or_default())).collect(),
+        buckets: spec.catalog_products.values().map(|p| p.template_bucket.clone()).collect(),
+    });
+    let aws = Aws::connect(&Options::sandbox(&sandbox.endpoint(), &spec.stack.region)).await.expect("connects");
+    let scope = scope(&spec);
+
+    let live = aws.read(&scope).await.expect("reads the empty account");
+    let plan = converge_plan::plan(&spec, &live).expect("plans");
+    // Each step's start and end, stamped as the engine reports them.
+    let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
+    let stamps = tokio::spawn(async move {
+        let mut spans: BTreeMap<StepId, (Instant, Option<Instant>)> = BTreeMap::new();
+        while let Some(event) = received.recv().await {
+            match event {
+                Event::Started { step, .. } => {
+                    spans.entry(step).or_insert((Instant::now(), None));
+                }
+                Event::Done { step, .. } => {
+                    if let Some(span) = spans.get_mut(&step) {
+                        span.1 = Some(Instant::now());
+                    }
+                }
+                _ => {}
+            }
+        }
+        spans
+    });
+    let started = Instant::now();
+    let config = converge_engine::Config::default();
+    let report = converge_engine::apply(&plan.steps, &aws, &config, Some(&events), &Cancel::new()).await;
+    let wall = started.elapsed();
+    drop(events);
+    assert!(report.is_success(), "{name}: the apply failed: {:?}", report.failed().collect::<Vec<_>>());
+    let spans = stamps.await.expect("the event task");
+    let took: BTreeMap<StepId, Duration> =
+        spans.iter().filter_map(|(step, (start, end))| Some((*step, end.as_ref()?.duration_since(*start)))).collect();
+    let (critical_path, path) = critical_path(&plan.steps, &took);
+
+    aws.stats().reset();
+    let planned = Instant::now();
+    let live = aws.read(&scope).await.expect("reads the applied stack");
+    let again = converge_plan::plan(&spec, &live).expect("plans");
+    let plan_wall = planned.elapsed();
+    assert!(again.is_empty(), "{name}: the plan after the apply is not empty");
+    let plan_calls = aws.stats().total_calls();
+    let plan_stats = aws
+        .stats()
+        .snapshot()
+        .iter()
+        .map(|((service, operation), count)| format!("{service} {operation} {}", count.calls))
+        .collect();
+    sandbox.stop().await;
+    Run { steps: plan.steps.len(), wall, critical_path, path, plan_calls, plan_stats, plan_wall }
+}
+
+/// The longest chain through the graph's `after` edges, each step weighing what it took.
+fn critical_path(graph: &converge_ops::StepGraph, took: &BTreeMap<StepId, Duration>) -> (Duration, Vec<String>) {
+    // Steps come in an order where every edge points backwards.
+    let mut finish: BTreeMap<StepId, (Duration, Option<StepId>)> = BTreeMap::new();
+    for step in graph.steps() {
+        let before = step.after.iter().filter_map(|a| Some((finish.get(a)?.0, *a))).max();
+        let own = took.get(&step.id).copied().unwrap_or_default();
+        finish.insert(step.id, (before.map_or(Duration::ZERO, |b| b.0) + own, before.map(|b| b.1)));
+    }
+    let Some((&last, &(length, _))) = finish.iter().max_by_key(|(_, (length, _))| *length) else {
+        return (Duration::ZERO, Vec::new());
+    };
+    let mut path = Vec::new();
+    let mut at = Some(last);
+    while let Some(id) = at {
+        if let Some(step) = graph.get(id) {
+            let seconds = took.get(&id).copied().unwrap_or_default().as_secs_f64();
+            path.push(format!("{} {} ({seconds:.2} s)", step.address, step.operation.aws_operation()));
+        }
+        at = finish.get(&id).and_then(|f| f.1);
+    }
+    path.reverse();
+    (length, path)
+}
+
+fn main() {
+    let settings = settings();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
+    println!(
+        "sandbox: every call answered after {} ms; AWS durations x{} (an EMR cluster WAITING in about {:.1} s)\n",
+        settings.latency_ms,
+        settings.time_scale,
+        480.0 * settings.time_scale
+    );
+    println!(
+        "| spec | steps | API calls per plan | plan (read + plan) | apply wall time | critical path | wall / critical path |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for name in ["studio-emr.toml", "etl-cluster.toml"] {
+        let runs: Vec<Run> = (0..settings.runs).map(|_| runtime.block_on(run(name, &settings))).collect();
+        for run in &runs {
+            println!(
+                "| {name} | {} | {} | {:.2} s | {:.2} s | {:.2} s | {:.3} |",
+                run.steps,
+                run.plan_calls,
+                run.plan_wall.as_secs_f64(),
+                run.wall.as_secs_f64(),
+                run.critical_path.as_secs_f64(),
+                run.wall.as_secs_f64() / run.critical_path.as_secs_f64()
+            );
+        }
+        if let Some(run) = runs.last() {
+            println!("|  | critical path of the last run: {} |  |  |  |  |  |", run.path.join(" → "));
+            println!("|  | calls of its plan: {} |  |  |  |  |  |", run.plan_stats.join(", "));
+        }
+    }
+}

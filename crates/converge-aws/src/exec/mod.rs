@@ -1,0 +1,171 @@
+//! Operations through the SDK: one module per service, each turning an
+//! [`Operation`] into its calls and, where AWS works in the background, into
+//! [`Outcome::Pending`] and the polls that follow it.
+//!
+//! Every operation is safe to start again after a failure or a crash:
+//! - creates look for the resource first, by converge's ownership tags (an
+//!   interrupted apply may have made it), or treat "already exists" as
+//!   success when the existing resource carries the same tags;
+//! - deletes treat "not found" as done;
+//! - adding what is there and removing what is not are no-ops.
+
+mod catalog;
+mod ec2;
+mod emr;
+mod iam;
+mod sagemaker;
+mod tags;
+
+use aws_smithy_types::error::operation::BuildError;
+use converge_executor::{ErrorClass, ExecError, Outcome, Output};
+use converge_model::live::REPLACES_TAG;
+use converge_model::{Address, Tags};
+use converge_ops::{Id, Operation};
+
+use crate::Aws;
+
+/// Where errors of one operation come from.
+#[derive(Clone, Copy)]
+pub(crate) struct Call<'a> {
+    pub address: &'a Address,
+    pub aws: &'a Aws,
+}
+
+impl Call<'_> {
+    pub(crate) fn fail(
+        &self,
+        class: ErrorClass,
+        operation: &'static str,
+        code: &str,
+        message: impl Into<String>,
+    ) -> ExecError {
+        ExecError::new(class, operation, self.address, code, message)
+    }
+
+    /// A request the SDK would not build (a required field missing): a bug in converge, never retried.
+    pub(crate) fn built<T>(&self, operation: &'static str, result: Result<T, BuildError>) -> Result<T, ExecError> {
+        result.map_err(|e| self.fail(ErrorClass::Fatal, operation, "RequestNotBuilt", e.to_string()))
+    }
+
+    /// Waiting for AWS: poll again after the client's interval.
+    pub(crate) fn pending(&self, output: Output, waiting_for: impl Into<String>) -> Outcome {
+        Outcome::Pending { output, waiting_for: waiting_for.into(), poll_after: self.aws.poll_interval }
+    }
+}
+
+pub(crate) fn known(id: &Id) -> &str {
+    id.as_known().unwrap_or_default()
+}
+
+pub(crate) fn known_all(ids: &[Id]) -> Vec<String> {
+    ids.iter().map(|id| known(id).to_owned()).collect()
+}
+
+/// converge's tags among `tags`: what tells one incarnation of a resource from another.
+pub(crate) fn ownership(tags: &Tags) -> Tags {
+    tags.iter().filter(|(k, _)| k.starts_with("converge:")).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+/// True when a live resource's tags show it is the one this create makes:
+/// the same stack, address and replaced resource.
+pub(crate) fn is_ours(live: &Tags, wanted: &Tags) -> bool {
+    let (live, wanted) = (ownership(live), ownership(wanted));
+    let key = |tags: &Tags, k: &str| tags.get(k).cloned();
+    !wanted.is_empty()
+        && ["converge:stack", "converge:address", REPLACES_TAG].iter().all(|k| key(&live, k) == key(&wanted, k))
+}
+
+/// The error for a name that a resource outside the stack holds.
+pub(crate) fn taken(call: &Call<'_>, operation: &'static str, code: &str, what: &str) -> ExecError {
+    call.fail(ErrorClass::Invalid, operation, code, format!("{what} already exists and is not this stack's")).with_hint(
+        format!(
+            "rename `{}` in the spec, or delete the existing one; converge never takes over what it did not create",
+            call.address
+        ),
+    )
+}
+
+pub(crate) async fn start(aws: &Aws, address: &Address, operation: &Operation) -> Result<Outcome, ExecError> {
+    let call = Call { address, aws };
+    if let Some(unresolved) = operation.ids().iter().find(|id| id.as_known().is_none()) {
+        return Err(call.fail(
+            ErrorClass::Fatal,
+            operation.aws_operation(),
+            "Unresolved",
+            format!("the operation still names {unresolved}, the output of a step not run"),
+        ));
+    }
+    use Operation::*;
+    match operation {
+        CreateSubnet { .. }
+        | DeleteSubnet { .. }
+        | CreateSecurityGroup { .. }
+        | AuthorizeRules { .. }
+        | RevokeRules { .. }
+        | UpdateRuleDescriptions { .. }
+        | DeleteSecurityGroup { .. } => ec2::start(&call, operation).await,
+        CreateRole { .. }
+        | UpdateRole { .. }
+        | UpdateAssumeRolePolicy { .. }
+        | AttachRolePolicies { .. }
+        | DetachRolePolicies { .. }
+        | PutRolePolicies { .. }
+        | DeleteRolePolicies { .. }
+        | CreateInstanceProfile { .. }
+        | DeleteInstanceProfile { .. }
+        | DeleteRole { .. } => iam::start(&call, operation).await,
+        CreateDomain { .. }
+        | UpdateDomain { .. }
+        | DeleteDomain { .. }
+        | CreateUserProfile { .. }
+        | UpdateUserProfile { .. }
+        | DeleteApp { .. }
+        | DeleteSpace { .. }
+        | DeleteUserProfile { .. } => sagemaker::start(&call, operation).await,
+        CreatePortfolio { .. }
+        | UpdatePortfolio { .. }
+        | AssociatePrincipals { .. }
+        | DisassociatePrincipals { .. }
+        | DeletePortfolio { .. }
+        | UploadTemplate { .. }
+        | CreateProduct { .. }
+        | UpdateProduct { .. }
+        | CreateProductVersion { .. }
+        | SetProductVersionsActive { .. }
+        | AssociateProduct { .. }
+        | DisassociateProduct { .. }
+        | CreateLaunchConstraint { .. }
+        | UpdateLaunchConstraint { .. }
+        | DeleteConstraint { .. }
+        | DeleteProduct { .. } => catalog::start(&call, operation).await,
+        RunJobFlow(_)
+        | AddInstanceFleet { .. }
+        | ModifyInstanceFleet { .. }
+        | PutManagedScalingPolicy { .. }
+        | RemoveManagedScalingPolicy { .. }
+        | SetTerminationProtection { .. }
+        | PutAutoTerminationPolicy { .. }
+        | RemoveAutoTerminationPolicy { .. }
+        | ModifyCluster { .. }
+        | SetVisibleToAllUsers { .. }
+        | TerminateCluster { .. } => emr::start(&call, operation).await,
+        SetTags { target, set, remove } => {
+            tags::set(&call, target, set, remove).await.map(|()| Outcome::Done(Output::none()))
+        }
+    }
+}
+
+pub(crate) async fn poll(
+    aws: &Aws,
+    address: &Address,
+    operation: &Operation,
+    progress: &Output,
+) -> Result<Outcome, ExecError> {
+    let call = Call { address, aws };
+    match operation.service() {
+        converge_ops::Service::Sagemaker => sagemaker::poll(&call, operation, progress).await,
+        converge_ops::Service::ServiceCatalog => catalog::poll(&call, operation, progress).await,
+        converge_ops::Service::Emr => emr::poll(&call, operation, progress).await,
+        _ => Ok(Outcome::Done(progress.clone())),
+    }
+}

@@ -1,0 +1,217 @@
+//! converge's AWS layer: the [`Executor`] that reads a stack's live state and
+//! carries out operations through the AWS SDK.
+//!
+//! [`Aws::connect`] loads the standard configuration (environment, shared
+//! profiles, SSO, IMDS; `--profile`, `--region`), honours `AWS_ENDPOINT_URL`
+//! and `AWS_ENDPOINT_URL_<SERVICE>` (with an endpoint override, S3 uses
+//! path-style addressing, so the environment `converge sandbox` prints is all
+//! it takes), and retries adaptively. Every client counts its calls
+//! ([`Stats`]). [`Aws::guard_account`] refuses another account before any
+//! other call. Reading is in `read/`, operations in `exec/`: SDK types become
+//! the model's types and SDK errors become classified [`ExecError`]s here,
+//! and nowhere else.
+//!
+//! **Architecture invariant:** the only crate that links `aws-config` and
+//! `aws-sdk-*` (besides the CLI and tests); it knows operations, not plans or
+//! their order (`scripts/check-layers`).
+
+mod errors;
+mod exec;
+mod read;
+mod stats;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use converge_executor::{ErrorClass, ExecError, Executor, Outcome, Output, Scope};
+use converge_model::{Address, Kind, LiveState};
+use converge_ops::Operation;
+
+pub use stats::{Count, Stats, is_read_only};
+
+/// How often background work is polled against AWS (EMR's own waiters poll every 30 s).
+pub const DEFAULT_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+/// How often background work is polled behind an endpoint override (the sandbox, LocalStack).
+pub const EMULATOR_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Where and as whom to connect; unset fields come from the environment and profiles.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    /// An endpoint for every service (tests; users set `AWS_ENDPOINT_URL`).
+    pub endpoint_url: Option<String>,
+    /// An access key id and secret to use instead of the credential chain
+    /// (the sandbox, which accepts any; never real keys on a command line).
+    pub static_keys: Option<(String, String)>,
+}
+
+impl Options {
+    /// Everything pointed at a sandbox at `endpoint`.
+    pub fn sandbox(endpoint: &str, region: &str) -> Options {
+        Options {
+            profile: None,
+            region: Some(region.to_owned()),
+            endpoint_url: Some(endpoint.to_owned()),
+            static_keys: Some(("sandbox".to_owned(), "sandbox".to_owned())),
+        }
+    }
+}
+
+/// Why converge cannot talk to AWS at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("no AWS region is configured")]
+    NoRegion,
+}
+
+impl ConnectError {
+    pub fn hint(&self) -> &'static str {
+        match self {
+            ConnectError::NoRegion => "pass `--region`, or set `AWS_REGION` or a profile's `region`",
+        }
+    }
+}
+
+/// The account converge is connected to is not the spec's.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("the credentials are for AWS account {actual}, but the spec's stack is in account {expected}")]
+    Mismatch { expected: String, actual: String },
+    #[error("cannot tell which AWS account the credentials are for")]
+    Unknown(#[source] ExecError),
+}
+
+impl AccountError {
+    pub fn hint(&self) -> String {
+        match self {
+            AccountError::Mismatch { expected, .. } => {
+                format!(
+                    "use credentials of account {expected} (`--profile`), or fix `[stack].account`; converge never touches another account"
+                )
+            }
+            AccountError::Unknown(error) => error.hint(),
+        }
+    }
+}
+
+/// Clients for every service converge uses, sharing one configuration and one [`Stats`].
+#[derive(Clone, Debug)]
+pub struct Aws {
+    pub(crate) ec2: aws_sdk_ec2::Client,
+    pub(crate) iam: aws_sdk_iam::Client,
+    pub(crate) emr: aws_sdk_emr::Client,
+    pub(crate) sagemaker: aws_sdk_sagemaker::Client,
+    pub(crate) catalog: aws_sdk_servicecatalog::Client,
+    pub(crate) s3: aws_sdk_s3::Client,
+    pub(crate) sts: aws_sdk_sts::Client,
+    region: String,
+    stats: Stats,
+    /// How long to wait between polls of work AWS does in the background.
+    pub(crate) poll_interval: std::time::Duration,
+}
+
+impl Aws {
+    pub async fn connect(options: &Options) -> Result<Aws, ConnectError> {
+        let mut loader =
+            aws_config::defaults(BehaviorVersion::latest()).retry_config(RetryConfig::adaptive().with_max_attempts(5));
+        if let Some(profile) = &options.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &options.region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        if let Some(endpoint) = &options.endpoint_url {
+            loader = loader.endpoint_url(endpoint);
+        }
+        if let Some((key, secret)) = &options.static_keys {
+            loader =
+                loader.credentials_provider(aws_sdk_sts::config::Credentials::new(key, secret, None, None, "converge"));
+        }
+        let sdk = loader.load().await;
+        let region = sdk.region().ok_or(ConnectError::NoRegion)?.to_string();
+        let stats = Stats::default();
+        // Behind an endpoint override (the sandbox, LocalStack, a proxy) buckets are not DNS names,
+        // and emulators finish background work in seconds: poll them often.
+        let overridden = sdk.endpoint_url().is_some();
+        let path_style = overridden || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+        let poll_interval = if overridden { EMULATOR_POLL_INTERVAL } else { DEFAULT_POLL_INTERVAL };
+        macro_rules! client {
+            ($sdk_crate:ident $(, $extra:ident($value:expr))?) => {
+                $sdk_crate::Client::from_conf(
+                    $sdk_crate::config::Builder::from(&sdk).interceptor(stats.interceptor())$(.$extra($value))?.build(),
+                )
+            };
+        }
+        Ok(Aws {
+            ec2: client!(aws_sdk_ec2),
+            iam: client!(aws_sdk_iam),
+            emr: client!(aws_sdk_emr),
+            sagemaker: client!(aws_sdk_sagemaker),
+            catalog: client!(aws_sdk_servicecatalog),
+            s3: client!(aws_sdk_s3, force_path_style(path_style)),
+            sts: client!(aws_sdk_sts),
+            region,
+            stats,
+            poll_interval,
+        })
+    }
+
+    /// Polls background work (a cluster starting) every `interval` instead of
+    /// every [`DEFAULT_POLL_INTERVAL`]: the sandbox, whose time runs faster, needs less.
+    pub fn with_poll_interval(mut self, interval: std::time::Duration) -> Aws {
+        self.poll_interval = interval;
+        self
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The calls made so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The account the credentials belong to (STS GetCallerIdentity).
+    pub async fn account(&self) -> Result<String, ExecError> {
+        let address = Address::new(Kind::Vpc, "*");
+        let identity = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| errors::exec_error(e, "GetCallerIdentity", &address))?;
+        identity.account().map(str::to_owned).ok_or_else(|| {
+            ExecError::new(ErrorClass::Fatal, "GetCallerIdentity", &address, "NoAccount", "STS named no account")
+        })
+    }
+
+    /// Refuses, before any other call, credentials of another account than `expected`.
+    pub async fn guard_account(&self, expected: &str) -> Result<(), AccountError> {
+        let actual = self.account().await.map_err(AccountError::Unknown)?;
+        if actual == expected { Ok(()) } else { Err(AccountError::Mismatch { expected: expected.to_owned(), actual }) }
+    }
+}
+
+impl Executor for Aws {
+    fn read(&self, scope: &Scope) -> impl Future<Output = Result<LiveState, ExecError>> + Send {
+        read::read(self, scope)
+    }
+
+    fn start(
+        &self,
+        address: &Address,
+        operation: &Operation,
+    ) -> impl Future<Output = Result<Outcome, ExecError>> + Send {
+        exec::start(self, address, operation)
+    }
+
+    fn poll(
+        &self,
+        address: &Address,
+        operation: &Operation,
+        progress: &Output,
+    ) -> impl Future<Output = Result<Outcome, ExecError>> + Send {
+        exec::poll(self, address, operation, progress)
+    }
+}

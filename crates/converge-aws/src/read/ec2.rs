@@ -1,0 +1,138 @@
+//! VPCs, subnets and security groups: three to four calls for the stack.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::types::{Filter, IpPermission, SecurityGroup};
+use converge_executor::{ExecError, Scope};
+use converge_model::live::{LiveRule, LiveSecurityGroup, LiveSubnet, LiveVpc, OWNER_STACK_TAG};
+use converge_model::{Kind, Tags};
+
+use super::reading;
+use crate::Aws;
+use crate::errors::exec_error;
+
+type Network = (Vec<LiveVpc>, Vec<LiveSubnet>, Vec<LiveSecurityGroup>);
+
+pub(crate) fn tags(tags: &[aws_sdk_ec2::types::Tag]) -> Tags {
+    tags.iter().filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned()))).collect()
+}
+
+fn owned_by(scope: &Scope) -> Filter {
+    Filter::builder().name(format!("tag:{OWNER_STACK_TAG}")).values(&scope.stack).build()
+}
+
+pub(super) async fn read(aws: &Aws, scope: &Scope) -> Result<Network, ExecError> {
+    let vpcs = async {
+        if scope.vpc_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let request = aws.ec2.describe_vpcs().set_vpc_ids(Some(scope.vpc_ids.clone()));
+        let pages = request.into_paginator().send().try_collect().await;
+        let pages = match pages {
+            Ok(pages) => pages,
+            // A VPC id that does not exist is the plan's to report (`missing-vpc`), not a read failure.
+            Err(error) if crate::errors::code_of(&error) == Some("InvalidVpcID.NotFound") => return Ok(Vec::new()),
+            Err(error) => return Err(exec_error(error, "DescribeVpcs", &reading(Kind::Vpc))),
+        };
+        Ok(pages
+            .iter()
+            .flat_map(|page| page.vpcs())
+            .map(|vpc| {
+                let mut cidrs: Vec<String> =
+                    vpc.cidr_block_association_set().iter().filter_map(|a| a.cidr_block().map(str::to_owned)).collect();
+                if cidrs.is_empty() {
+                    cidrs.extend(vpc.cidr_block().map(str::to_owned));
+                }
+                LiveVpc { id: vpc.vpc_id().unwrap_or_default().to_owned(), cidrs }
+            })
+            .collect())
+    };
+    let subnets = async {
+        let request = aws.ec2.describe_subnets().filters(owned_by(scope));
+        let pages = request
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| exec_error(e, "DescribeSubnets", &reading(Kind::Subnet)))?;
+        Ok::<_, ExecError>(
+            pages
+                .iter()
+                .flat_map(|page| page.subnets())
+                .map(|s| LiveSubnet {
+                    id: s.subnet_id().unwrap_or_default().to_owned(),
+                    vpc_id: s.vpc_id().unwrap_or_default().to_owned(),
+                    cidr: s.cidr_block().unwrap_or_default().to_owned(),
+                    availability_zone: s.availability_zone().unwrap_or_default().to_owned(),
+                    tags: tags(s.tags()),
+                })
+                .collect(),
+        )
+    };
+    let groups = async {
+        // The stack's groups, and the groups holding names the spec claims in its VPCs.
+        let mut found: BTreeMap<String, LiveSecurityGroup> = BTreeMap::new();
+        let names: Vec<String> =
+            scope.claims.iter().filter(|c| c.kind == Kind::SecurityGroup).map(|c| c.name.clone()).collect();
+        let mut queries = vec![vec![owned_by(scope)]];
+        if !names.is_empty() && !scope.vpc_ids.is_empty() {
+            queries.push(vec![
+                Filter::builder().name("vpc-id").set_values(Some(scope.vpc_ids.clone())).build(),
+                Filter::builder().name("group-name").set_values(Some(names)).build(),
+            ]);
+        }
+        for filters in queries {
+            let request = aws.ec2.describe_security_groups().set_filters(Some(filters));
+            let pages = request
+                .into_paginator()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| exec_error(e, "DescribeSecurityGroups", &reading(Kind::SecurityGroup)))?;
+            for group in pages.iter().flat_map(|page| page.security_groups()) {
+                let live = security_group(group);
+                found.insert(live.id.clone(), live);
+            }
+        }
+        Ok::<_, ExecError>(found.into_values().collect())
+    };
+    let (vpcs, subnets, groups) = tokio::try_join!(vpcs, subnets, groups)?;
+    Ok((vpcs, subnets, groups))
+}
+
+fn security_group(group: &SecurityGroup) -> LiveSecurityGroup {
+    LiveSecurityGroup {
+        id: group.group_id().unwrap_or_default().to_owned(),
+        name: group.group_name().unwrap_or_default().to_owned(),
+        description: group.description().unwrap_or_default().to_owned(),
+        vpc_id: group.vpc_id().unwrap_or_default().to_owned(),
+        ingress: rules(group.ip_permissions()),
+        egress: rules(group.ip_permissions_egress()),
+        tags: tags(group.tags()),
+    }
+}
+
+/// EC2 groups a permission's peers under one protocol and port range; converge keeps one rule per peer.
+pub(crate) fn rules(permissions: &[IpPermission]) -> Vec<LiveRule> {
+    let mut out = Vec::new();
+    for permission in permissions {
+        let rule = |cidr: Option<&str>, group: Option<&str>, description: Option<&str>| LiveRule {
+            protocol: permission.ip_protocol().unwrap_or("-1").to_owned(),
+            from_port: permission.from_port().map(i64::from),
+            to_port: permission.to_port().map(i64::from),
+            cidr: cidr.map(str::to_owned),
+            group_id: group.map(str::to_owned),
+            description: description.map(str::to_owned),
+        };
+        for range in permission.ip_ranges() {
+            out.push(rule(range.cidr_ip(), None, range.description()));
+        }
+        for range in permission.ipv6_ranges() {
+            out.push(rule(range.cidr_ipv6(), None, range.description()));
+        }
+        for pair in permission.user_id_group_pairs() {
+            out.push(rule(None, pair.group_id(), pair.description()));
+        }
+    }
+    out
+}

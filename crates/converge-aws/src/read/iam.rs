@@ -1,0 +1,100 @@
+//! Roles, their policies, tags and instance profiles: two paginated calls for
+//! every role of the account (GetAccountAuthorizationDetails has no
+//! description or session length; ListRoles has no tags or policies).
+
+use std::collections::BTreeMap;
+
+use aws_sdk_iam::types::EntityType;
+use converge_executor::{ExecError, Scope};
+use converge_model::Kind;
+use converge_model::live::LiveIamRole;
+
+use super::{claimed, owned, reading};
+use crate::Aws;
+use crate::errors::exec_error;
+
+pub(super) async fn read(aws: &Aws, scope: &Scope) -> Result<Vec<LiveIamRole>, ExecError> {
+    let details =
+        aws.iam.get_account_authorization_details().filter(EntityType::Role).into_paginator().send().try_collect();
+    let listed = aws.iam.list_roles().into_paginator().send().try_collect();
+    let (details, listed) = tokio::join!(details, listed);
+    let details = details.map_err(|e| exec_error(e, "GetAccountAuthorizationDetails", &reading(Kind::IamRole)))?;
+    let listed = listed.map_err(|e| exec_error(e, "ListRoles", &reading(Kind::IamRole)))?;
+    let settings: BTreeMap<&str, (Option<&str>, Option<i32>)> = listed
+        .iter()
+        .flat_map(|page| page.roles())
+        .map(|role| (role.role_name(), (role.description(), role.max_session_duration())))
+        .collect();
+    let mut roles = Vec::new();
+    for role in details.iter().flat_map(|page| page.role_detail_list()) {
+        let name = role.role_name().unwrap_or_default();
+        let tags = role.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
+        if !owned(&tags, scope) && !claimed(scope, Kind::IamRole, name) {
+            continue;
+        }
+        let (description, max_session) = settings.get(name).copied().unwrap_or((None, None));
+        roles.push(LiveIamRole {
+            name: name.to_owned(),
+            arn: role.arn().unwrap_or_default().to_owned(),
+            path: role.path().unwrap_or("/").to_owned(),
+            description: description.filter(|d| !d.is_empty()).map(str::to_owned),
+            assume_role_policy: policy_text(role.assume_role_policy_document().unwrap_or_default()),
+            managed_policies: role
+                .attached_managed_policies()
+                .iter()
+                .filter_map(|p| p.policy_arn().map(str::to_owned))
+                .collect(),
+            inline_policies: role
+                .role_policy_list()
+                .iter()
+                .filter_map(|p| {
+                    Some((p.policy_name()?.to_owned(), policy_text(p.policy_document().unwrap_or_default())))
+                })
+                .collect(),
+            // EMR uses the instance profile named like its role.
+            instance_profile: role.instance_profile_list().iter().any(|p| p.instance_profile_name() == name),
+            max_session_duration: max_session.map_or(3600, i64::from),
+            tags,
+        });
+    }
+    roles.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(roles)
+}
+
+/// A policy document as IAM returns it: URL-encoded (RFC 3986), which the SDK
+/// leaves as it is. Text that is not valid percent-encoding is kept as given.
+fn policy_text(encoded: &str) -> String {
+    fn hex(b: u8) -> Option<u8> {
+        (b as char).to_digit(16).map(|d| d as u8)
+    }
+    let bytes = encoded.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let byte = bytes.get(i + 1).copied().and_then(hex).zip(bytes.get(i + 2).copied().and_then(hex));
+                let Some((high, low)) = byte else { return encoded.to_owned() };
+                out.push(high << 4 | low);
+                i += 3;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| encoded.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::policy_text;
+
+    #[test]
+    fn policies_come_back_decoded() {
+        assert_eq!(policy_text("%7B%22Version%22%3A%222012-10-17%22%7D"), r#"{"Version":"2012-10-17"}"#);
+        assert_eq!(policy_text(r#"{"a":"b c"}"#), r#"{"a":"b c"}"#, "plain JSON stays as it is");
+        assert_eq!(policy_text("100%zz"), "100%zz", "not percent-encoding: kept");
+    }
+}
