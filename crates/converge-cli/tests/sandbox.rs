@@ -144,7 +144,8 @@ fn a_kill_at_any_moment_never_corrupts_the_state_file() {
     }
     // A restart removes what a kill left mid-write and keeps the state.
     let (mut child, address) = start(&["--state", &state_arg]);
-    let listed = http(&address, "POST", "/", "Action=ListRoles&Version=2010-05-08").expect("list");
+    // IAM pages of at most 1,000 roles (100 unless asked).
+    let listed = http(&address, "POST", "/", "Action=ListRoles&MaxItems=1000&Version=2010-05-08").expect("list");
     assert_eq!(listed.matches("<RoleName>").count(), roles_seen, "every persisted role is served after a restart");
     child.kill().expect("kill");
     child.wait().expect("wait");

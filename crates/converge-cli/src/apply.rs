@@ -1,0 +1,163 @@
+//! `converge apply` and `converge destroy`: plan, show, ask, carry out, report.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::Path;
+use std::process::ExitCode;
+
+use converge_aws::Aws;
+use converge_engine::{Event, Report, StepResult};
+use converge_plan::Plan;
+
+use crate::live::{self, AwsArgs};
+use crate::progress::{Progress, label};
+use crate::{EXIT_PARTIAL, PlanFormat, files, plan};
+
+pub(crate) struct Options {
+    pub auto_approve: bool,
+    pub parallelism: usize,
+    /// Delete everything the stack owns instead of applying the spec.
+    pub destroy: bool,
+}
+
+pub(crate) async fn run(spec_path: &Path, args: &AwsArgs, options: &Options) -> anyhow::Result<ExitCode> {
+    let Some(spec) = files::valid_spec(spec_path)? else { return Ok(ExitCode::from(1)) };
+    let session = live::connect(&spec, args).await?;
+    let live_state = live::read(&session).await?;
+    let planned = if options.destroy {
+        converge_plan::plan_destroy(&spec, &live_state)
+    } else {
+        converge_plan::plan(&spec, &live_state)
+    };
+    let plan = match planned {
+        Ok(plan) => plan,
+        Err(errors) => return plan::report_errors(&errors),
+    };
+    let (verb, nothing) = if options.destroy {
+        ("destroy", "Nothing to destroy: the stack owns nothing in this account and region.")
+    } else {
+        ("apply", "Nothing to do: AWS matches the spec.")
+    };
+    if plan.is_empty() {
+        say(nothing);
+        return Ok(ExitCode::SUCCESS);
+    }
+    write!(std::io::stdout().lock(), "{}", plan::render(&plan, PlanFormat::Text)?)?;
+    if !options.auto_approve && !confirm(verb).await? {
+        say(&format!("Not {verb}ing: only `yes` approves."));
+        return Ok(ExitCode::from(1));
+    }
+    let report = execute(&session.aws, &plan, options.parallelism).await;
+    Ok(summarize(&plan, &report, verb))
+}
+
+fn say(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
+/// Asks on the terminal; refuses when there is none to ask on.
+async fn confirm(verb: &str) -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "refusing to {verb} without approval: stdin is not a terminal\n\nhint: review the plan (`converge plan`), then run again with `--auto-approve`"
+        );
+    }
+    let question = format!("\nDo you want to {verb} these changes? Only `yes` is accepted: ");
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut stderr = std::io::stderr().lock();
+        let _ = stderr.write_all(question.as_bytes()).and_then(|()| stderr.flush());
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map(|_| line)
+    })
+    .await??;
+    Ok(answer.trim() == "yes")
+}
+
+/// Carries out `plan` with live progress on stderr. Ctrl-C stops starting
+/// steps and lets the calls in flight finish; a second Ctrl-C quits at once.
+pub(crate) async fn execute(aws: &Aws, plan: &Plan, parallelism: usize) -> Report {
+    let config = converge_engine::Config { concurrency: parallelism, ..converge_engine::Config::default() };
+    let cancel = converge_engine::Cancel::new();
+    let watcher = tokio::spawn({
+        let cancel = cancel.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+                say(
+                    "\nStopping: no new steps start; the calls in flight finish (Ctrl-C again quits now, leaving them to AWS).",
+                );
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(130);
+                }
+            }
+        }
+    });
+    let (events, mut received) = tokio::sync::mpsc::unbounded_channel::<Event>();
+    let interactive = std::io::stderr().is_terminal();
+    let mut progress = Progress::new(&plan.steps, interactive, plan::color(&std::io::stderr()));
+    let run = async move {
+        let report = converge_engine::apply(&plan.steps, aws, &config, Some(&events), &cancel).await;
+        drop(events);
+        report
+    };
+    let show = async {
+        while let Some(event) = received.recv().await {
+            progress.event(&event);
+        }
+        progress.finish_all();
+    };
+    let (report, ()) = tokio::join!(run, show);
+    watcher.abort();
+    report
+}
+
+/// Prints what became of every step that did not simply succeed, and the exit code it gives.
+pub(crate) fn summarize(plan: &Plan, report: &Report, verb: &str) -> ExitCode {
+    let done = report.count(|r| matches!(r, StepResult::Done { .. }));
+    let failed = report.count(|r| matches!(r, StepResult::Failed { .. }));
+    let skipped = report.count(|r| matches!(r, StepResult::Skipped(_)));
+    let interrupted = report.count(|r| matches!(r, StepResult::Interrupted { .. }));
+    let mut out = String::new();
+    for (id, result) in &report.results {
+        let step = plan.steps.get(*id).map_or_else(|| format!("step {id}"), label);
+        match result {
+            StepResult::Failed { error, attempts } => {
+                let tries = if *attempts > 1 { format!(" (after {attempts} attempts)") } else { String::new() };
+                out.push_str(&format!("\nerror: step {id}, {step}{tries}: {error}\n  hint: {}\n", error.hint()));
+            }
+            StepResult::Interrupted { .. } => {
+                out.push_str(&format!(
+                    "\ninterrupted: step {id}, {step}: AWS accepted it and may still be carrying it out\n"
+                ));
+            }
+            StepResult::Skipped(converge_engine::SkipReason::DependencyFailed(cause)) => {
+                out.push_str(&format!("skipped: step {id}, {step}: it needs step {cause}, which failed\n"));
+            }
+            StepResult::Skipped(converge_engine::SkipReason::Cancelled) => {
+                out.push_str(&format!("skipped: step {id}, {step}: the {verb} was stopped first\n"));
+            }
+            StepResult::Done { .. } => {}
+        }
+    }
+    let total = report.results.len();
+    let code = if report.is_success() {
+        out.push_str(&format!("\n{} complete: {}.\n", capitalized(verb), converge_spec::count(done, "step")));
+        ExitCode::SUCCESS
+    } else {
+        let head = if done > 0 {
+            format!("{} done in part", capitalized(verb))
+        } else {
+            format!("Nothing done: the {verb} failed")
+        };
+        out.push_str(&format!(
+            "\n{head}: {done} of {total} steps done, {failed} failed, {skipped} skipped, {interrupted} interrupted.\nhint: fix what the errors say, then run `converge {verb}` again: it plans from what AWS has now\n"
+        ));
+        if done > 0 { ExitCode::from(EXIT_PARTIAL) } else { ExitCode::from(1) }
+    };
+    let _ = std::io::stderr().lock().write_all(out.as_bytes());
+    code
+}
+
+fn capitalized(verb: &str) -> String {
+    let mut chars = verb.chars();
+    chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+}

@@ -1,0 +1,93 @@
+//! Connecting to AWS for a spec: the account and region guards, and reading
+//! the stack's live state.
+
+use std::io::Write as _;
+use std::time::Instant;
+
+use converge_aws::{Aws, Options};
+use converge_executor::{Claim, Executor as _, Scope};
+use converge_model::{LiveState, Spec};
+
+/// Where and as whom converge talks to AWS.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub(crate) struct AwsArgs {
+    /// The profile of the shared AWS config and credentials files (default: the standard credential chain).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// The region; it must be the spec's `[stack].region`, which is the default.
+    #[arg(long)]
+    pub region: Option<String>,
+}
+
+/// A connection to the spec's account and region, and what to read there.
+pub(crate) struct Session {
+    pub aws: Aws,
+    pub scope: Scope,
+}
+
+/// What to read for `spec`: its stack's resources, the names it claims and its VPCs.
+pub(crate) fn scope(spec: &Spec) -> Scope {
+    Scope {
+        stack: spec.stack.name.clone(),
+        account: spec.stack.account.clone(),
+        region: spec.stack.region.clone(),
+        vpc_ids: spec.vpcs.values().map(|vpc| vpc.id.clone()).collect(),
+        claims: converge_plan::claimed_names(spec).into_iter().map(|(kind, name)| Claim { kind, name }).collect(),
+    }
+}
+
+/// Connects for `spec`, refusing another region or account before any other call.
+pub(crate) async fn connect(spec: &Spec, args: &AwsArgs) -> anyhow::Result<Session> {
+    let region = spec.stack.region.clone();
+    if let Some(asked) = &args.region
+        && *asked != region
+    {
+        anyhow::bail!(
+            "`--region {asked}` is not the spec's region `{region}`\n\nhint: the spec's `[stack].region` says where the stack lives; drop `--region` or fix the spec"
+        );
+    }
+    let options = Options { profile: args.profile.clone(), region: Some(region), ..Options::default() };
+    let aws = Aws::connect(&options).await.map_err(|error| anyhow::anyhow!("{error}\n\nhint: {}", error.hint()))?;
+    aws.guard_account(&spec.stack.account)
+        .await
+        .map_err(|error| anyhow::anyhow!("{error}\n\nhint: {}", error.hint()))?;
+    Ok(Session { aws, scope: scope(spec) })
+}
+
+/// Reads the stack's live state, saying so on stderr.
+pub(crate) async fn read(session: &Session) -> anyhow::Result<LiveState> {
+    let scope = &session.scope;
+    let started = Instant::now();
+    let calls_before = session.aws.stats().total_calls();
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "Reading stack `{}` in account {} ({})…", scope.stack, scope.account, scope.region);
+    drop(stderr);
+    let live = session
+        .aws
+        .read(scope)
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot read the live state: {error}\n\nhint: {}", error.hint()))?;
+    let calls = session.aws.stats().total_calls() - calls_before;
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "Read in {:.1} s with {calls} API calls.\n",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(live)
+}
+
+/// The calls made so far, per service and operation, for `--stats`.
+pub(crate) fn stats_table(aws: &Aws) -> String {
+    let mut out = String::from("AWS calls (calls / attempts):\n");
+    let snapshot = aws.stats().snapshot();
+    for ((service, operation), count) in &snapshot {
+        out.push_str(&format!("  {service:<16} {operation:<34} {:>4} / {}\n", count.calls, count.attempts));
+    }
+    out.push_str(&format!(
+        "  {:<51} {:>4} ({} changing AWS)\n",
+        "total",
+        aws.stats().total_calls(),
+        aws.stats().mutating_calls()
+    ));
+    out
+}

@@ -1,0 +1,198 @@
+//! `converge plan`, `apply` and `destroy` as processes against a sandbox in
+//! this test's process, configured only through the environment a user
+//! would set: the account guard, approval, the exit codes, and an apply
+//! killed with SIGKILL that the next apply finishes without duplicates.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use converge_sandbox::{Config, RequestRecord, Sandbox, Seed};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+struct Env {
+    runtime: tokio::runtime::Runtime,
+    sandbox: Option<Sandbox>,
+    endpoint: String,
+}
+
+impl Env {
+    /// A sandbox pretending to be account 123456789012 in ap-northeast-1, with studio-emr's VPC and bucket.
+    fn start(time_scale: f64) -> Env {
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
+        let config = Config { region: "ap-northeast-1".into(), time_scale, ..Config::default() };
+        let sandbox = runtime.block_on(Sandbox::start(config)).expect("the sandbox starts");
+        sandbox.seed(&Seed {
+            vpcs: vec![("vpc-0b4cd1e283a3474c0".into(), "10.0.0.0/16".into())],
+            buckets: vec!["ml-platform-artifacts".into()],
+        });
+        let endpoint = sandbox.endpoint();
+        Env { runtime, sandbox: Some(sandbox), endpoint }
+    }
+
+    fn sandbox(&self) -> &Sandbox {
+        self.sandbox.as_ref().expect("running")
+    }
+
+    /// `converge ARGS` with the environment pointing at the sandbox (and away from any real AWS configuration).
+    fn converge(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_converge"));
+        command
+            .args(args)
+            .current_dir(root())
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "sandbox")
+            .env("AWS_SECRET_ACCESS_KEY", "sandbox")
+            .env("AWS_CONFIG_FILE", "/nonexistent/converge-test-config")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/converge-test-credentials")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_REGION")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.converge(args).output().expect("converge runs")
+    }
+
+    fn requests(&self) -> Vec<RequestRecord> {
+        self.sandbox().requests()
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if let Some(sandbox) = self.sandbox.take() {
+            self.runtime.block_on(sandbox.stop());
+        }
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn mutating(requests: &[RequestRecord]) -> Vec<String> {
+    let read_only = ["Describe", "Get", "List", "Search", "Head"];
+    requests
+        .iter()
+        .filter(|r| !read_only.iter().any(|prefix| r.operation.starts_with(prefix)))
+        .map(|r| format!("{} {}", r.service, r.operation))
+        .collect()
+}
+
+/// studio-emr.toml for another account, written next to copies of the files it names.
+fn spec_for_account(account: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("other-account-{account}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    for sub in ["policies", "templates"] {
+        std::fs::create_dir_all(dir.join(sub)).expect("a directory");
+        for entry in std::fs::read_dir(root().join("specs").join(sub)).expect("the spec's files") {
+            let entry = entry.expect("an entry");
+            std::fs::copy(entry.path(), dir.join(sub).join(entry.file_name())).expect("a copy");
+        }
+    }
+    let spec = std::fs::read_to_string(root().join("specs/studio-emr.toml")).expect("the spec");
+    let spec = spec.replace("account = \"123456789012\"", &format!("account = \"{account}\""));
+    std::fs::write(dir.join("studio-emr.toml"), spec).expect("the spec written");
+    dir.join("studio-emr.toml")
+}
+
+#[test]
+fn the_account_guard_refuses_another_account_before_any_other_call() {
+    let env = Env::start(0.01);
+    let spec = spec_for_account("210987654321");
+    let spec = spec.to_str().expect("a UTF-8 path");
+    for command in [&["plan", spec][..], &["apply", spec, "--auto-approve"], &["destroy", spec, "--auto-approve"]] {
+        let output = env.run(command);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{command:?}: {stderr}");
+        assert!(stderr.contains("account 123456789012") && stderr.contains("210987654321"), "{stderr}");
+        assert!(stderr.contains("hint:"), "{stderr}");
+    }
+    let operations: Vec<String> = env.requests().into_iter().map(|r| r.operation).collect();
+    assert!(operations.iter().all(|op| op == "GetCallerIdentity"), "only the identity is asked: {operations:?}");
+    assert!(mutating(&env.requests()).is_empty());
+}
+
+#[test]
+fn apply_without_approval_and_without_a_terminal_refuses() {
+    let env = Env::start(0.01);
+    let output = env.run(&["apply", "specs/studio-emr.toml"]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("--auto-approve"), "{stderr}");
+    // The plan was shown, nothing was changed.
+    assert!(text(&output.stdout).contains("will be created"));
+    assert!(mutating(&env.requests()).is_empty(), "{:?}", mutating(&env.requests()));
+}
+
+#[test]
+fn plan_apply_plan_destroy_through_the_binary() {
+    let env = Env::start(0.005);
+    let plan = env.run(&["plan", "specs/studio-emr.toml", "--detailed-exitcode", "--stats"]);
+    assert_eq!(plan.status.code(), Some(2), "{}", text(&plan.stderr));
+    assert!(text(&plan.stderr).contains("GetAccountAuthorizationDetails"), "--stats lists the calls");
+    assert!(mutating(&env.requests()).is_empty(), "plan is read-only");
+
+    let apply = env.run(&["apply", "specs/studio-emr.toml", "--auto-approve"]);
+    let stderr = text(&apply.stderr);
+    assert_eq!(apply.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("Apply complete"), "{stderr}");
+    // Not a terminal: plain progress lines, stamped.
+    assert!(stderr.contains("done") && stderr.contains("RunJobFlow"), "{stderr}");
+
+    let again = env.run(&["plan", "specs/studio-emr.toml", "--detailed-exitcode"]);
+    assert_eq!(again.status.code(), Some(0), "{}{}", text(&again.stdout), text(&again.stderr));
+
+    let destroy = env.run(&["destroy", "specs/studio-emr.toml", "--auto-approve"]);
+    assert_eq!(destroy.status.code(), Some(0), "{}", text(&destroy.stderr));
+    let after = env.run(&["plan", "specs/studio-emr.toml", "--detailed-exitcode"]);
+    assert_eq!(after.status.code(), Some(2));
+    assert!(text(&after.stdout).contains("Plan: 14 to create"), "{}", text(&after.stdout));
+}
+
+#[cfg(unix)]
+#[test]
+fn an_apply_killed_mid_way_is_finished_by_the_next_without_duplicates() {
+    let env = Env::start(0.01);
+    let mut child = env
+        .converge(&["apply", "specs/studio-emr.toml", "--auto-approve"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("apply starts");
+    // Kill it while the cluster and the domain are being created.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !env.requests().iter().any(|r| r.operation == "RunJobFlow" && r.status == 200) {
+        assert!(Instant::now() < deadline, "the apply never got to RunJobFlow");
+        assert!(child.try_wait().expect("the apply's state").is_none(), "the apply ended before it was killed");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    let at_kill = env.requests().len();
+
+    let output = env.run(&["apply", "specs/studio-emr.toml", "--auto-approve"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let again = env.run(&["plan", "specs/studio-emr.toml", "--detailed-exitcode"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stdout));
+
+    // Every resource was created once: no second cluster, domain, group, role …
+    let requests = env.requests();
+    let created = |operation: &str| requests.iter().filter(|r| r.operation == operation && r.status == 200).count();
+    assert_eq!(created("RunJobFlow"), 1, "one cluster");
+    assert_eq!(created("CreateDomain"), 1, "one domain");
+    assert_eq!(created("CreateSubnet"), 2);
+    assert_eq!(created("CreateSecurityGroup"), 3);
+    assert_eq!(created("CreateRole"), 4);
+    assert_eq!(created("CreatePortfolio"), 1);
+    assert_eq!(created("CreateProduct"), 1);
+    assert!(requests.len() > at_kill);
+}
