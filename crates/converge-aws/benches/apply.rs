@@ -19,6 +19,8 @@
 //! cargo bench --profile dev -p converge-aws --bench apply [-- --latency-ms 50 --time-scale 0.01 --runs 3]
 //! ```
 
+#![expect(clippy::print_stdout, reason = "a bench binary reports its figures on stdout")]
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};

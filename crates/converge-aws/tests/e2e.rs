@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Env, action_of, actions, edit, reference, spec};
+use common::{Env, action_of, actions, edit, reference, repo, spec, spec_with};
 use converge_executor::Executor as _;
 use converge_model::{Address, Tags};
 use converge_ops::{FleetConfig, Id, InstanceTypeSpec, Operation, RunJobFlow};
@@ -114,6 +114,90 @@ async fn in_place_updates_of_every_kind_apply_and_the_next_plan_is_empty() {
         assert_eq!(action_of(&plan, address), Some(Action::Update), "{address}: {:?}", actions(&plan));
     }
     assert_eq!(plan.count(Action::Update), plan.changes.len(), "only updates: {:?}", actions(&plan));
+    env.assert_converged(&changed).await;
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_documents_and_templates_update_in_place() {
+    let text = studio();
+    let base = spec(&text);
+    let env = Env::start(&base).await;
+    env.apply(&base).await;
+
+    // A trust policy, an inline policy's document, and a product's template.
+    let text = edit(
+        &text,
+        r#"trust = ["servicecatalog.amazonaws.com"]"#,
+        r#"trust = ["servicecatalog.amazonaws.com", "cloudformation.amazonaws.com"]"#,
+    );
+    let mut policy: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("specs/policies/emr-discovery.json")).expect("policy"),
+    )
+    .expect("policy JSON");
+    policy["Statement"].as_array_mut().expect("statements").push(serde_json::json!({
+        "Sid": "ReadNotebookBucket",
+        "Effect": "Allow",
+        "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::ml-platform-artifacts/notebooks/*"
+    }));
+    let template = std::fs::read_to_string(repo().join("specs/templates/emr-two-node.yaml")).expect("template");
+    let template = format!("{template}\n# Version 2: any change of content makes a new product version.\n");
+    let files =
+        [("policies/emr-discovery.json", policy.to_string()), ("templates/emr-two-node.yaml", template.clone())];
+    let changed = spec_with(&text, &files);
+
+    let plan = env.apply(&changed).await;
+    for address in ["iam_role.sc_launch", "iam_role.sagemaker_execution", "catalog_product.two_node"] {
+        assert_eq!(action_of(&plan, address), Some(Action::Update), "{address}: {:?}", actions(&plan));
+    }
+    assert_eq!(plan.count(Action::Update), plan.changes.len(), "only updates: {:?}", actions(&plan));
+    let calls: Vec<&str> = plan.steps.steps().iter().map(|s| s.operation.aws_operation()).collect();
+    for call in ["UpdateAssumeRolePolicy", "PutRolePolicy", "PutObject", "CreateProvisioningArtifact"] {
+        assert!(calls.contains(&call), "{call} in {calls:?}");
+    }
+    env.assert_converged(&changed).await;
+
+    // The new template is in the bucket under its content hash, and the product has a second version.
+    let world = env.state();
+    let objects = world["s3"]["buckets"]["ml-platform-artifacts"]["objects"].as_object().expect("objects");
+    assert!(
+        objects.values().any(|o| o["body"].as_array().is_some_and(|b| b.len() == template.len())),
+        "the new template was uploaded: {:?}",
+        objects.keys().collect::<Vec<_>>()
+    );
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_settings_update_in_place() {
+    let text = reference("etl-cluster.toml");
+    let base = spec(&text);
+    let env = Env::start(&base).await;
+    env.apply(&base).await;
+
+    let text = edit(&text, "step_concurrency = 16", "step_concurrency = 8");
+    let text = edit(&text, "max = 1936", "max = 1000");
+    let text =
+        edit(&text, "tags = { pipeline = \"small-jobs\" }", "tags = { pipeline = \"small-jobs\", tier = \"2\" }");
+    let text = edit(&text, "resize = { spot_timeout_minutes = 10,", "resize = { spot_timeout_minutes = 15,");
+    let text = edit(
+        &text,
+        "log_uri = \"s3://aws-logs-123456789012-us-east-1/elasticmapreduce/\"\ntermination_protection = true\nstep_concurrency = 8",
+        "log_uri = \"s3://aws-logs-123456789012-us-east-1/elasticmapreduce/\"\ntermination_protection = false\nstep_concurrency = 8",
+    );
+    let changed = spec(&text);
+    let plan = env.apply(&changed).await;
+    for address in ["emr_cluster.shared", "emr_cluster.hourly"] {
+        assert_eq!(action_of(&plan, address), Some(Action::Update), "{address}: {:?}", actions(&plan));
+    }
+    assert_eq!(plan.count(Action::Update), plan.changes.len(), "only updates: {:?}", actions(&plan));
+    let calls: Vec<&str> = plan.steps.steps().iter().map(|s| s.operation.aws_operation()).collect();
+    for call in
+        ["ModifyCluster", "PutManagedScalingPolicy", "AddTags", "SetTerminationProtection", "ModifyInstanceFleet"]
+    {
+        assert!(calls.contains(&call), "{call} in {calls:?}");
+    }
     env.assert_converged(&changed).await;
     env.stop().await;
 }

@@ -28,8 +28,16 @@ pub(crate) fn reference(name: &str) -> String {
 
 /// Checks spec text as if it were `specs/<name>` (documents resolve next to it).
 pub(crate) fn spec(text: &str) -> Spec {
+    spec_with(text, &[])
+}
+
+/// As [`spec`], with the documents in `files` (path relative to `specs/`, text) instead of those on disk.
+pub(crate) fn spec_with(text: &str, files: &[(&str, String)]) -> Spec {
     let base = repo().join("specs");
-    let loader = |relative: &str| std::fs::read_to_string(base.join(relative)).map_err(|e| e.to_string());
+    let loader = |relative: &str| match files.iter().find(|(path, _)| *path == relative) {
+        Some((_, text)) => Ok(text.clone()),
+        None => std::fs::read_to_string(base.join(relative)).map_err(|e| e.to_string()),
+    };
     let checked = converge_spec::check("spec.toml", text, &loader);
     match checked.spec {
         Some(spec) => spec,
