@@ -5,10 +5,7 @@
 
 mod common;
 
-use common::{code, sdk};
-
-use std::future::Future;
-use std::time::Duration;
+use common::{code, sdk, until};
 
 use aws_sdk_sagemaker::types::{
     AppNetworkAccessType, AppType, AuthMode, OwnershipSettings, SharingType, SpaceSharingSettings, UserSettings,
@@ -18,21 +15,6 @@ use converge_sandbox::{Config, Fault, Sandbox};
 const FAST: f64 = 0.0005;
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 const INLINE: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::data/*"}]}"#;
-
-/// Polls until `check` holds (at most 400 tries, 25 ms apart).
-async fn until<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    for _ in 0..400 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("never reached: {what}");
-}
 
 /// How many requests of `operation` the sandbox has served.
 fn calls(sandbox: &Sandbox, operation: &str) -> usize {

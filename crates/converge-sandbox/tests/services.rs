@@ -3,9 +3,8 @@
 
 mod common;
 
-use common::{code, sdk};
+use common::{code, sdk, until};
 
-use std::future::Future;
 use std::time::Duration;
 
 use aws_sdk_emr::types::{
@@ -15,21 +14,6 @@ use aws_sdk_emr::types::{
     SpotProvisioningSpecification, SpotProvisioningTimeoutAction, VolumeSpecification,
 };
 use converge_sandbox::{Config, Sandbox};
-
-/// Polls until `check` holds (at most 400 tries, 25 ms apart): for time-scaled state changes.
-async fn until<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    for _ in 0..400 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("never reached: {what}");
-}
 
 const FAST: f64 = 0.0005;
 const TRUST_EC2: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;

@@ -3,6 +3,9 @@
 // Each test binary uses its own subset of these helpers.
 #![allow(dead_code)]
 
+use std::future::Future;
+use std::time::Duration;
+
 use converge_sandbox::Sandbox;
 
 /// An SDK configuration for `sandbox`: static credentials, plain HTTP, its endpoint.
@@ -35,4 +38,19 @@ where
             None => format!("<no code: {}>", aws_sdk_iam::error::DisplayErrorContext(&error)),
         },
     }
+}
+
+/// Polls until `check` holds (at most 400 tries, 25 ms apart): for time-scaled state changes.
+pub(crate) async fn until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    for _ in 0..400 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("never reached: {what}");
 }
