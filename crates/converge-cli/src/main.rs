@@ -13,6 +13,7 @@ mod apply;
 mod demo;
 mod files;
 mod live;
+mod output;
 mod plan;
 mod progress;
 mod sandbox;
@@ -106,6 +107,21 @@ enum Command {
         #[command(flatten)]
         aws: live::AwsArgs,
     },
+    /// Print the live ids and endpoints of the stack's resources (cluster id and
+    /// primary node DNS, Studio domain id and URL, portfolio and product ids). Read-only.
+    ///
+    /// Exit status: 0; 1 on an error, or when the one resource asked for is not in AWS.
+    Output {
+        /// The spec file (TOML).
+        spec: PathBuf,
+        /// Only this resource (`emr_cluster.notebooks`).
+        address: Option<String>,
+        /// `text` for people, `json` for scripts.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[command(flatten)]
+        aws: live::AwsArgs,
+    },
     /// Walk through plan, apply, drift and repair of `specs/studio-emr.toml`
     /// against a sandbox started in this process. Touches no real AWS account.
     Demo {
@@ -139,7 +155,7 @@ enum Command {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum Format {
+pub(crate) enum Format {
     Text,
     Json,
 }
@@ -190,6 +206,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Destroy { spec, auto_approve, parallelism, aws } => {
             let options = apply::Options { auto_approve, parallelism: usize::from(parallelism), destroy: true };
             runtime()?.block_on(apply::run(&spec, &aws, &options))
+        }
+        Command::Output { spec, address, format, aws } => {
+            runtime()?.block_on(output::run(&spec, address.as_deref(), format, &aws))
         }
         Command::Demo { spec, time_scale } => runtime()?.block_on(demo::run(&spec, time_scale)),
         Command::Sandbox(args) => runtime()?.block_on(sandbox::run(args)),

@@ -151,6 +151,26 @@ fn plan_apply_plan_destroy_through_the_binary() {
     let again = env.run(&["plan", "specs/studio-emr.toml", "--detailed-exitcode"]);
     assert_eq!(again.status.code(), Some(0), "{}{}", text(&again.stdout), text(&again.stderr));
 
+    // `converge output`: the ids the notebooks and the scheduler need, read-only.
+    let before = env.requests().len();
+    let output = env.run(&["output", "specs/studio-emr.toml", "emr_cluster.notebooks", "--format", "json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+    let cluster = &document["resources"]["emr_cluster.notebooks"];
+    let state = env.sandbox().state();
+    let live_id = state["emr"]["clusters"].as_object().and_then(|clusters| {
+        clusters.values().find(|c| c["name"] == "studio-notebooks").and_then(|c| c["id"].as_str())
+    });
+    assert_eq!(cluster["id"].as_str(), live_id, "{document}");
+    assert_eq!(cluster["state"], "WAITING");
+    assert!(cluster["master_dns"].as_str().is_some_and(|dns| !dns.is_empty()), "{document}");
+    let all = env.run(&["output", "specs/studio-emr.toml"]);
+    let listing = text(&all.stdout);
+    for line in ["sagemaker_domain.studio", "url=https://", "catalog_product.two_node", "id=prod-"] {
+        assert!(listing.contains(line), "{line} in:\n{listing}");
+    }
+    assert_eq!(mutating(&env.requests()[before..]), Vec::<String>::new(), "output is read-only");
+
     let destroy = env.run(&["destroy", "specs/studio-emr.toml", "--auto-approve"]);
     assert_eq!(destroy.status.code(), Some(0), "{}", text(&destroy.stderr));
     let after = env.run(&["plan", "specs/studio-emr.toml", "--detailed-exitcode"]);

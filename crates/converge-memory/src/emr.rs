@@ -182,6 +182,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
                 visible_to_all_users: run.visible_to_all_users,
                 fleets,
                 scaling: run.scaling.as_ref().map(scaling),
+                master_dns: None,
                 tags: run.tags.clone(),
             });
             Ok(Output::id(id))

@@ -156,6 +156,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
                 home_efs_id: Some(efs),
                 apps: Vec::new(),
                 spaces: Vec::new(),
+                url: None,
                 tags: tags.clone(),
             });
             Ok(Output::id(id))

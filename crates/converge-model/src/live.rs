@@ -280,6 +280,9 @@ pub struct LiveSagemakerDomain {
     /// The domain's spaces; SageMaker deletes a domain or a user profile only once they are gone.
     #[serde(default)]
     pub spaces: Vec<LiveSpace>,
+    /// The Studio URL users open (`Url` of DescribeDomain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     #[serde(default)]
     pub tags: Tags,
 }
@@ -564,6 +567,9 @@ pub struct LiveEmrCluster {
     pub fleets: Vec<LiveFleet>,
     #[serde(default)]
     pub scaling: Option<LiveScaling>,
+    /// The primary node's DNS name, once EMR has placed it (`MasterPublicDnsName`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master_dns: Option<String>,
     #[serde(default)]
     pub tags: Tags,
 }

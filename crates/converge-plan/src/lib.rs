@@ -32,6 +32,7 @@ mod graph;
 mod live_index;
 mod normalize;
 mod operations;
+mod outputs;
 mod plan;
 pub mod render;
 mod steps;
@@ -40,6 +41,7 @@ mod value;
 pub use desired::template_version;
 pub use fields::Effect;
 pub use graph::{Cycle, Dependency, DependencyGraph};
+pub use outputs::{ResourceOutput, outputs};
 pub use plan::{
     Action, FieldChange, Plan, PlanError, ReplaceOrder, Replacement, ResourceChange, claimed_names, ownership_tags,
     plan, plan_destroy,

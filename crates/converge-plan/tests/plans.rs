@@ -150,3 +150,31 @@ fn etl_platform_accepts_the_schedulers_task_capacity() {
     let plan = converge_plan::plan(&spec, &live).expect("plans");
     insta::assert_snapshot!(render::text(&plan, render::Style::plain()));
 }
+
+/// `converge output`: each resource's live ids, found by ownership tags; none for what AWS does not hold.
+#[test]
+fn outputs_name_the_live_ids_of_the_stack() {
+    let (spec, mut live) = applied_etl_platform();
+    let all = converge_plan::outputs(&spec, &live, None);
+    assert_eq!(all.len(), spec.addresses().len());
+    let value = |outputs: &[converge_plan::ResourceOutput], address: &str, key: &str| -> Option<String> {
+        let output = outputs.iter().find(|o| o.address.to_string() == address)?;
+        output.values.as_ref()?.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone())
+    };
+    let hourly = live.emr_clusters.iter().find(|c| c.name == "optimus-etl-hourly").expect("the hourly cluster");
+    assert_eq!(value(&all, "emr_cluster.hourly", "id").as_ref(), Some(&hourly.id));
+    assert_eq!(value(&all, "emr_cluster.hourly", "state").as_deref(), Some("WAITING"));
+    assert_eq!(value(&all, "vpc.etl", "id").as_deref(), Some("vpc-0a1b2c3d4e5f60718"), "a VPC's id is the spec's");
+    for output in &all {
+        let key = if output.address.kind == converge_model::Kind::IamRole { "arn" } else { "id" };
+        assert!(value(&all, &output.address.to_string(), key).is_some(), "{} has no {key}", output.address);
+    }
+
+    // Only the address asked for; and a cluster terminated behind converge's back has no output.
+    let address = converge_model::Address::new(converge_model::Kind::EmrCluster, "hourly");
+    live.emr_clusters.iter_mut().filter(|c| c.name == "optimus-etl-hourly").for_each(|c| {
+        c.state = converge_model::live::ClusterState::Terminated;
+    });
+    let one = converge_plan::outputs(&spec, &live, Some(&address));
+    assert_eq!(one, [converge_plan::ResourceOutput { address, values: None }]);
+}

@@ -123,6 +123,7 @@ async fn cluster(aws: &Aws, scope: &Scope, id: String) -> Result<Option<LiveEmrC
             max_on_demand: l.maximum_on_demand_capacity_units().map(i64::from),
             max_core: l.maximum_core_capacity_units().map(i64::from),
         }),
+        master_dns: c.master_public_dns_name().filter(|d| !d.is_empty()).map(str::to_owned),
         tags,
     }))
 }

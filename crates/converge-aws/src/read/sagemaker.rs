@@ -136,6 +136,7 @@ async fn domain(aws: &Aws, scope: &Scope, id: String) -> Result<Option<LiveSagem
                 status: status(space.status().map(|s| s.as_str())),
             })
             .collect(),
+        url: d.url().filter(|u| !u.is_empty()).map(str::to_owned),
         tags,
     }))
 }
