@@ -21,16 +21,18 @@
 
 #![expect(clippy::print_stdout, reason = "a bench binary reports its figures on stdout")]
 
+// The end-to-end tests' harness: the reference specs, checked, and what a sandbox needs seeded for them.
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use converge_aws::{Aws, Options};
 use converge_engine::{Cancel, Event};
-use converge_executor::{Claim, Executor as _, Scope};
-use converge_model::Spec;
+use converge_executor::Executor as _;
 use converge_ops::StepId;
-use converge_sandbox::{Config, Fault, FaultKind, Sandbox, Seed};
+use converge_sandbox::{Config, Fault, FaultKind, Sandbox};
 
 const SERVICES: [&str; 7] = ["ec2", "iam", "sts", "emr", "sagemaker", "servicecatalog", "s3"];
 
@@ -55,27 +57,6 @@ fn settings() -> Settings {
     settings
 }
 
-fn spec(name: &str) -> Spec {
-    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../specs");
-    let text = std::fs::read_to_string(base.join(name)).expect("the reference spec");
-    let loader = |relative: &str| std::fs::read_to_string(base.join(relative)).map_err(|e| e.to_string());
-    let checked = converge_spec::check(name, &text, &loader);
-    match checked.spec {
-        Some(spec) => spec,
-        None => panic!("{name} is not valid:\n{}", checked.render()),
-    }
-}
-
-fn scope(spec: &Spec) -> Scope {
-    Scope {
-        stack: spec.stack.name.clone(),
-        account: spec.stack.account.clone(),
-        region: spec.stack.region.clone(),
-        vpc_ids: spec.vpcs.values().map(|v| v.id.clone()).collect(),
-        claims: converge_plan::claimed_names(spec).into_iter().map(|(kind, name)| Claim { kind, name }).collect(),
-    }
-}
-
 /// One apply from the empty account and one plan of the result.
 struct Run {
     steps: usize,
@@ -90,7 +71,7 @@ struct Run {
 }
 
 async fn run(name: &str, settings: &Settings) -> Run {
-    let spec = spec(name);
+    let spec = common::spec(&common::reference(name));
     let latency = SERVICES.iter().map(|service| Fault {
         service: (*service).to_owned(),
         operation: None,
@@ -108,12 +89,9 @@ async fn run(name: &str, settings: &Settings) -> Run {
     })
     .await
     .expect("the sandbox starts");
-    sandbox.seed(&Seed {
-        vpcs: spec.vpcs.values().map(|v| (v.id.clone(), v.cidrs.first().cloned().unwrap_or_default())).collect(),
-        buckets: spec.catalog_products.values().map(|p| p.template_bucket.clone()).collect(),
-    });
+    sandbox.seed(&common::seed(&spec));
     let aws = Aws::connect(&Options::sandbox(&sandbox.endpoint(), &spec.stack.region)).await.expect("connects");
-    let scope = scope(&spec);
+    let scope = converge_plan::read_scope(&spec);
 
     let live = aws.read(&scope).await.expect("reads the empty account");
     let plan = converge_plan::plan(&spec, &live).expect("plans");

@@ -19,7 +19,7 @@ use converge_model::{LiveState, Spec};
 use converge_ops::{Direction, Id, IpProtocol, Operation, Peer, Rule};
 use converge_plan::Plan;
 
-use crate::live::{Session, scope};
+use crate::live::Session;
 use crate::{PlanFormat, apply, files, plan};
 
 fn say(text: &str) {
@@ -82,7 +82,7 @@ async fn walkthrough(spec: &Spec, sandbox: &converge_sandbox::Sandbox, started: 
         .await
         .map_err(|error| anyhow::anyhow!("{error}"))?;
     aws.guard_account(&spec.stack.account).await.map_err(|error| anyhow::anyhow!("{error}"))?;
-    let session = Session { aws, scope: scope(spec) };
+    let session = Session { aws, scope: converge_plan::read_scope(spec) };
 
     heading(2, "Plan against the empty account");
     let (live, calls) = read(&session).await?;

@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::time::Instant;
 
 use converge_aws::{Aws, Options};
-use converge_executor::{Claim, Executor as _, Scope};
+use converge_executor::{Executor as _, Scope};
 use converge_model::{LiveState, Spec};
 
 /// Where and as whom converge talks to AWS.
@@ -25,17 +25,6 @@ pub(crate) struct Session {
     pub scope: Scope,
 }
 
-/// What to read for `spec`: its stack's resources, the names it claims and its VPCs.
-pub(crate) fn scope(spec: &Spec) -> Scope {
-    Scope {
-        stack: spec.stack.name.clone(),
-        account: spec.stack.account.clone(),
-        region: spec.stack.region.clone(),
-        vpc_ids: spec.vpcs.values().map(|vpc| vpc.id.clone()).collect(),
-        claims: converge_plan::claimed_names(spec).into_iter().map(|(kind, name)| Claim { kind, name }).collect(),
-    }
-}
-
 /// Connects for `spec`, refusing another region or account before any other call.
 pub(crate) async fn connect(spec: &Spec, args: &AwsArgs) -> anyhow::Result<Session> {
     let region = spec.stack.region.clone();
@@ -51,7 +40,7 @@ pub(crate) async fn connect(spec: &Spec, args: &AwsArgs) -> anyhow::Result<Sessi
     aws.guard_account(&spec.stack.account)
         .await
         .map_err(|error| anyhow::anyhow!("{error}\n\nhint: {}", error.hint()))?;
-    Ok(Session { aws, scope: scope(spec) })
+    Ok(Session { aws, scope: converge_plan::read_scope(spec) })
 }
 
 /// Reads the stack's live state, saying so on stderr.

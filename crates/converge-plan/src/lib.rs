@@ -43,7 +43,7 @@ pub use fields::Effect;
 pub use graph::{Cycle, Dependency, DependencyGraph};
 pub use outputs::{ResourceOutput, outputs};
 pub use plan::{
-    Action, FieldChange, Plan, PlanError, ReplaceOrder, Replacement, ResourceChange, claimed_names, ownership_tags,
-    plan, plan_destroy,
+    Action, FieldChange, Plan, PlanError, ReplaceOrder, Replacement, ResourceChange, ownership_tags, plan,
+    plan_destroy, read_scope,
 };
 pub use value::Value;

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use converge_executor::{Claim, Scope};
 use converge_model::live::{OWNER_ADDRESS_TAG, OWNER_STACK_TAG, PREVENT_DESTROY_TAG};
 use converge_model::{Address, FleetRole, Ipv4Cidr, Kind, LiveState, Spec, Strength, Tags};
 use converge_ops::{Id, StepGraph};
@@ -209,11 +210,22 @@ pub fn plan_destroy(spec: &Spec, live: &LiveState) -> Result<Plan, Vec<PlanError
     plan(&empty, live)
 }
 
-/// The AWS names the spec's resources claim, by kind (roles, security groups,
-/// domains, user profiles): live resources holding them are read even when
-/// another stack, or nobody, owns them, to report conflicts or adopt them.
-pub fn claimed_names(spec: &Spec) -> Vec<(Kind, String)> {
-    spec.addresses().iter().filter_map(|address| Some((address.kind, desired::aws_name(spec, address)?))).collect()
+/// What to read of AWS to plan `spec`: its stack's resources (by ownership
+/// tags), its VPCs, and the AWS names its resources claim (roles, security
+/// groups, domains, user profiles), read even when another stack, or nobody,
+/// owns them, to report conflicts or adopt them.
+pub fn read_scope(spec: &Spec) -> Scope {
+    Scope {
+        stack: spec.stack.name.clone(),
+        account: spec.stack.account.clone(),
+        region: spec.stack.region.clone(),
+        vpc_ids: spec.vpcs.values().map(|vpc| vpc.id.clone()).collect(),
+        claims: spec
+            .addresses()
+            .iter()
+            .filter_map(|address| Some(Claim { kind: address.kind, name: desired::aws_name(spec, address)? }))
+            .collect(),
+    }
 }
 
 /// Plans the changes that make `live` match `spec`.

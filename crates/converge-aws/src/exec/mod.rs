@@ -20,7 +20,7 @@ use aws_smithy_types::error::operation::BuildError;
 use converge_executor::{ErrorClass, ExecError, Outcome, Output};
 use converge_model::live::REPLACES_TAG;
 use converge_model::{Address, Tags};
-use converge_ops::{Id, Operation};
+use converge_ops::{Id, Operation, Service};
 
 use crate::Aws;
 
@@ -95,63 +95,16 @@ pub(crate) async fn start(aws: &Aws, address: &Address, operation: &Operation) -
             format!("the operation still names {unresolved}, the output of a step not run"),
         ));
     }
-    use Operation::*;
-    match operation {
-        CreateSubnet { .. }
-        | DeleteSubnet { .. }
-        | CreateSecurityGroup { .. }
-        | AuthorizeRules { .. }
-        | RevokeRules { .. }
-        | UpdateRuleDescriptions { .. }
-        | DeleteSecurityGroup { .. } => ec2::start(&call, operation).await,
-        CreateRole { .. }
-        | UpdateRole { .. }
-        | UpdateAssumeRolePolicy { .. }
-        | AttachRolePolicies { .. }
-        | DetachRolePolicies { .. }
-        | PutRolePolicies { .. }
-        | DeleteRolePolicies { .. }
-        | CreateInstanceProfile { .. }
-        | DeleteInstanceProfile { .. }
-        | DeleteRole { .. } => iam::start(&call, operation).await,
-        CreateDomain { .. }
-        | UpdateDomain { .. }
-        | DeleteDomain { .. }
-        | CreateUserProfile { .. }
-        | UpdateUserProfile { .. }
-        | DeleteApp { .. }
-        | DeleteSpace { .. }
-        | DeleteUserProfile { .. } => sagemaker::start(&call, operation).await,
-        CreatePortfolio { .. }
-        | UpdatePortfolio { .. }
-        | AssociatePrincipals { .. }
-        | DisassociatePrincipals { .. }
-        | DeletePortfolio { .. }
-        | UploadTemplate { .. }
-        | CreateProduct { .. }
-        | UpdateProduct { .. }
-        | CreateProductVersion { .. }
-        | SetProductVersionsActive { .. }
-        | AssociateProduct { .. }
-        | DisassociateProduct { .. }
-        | CreateLaunchConstraint { .. }
-        | UpdateLaunchConstraint { .. }
-        | DeleteConstraint { .. }
-        | DeleteProduct { .. } => catalog::start(&call, operation).await,
-        RunJobFlow(_)
-        | AddInstanceFleet { .. }
-        | ModifyInstanceFleet { .. }
-        | PutManagedScalingPolicy { .. }
-        | RemoveManagedScalingPolicy { .. }
-        | SetTerminationProtection { .. }
-        | PutAutoTerminationPolicy { .. }
-        | RemoveAutoTerminationPolicy { .. }
-        | ModifyCluster { .. }
-        | SetVisibleToAllUsers { .. }
-        | TerminateCluster { .. } => emr::start(&call, operation).await,
-        SetTags { target, set, remove } => {
-            tags::set(&call, target, set, remove).await.map(|()| Outcome::Done(Output::none()))
-        }
+    if let Operation::SetTags { target, set, remove } = operation {
+        return tags::set(&call, target, set, remove).await.map(|()| Outcome::Done(Output::none()));
+    }
+    match operation.service() {
+        Service::Ec2 => ec2::start(&call, operation).await,
+        Service::Iam => iam::start(&call, operation).await,
+        Service::Sagemaker => sagemaker::start(&call, operation).await,
+        // Templates are uploaded to S3 on the way to the product that uses them.
+        Service::ServiceCatalog | Service::S3 => catalog::start(&call, operation).await,
+        Service::Emr => emr::start(&call, operation).await,
     }
 }
 
@@ -163,9 +116,9 @@ pub(crate) async fn poll(
 ) -> Result<Outcome, ExecError> {
     let call = Call { address, aws };
     match operation.service() {
-        converge_ops::Service::Sagemaker => sagemaker::poll(&call, operation, progress).await,
-        converge_ops::Service::ServiceCatalog => catalog::poll(&call, operation, progress).await,
-        converge_ops::Service::Emr => emr::poll(&call, operation, progress).await,
-        _ => Ok(Outcome::Done(progress.clone())),
+        Service::Sagemaker => sagemaker::poll(&call, operation, progress).await,
+        Service::ServiceCatalog => catalog::poll(&call, operation, progress).await,
+        Service::Emr => emr::poll(&call, operation, progress).await,
+        Service::Ec2 | Service::Iam | Service::S3 => Ok(Outcome::Done(progress.clone())),
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use converge_aws::{Aws, Options};
 use converge_engine::{Report, StepResult};
-use converge_executor::{Claim, Executor as _, Scope};
+use converge_executor::Executor as _;
 use converge_model::{LiveState, Spec};
 use converge_plan::{Action, Plan};
 use converge_sandbox::{Config, Sandbox, Seed};
@@ -45,6 +45,14 @@ pub(crate) fn spec_with(text: &str, files: &[(&str, String)]) -> Spec {
     }
 }
 
+/// What `spec` reads but does not manage, for [`Sandbox::seed`]: its VPCs and template buckets.
+pub(crate) fn seed(spec: &Spec) -> Seed {
+    Seed {
+        vpcs: spec.vpcs.values().map(|v| (v.id.clone(), v.cidrs.first().cloned().unwrap_or_default())).collect(),
+        buckets: spec.catalog_products.values().map(|p| p.template_bucket.clone()).collect(),
+    }
+}
+
 /// `text` with `from` replaced by `to`, which must occur exactly once.
 pub(crate) fn edit(text: &str, from: &str, to: &str) -> String {
     assert_eq!(text.matches(from).count(), 1, "`{from}` must occur once in the spec");
@@ -74,10 +82,7 @@ impl Env {
             ..config
         };
         let sandbox = Sandbox::start(config).await.expect("the sandbox starts");
-        sandbox.seed(&Seed {
-            vpcs: spec.vpcs.values().map(|v| (v.id.clone(), v.cidrs.first().cloned().unwrap_or_default())).collect(),
-            buckets: spec.catalog_products.values().map(|p| p.template_bucket.clone()).collect(),
-        });
+        sandbox.seed(&seed(spec));
         let aws = Aws::connect(&Options::sandbox(&sandbox.endpoint(), &spec.stack.region))
             .await
             .expect("the AWS layer connects")
@@ -85,18 +90,8 @@ impl Env {
         Env { sandbox, aws }
     }
 
-    pub(crate) fn scope(spec: &Spec) -> Scope {
-        Scope {
-            stack: spec.stack.name.clone(),
-            account: spec.stack.account.clone(),
-            region: spec.stack.region.clone(),
-            vpc_ids: spec.vpcs.values().map(|v| v.id.clone()).collect(),
-            claims: converge_plan::claimed_names(spec).into_iter().map(|(kind, name)| Claim { kind, name }).collect(),
-        }
-    }
-
     pub(crate) async fn read(&self, spec: &Spec) -> LiveState {
-        self.aws.read(&Env::scope(spec)).await.unwrap_or_else(|e| panic!("reading fails: {e}"))
+        self.aws.read(&converge_plan::read_scope(spec)).await.unwrap_or_else(|e| panic!("reading fails: {e}"))
     }
 
     pub(crate) async fn plan(&self, spec: &Spec) -> Plan {
