@@ -77,7 +77,8 @@ impl Account {
 
     /// A new id: `prefix-` and hex digits derived from `name` and how many
     /// resources of that name were created before, never one the account
-    /// already holds (a terminated cluster keeps its id).
+    /// already holds or still names (a terminated cluster keeps its id; a
+    /// home volume kept after its domain was deleted names that domain).
     pub(crate) fn new_id(&mut self, prefix: &str, name: &str, digits: usize, upper: bool) -> String {
         loop {
             let count = self.created.entry(format!("{prefix}/{name}")).or_default();
@@ -108,7 +109,7 @@ impl Account {
                 p.id == id || p.versions.iter().any(|v| v.id == id) || p.launch_constraints.iter().any(|c| c.id == id)
             })
             || live.emr_clusters.iter().any(|c| c.id == id || c.fleets.iter().any(|f| f.id == id))
-            || live.file_systems.iter().any(|x| x.id == id)
+            || live.file_systems.iter().any(|x| x.id == id || x.domain_id.as_deref() == Some(id))
     }
 
     /// Carries out one operation whose ids are all known.

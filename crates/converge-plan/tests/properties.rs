@@ -233,3 +233,46 @@ proptest! {
         prop_assert!(emptied.emr_clusters.iter().all(|c| c.is_terminated()));
     }
 }
+
+/// A case the property test found: a domain replaced for a new home-volume key
+/// with `Retain` keeps its old home EFS, whose mount targets hold the subnets
+/// of the old domain; replacing one of them later must be refused in the plan,
+/// not by EC2 halfway through. (The in-memory AWS gave the new domain the old
+/// one's id, which hid the kept volume from the planner's check.)
+#[test]
+fn a_retained_home_volume_blocks_replacing_its_subnet() {
+    use common::{DomainShape, GroupShape, Shape, SubnetShape};
+    let subnet = |key| SubnetShape { key, block: 0, zone: 0 };
+    let shape = Shape {
+        subnets: vec![subnet(0), subnet(1), subnet(2)],
+        groups: vec![GroupShape { id: 0, renamed: false, description: 0, ingress: vec![], egress: None, tag: 0 }],
+        extra_roles: vec![],
+        execution_policy: 0,
+        domain: Some(DomainShape {
+            kms: None,
+            subnets: vec![1],
+            groups: vec![0],
+            vpc_only: false,
+            delete_home: false,
+            sharing: false,
+        }),
+        users: vec![],
+        portfolios: 1,
+        product: None,
+        clusters: vec![],
+    };
+    let mut live = applied(&spec_of(&shape)).expect("applies");
+    let shape = edit(shape, &[(22, 0, 0), (11, 2, 32), (22, 0, 20)]);
+    let spec = spec_of(&shape);
+    let plan = converge_plan::plan(&spec, &live).expect("plans");
+    live = execute(&live, &plan, &plan.steps.steps().iter().map(|s| s.id).collect::<Vec<_>>()).expect("runs");
+    let shape = edit(shape, &[(23, 1, 0)]);
+    let spec = spec_of(&shape);
+    match converge_plan::plan(&spec, &live) {
+        Err(errors) => assert!(acceptable(&errors), "{errors:#?}"),
+        Ok(plan) => {
+            let order: Vec<StepId> = plan.steps.steps().iter().map(|s| s.id).collect();
+            execute(&live, &plan, &order).expect("runs");
+        }
+    }
+}
