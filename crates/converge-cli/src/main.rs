@@ -5,12 +5,14 @@
 //! what a spec means or what a plan does.
 //!
 //! Exit codes: 0 success; 1 an error (nothing was changed, or the command
-//! changes nothing); 2 `plan --detailed-exitcode` found changes; 3 an apply
+//! changes nothing); 2 `plan --detailed-exitcode` found changes, or `drift`
+//! found drift; 3 an apply
 //! or destroy that changed AWS in part (some steps done, others failed,
 //! skipped or interrupted; the next `apply` continues from there).
 
 mod apply;
 mod demo;
+mod drift;
 mod files;
 mod live;
 mod output;
@@ -27,7 +29,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 /// Applied in part: some steps done, others not.
 pub(crate) const EXIT_PARTIAL: u8 = 3;
-/// `plan --detailed-exitcode`: the plan has changes.
+/// `plan --detailed-exitcode`: the plan has changes; `drift`: there is drift.
 pub(crate) const EXIT_CHANGES: u8 = 2;
 
 /// converge keeps a SageMaker Studio + EMR platform in the shape one TOML file describes.
@@ -69,6 +71,29 @@ enum Command {
         /// Exit 2 when the plan has changes, 0 when it has none.
         #[arg(long)]
         detailed_exitcode: bool,
+        /// Print the AWS calls made, per service and operation, on stderr.
+        #[arg(long)]
+        stats: bool,
+        #[command(flatten)]
+        aws: live::AwsArgs,
+    },
+    /// Report what is not as the spec says, per resource and field, and why:
+    /// changed in AWS, or a spec edited and not applied yet. Strictly read-only.
+    ///
+    /// Capacity that managed scaling or a scheduler owns is not drift inside
+    /// its range. Exit status: 0 no drift, 2 drift, 1 an error.
+    Drift {
+        /// The spec file (TOML).
+        spec: PathBuf,
+        /// Compare with a live-state snapshot (JSON) instead of AWS.
+        #[arg(long, value_name = "SNAPSHOT.json")]
+        live: Option<PathBuf>,
+        /// `text` for people, `markdown` for issues, `json` for machines.
+        #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+        format: PlanFormat,
+        /// Leave out a resource or one of its fields (`emr_cluster.etl.task.spot`); repeatable.
+        #[arg(long, value_name = "ADDR[.FIELD]")]
+        ignore: Vec<String>,
         /// Print the AWS calls made, per service and operation, on stderr.
         #[arg(long)]
         stats: bool,
@@ -198,6 +223,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Plan { spec, live: None, format, detailed_exitcode, stats, aws } => {
             runtime()?.block_on(plan::online(&spec, &aws, format, detailed_exitcode, stats))
+        }
+        Command::Drift { spec, live, format, ignore, stats, aws } => {
+            let options = drift::Options { format, ignore: &ignore, stats };
+            runtime()?.block_on(drift::run(&spec, live.as_deref(), &aws, &options))
         }
         Command::Apply { spec, auto_approve, parallelism, aws } => {
             let options = apply::Options { auto_approve, parallelism: usize::from(parallelism), destroy: false };

@@ -175,6 +175,11 @@ pub struct Scope {
     pub region: String,
     pub vpc_ids: Vec<String>,
     pub claims: Vec<Claim>,
+    /// The names of the EMR clusters the spec wants. EMR names are not unique
+    /// and claim nothing; for one with no running cluster of the stack, the
+    /// reader also finds the stack's last terminated cluster of that name, so
+    /// drift can say it was terminated and why.
+    pub cluster_names: Vec<String>,
 }
 
 /// Reads and changes AWS, one operation at a time.

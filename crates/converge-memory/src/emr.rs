@@ -183,6 +183,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
                 fleets,
                 scaling: run.scaling.as_ref().map(scaling),
                 master_dns: None,
+                state_reason: None,
                 tags: run.tags.clone(),
             });
             Ok(Output::id(id))

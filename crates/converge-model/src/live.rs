@@ -25,6 +25,11 @@ pub const HOME_EFS_TAG: &str = "converge:home-efs-on-delete";
 /// It tells a replacement apart from its predecessor while both exist, so an
 /// interrupted replacement resumes instead of starting over.
 pub const REPLACES_TAG: &str = "converge:replaces";
+/// A digest of the spec's definition of a resource, written whenever converge
+/// creates or changes it. `converge drift` compares it with the digest of the
+/// spec it is given: equal, a difference was made in AWS; unequal, the spec
+/// was edited and not applied yet (docs/drift.md).
+pub const SPEC_DIGEST_TAG: &str = "converge:spec-digest";
 
 /// The snapshot format version this crate reads and writes.
 pub const LIVE_STATE_VERSION: u32 = 2;
@@ -570,6 +575,9 @@ pub struct LiveEmrCluster {
     /// The primary node's DNS name, once EMR has placed it (`MasterPublicDnsName`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub master_dns: Option<String>,
+    /// Why the cluster ended, for a terminated one (`StateChangeReason`: `CODE: message`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_reason: Option<String>,
     #[serde(default)]
     pub tags: Tags,
 }

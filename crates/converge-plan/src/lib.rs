@@ -8,7 +8,9 @@
 //! it follows from), and orders the work: creates after what they need,
 //! deletes after what uses them, create-before-destroy where AWS lets two
 //! copies coexist. [`DependencyGraph`] is the spec's reference graph;
-//! [`render`] prints a plan as text, Markdown or versioned JSON.
+//! [`render`] prints a plan as text, Markdown or versioned JSON. [`drift`]
+//! reads the same diff as a report of what is not as the spec says and why
+//! (changed in AWS, or a spec edited and not applied), in the same formats.
 //!
 //! The plan is a program: [`Plan::steps`] is a graph of typed
 //! [`converge_ops::Operation`]s with resolved inputs, which an executor
@@ -27,6 +29,7 @@
 //! `converge-model`.
 mod attrs;
 mod desired;
+pub mod drift;
 mod fields;
 mod graph;
 mod live_index;
@@ -38,7 +41,7 @@ pub mod render;
 mod steps;
 mod value;
 
-pub use desired::template_version;
+pub use desired::{spec_digest, template_version};
 pub use fields::Effect;
 pub use graph::{Cycle, Dependency, DependencyGraph};
 pub use outputs::{ResourceOutput, outputs};

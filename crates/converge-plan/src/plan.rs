@@ -225,6 +225,7 @@ pub fn read_scope(spec: &Spec) -> Scope {
             .iter()
             .filter_map(|address| Some(Claim { kind: address.kind, name: desired::aws_name(spec, address)? }))
             .collect(),
+        cluster_names: spec.emr_clusters.values().map(|c| c.name.clone()).collect(),
     }
 }
 

@@ -4,11 +4,15 @@
 //! - `GET /_sandbox/requests` → every request (service, operation, status, error, latency); `DELETE` clears
 //! - `GET|PUT|DELETE /_sandbox/faults` → the active fault rules (JSON array of `Fault`)
 //! - `GET|PUT /_sandbox/state` → the whole emulated account (JSON)
+//! - `POST /_sandbox/emr/events` → plays out a [`ClusterEvent`]: managed
+//!   scaling or a scheduler moving a fleet's capacity, a cluster failing
+//!   (TERMINATED_WITH_ERRORS with a reason), Spot instances reclaimed
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode, header};
 use axum::response::Response;
 
+use crate::emr::ClusterEvent;
 use crate::faults::Fault;
 use crate::server::{Shared, lock};
 use crate::state::World;
@@ -43,6 +47,13 @@ pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) 
                 Ok(serde_json::json!({ "replaced": true }))
             }
             Err(error) => Err((StatusCode::BAD_REQUEST, format!("not a sandbox state: {error}"))),
+        },
+        ("POST", "/_sandbox/emr/events") => match serde_json::from_slice::<ClusterEvent>(body) {
+            Ok(event) => shared
+                .play(&event)
+                .map(|()| serde_json::json!({ "played": event }))
+                .map_err(|message| (StatusCode::CONFLICT, message)),
+            Err(error) => Err((StatusCode::BAD_REQUEST, format!("not a cluster event: {error}"))),
         },
         _ => Err((StatusCode::NOT_FOUND, format!("no admin endpoint {method} {path}"))),
     };

@@ -334,7 +334,9 @@ fn status_json(timeline: &Timeline, reason: Option<&(String, String)>, now_ms: u
     if let Some(ready) = timeline.reached(ready_state, now_ms) {
         timeline_json["ReadyDateTime"] = json!(Ctx::seconds(ready));
     }
-    if let Some(end) = timeline.reached("TERMINATED", now_ms) {
+    if let Some(end) =
+        timeline.reached("TERMINATED", now_ms).or_else(|| timeline.reached("TERMINATED_WITH_ERRORS", now_ms))
+    {
         timeline_json["EndDateTime"] = json!(Ctx::seconds(end));
     }
     let mut status = json!({ "State": state, "Timeline": timeline_json });
@@ -646,4 +648,81 @@ pub(crate) fn handle(
             format!("The sandbox does not implement ElasticMapReduce.{other}."),
         )),
     }
+}
+
+/// What happens to a cluster outside converge and outside the API: played
+/// through `POST /_sandbox/emr/events` or [`crate::Sandbox::cluster_event`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ClusterEvent {
+    /// Managed scaling or the team's scheduler sets a fleet's target
+    /// capacities: the fleet resizes, then runs at the new targets.
+    Capacity { cluster: String, fleet: String, on_demand: i64, spot: i64 },
+    /// The cluster fails: it terminates and ends TERMINATED_WITH_ERRORS with this reason.
+    Fail {
+        cluster: String,
+        #[serde(default = "internal_error")]
+        code: String,
+        message: String,
+    },
+    /// EC2 reclaims Spot instances of a fleet: its provisioned Spot capacity
+    /// drops by `units` while EMR provisions replacements; its targets stay.
+    LoseSpot { cluster: String, fleet: String, units: i64 },
+}
+
+fn internal_error() -> String {
+    "INTERNAL_ERROR".to_owned()
+}
+
+/// Plays out `event` at `now_ms`; the error says what was wrong with it.
+pub(crate) fn play(world: &mut World, ctx: &Ctx<'_>, event: &ClusterEvent) -> Result<(), String> {
+    let now = ctx.now_ms;
+    let (ClusterEvent::Capacity { cluster: id, .. }
+    | ClusterEvent::Fail { cluster: id, .. }
+    | ClusterEvent::LoseSpot { cluster: id, .. }) = event;
+    let c = world.emr.clusters.get_mut(id).ok_or_else(|| format!("no cluster `{id}`"))?;
+    if !c.is_live(now) || c.state(now) == "TERMINATING" {
+        return Err(format!("cluster `{id}` is {}", c.state(now)));
+    }
+    let fleet_of = |fleets: &[Fleet], fleet: &str| -> Result<usize, String> {
+        let wanted = fleet.to_ascii_uppercase();
+        fleets
+            .iter()
+            .position(|f| f.fleet_type == wanted)
+            .ok_or_else(|| format!("cluster `{id}` has no {wanted} fleet"))
+    };
+    match event {
+        ClusterEvent::Capacity { fleet, on_demand, spot, .. } => {
+            if *on_demand < 0 || *spot < 0 {
+                return Err("capacities must not be negative".into());
+            }
+            let at = fleet_of(&c.fleets, fleet)?;
+            let f = &mut c.fleets[at];
+            if f.fleet_type == "MASTER" {
+                return Err("the primary fleet does not scale".into());
+            }
+            f.previous = (f.target_on_demand, f.target_spot);
+            f.target_on_demand = *on_demand;
+            f.target_spot = *spot;
+            f.timeline.replan(now, &[(now, "RESIZING"), (ctx.after(RESIZING), "RUNNING")]);
+        }
+        ClusterEvent::LoseSpot { fleet, units, .. } => {
+            let at = fleet_of(&c.fleets, fleet)?;
+            let f = &mut c.fleets[at];
+            if *units <= 0 || *units > f.target_spot {
+                return Err(format!("the {} fleet runs {} Spot units", f.fleet_type, f.target_spot));
+            }
+            f.previous = (f.target_on_demand, f.target_spot - units);
+            f.timeline.replan(now, &[(now, "RESIZING"), (ctx.after(RESIZING), "RUNNING")]);
+        }
+        ClusterEvent::Fail { code, message, .. } => {
+            let done = ctx.after(TERMINATING);
+            c.timeline.replan(now, &[(now, "TERMINATING"), (done, "TERMINATED_WITH_ERRORS")]);
+            c.reason = Some((code.clone(), message.clone()));
+            for fleet in &mut c.fleets {
+                fleet.timeline.replan(now, &[(now, "TERMINATING"), (done, "TERMINATED")]);
+            }
+        }
+    }
+    Ok(())
 }

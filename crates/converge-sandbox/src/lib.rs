@@ -31,6 +31,7 @@ mod state;
 mod sts;
 mod xml;
 
+pub use emr::ClusterEvent;
 pub use faults::{Fault, FaultKind};
 pub use seed::Seed;
 pub use server::{Config, Sandbox, SandboxError};

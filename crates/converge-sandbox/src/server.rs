@@ -191,6 +191,12 @@ impl Sandbox {
         serde_json::to_value(&*lock(&self.shared.world)).unwrap_or_default()
     }
 
+    /// Plays out what happens to a cluster outside converge: managed scaling
+    /// moving a fleet's capacity, a failure, Spot instances reclaimed.
+    pub fn cluster_event(&self, event: &crate::emr::ClusterEvent) -> Result<(), String> {
+        self.shared.play(event)
+    }
+
     /// Creates what a spec expects to exist already (its VPCs and buckets), as given.
     pub fn seed(&self, seed: &crate::seed::Seed) {
         crate::seed::apply(&mut lock(&self.shared.world), seed);
@@ -274,6 +280,16 @@ impl Shared {
             endpoint,
             page_size: self.config.page_size,
         }
+    }
+
+    /// Plays out an event outside the API, now, and keeps the state.
+    pub(crate) fn play(&self, event: &crate::emr::ClusterEvent) -> Result<(), String> {
+        let now_ms = self.now_ms();
+        let endpoint = String::new();
+        let ctx = self.context(now_ms, "admin", &endpoint);
+        crate::emr::play(&mut lock(&self.world), &ctx, event)?;
+        self.persist();
+        Ok(())
     }
 
     fn request_id(&self) -> String {

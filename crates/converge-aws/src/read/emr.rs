@@ -48,8 +48,46 @@ pub(super) async fn read(aws: &Aws, scope: &Scope) -> Result<Vec<LiveEmrCluster>
         stream::iter(ids).map(|id| cluster(aws, scope, id)).buffer_unordered(PER_SERVICE).collect().await;
     let mut clusters: Vec<LiveEmrCluster> =
         clusters.into_iter().collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect();
+    for name in &scope.cluster_names {
+        if clusters.iter().any(|c| &c.name == name) {
+            continue;
+        }
+        if let Some(ended) = last_terminated(aws, scope, name).await? {
+            clusters.push(ended);
+        }
+    }
     clusters.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(clusters)
+}
+
+/// The stack's newest terminated cluster named `name`, if EMR still lists it
+/// (it does for two months): one more `ListClusters`, only when the spec's
+/// cluster is not running, and a full read of that one cluster.
+async fn last_terminated(aws: &Aws, scope: &Scope, name: &str) -> Result<Option<LiveEmrCluster>, ExecError> {
+    let address = reading(Kind::EmrCluster);
+    let listed = aws
+        .emr
+        .list_clusters()
+        .set_cluster_states(Some(vec![SdkState::Terminated, SdkState::TerminatedWithErrors]))
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| exec_error(e, "ListClusters", &address))?;
+    let created = |c: &aws_sdk_emr::types::ClusterSummary| {
+        c.status().and_then(|s| s.timeline()).and_then(|t| t.creation_date_time()).map(|t| (t.secs(), t.subsec_nanos()))
+    };
+    let mut named: Vec<&aws_sdk_emr::types::ClusterSummary> =
+        listed.iter().flat_map(|p| p.clusters()).filter(|c| c.name() == Some(name)).collect();
+    named.sort_by_key(|c| std::cmp::Reverse((created(c), c.id().map(str::to_owned))));
+    // The newest of the name that is the stack's (another team may use the name too).
+    for summary in named.into_iter().take(3) {
+        let Some(id) = summary.id() else { continue };
+        if let Some(cluster) = cluster(aws, scope, id.to_owned()).await? {
+            return Ok(Some(cluster));
+        }
+    }
+    Ok(None)
 }
 
 async fn cluster(aws: &Aws, scope: &Scope, id: String) -> Result<Option<LiveEmrCluster>, ExecError> {
@@ -124,6 +162,13 @@ async fn cluster(aws: &Aws, scope: &Scope, id: String) -> Result<Option<LiveEmrC
             max_core: l.maximum_core_capacity_units().map(i64::from),
         }),
         master_dns: c.master_public_dns_name().filter(|d| !d.is_empty()).map(str::to_owned),
+        state_reason: c.status().and_then(|s| s.state_change_reason()).map(|r| {
+            match (r.code().map(|c| c.as_str()), r.message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                (Some(code), None) => code.to_owned(),
+                (None, message) => message.unwrap_or_default().to_owned(),
+            }
+        }),
         tags,
     }))
 }

@@ -13,7 +13,7 @@ mod sagemaker;
 
 use std::collections::BTreeMap;
 
-use converge_model::live::REPLACES_TAG;
+use converge_model::live::{REPLACES_TAG, SPEC_DIGEST_TAG};
 use converge_model::{Address, LiveState, Spec, Tags};
 use converge_ops::{Operation, Phase, Tagged};
 
@@ -42,6 +42,9 @@ impl Context<'_> {
         tags.extend(ownership_tags(&self.spec.stack.name, address, protect));
         if let Some(old) = self.replaced.get(address) {
             tags.insert(REPLACES_TAG.to_owned(), old.clone());
+        }
+        if let Some(digest) = desired::spec_digest(self.spec, address) {
+            tags.insert(SPEC_DIGEST_TAG.to_owned(), digest);
         }
         tags
     }
@@ -188,7 +191,9 @@ fn update(
     set_tags(ctx, ops, address, target, desired_tags, live.tags(), changed);
 }
 
-/// One `SetTags` for user tag changes and, on adoption or take-over, the ownership tags.
+/// One `SetTags` for user tag changes, on adoption or take-over the ownership
+/// tags, and the spec digest when it changed: after the resource's other
+/// operations, so the digest says "applied" only once they all succeeded.
 fn set_tags(
     ctx: &Context<'_>,
     ops: &mut ResourceOps,
@@ -211,8 +216,13 @@ fn set_tags(
         fields.push("ownership");
         set.extend(ownership_tags(&ctx.spec.stack.name, address, false));
     }
-    if !fields.is_empty() {
-        ops.push(Phase::Update, Operation::SetTags { target, set, remove }, &fields, &[]);
+    let digest = desired::spec_digest(ctx.spec, address);
+    if let Some(digest) = digest.filter(|d| live.get(SPEC_DIGEST_TAG) != Some(d)) {
+        set.insert(SPEC_DIGEST_TAG.to_owned(), digest);
+    }
+    if !set.is_empty() || !remove.is_empty() {
+        let before: Vec<usize> = (0..ops.ops.len()).collect();
+        ops.push(Phase::Update, Operation::SetTags { target, set, remove }, &fields, &before);
     }
 }
 

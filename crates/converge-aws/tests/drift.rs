@@ -1,0 +1,257 @@
+//! Drift end to end: changes made outside converge, through the real SDK
+//! clients (converge's own operations, called by hand as a person at the
+//! console would) and the sandbox's admin API (managed scaling, failures,
+//! Spot reclaims), and what `converge drift` makes of them.
+
+mod common;
+
+use common::{Env, edit, reference, spec};
+use converge_executor::{Executor as _, Outcome};
+use converge_model::{Address, Kind, NetworkAccess, STUDIO_VISIBILITY_TAG, Spec, Tags};
+use converge_ops::{Direction, Id, IpProtocol, Operation, Peer, Rule, Tagged};
+use converge_plan::drift::{Cause, Drift, Ignore};
+use converge_sandbox::ClusterEvent;
+
+async fn drift(env: &Env, spec: &Spec, ignore: &[Ignore]) -> Drift {
+    let live = env.read(spec).await;
+    converge_plan::drift::drift(spec, &live, ignore).unwrap_or_else(|errors| panic!("no report: {errors:?}"))
+}
+
+/// Calls one operation by hand, outside any plan, and waits for it.
+async fn by_hand(env: &Env, operation: Operation) {
+    let address = Address::new(Kind::SecurityGroup, "by-hand");
+    match env.aws.start(&address, &operation).await.unwrap_or_else(|e| panic!("{e}")) {
+        Outcome::Done(_) => {}
+        Outcome::Pending { output, .. } => {
+            for _ in 0..200 {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                if matches!(env.aws.poll(&address, &operation, &output).await, Ok(Outcome::Done(_))) {
+                    return;
+                }
+            }
+            panic!("{operation:?} did not finish");
+        }
+    }
+}
+
+fn causes(report: &Drift) -> Vec<(String, &'static str)> {
+    let mut causes: Vec<(String, &'static str)> =
+        report.resources.iter().map(|r| (r.address.to_string(), r.cause.as_str())).collect();
+    causes.sort();
+    causes
+}
+
+fn entry<'a>(report: &'a Drift, address: &str) -> &'a converge_plan::drift::ResourceDrift {
+    report
+        .resources
+        .iter()
+        .find(|r| r.address.to_string() == address)
+        .unwrap_or_else(|| panic!("`{address}` is not in the report:\n{}", converge_plan::drift::text(report)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_tells_changes_in_aws_from_spec_edits_not_applied() {
+    let text = reference("studio-emr.toml");
+    let spec = spec(&text);
+    let env = Env::start(&spec).await;
+    env.apply(&spec).await;
+    let report = drift(&env, &spec, &[]).await;
+    assert!(report.is_empty(), "right after an apply:\n{}", converge_plan::drift::text(&report));
+
+    let live = env.read(&spec).await;
+    let id = |address: &str| -> String {
+        let group = |name: &str| {
+            live.security_groups.iter().find(|g| g.tags.get("converge:address").is_some_and(|a| a == name))
+        };
+        match address {
+            "master" => group("security_group.emr_master").expect("the group").id.clone(),
+            "domain" => live.sagemaker_domains[0].id.clone(),
+            "product" => live.catalog_products[0].id.clone(),
+            "cluster" => live.emr_clusters[0].id.clone(),
+            _ => unreachable!(),
+        }
+    };
+    // A rule added to a security group at the console.
+    by_hand(
+        &env,
+        Operation::AuthorizeRules {
+            group: Id::known(id("master")),
+            direction: Direction::Ingress,
+            rules: vec![Rule {
+                protocol: IpProtocol::Tcp,
+                from_port: Some(22),
+                to_port: Some(22),
+                peer: Peer::Cidr("0.0.0.0/0".into()),
+                description: Some("debugging".into()),
+            }],
+        },
+    )
+    .await;
+    // A managed policy detached from a role.
+    by_hand(
+        &env,
+        Operation::DetachRolePolicies {
+            role: "sc_launch".into(),
+            policy_arns: vec!["arn:aws:iam::aws:policy/AWSCloudFormationReadOnlyAccess".into()],
+        },
+    )
+    .await;
+    // A domain setting changed.
+    by_hand(
+        &env,
+        Operation::UpdateDomain {
+            domain: Id::known(id("domain")),
+            network_access: Some(NetworkAccess::PublicInternetOnly),
+            subnets: None,
+            default_user_settings: None,
+        },
+    )
+    .await;
+    // The tag that shows the product in Studio removed.
+    by_hand(
+        &env,
+        Operation::SetTags {
+            target: Tagged::Product { product: Id::known(id("product")) },
+            set: Tags::new(),
+            remove: vec![STUDIO_VISIBILITY_TAG.into()],
+        },
+    )
+    .await;
+    // The cluster fails.
+    let cluster = id("cluster");
+    env.sandbox
+        .cluster_event(&ClusterEvent::Fail {
+            cluster: cluster.clone(),
+            code: "INSTANCE_FAILURE".into(),
+            message: "The master node was lost".into(),
+        })
+        .expect("the cluster fails");
+    // And the spec is edited, not applied.
+    let edited = spec_text_edit(&text);
+    let edited = common::spec(&edited);
+
+    let ended = |r: &Drift| {
+        r.resources.iter().any(|x| {
+            matches!(&x.cause, Cause::TerminatedInAws { reason: Some(reason), .. } if reason.starts_with("TERMINATED_WITH_ERRORS"))
+        })
+    };
+    let report = common_until(&env, &edited, ended).await;
+    let shown = converge_plan::drift::text(&report);
+    assert_eq!(
+        causes(&report),
+        [
+            ("catalog_product.two_node".to_owned(), "changed_in_aws"),
+            ("emr_cluster.notebooks".to_owned(), "terminated_in_aws"),
+            ("iam_role.sagemaker_execution".to_owned(), "spec_not_applied"),
+            ("iam_role.sc_launch".to_owned(), "changed_in_aws"),
+            ("sagemaker_domain.studio".to_owned(), "changed_in_aws"),
+            ("security_group.emr_master".to_owned(), "changed_in_aws"),
+        ],
+        "{shown}"
+    );
+    let field = |address: &str, path: &str| {
+        entry(&report, address)
+            .fields
+            .iter()
+            .find(|f| f.path == path)
+            .unwrap_or_else(|| panic!("`{address}.{path}` is not in the report:\n{shown}"))
+            .clone()
+    };
+    assert!(field("security_group.emr_master", "ingress").actual.to_string().contains("0.0.0.0/0"), "{shown}");
+    assert!(
+        field("iam_role.sc_launch", "managed_policies")
+            .expected
+            .to_string()
+            .contains("AWSCloudFormationReadOnlyAccess")
+    );
+    assert_eq!(field("sagemaker_domain.studio", "network_access").actual.to_string(), "\"PublicInternetOnly\"");
+    assert!(field("catalog_product.two_node", "tags").expected.to_string().contains(STUDIO_VISIBILITY_TAG), "{shown}");
+    let Cause::TerminatedInAws { cluster: terminated, reason } = &entry(&report, "emr_cluster.notebooks").cause else {
+        unreachable!()
+    };
+    assert_eq!(terminated, &cluster);
+    assert!(
+        reason.as_deref().is_some_and(|r| r.contains("TERMINATED_WITH_ERRORS") && r.contains("master node was lost")),
+        "{reason:?}"
+    );
+    assert!(shown.contains("Changed in AWS") && shown.contains("Spec changes not applied yet"), "{shown}");
+    assert_eq!(report.aws().count(), 5);
+    assert_eq!(report.pending().count(), 1);
+
+    // `--ignore` leaves out a resource, or one field.
+    let ignore = [
+        Ignore::parse("security_group.emr_master").expect("parses"),
+        Ignore::parse("sagemaker_domain.studio.network_access").expect("parses"),
+    ];
+    let report = drift(&env, &edited, &ignore).await;
+    assert!(
+        !causes(&report).iter().any(|(a, _)| a == "security_group.emr_master" || a == "sagemaker_domain.studio"),
+        "{:?}",
+        causes(&report)
+    );
+
+    // Applying the edited spec repairs everything, and there is no drift left.
+    env.apply(&edited).await;
+    let report = drift(&env, &edited, &[]).await;
+    assert!(report.is_empty(), "after the repair:\n{}", converge_plan::drift::text(&report));
+    env.stop().await;
+}
+
+/// The studio spec with the execution role's description changed.
+fn spec_text_edit(text: &str) -> String {
+    edit(
+        text,
+        "description = \"Execution role of SageMaker Studio users\"",
+        "description = \"Execution role of the Studio users\"",
+    )
+}
+
+/// The drift report once `done` holds (the failed cluster takes a moment to terminate).
+async fn common_until(env: &Env, spec: &Spec, done: impl Fn(&Drift) -> bool) -> Drift {
+    for _ in 0..100 {
+        let report = drift(env, spec, &[]).await;
+        if done(&report) {
+            return report;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the report never showed the change");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capacity_that_scaling_owns_is_drift_only_outside_its_range() {
+    let spec = spec(&reference("etl-cluster.toml"));
+    let env = Env::start(&spec).await;
+    env.apply(&spec).await;
+    let live = env.read(&spec).await;
+    let cluster = |name: &str| {
+        live.emr_clusters
+            .iter()
+            .find(|c| c.tags.get("converge:address").is_some_and(|a| a == &format!("emr_cluster.{name}")))
+            .expect("the cluster")
+            .id
+            .clone()
+    };
+    let (hourly, shared) = (cluster("hourly"), cluster("shared"));
+    let play = |event: ClusterEvent| env.sandbox.cluster_event(&event).expect("the event plays");
+    // The team's scheduler sizes the hourly task fleet inside its range, managed
+    // scaling grows the shared one inside its limits, and EC2 takes Spot instances back.
+    play(ClusterEvent::Capacity { cluster: hourly.clone(), fleet: "task".into(), on_demand: 32, spot: 480 });
+    play(ClusterEvent::Capacity { cluster: shared.clone(), fleet: "task".into(), on_demand: 0, spot: 128 });
+    play(ClusterEvent::LoseSpot { cluster: hourly.clone(), fleet: "task".into(), units: 64 });
+    let report = drift(&env, &spec, &[]).await;
+    assert!(report.is_empty(), "capacity inside its range is not drift:\n{}", converge_plan::drift::text(&report));
+
+    // Outside the range it is.
+    play(ClusterEvent::Capacity { cluster: hourly, fleet: "task".into(), on_demand: 32, spot: 1200 });
+    let report = drift(&env, &spec, &[]).await;
+    let shown = converge_plan::drift::text(&report);
+    assert_eq!(causes(&report), [("emr_cluster.hourly".to_owned(), "changed_in_aws")], "{shown}");
+    let fields: Vec<String> = entry(&report, "emr_cluster.hourly")
+        .fields
+        .iter()
+        .map(|f| format!("{}: {} → {}", f.path, f.actual, f.expected))
+        .collect();
+    assert_eq!(fields, ["task.spot: 1200 → 960"], "{shown}");
+    env.stop().await;
+}
