@@ -4,8 +4,12 @@ use std::io::{IsTerminal as _, Write as _};
 use std::path::Path;
 use std::process::ExitCode;
 
+use std::time::{Duration, Instant};
+
 use converge_aws::Aws;
 use converge_engine::{Event, Report, StepResult};
+use converge_model::Address;
+use converge_ops::Phase;
 use converge_plan::Plan;
 
 use crate::live::{self, AwsArgs};
@@ -17,17 +21,31 @@ pub(crate) struct Options {
     pub parallelism: usize,
     /// Delete everything the stack owns instead of applying the spec.
     pub destroy: bool,
+    /// Replace these resources even where nothing forces it (`--replace`, `rebuild`).
+    pub replace: Vec<Address>,
+}
+
+/// Where the time of a run went, for the timeline that closes it.
+struct Clock {
+    began: Instant,
+    read: Duration,
+    planned: Duration,
+    /// When the engine started, from `began` (after any approval).
+    engine: Duration,
 }
 
 pub(crate) async fn run(spec_path: &Path, args: &AwsArgs, options: &Options) -> anyhow::Result<ExitCode> {
     let Some(spec) = files::valid_spec(spec_path)? else { return Ok(ExitCode::from(1)) };
     let session = live::connect(&spec, args).await?;
+    let began = Instant::now();
     let live_state = live::read(&session).await?;
+    let read = began.elapsed();
     let planned = if options.destroy {
         converge_plan::plan_destroy(&spec, &live_state)
     } else {
-        converge_plan::plan(&spec, &live_state)
+        converge_plan::plan_replacing(&spec, &live_state, &options.replace)
     };
+    let planned_at = began.elapsed();
     let plan = match planned {
         Ok(plan) => plan,
         Err(errors) => return plan::report_errors(&errors),
@@ -46,8 +64,59 @@ pub(crate) async fn run(spec_path: &Path, args: &AwsArgs, options: &Options) -> 
         say(&format!("Not {verb}ing: only `yes` approves."));
         return Ok(ExitCode::from(1));
     }
+    let engine = began.elapsed();
     let report = execute(&session.aws, &plan, options.parallelism).await;
-    Ok(summarize(&plan, &report, verb))
+    let code = summarize(&plan, &report, verb);
+    let clock = Clock { began, read, planned: planned_at - read, engine };
+    let _ = std::io::stderr().lock().write_all(timeline(&plan, &report, &clock).as_bytes());
+    for address in &options.replace {
+        if let Some(id) = new_id(&plan, &report, address) {
+            say(&format!("{address} is now `{id}`: `converge output` prints it for the scheduler and the notebooks."));
+        }
+    }
+    Ok(code)
+}
+
+/// The id the replacement (or the creation) of `address` got.
+fn new_id<'a>(plan: &Plan, report: &'a Report, address: &Address) -> Option<&'a str> {
+    plan.steps
+        .steps()
+        .iter()
+        .filter(|s| &s.address == address && matches!(s.phase, Phase::CreateReplacement | Phase::Create))
+        .find_map(|s| match report.results.get(&s.id) {
+            Some(StepResult::Done { output, .. }) => output.id.as_deref(),
+            _ => None,
+        })
+}
+
+/// Each step's start and end, the time spent waiting for AWS, and converge's own.
+fn timeline(plan: &Plan, report: &Report, clock: &Clock) -> String {
+    let at = |d: Duration| format!("{:>8.2} s", d.as_secs_f64());
+    let mut out = String::from("\nTimeline (from the start of the run):\n");
+    out.push_str(&format!("  {} → {}  read AWS\n", at(Duration::ZERO), at(clock.read)));
+    out.push_str(&format!("  {} → {}  plan\n", at(clock.read), at(clock.read + clock.planned)));
+    let mut steps: Vec<_> = report.timings.iter().collect();
+    steps.sort_by_key(|(id, t)| (t.started, **id));
+    for (id, timing) in steps {
+        let step = plan.steps.get(*id).map_or_else(|| format!("step {id}"), label);
+        out.push_str(&format!(
+            "  {} → {}  {id:>3}. {step}\n",
+            at(clock.engine + timing.started),
+            at(clock.engine + timing.ended)
+        ));
+    }
+    let total = clock.began.elapsed();
+    let aws = clock.read + report.aws_time();
+    let own = clock.planned + report.overhead();
+    out.push_str(&format!(
+        "Total {:.1} s: waiting for AWS {:.1} s (reading {:.1} s, steps {:.1} s); converge's own time {:.2} s.\n",
+        total.as_secs_f64(),
+        aws.as_secs_f64(),
+        clock.read.as_secs_f64(),
+        report.aws_time().as_secs_f64(),
+        own.as_secs_f64()
+    ));
+    out
 }
 
 fn say(text: &str) {

@@ -113,6 +113,29 @@ enum Command {
         /// Steps in flight at most.
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
         parallelism: u16,
+        /// Replace this resource even if nothing forces it (`emr_cluster.etl`); repeatable.
+        #[arg(long, value_name = "ADDR", value_parser = parse_address)]
+        replace: Vec<converge_model::Address>,
+        #[command(flatten)]
+        aws: live::AwsArgs,
+    },
+    /// Recreate a resource from the spec: for an EMR cluster, a new cluster
+    /// that runs before the old one (if any is left) is terminated.
+    ///
+    /// The same as `apply --replace ADDR`: the rest of the stack is brought to
+    /// the spec too. Prints the new id; exit status as for `apply`.
+    Rebuild {
+        /// The spec file (TOML).
+        spec: PathBuf,
+        /// What to rebuild (`emr_cluster.etl`).
+        #[arg(value_parser = parse_address)]
+        address: converge_model::Address,
+        /// Rebuild without asking (needed when stdin is not a terminal).
+        #[arg(long)]
+        auto_approve: bool,
+        /// Steps in flight at most.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+        parallelism: u16,
         #[command(flatten)]
         aws: live::AwsArgs,
     },
@@ -198,6 +221,12 @@ enum GraphFormat {
     Mermaid,
 }
 
+/// `kind.name`, as `--replace` and `rebuild` take it.
+fn parse_address(text: &str) -> Result<converge_model::Address, String> {
+    converge_model::Address::parse(text)
+        .ok_or_else(|| format!("`{text}` is not an address: write `KIND.NAME`, such as `emr_cluster.etl`"))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -228,12 +257,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let options = drift::Options { format, ignore: &ignore, stats };
             runtime()?.block_on(drift::run(&spec, live.as_deref(), &aws, &options))
         }
-        Command::Apply { spec, auto_approve, parallelism, aws } => {
-            let options = apply::Options { auto_approve, parallelism: usize::from(parallelism), destroy: false };
+        Command::Apply { spec, auto_approve, parallelism, replace, aws } => {
+            let options =
+                apply::Options { auto_approve, parallelism: usize::from(parallelism), destroy: false, replace };
+            runtime()?.block_on(apply::run(&spec, &aws, &options))
+        }
+        Command::Rebuild { spec, address, auto_approve, parallelism, aws } => {
+            let options = apply::Options {
+                auto_approve,
+                parallelism: usize::from(parallelism),
+                destroy: false,
+                replace: vec![address],
+            };
             runtime()?.block_on(apply::run(&spec, &aws, &options))
         }
         Command::Destroy { spec, auto_approve, parallelism, aws } => {
-            let options = apply::Options { auto_approve, parallelism: usize::from(parallelism), destroy: true };
+            let options = apply::Options {
+                auto_approve,
+                parallelism: usize::from(parallelism),
+                destroy: true,
+                replace: Vec::new(),
+            };
             runtime()?.block_on(apply::run(&spec, &aws, &options))
         }
         Command::Output { spec, address, format, aws } => {

@@ -171,6 +171,51 @@ fn plan_apply_plan_destroy_through_the_binary() {
     }
     assert_eq!(mutating(&env.requests()[before..]), Vec::<String>::new(), "output is read-only");
 
+    // `converge drift`: none right after the apply; a failed cluster is drift,
+    // exit 2, and finding it changes nothing.
+    let quiet = env.run(&["drift", "specs/studio-emr.toml"]);
+    assert_eq!(quiet.status.code(), Some(0), "{}{}", text(&quiet.stdout), text(&quiet.stderr));
+    assert!(text(&quiet.stdout).contains("No drift"), "{}", text(&quiet.stdout));
+    let failure = converge_sandbox::ClusterEvent::Fail {
+        cluster: live_id.expect("a cluster").to_owned(),
+        code: "INSTANCE_FAILURE".into(),
+        message: "The master node was lost".into(),
+    };
+    env.sandbox().cluster_event(&failure).expect("the cluster fails");
+    std::thread::sleep(Duration::from_millis(1500)); // TERMINATING lasts 90 s × 0.005
+    let before = env.requests().len();
+    let drift = env.run(&["drift", "specs/studio-emr.toml", "--format", "json"]);
+    assert_eq!(drift.status.code(), Some(2), "{}", text(&drift.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&drift.stdout).expect("JSON on stdout");
+    let cluster = &report["resources"][0];
+    assert_eq!(cluster["address"], "emr_cluster.notebooks", "{report}");
+    assert_eq!(cluster["cause"], "terminated_in_aws", "{report}");
+    assert!(
+        cluster["terminated"]["reason"].as_str().is_some_and(|r| r.starts_with("TERMINATED_WITH_ERRORS")),
+        "{report}"
+    );
+    assert_eq!(mutating(&env.requests()[before..]), Vec::<String>::new(), "drift is read-only");
+    let markdown = env.run(&["drift", "specs/studio-emr.toml", "--format", "markdown"]);
+    assert!(text(&markdown.stdout).contains("| `emr_cluster.notebooks`"), "{}", text(&markdown.stdout));
+
+    // `converge rebuild`: a new cluster identical to the spec, a timeline, and `output` names it.
+    let rebuild = env.run(&["rebuild", "specs/studio-emr.toml", "emr_cluster.notebooks", "--auto-approve"]);
+    let stderr = text(&rebuild.stderr);
+    assert_eq!(rebuild.status.code(), Some(0), "{stderr}");
+    for line in
+        ["Timeline (from the start of the run)", "read AWS", "RunJobFlow", "waiting for AWS", "converge's own time"]
+    {
+        assert!(stderr.contains(line), "`{line}` in:\n{stderr}");
+    }
+    let output = env.run(&["output", "specs/studio-emr.toml", "emr_cluster.notebooks", "--format", "json"]);
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+    let rebuilt =
+        document["resources"]["emr_cluster.notebooks"]["id"].as_str().expect("the new cluster's id").to_owned();
+    assert_ne!(Some(rebuilt.as_str()), live_id, "a new cluster");
+    assert!(stderr.contains(&format!("emr_cluster.notebooks is now `{rebuilt}`")), "{stderr}");
+    let again = env.run(&["plan", "specs/studio-emr.toml", "--detailed-exitcode"]);
+    assert_eq!(again.status.code(), Some(0), "the rebuilt cluster is the spec's:\n{}", text(&again.stdout));
+
     let destroy = env.run(&["destroy", "specs/studio-emr.toml", "--auto-approve"]);
     assert_eq!(destroy.status.code(), Some(0), "{}", text(&destroy.stderr));
     let after = env.run(&["plan", "specs/studio-emr.toml", "--detailed-exitcode"]);

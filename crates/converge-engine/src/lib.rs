@@ -157,6 +157,18 @@ pub enum Event {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Report {
     pub results: BTreeMap<StepId, StepResult>,
+    /// When each step that started began and ended, from the start of the apply.
+    pub timings: BTreeMap<StepId, StepTiming>,
+    /// From the start of the apply to its end.
+    pub elapsed: Duration,
+}
+
+/// When a step ran, from the start of the apply: from its first call to AWS
+/// until AWS was done (calls, waiting for AWS to get there, retries).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StepTiming {
+    pub started: Duration,
+    pub ended: Duration,
 }
 
 impl Report {
@@ -174,6 +186,30 @@ impl Report {
 
     pub fn count(&self, pick: impl Fn(&StepResult) -> bool) -> usize {
         self.results.values().filter(|r| pick(r)).count()
+    }
+
+    /// The time at least one step was calling AWS or waiting for it.
+    pub fn aws_time(&self) -> Duration {
+        let mut spans: Vec<(Duration, Duration)> = self.timings.values().map(|t| (t.started, t.ended)).collect();
+        spans.sort();
+        let mut total = Duration::ZERO;
+        let mut current: Option<(Duration, Duration)> = None;
+        for (start, end) in spans {
+            current = match current {
+                Some((from, to)) if start <= to => Some((from, to.max(end))),
+                Some((from, to)) => {
+                    total += to - from;
+                    Some((start, end))
+                }
+                None => Some((start, end)),
+            };
+        }
+        total + current.map_or(Duration::ZERO, |(from, to)| to - from)
+    }
+
+    /// converge's own time in the apply: when no step was calling AWS or waiting for it.
+    pub fn overhead(&self) -> Duration {
+        self.elapsed.saturating_sub(self.aws_time())
     }
 }
 
@@ -195,7 +231,9 @@ pub async fn apply<E: Executor>(
     events: Option<&mpsc::UnboundedSender<Event>>,
     cancel: &Cancel,
 ) -> Report {
+    let began = Instant::now();
     let mut report = Report::default();
+    let mut started: BTreeMap<StepId, Duration> = BTreeMap::new();
     // Each step's unfinished dependencies, and the steps ready to start (in step order).
     let mut waiting: BTreeMap<StepId, BTreeSet<StepId>> =
         graph.steps().iter().map(|s| (s.id, s.after.iter().copied().collect())).collect();
@@ -220,10 +258,13 @@ pub async fn apply<E: Executor>(
                 events,
                 Event::Started { step: id, address: step.address.clone(), operation: step.operation.to_string() },
             );
+            started.insert(id, began.elapsed());
             let resolved = step.operation.resolve(|s| outputs.get(&s).cloned());
             running.push(run_step(step, resolved, executor, config, events, cancel));
         }
         let Some((id, result)) = running.next().await else { break };
+        let timing = StepTiming { started: started.get(&id).copied().unwrap_or_default(), ended: began.elapsed() };
+        report.timings.insert(id, timing);
         match &result {
             StepResult::Done { output, .. } => {
                 emit(events, Event::Done { step: id, output: output.clone() });
@@ -254,6 +295,7 @@ pub async fn apply<E: Executor>(
         emit(events, Event::Skipped { step: id, reason: reason.clone() });
         report.results.insert(id, StepResult::Skipped(reason));
     }
+    report.elapsed = began.elapsed();
     report
 }
 

@@ -315,3 +315,15 @@ async fn cancelling_stops_waiting_on_aws() {
     assert_eq!(report.results[&StepId(2)], StepResult::Skipped(SkipReason::Cancelled));
     assert_eq!(executor.calls("cluster").len(), 4, "start at 0 s, polls at 30, 60 and 90 s, none after");
 }
+
+#[test]
+fn aws_time_is_the_union_of_the_steps_and_overhead_the_rest() {
+    use converge_engine::{Report, StepTiming};
+    let s = Duration::from_secs;
+    let mut report = Report { elapsed: s(10), ..Report::default() };
+    for (id, (started, ended)) in [(1, (s(0), s(2))), (2, (s(1), s(3))), (3, (s(5), s(6))), (4, (s(5), s(5)))] {
+        report.timings.insert(converge_ops::StepId(id), StepTiming { started, ended });
+    }
+    assert_eq!(report.aws_time(), s(4));
+    assert_eq!(report.overhead(), s(6));
+}

@@ -47,6 +47,6 @@ pub use graph::{Cycle, Dependency, DependencyGraph};
 pub use outputs::{ResourceOutput, outputs};
 pub use plan::{
     Action, FieldChange, Plan, PlanError, ReplaceOrder, Replacement, ResourceChange, ownership_tags, plan,
-    plan_destroy, read_scope,
+    plan_destroy, plan_replacing, read_scope,
 };
 pub use value::Value;

@@ -140,6 +140,8 @@ pub enum PlanError {
     AppsBlockDomainChange { address: Address, field: String, apps: Vec<String> },
     #[error("`{address}` cannot be deleted: the EFS file system `{file_system}` has a mount target in it{}", .domain.as_ref().map(|d| format!(" (the home volume of domain `{d}`, kept when the domain is deleted)")).unwrap_or_default())]
     SubnetHoldsFileSystem { address: Address, file_system: String, domain: Option<String> },
+    #[error("`--replace {address}` names no resource of the spec")]
+    ReplaceUnknown { address: Address },
     #[error("converge built an inconsistent plan: {0}")]
     Internal(String),
 }
@@ -164,6 +166,7 @@ impl PlanError {
             PlanError::Cycle { .. } => "change-cycle",
             PlanError::AppsBlockDomainChange { .. } => "apps-block-domain-change",
             PlanError::SubnetHoldsFileSystem { .. } => "subnet-holds-file-system",
+            PlanError::ReplaceUnknown { .. } => "replace-not-in-spec",
             PlanError::Internal(_) => "internal",
         }
     }
@@ -196,6 +199,9 @@ impl PlanError {
             PlanError::SubnetHoldsFileSystem { domain: Some(_), .. } => "set `home_efs_on_delete = \"Delete\"` on the domain and apply before removing it, or keep the subnet, or delete the file system's mount targets by hand".into(),
             PlanError::SubnetHoldsFileSystem { file_system, .. } => {
                 format!("keep the subnet, or delete the mount targets of `{file_system}` by hand (it holds Studio home directories)")
+            }
+            PlanError::ReplaceUnknown { .. } => {
+                "name a resource the spec defines, as `KIND.NAME` (`emr_cluster.etl`); VPCs are read, never replaced".into()
             }
             PlanError::Internal(_) => "this is a bug in converge; please report it with the spec and the live state".into(),
         }
@@ -234,7 +240,21 @@ pub fn read_scope(spec: &Spec) -> Scope {
 /// Pure and deterministic: the same inputs give the same plan. Drift is not
 /// an error; only situations no apply could resolve are.
 pub fn plan(spec: &Spec, live: &LiveState) -> Result<Plan, Vec<PlanError>> {
+    plan_replacing(spec, live, &[])
+}
+
+/// As [`plan`], and replaces the resources at `replace` even where nothing
+/// forces it (`converge apply --replace`, `converge rebuild`): their
+/// dependents follow as for any replacement, and the order is the one a
+/// forced replacement of the kind takes (an EMR cluster: the new one runs
+/// before the old one is terminated). One that does not exist is created.
+pub fn plan_replacing(spec: &Spec, live: &LiveState, replace: &[Address]) -> Result<Plan, Vec<PlanError>> {
     let mut errors = Vec::new();
+    for address in replace {
+        if address.kind == Kind::Vpc || spec.lifecycle(address).is_none() {
+            errors.push(PlanError::ReplaceUnknown { address: address.clone() });
+        }
+    }
     if live.account != spec.stack.account {
         errors.push(PlanError::AccountMismatch { spec: spec.stack.account.clone(), live: live.account.clone() });
     }
@@ -254,9 +274,9 @@ pub fn plan(spec: &Spec, live: &LiveState) -> Result<Plan, Vec<PlanError>> {
     // Rules never force a replacement, so both passes agree on every action.
     // What both passes compute alike is computed once.
     let mut cache = Cache::default();
-    let first = diff_pass(spec, live, &order, &graph, BTreeMap::new(), &mut cache);
+    let first = diff_pass(spec, live, &order, &graph, replace, BTreeMap::new(), &mut cache);
     let Pass { mut changes, matched, unchanged, errors: pass_errors, ids } =
-        diff_pass(spec, live, &order, &graph, first.ids, &mut cache);
+        diff_pass(spec, live, &order, &graph, replace, first.ids, &mut cache);
     errors.extend(pass_errors);
 
     check_blocked_replacements(&changes, &matched, &mut errors);
@@ -336,6 +356,7 @@ fn diff_pass<'a>(
     live: &'a LiveState,
     order: &[Address],
     graph: &DependencyGraph,
+    replace: &[Address],
     seed: BTreeMap<Address, String>,
     cache: &mut Cache,
 ) -> Pass<'a> {
@@ -436,8 +457,12 @@ fn diff_pass<'a>(
             );
         }
         let forced: Vec<&FieldChange> = fields.iter().filter(|f| matches!(f.effect, Effect::Replace(_))).collect();
-        let action = if forced.is_empty() { Action::Update } else { Action::Replace };
-        if fields.is_empty() {
+        let requested = replace.contains(address);
+        if requested {
+            notes.push("replaced on request (`--replace`)".to_owned());
+        }
+        let action = if forced.is_empty() && !requested { Action::Update } else { Action::Replace };
+        if fields.is_empty() && !requested {
             unchanged += 1;
             resolver.ids.insert(address.clone(), live_id);
             matched.insert(address.clone(), item);

@@ -178,3 +178,28 @@ fn outputs_name_the_live_ids_of_the_stack() {
     let one = converge_plan::outputs(&spec, &live, Some(&address));
     assert_eq!(one, [converge_plan::ResourceOutput { address, values: None }]);
 }
+
+/// `--replace emr_cluster.hourly` (the disaster-recovery rebuild): nothing
+/// forces it, the new cluster runs before the old one is terminated, and the
+/// replaced cluster runs again identical to the spec.
+#[test]
+fn a_requested_replacement_rebuilds_the_cluster_create_before_destroy() {
+    let (spec, live) = applied_etl_platform();
+    let hourly = converge_model::Address::new(converge_model::Kind::EmrCluster, "hourly");
+    let plan = converge_plan::plan_replacing(&spec, &live, std::slice::from_ref(&hourly)).expect("plans");
+    let change = plan.change(&hourly).expect("the cluster is planned");
+    assert_eq!(change.action, Action::Replace);
+    assert_eq!(plan.changes.len(), 1, "only the cluster: {}", render::text(&plan, render::Style::plain()));
+    assert_eq!(change.replacement.as_ref().map(|r| r.order), Some(converge_plan::ReplaceOrder::CreateBeforeDestroy));
+    insta::assert_snapshot!(render::text(&plan, render::Style::plain()));
+    let rebuilt = converge_memory::run(live.clone(), &plan.steps).expect("the rebuild runs");
+    assert!(converge_plan::plan(&spec, &rebuilt).expect("plans").is_empty());
+    let old = live.emr_clusters.iter().find(|c| c.name == "optimus-etl-hourly").map(|c| c.id.clone());
+    let new = rebuilt.emr_clusters.iter().find(|c| c.name == "optimus-etl-hourly" && !c.is_terminated());
+    assert_ne!(new.map(|c| c.id.clone()), old, "a new cluster");
+
+    // An address the spec does not define is refused, with the reason.
+    let unknown = converge_model::Address::new(converge_model::Kind::EmrCluster, "nightly");
+    let errors = converge_plan::plan_replacing(&spec, &live, &[unknown]).expect_err("refused");
+    assert_eq!(errors.iter().map(PlanError::code).collect::<Vec<_>>(), ["replace-not-in-spec"]);
+}
