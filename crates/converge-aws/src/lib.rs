@@ -17,6 +17,7 @@
 
 mod errors;
 mod exec;
+mod lock;
 mod read;
 mod stats;
 
@@ -26,6 +27,7 @@ use converge_executor::{ErrorClass, ExecError, Executor, Outcome, Output, Scope}
 use converge_model::{Address, Kind, LiveState};
 use converge_ops::Operation;
 
+pub use lock::LockStoreError;
 pub use stats::{Count, Stats, is_read_only};
 
 /// How often background work is polled against AWS (EMR's own waiters poll every 30 s).

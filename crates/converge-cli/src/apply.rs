@@ -13,6 +13,7 @@ use converge_ops::Phase;
 use converge_plan::Plan;
 
 use crate::live::{self, AwsArgs};
+use crate::lock::{LockOptions, StackLock};
 use crate::progress::{Progress, label};
 use crate::{EXIT_PARTIAL, PlanFormat, files, plan};
 
@@ -23,6 +24,7 @@ pub(crate) struct Options {
     pub destroy: bool,
     /// Replace these resources even where nothing forces it (`--replace`, `rebuild`).
     pub replace: Vec<Address>,
+    pub lock: LockOptions,
 }
 
 /// Where the time of a run went, for the timeline that closes it.
@@ -37,13 +39,33 @@ struct Clock {
 pub(crate) async fn run(spec_path: &Path, args: &AwsArgs, options: &Options) -> anyhow::Result<ExitCode> {
     let Some(spec) = files::valid_spec(spec_path)? else { return Ok(ExitCode::from(1)) };
     let session = live::connect(&spec, args).await?;
+    let operation = match (options.destroy, options.replace.is_empty()) {
+        (true, _) => "destroy",
+        (false, true) => "apply",
+        (false, false) => "rebuild",
+    };
+    let mut lock = StackLock::acquire(spec_path, &spec, &session.aws, operation, &options.lock).await?;
+    let result = locked(&spec, &session, options, &mut lock).await;
+    let released = lock.release().await;
+    let code = result?;
+    released?;
+    Ok(code)
+}
+
+/// The run, under the stack's lock: read, plan, show, ask, carry out, report.
+async fn locked(
+    spec: &converge_model::Spec,
+    session: &live::Session,
+    options: &Options,
+    lock: &mut StackLock<'_>,
+) -> anyhow::Result<ExitCode> {
     let began = Instant::now();
-    let live_state = live::read(&session).await?;
+    let live_state = live::read(session).await?;
     let read = began.elapsed();
     let planned = if options.destroy {
-        converge_plan::plan_destroy(&spec, &live_state)
+        converge_plan::plan_destroy(spec, &live_state)
     } else {
-        converge_plan::plan_replacing(&spec, &live_state, &options.replace)
+        converge_plan::plan_replacing(spec, &live_state, &options.replace)
     };
     let planned_at = began.elapsed();
     let plan = match planned {
@@ -64,6 +86,7 @@ pub(crate) async fn run(spec_path: &Path, args: &AwsArgs, options: &Options) -> 
         say(&format!("Not {verb}ing: only `yes` approves."));
         return Ok(ExitCode::from(1));
     }
+    lock.record_plan(&plan_id(&plan)).await?;
     let engine = began.elapsed();
     let report = execute(&session.aws, &plan, options.parallelism).await;
     let code = summarize(&plan, &report, verb);
@@ -75,6 +98,16 @@ pub(crate) async fn run(spec_path: &Path, args: &AwsArgs, options: &Options) -> 
         }
     }
     Ok(code)
+}
+
+/// A short digest of the plan's JSON, to name it in the lock and in logs.
+pub(crate) fn plan_id(plan: &Plan) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in converge_plan::render::json(plan).to_string().bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
 }
 
 /// The id the replacement (or the creation) of `address` got.

@@ -15,6 +15,7 @@ mod demo;
 mod drift;
 mod files;
 mod live;
+mod lock;
 mod output;
 mod plan;
 mod progress;
@@ -117,6 +118,8 @@ enum Command {
         #[arg(long, value_name = "ADDR", value_parser = parse_address)]
         replace: Vec<converge_model::Address>,
         #[command(flatten)]
+        lock: LockArgs,
+        #[command(flatten)]
         aws: live::AwsArgs,
     },
     /// Recreate a resource from the spec: for an EMR cluster, a new cluster
@@ -137,6 +140,8 @@ enum Command {
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
         parallelism: u16,
         #[command(flatten)]
+        lock: LockArgs,
+        #[command(flatten)]
         aws: live::AwsArgs,
     },
     /// Delete everything the spec's stack owns in AWS, dependents first.
@@ -152,6 +157,8 @@ enum Command {
         /// Steps in flight at most.
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
         parallelism: u16,
+        #[command(flatten)]
+        lock: LockArgs,
         #[command(flatten)]
         aws: live::AwsArgs,
     },
@@ -200,6 +207,26 @@ enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
     },
+}
+
+/// The stack lock apply, destroy and rebuild hold (see docs/ci.md).
+#[derive(clap::Args)]
+struct LockArgs {
+    /// How long to wait for a lock another run holds, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
+    lock_timeout: u64,
+    /// Remove the lock with this id first: the lock of a run that died (the waiting message names it).
+    #[arg(long, value_name = "LOCK_ID")]
+    force_unlock: Option<String>,
+}
+
+impl LockArgs {
+    fn options(self) -> lock::LockOptions {
+        lock::LockOptions {
+            timeout: std::time::Duration::from_secs(self.lock_timeout),
+            force_unlock: self.force_unlock,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -257,26 +284,33 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let options = drift::Options { format, ignore: &ignore, stats };
             runtime()?.block_on(drift::run(&spec, live.as_deref(), &aws, &options))
         }
-        Command::Apply { spec, auto_approve, parallelism, replace, aws } => {
-            let options =
-                apply::Options { auto_approve, parallelism: usize::from(parallelism), destroy: false, replace };
+        Command::Apply { spec, auto_approve, parallelism, replace, lock, aws } => {
+            let options = apply::Options {
+                auto_approve,
+                parallelism: usize::from(parallelism),
+                destroy: false,
+                replace,
+                lock: lock.options(),
+            };
             runtime()?.block_on(apply::run(&spec, &aws, &options))
         }
-        Command::Rebuild { spec, address, auto_approve, parallelism, aws } => {
+        Command::Rebuild { spec, address, auto_approve, parallelism, lock, aws } => {
             let options = apply::Options {
                 auto_approve,
                 parallelism: usize::from(parallelism),
                 destroy: false,
                 replace: vec![address],
+                lock: lock.options(),
             };
             runtime()?.block_on(apply::run(&spec, &aws, &options))
         }
-        Command::Destroy { spec, auto_approve, parallelism, aws } => {
+        Command::Destroy { spec, auto_approve, parallelism, lock, aws } => {
             let options = apply::Options {
                 auto_approve,
                 parallelism: usize::from(parallelism),
                 destroy: true,
                 replace: Vec::new(),
+                lock: lock.options(),
             };
             runtime()?.block_on(apply::run(&spec, &aws, &options))
         }

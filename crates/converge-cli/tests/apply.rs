@@ -87,9 +87,10 @@ fn mutating(requests: &[RequestRecord]) -> Vec<String> {
         .collect()
 }
 
-/// studio-emr.toml for another account, written next to copies of the files it names.
-fn spec_for_account(account: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("other-account-{account}"));
+/// studio-emr.toml, edited by `edit`, written to a directory of its own
+/// next to copies of the files it names (so each test has its own lock file).
+fn spec_copy(name: &str, edit: impl Fn(String) -> String) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let _ = std::fs::remove_dir_all(&dir);
     for sub in ["policies", "templates"] {
         std::fs::create_dir_all(dir.join(sub)).expect("a directory");
@@ -99,9 +100,15 @@ fn spec_for_account(account: &str) -> PathBuf {
         }
     }
     let spec = std::fs::read_to_string(root().join("specs/studio-emr.toml")).expect("the spec");
-    let spec = spec.replace("account = \"123456789012\"", &format!("account = \"{account}\""));
-    std::fs::write(dir.join("studio-emr.toml"), spec).expect("the spec written");
+    std::fs::write(dir.join("studio-emr.toml"), edit(spec)).expect("the spec written");
     dir.join("studio-emr.toml")
+}
+
+/// studio-emr.toml for another account.
+fn spec_for_account(account: &str) -> PathBuf {
+    spec_copy(&format!("other-account-{account}"), |spec| {
+        spec.replace("account = \"123456789012\"", &format!("account = \"{account}\""))
+    })
 }
 
 #[test]
@@ -124,7 +131,8 @@ fn the_account_guard_refuses_another_account_before_any_other_call() {
 #[test]
 fn apply_without_approval_and_without_a_terminal_refuses() {
     let env = Env::start(0.01);
-    let output = env.run(&["apply", "specs/studio-emr.toml"]);
+    let spec = spec_copy("unapproved", |spec| spec);
+    let output = env.run(&["apply", spec.to_str().expect("a UTF-8 path")]);
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("--auto-approve"), "{stderr}");
@@ -227,8 +235,10 @@ fn plan_apply_plan_destroy_through_the_binary() {
 #[test]
 fn an_apply_killed_mid_way_is_finished_by_the_next_without_duplicates() {
     let env = Env::start(0.01);
+    let spec = spec_copy("killed", |spec| spec);
+    let spec = spec.to_str().expect("a UTF-8 path");
     let mut child = env
-        .converge(&["apply", "specs/studio-emr.toml", "--auto-approve"])
+        .converge(&["apply", spec, "--auto-approve"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -244,9 +254,26 @@ fn an_apply_killed_mid_way_is_finished_by_the_next_without_duplicates() {
     child.wait().expect("reaped");
     let at_kill = env.requests().len();
 
-    let output = env.run(&["apply", "specs/studio-emr.toml", "--auto-approve"]);
+    // The killed run still holds the stack's lock: the next one says who, and
+    // the id that `--force-unlock` takes.
+    let refused = env.run(&["apply", spec, "--auto-approve", "--lock-timeout", "0"]);
+    let stderr = text(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is locked by") && stderr.contains("running apply"), "{stderr}");
+    let id = stderr
+        .split("--force-unlock ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the lock id in the hint")
+        .trim_end_matches('`')
+        .to_owned();
+    let wrong = env.run(&["apply", spec, "--auto-approve", "--force-unlock", "0000000000000000"]);
+    assert_eq!(wrong.status.code(), Some(1), "a wrong id removes nothing: {}", text(&wrong.stderr));
+
+    let output = env.run(&["apply", spec, "--auto-approve", "--force-unlock", &id]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    let again = env.run(&["plan", "specs/studio-emr.toml", "--detailed-exitcode"]);
+    assert!(text(&output.stderr).contains("Removed the lock"), "{}", text(&output.stderr));
+    let again = env.run(&["plan", spec, "--detailed-exitcode"]);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again.stdout));
 
     // Every resource was created once: no second cluster, domain, group, role …
@@ -260,4 +287,59 @@ fn an_apply_killed_mid_way_is_finished_by_the_next_without_duplicates() {
     assert_eq!(created("CreatePortfolio"), 1);
     assert_eq!(created("CreateProduct"), 1);
     assert!(requests.len() > at_kill);
+}
+
+/// Two applies of one stack started together: one holds the lock while the
+/// other waits and says who holds it, then finds nothing left to do. With the
+/// lock in a state bucket (an S3 conditional put) and in a local file.
+#[test]
+fn two_concurrent_applies_never_both_change_the_stack() {
+    for (name, bucket) in [("concurrent-file", false), ("concurrent-s3", true)] {
+        let env = Env::start(0.01);
+        let spec = spec_copy(name, |spec| {
+            if bucket {
+                spec.replace(
+                    "account = \"123456789012\"",
+                    "account = \"123456789012\"\nstate_bucket = \"ml-platform-artifacts\"",
+                )
+            } else {
+                spec
+            }
+        });
+        let spec = spec.to_str().expect("a UTF-8 path");
+        let start = || {
+            env.converge(&["apply", spec, "--auto-approve", "--lock-timeout", "120"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("apply starts")
+        };
+        let first = start();
+        let second = start();
+        let (first, second) = (first.wait_with_output().expect("ends"), second.wait_with_output().expect("ends"));
+        let (one, two) = (text(&first.stderr), text(&second.stderr));
+        assert_eq!((first.status.code(), second.status.code()), (Some(0), Some(0)), "{one}\n---\n{two}");
+        // One changed the stack; the other waited, named the holder, and found it done.
+        let (changed, waited) = if one.contains("Apply complete") { (&one, &two) } else { (&two, &one) };
+        assert!(changed.contains("Apply complete"), "{changed}");
+        assert!(
+            waited.contains("Waiting for the lock of stack `ml-platform`") && waited.contains("running apply"),
+            "{waited}"
+        );
+        assert!(waited.contains("Nothing to do"), "{waited}");
+        let requests = env.requests();
+        let created = |operation: &str| requests.iter().filter(|r| r.operation == operation && r.status == 200).count();
+        assert_eq!((created("RunJobFlow"), created("CreateDomain"), created("CreateRole")), (1, 1, 4), "{name}");
+        if bucket {
+            assert!(created("PutObject") >= 2, "the lock is an S3 object");
+            let state = env.sandbox().state();
+            let objects = &state["s3"]["buckets"]["ml-platform-artifacts"]["objects"];
+            assert!(
+                objects.is_object() && objects.get("converge/ml-platform/lock.json").is_none(),
+                "released: {objects}"
+            );
+        } else {
+            assert!(!Path::new(spec).with_file_name(".converge").join("ml-platform.lock").exists(), "released");
+        }
+    }
 }

@@ -48,6 +48,9 @@ pub struct Stack {
     pub account: String,
     #[serde(default)]
     pub tags: Tags,
+    /// An S3 bucket holding the stack's lock; without one, a lock file next to the spec.
+    #[serde(default)]
+    pub state_bucket: Option<String>,
 }
 
 /// An existing VPC, referenced by id: read and checked, never changed.

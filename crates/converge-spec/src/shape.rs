@@ -82,6 +82,11 @@ static STACK: Shape = Shape::Table(&[
     req("region", &STR, "AWS region, e.g. `ap-northeast-1`."),
     req("account", &STR, "The 12-digit AWS account id; converge refuses to touch another account."),
     opt("tags", &TAGS, "Tags added to every resource (besides the ownership tags)."),
+    opt(
+        "state_bucket",
+        &STR,
+        "An S3 bucket for the stack's lock (`converge/<stack>/lock.json`, written only if absent), so runs on different machines never change the stack at once. Without it, apply locks with a file next to the spec.",
+    ),
 ]);
 
 static VPC: Shape = Shape::Resource(&[

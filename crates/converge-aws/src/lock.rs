@@ -1,0 +1,120 @@
+//! The objects behind a stack lock kept in S3: written only if absent
+//! (`PutObject` with `If-None-Match: *`, which S3 makes atomic), read to say
+//! who holds it, deleted to release it. What a lock means is the CLI's.
+
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_s3::primitives::ByteStream;
+
+use crate::Aws;
+
+/// An S3 call on a lock object that failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{operation} of s3://{bucket}/{key} failed: {message}")]
+pub struct LockStoreError {
+    pub operation: &'static str,
+    pub bucket: String,
+    pub key: String,
+    pub message: String,
+}
+
+impl LockStoreError {
+    pub fn hint(&self) -> String {
+        format!(
+            "check that the bucket `{}` of `[stack] state_bucket` exists in the stack's region and that these credentials may get, put and delete objects under `{}`",
+            self.bucket, self.key
+        )
+    }
+}
+
+impl Aws {
+    fn lock_error(
+        operation: &'static str,
+        bucket: &str,
+        key: &str,
+        error: &(impl std::error::Error + 'static),
+    ) -> LockStoreError {
+        LockStoreError {
+            operation,
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            message: DisplayErrorContext(error).to_string(),
+        }
+    }
+
+    /// Writes `body` at `s3://bucket/key` only if no object is there: `true`
+    /// when written, `false` when another run holds it.
+    pub async fn put_if_absent(&self, bucket: &str, key: &str, body: &str) -> Result<bool, LockStoreError> {
+        let result = self
+            .s3
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .if_none_match("*")
+            .content_type("application/json")
+            .body(ByteStream::from(body.as_bytes().to_vec()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) => {
+                let status = error.raw_response().map(|r| r.status().as_u16());
+                // 412: the object exists; 409: another conditional write to it is in flight.
+                if matches!(status, Some(412 | 409))
+                    || matches!(error.code(), Some("PreconditionFailed" | "ConditionalRequestConflict"))
+                {
+                    Ok(false)
+                } else {
+                    Err(Self::lock_error("PutObject", bucket, key, &error))
+                }
+            }
+        }
+    }
+
+    /// Overwrites the object (the holder updating its own lock).
+    pub async fn put_object_text(&self, bucket: &str, key: &str, body: &str) -> Result<(), LockStoreError> {
+        self.s3
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type("application/json")
+            .body(ByteStream::from(body.as_bytes().to_vec()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| Self::lock_error("PutObject", bucket, key, &error))
+    }
+
+    /// The object's text, or `None` when there is none.
+    pub async fn object_text(&self, bucket: &str, key: &str) -> Result<Option<String>, LockStoreError> {
+        match self.s3.get_object().bucket(bucket).key(key).send().await {
+            Ok(output) => {
+                let bytes = output
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|error| Self::lock_error("GetObject", bucket, key, &error))?
+                    .into_bytes();
+                Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+            }
+            Err(error)
+                if error.code() == Some("NoSuchKey")
+                    || error.raw_response().is_some_and(|r| r.status().as_u16() == 404) =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(Self::lock_error("GetObject", bucket, key, &error)),
+        }
+    }
+
+    /// Deletes the object; one already gone is fine.
+    pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<(), LockStoreError> {
+        self.s3
+            .delete_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| Self::lock_error("DeleteObject", bucket, key, &error))
+    }
+}
