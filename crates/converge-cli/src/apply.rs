@@ -6,11 +6,14 @@ use std::process::ExitCode;
 
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use converge_aws::Aws;
 use converge_engine::{Event, Report, StepResult};
 use converge_model::Address;
 use converge_ops::Phase;
+use converge_ops::StepGraph;
 use converge_plan::Plan;
+use converge_plan::saved::SavedPlan;
 
 use crate::live::{self, AwsArgs};
 use crate::lock::{LockOptions, StackLock};
@@ -37,6 +40,9 @@ struct Clock {
 }
 
 pub(crate) async fn run(spec_path: &Path, args: &AwsArgs, options: &Options) -> anyhow::Result<ExitCode> {
+    if let Some(saved) = files::saved_plan(spec_path)? {
+        return run_saved(spec_path, &saved, args, options).await;
+    }
     let Some(spec) = files::valid_spec(spec_path)? else { return Ok(ExitCode::from(1)) };
     let session = live::connect(&spec, args).await?;
     let operation = match (options.destroy, options.replace.is_empty()) {
@@ -46,6 +52,61 @@ pub(crate) async fn run(spec_path: &Path, args: &AwsArgs, options: &Options) -> 
     };
     let mut lock = StackLock::acquire(spec_path, &spec, &session.aws, operation, &options.lock).await?;
     let result = locked(&spec, &session, options, &mut lock).await;
+    let released = lock.release().await;
+    let code = result?;
+    released?;
+    Ok(code)
+}
+
+/// `converge apply plan.json`: the saved plan's steps, once the spec it was
+/// made from and every resource it depends on are found as they were.
+async fn run_saved(plan_path: &Path, saved: &SavedPlan, args: &AwsArgs, options: &Options) -> anyhow::Result<ExitCode> {
+    if options.destroy || !options.replace.is_empty() {
+        anyhow::bail!(
+            "`{}` is a saved plan: it is applied as it was written\n\nhint: `converge apply {}` alone; make another plan for other changes",
+            plan_path.display(),
+            plan_path.display()
+        );
+    }
+    let spec_path = Path::new(&saved.spec_path);
+    let Some(spec) = files::valid_spec(spec_path)
+        .with_context(|| format!("the saved plan `{}` was made from `{}`", plan_path.display(), saved.spec_path))?
+    else {
+        return Ok(ExitCode::from(1));
+    };
+    let session = live::connect(&spec, args).await?;
+    let mut lock = StackLock::acquire(spec_path, &spec, &session.aws, "apply", &options.lock).await?;
+    let result: anyhow::Result<ExitCode> = async {
+        let began = Instant::now();
+        let live_state = live::read(&session).await?;
+        let read = began.elapsed();
+        let steps = match converge_plan::saved::check(saved, &spec, &live_state) {
+            Ok(steps) => steps,
+            Err(error) => {
+                say(&format!("error: cannot apply `{}`: {error}\n\nhint: {}", plan_path.display(), error.hint()));
+                return Ok(ExitCode::from(1));
+            }
+        };
+        let checked = began.elapsed();
+        if steps.is_empty() {
+            say("Nothing to do: the saved plan has no changes.");
+            return Ok(ExitCode::SUCCESS);
+        }
+        write!(std::io::stdout().lock(), "{}", saved.text)?;
+        say(&format!(
+            "The saved plan still holds: {} it depends on {} as it was.",
+            saved.depends_on.len(),
+            if saved.depends_on.len() == 1 { "resource is" } else { "resources are" }
+        ));
+        if !options.auto_approve && !confirm("apply").await? {
+            say("Not applying: only `yes` approves.");
+            return Ok(ExitCode::from(1));
+        }
+        lock.record_plan(&saved.spec_digest[..16]).await?;
+        let clock = Clock { began, read, planned: checked - read, engine: Duration::ZERO };
+        Ok(carry_out(&session, &steps, "apply", options, clock).await)
+    }
+    .await;
     let released = lock.release().await;
     let code = result?;
     released?;
@@ -87,17 +148,28 @@ async fn locked(
         return Ok(ExitCode::from(1));
     }
     lock.record_plan(&plan_id(&plan)).await?;
-    let engine = began.elapsed();
-    let report = execute(&session.aws, &plan, options.parallelism).await;
-    let code = summarize(&plan, &report, verb);
-    let clock = Clock { began, read, planned: planned_at - read, engine };
-    let _ = std::io::stderr().lock().write_all(timeline(&plan, &report, &clock).as_bytes());
+    let clock = Clock { began, read, planned: planned_at - read, engine: Duration::ZERO };
+    Ok(carry_out(session, &plan.steps, verb, options, clock).await)
+}
+
+/// Runs the steps with progress, then the report, the timeline and the new ids of what was replaced.
+async fn carry_out(
+    session: &live::Session,
+    steps: &StepGraph,
+    verb: &str,
+    options: &Options,
+    mut clock: Clock,
+) -> ExitCode {
+    clock.engine = clock.began.elapsed();
+    let report = execute(&session.aws, steps, options.parallelism).await;
+    let code = summarize(steps, &report, verb);
+    let _ = std::io::stderr().lock().write_all(timeline(steps, &report, &clock).as_bytes());
     for address in &options.replace {
-        if let Some(id) = new_id(&plan, &report, address) {
+        if let Some(id) = new_id(steps, &report, address) {
             say(&format!("{address} is now `{id}`: `converge output` prints it for the scheduler and the notebooks."));
         }
     }
-    Ok(code)
+    code
 }
 
 /// A short digest of the plan's JSON, to name it in the lock and in logs.
@@ -111,8 +183,8 @@ pub(crate) fn plan_id(plan: &Plan) -> String {
 }
 
 /// The id the replacement (or the creation) of `address` got.
-fn new_id<'a>(plan: &Plan, report: &'a Report, address: &Address) -> Option<&'a str> {
-    plan.steps
+fn new_id<'a>(steps: &StepGraph, report: &'a Report, address: &Address) -> Option<&'a str> {
+    steps
         .steps()
         .iter()
         .filter(|s| &s.address == address && matches!(s.phase, Phase::CreateReplacement | Phase::Create))
@@ -123,15 +195,15 @@ fn new_id<'a>(plan: &Plan, report: &'a Report, address: &Address) -> Option<&'a 
 }
 
 /// Each step's start and end, the time spent waiting for AWS, and converge's own.
-fn timeline(plan: &Plan, report: &Report, clock: &Clock) -> String {
+fn timeline(steps: &StepGraph, report: &Report, clock: &Clock) -> String {
     let at = |d: Duration| format!("{:>8.2} s", d.as_secs_f64());
     let mut out = String::from("\nTimeline (from the start of the run):\n");
     out.push_str(&format!("  {} → {}  read AWS\n", at(Duration::ZERO), at(clock.read)));
     out.push_str(&format!("  {} → {}  plan\n", at(clock.read), at(clock.read + clock.planned)));
-    let mut steps: Vec<_> = report.timings.iter().collect();
-    steps.sort_by_key(|(id, t)| (t.started, **id));
-    for (id, timing) in steps {
-        let step = plan.steps.get(*id).map_or_else(|| format!("step {id}"), label);
+    let mut spans: Vec<_> = report.timings.iter().collect();
+    spans.sort_by_key(|(id, t)| (t.started, **id));
+    for (id, timing) in spans {
+        let step = steps.get(*id).map_or_else(|| format!("step {id}"), label);
         out.push_str(&format!(
             "  {} → {}  {id:>3}. {step}\n",
             at(clock.engine + timing.started),
@@ -176,7 +248,7 @@ async fn confirm(verb: &str) -> anyhow::Result<bool> {
 
 /// Carries out `plan` with live progress on stderr. Ctrl-C stops starting
 /// steps and lets the calls in flight finish; a second Ctrl-C quits at once.
-pub(crate) async fn execute(aws: &Aws, plan: &Plan, parallelism: usize) -> Report {
+pub(crate) async fn execute(aws: &Aws, steps: &StepGraph, parallelism: usize) -> Report {
     let config = converge_engine::Config { concurrency: parallelism, ..converge_engine::Config::default() };
     let cancel = converge_engine::Cancel::new();
     let watcher = tokio::spawn({
@@ -195,9 +267,9 @@ pub(crate) async fn execute(aws: &Aws, plan: &Plan, parallelism: usize) -> Repor
     });
     let (events, mut received) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let interactive = std::io::stderr().is_terminal();
-    let mut progress = Progress::new(&plan.steps, interactive, plan::color(&std::io::stderr()));
+    let mut progress = Progress::new(steps, interactive, plan::color(&std::io::stderr()));
     let run = async move {
-        let report = converge_engine::apply(&plan.steps, aws, &config, Some(&events), &cancel).await;
+        let report = converge_engine::apply(steps, aws, &config, Some(&events), &cancel).await;
         drop(events);
         report
     };
@@ -213,14 +285,14 @@ pub(crate) async fn execute(aws: &Aws, plan: &Plan, parallelism: usize) -> Repor
 }
 
 /// Prints what became of every step that did not simply succeed, and the exit code it gives.
-pub(crate) fn summarize(plan: &Plan, report: &Report, verb: &str) -> ExitCode {
+pub(crate) fn summarize(steps: &StepGraph, report: &Report, verb: &str) -> ExitCode {
     let done = report.count(|r| matches!(r, StepResult::Done { .. }));
     let failed = report.count(|r| matches!(r, StepResult::Failed { .. }));
     let skipped = report.count(|r| matches!(r, StepResult::Skipped(_)));
     let interrupted = report.count(|r| matches!(r, StepResult::Interrupted { .. }));
     let mut out = String::new();
     for (id, result) in &report.results {
-        let step = plan.steps.get(*id).map_or_else(|| format!("step {id}"), label);
+        let step = steps.get(*id).map_or_else(|| format!("step {id}"), label);
         match result {
             StepResult::Failed { error, attempts } => {
                 let tries = if *attempts > 1 { format!(" (after {attempts} attempts)") } else { String::new() };

@@ -189,8 +189,8 @@ fn steps_overview(plan: &Plan) -> String {
 }
 
 async fn applied_cleanly(aws: &Aws, plan: &Plan, verb: &str) -> bool {
-    let report = apply::execute(aws, plan, 8).await;
-    let code = apply::summarize(plan, &report, verb);
+    let report = apply::execute(aws, &plan.steps, 8).await;
+    let code = apply::summarize(&plan.steps, &report, verb);
     code == ExitCode::SUCCESS
 }
 

@@ -95,3 +95,32 @@ pub(crate) fn check_file(path: &Path) -> anyhow::Result<converge_spec::Checked> 
     };
     Ok(converge_spec::check(&path.display().to_string(), &text, &loader))
 }
+
+/// The saved plan at `path` (`converge plan --out`), or `None` when the file
+/// is not one (a spec).
+pub(crate) fn saved_plan(path: &Path) -> anyhow::Result<Option<converge_plan::saved::SavedPlan>> {
+    if path.extension().is_none_or(|e| e != "json") {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("`{}` is not JSON; apply takes a spec (TOML) or a saved plan", path.display()))?;
+    if value["format"] != converge_plan::saved::SAVED_PLAN_FORMAT {
+        anyhow::bail!(
+            "`{}` is not a saved plan\n\nhint: write one with `converge plan SPEC --out {}`",
+            path.display(),
+            path.display()
+        );
+    }
+    let saved = serde_json::from_value(value)
+        .with_context(|| format!("`{}` is a saved plan of another converge version, or was edited", path.display()))?;
+    Ok(Some(saved))
+}
+
+/// Writes a saved plan atomically (a temporary file renamed over the target).
+pub(crate) fn write_saved_plan(path: &Path, saved: &converge_plan::saved::SavedPlan) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(saved).context("cannot serialise the plan")?;
+    let temporary = path.with_extension("json.partial");
+    std::fs::write(&temporary, text + "\n").with_context(|| format!("cannot write `{}`", temporary.display()))?;
+    std::fs::rename(&temporary, path).with_context(|| format!("cannot write `{}`", path.display()))
+}

@@ -72,6 +72,10 @@ enum Command {
         /// Exit 2 when the plan has changes, 0 when it has none.
         #[arg(long)]
         detailed_exitcode: bool,
+        /// Also save the plan here, for `converge apply FILE` (refused once
+        /// a resource it depends on, or the spec, has changed).
+        #[arg(long, value_name = "FILE.json")]
+        out: Option<PathBuf>,
         /// Print the AWS calls made, per service and operation, on stderr.
         #[arg(long)]
         stats: bool,
@@ -101,7 +105,8 @@ enum Command {
         #[command(flatten)]
         aws: live::AwsArgs,
     },
-    /// Plan, then carry the plan out in AWS, in dependency order, in parallel.
+    /// Plan, then carry the plan out in AWS, in dependency order, in parallel;
+    /// or carry out a plan saved with `converge plan --out` (SPEC is then that file).
     ///
     /// Exit status: 0 when every step is done (or nothing changes), 1 on an
     /// error before anything changed, 3 when AWS was changed in part.
@@ -274,11 +279,12 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate { spec, format } => files::validate(&spec, format),
-        Command::Plan { spec, live: Some(snapshot), format, detailed_exitcode, stats: _, aws: _ } => {
-            plan::offline(&spec, &snapshot, format, detailed_exitcode)
+        Command::Plan { spec, live: Some(snapshot), format, detailed_exitcode, out, stats: _, aws: _ } => {
+            plan::offline(&spec, &snapshot, &plan::Show { format, detailed: detailed_exitcode, out: out.as_deref() })
         }
-        Command::Plan { spec, live: None, format, detailed_exitcode, stats, aws } => {
-            runtime()?.block_on(plan::online(&spec, &aws, format, detailed_exitcode, stats))
+        Command::Plan { spec, live: None, format, detailed_exitcode, out, stats, aws } => {
+            let how = plan::Show { format, detailed: detailed_exitcode, out: out.as_deref() };
+            runtime()?.block_on(plan::online(&spec, &aws, &how, stats))
         }
         Command::Drift { spec, live, format, ignore, stats, aws } => {
             let options = drift::Options { format, ignore: &ignore, stats };

@@ -9,23 +9,25 @@ use anyhow::Context as _;
 use crate::live::{self, AwsArgs};
 use crate::{EXIT_CHANGES, PlanFormat, files};
 
-pub(crate) fn offline(spec: &Path, snapshot: &Path, format: PlanFormat, detailed: bool) -> anyhow::Result<ExitCode> {
-    let Some(spec) = files::valid_spec(spec)? else { return Ok(ExitCode::from(1)) };
-    let live = files::read_live(snapshot)?;
-    show(&spec, &live, format, detailed)
+/// How `converge plan` shows its plan, and where it saves it.
+pub(crate) struct Show<'a> {
+    pub(crate) format: PlanFormat,
+    pub(crate) detailed: bool,
+    /// `--out`: write the plan to apply later.
+    pub(crate) out: Option<&'a Path>,
 }
 
-pub(crate) async fn online(
-    spec: &Path,
-    args: &AwsArgs,
-    format: PlanFormat,
-    detailed: bool,
-    stats: bool,
-) -> anyhow::Result<ExitCode> {
-    let Some(spec) = files::valid_spec(spec)? else { return Ok(ExitCode::from(1)) };
+pub(crate) fn offline(spec_path: &Path, snapshot: &Path, how: &Show<'_>) -> anyhow::Result<ExitCode> {
+    let Some(spec) = files::valid_spec(spec_path)? else { return Ok(ExitCode::from(1)) };
+    let live = files::read_live(snapshot)?;
+    show(spec_path, &spec, &live, how)
+}
+
+pub(crate) async fn online(spec_path: &Path, args: &AwsArgs, how: &Show<'_>, stats: bool) -> anyhow::Result<ExitCode> {
+    let Some(spec) = files::valid_spec(spec_path)? else { return Ok(ExitCode::from(1)) };
     let session = live::connect(&spec, args).await?;
     let live = live::read(&session).await?;
-    let code = show(&spec, &live, format, detailed)?;
+    let code = show(spec_path, &spec, &live, how)?;
     if stats {
         write!(std::io::stderr().lock(), "\n{}", live::stats_table(&session.aws))?;
     }
@@ -33,17 +35,28 @@ pub(crate) async fn online(
 }
 
 fn show(
+    spec_path: &Path,
     spec: &converge_model::Spec,
     live: &converge_model::LiveState,
-    format: PlanFormat,
-    detailed: bool,
+    how: &Show<'_>,
 ) -> anyhow::Result<ExitCode> {
     let plan = match converge_plan::plan(spec, live) {
         Ok(plan) => plan,
         Err(errors) => return report_errors(&errors),
     };
-    write!(std::io::stdout().lock(), "{}", render(&plan, format)?).context("cannot write to stdout")?;
-    Ok(if detailed && !plan.is_empty() { ExitCode::from(EXIT_CHANGES) } else { ExitCode::SUCCESS })
+    write!(std::io::stdout().lock(), "{}", render(&plan, how.format)?).context("cannot write to stdout")?;
+    if let Some(out) = how.out {
+        let saved = converge_plan::saved::save(spec, live, &plan, &spec_path.to_string_lossy(), &[]);
+        files::write_saved_plan(out, &saved)?;
+        writeln!(
+            std::io::stderr().lock(),
+            "Saved the plan to `{}`: `converge apply {}` carries it out while the {} resources it depends on stay as they are.",
+            out.display(),
+            out.display(),
+            saved.depends_on.len()
+        )?;
+    }
+    Ok(if how.detailed && !plan.is_empty() { ExitCode::from(EXIT_CHANGES) } else { ExitCode::SUCCESS })
 }
 
 /// Color on a terminal unless `NO_COLOR` is set.

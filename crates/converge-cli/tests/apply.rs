@@ -343,3 +343,79 @@ fn two_concurrent_applies_never_both_change_the_stack() {
         }
     }
 }
+
+/// `plan --out` then `apply plan.json`: applied while only unrelated
+/// resources changed; refused, naming the resource, once one it depends on
+/// changed; refused once the spec changed.
+#[test]
+fn a_saved_plan_applies_until_what_it_depends_on_changes() {
+    let env = Env::start(0.005);
+    let spec = spec_copy("saved-plan", |spec| spec);
+    let dir = spec.parent().expect("a directory").to_owned();
+    let spec_text = std::fs::read_to_string(&spec).expect("the spec");
+    let spec = spec.to_str().expect("a UTF-8 path");
+    let write = |text: &str| std::fs::write(spec, text).expect("the spec written");
+    let apply = env.run(&["apply", spec, "--auto-approve"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply.stderr));
+    let state = env.sandbox().state();
+    let cluster = state["emr"]["clusters"]
+        .as_object()
+        .and_then(|clusters| clusters.values().find(|c| c["name"] == "studio-notebooks"))
+        .and_then(|c| c["id"].as_str())
+        .expect("the cluster")
+        .to_owned();
+    let resize_core = |on_demand: i64| {
+        let event = converge_sandbox::ClusterEvent::Capacity {
+            cluster: cluster.clone(),
+            fleet: "core".into(),
+            on_demand,
+            spot: 0,
+        };
+        env.sandbox().cluster_event(&event).expect("the core fleet resizes");
+    };
+
+    // A rule for the Spark UI, planned and saved; meanwhile someone resizes the cluster.
+    let livy =
+        "ingress = [{ protocol = \"tcp\", ports = 8998, source = \"studio\", description = \"Livy from Studio\" }]";
+    let with_ui = "ingress = [{ protocol = \"tcp\", ports = 8998, source = \"studio\", description = \"Livy from Studio\" }, { protocol = \"tcp\", ports = 18080, source = \"studio\", description = \"Spark UI\" }]";
+    assert_eq!(spec_text.matches(livy).count(), 1);
+    let edited = spec_text.replace(livy, with_ui);
+    write(&edited);
+    let first = dir.join("first.json");
+    let plan = env.run(&["plan", spec, "--out", first.to_str().expect("UTF-8")]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stderr));
+    assert!(text(&plan.stdout).contains("security_group.emr_master"), "{}", text(&plan.stdout));
+    resize_core(3);
+    let applied = env.run(&["apply", first.to_str().expect("UTF-8"), "--auto-approve"]);
+    let stderr = text(&applied.stderr);
+    assert_eq!(applied.status.code(), Some(0), "an unrelated change does not stale the plan:\n{stderr}");
+    assert!(stderr.contains("The saved plan still holds"), "{stderr}");
+    assert!(text(&applied.stdout).contains("18080"), "the saved plan is shown: {}", text(&applied.stdout));
+
+    // A plan that changes the cluster goes stale when the cluster changes.
+    write(&edited.replace("auto_termination_idle_seconds = 7200", "auto_termination_idle_seconds = 3600"));
+    let second = dir.join("second.json");
+    let plan = env.run(&["plan", spec, "--out", second.to_str().expect("UTF-8")]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stderr));
+    resize_core(4);
+    let before = env.requests().len();
+    let refused = env.run(&["apply", second.to_str().expect("UTF-8"), "--auto-approve"]);
+    let stderr = text(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the plan is stale") && stderr.contains(&format!("emr_cluster.notebooks ({cluster})")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("changed: fleets"), "says how: {stderr}");
+    assert!(mutating(&env.requests()[before..]).iter().all(|r| r.contains("Object")), "nothing but the lock changed");
+
+    // A plan whose spec changed afterwards is refused too.
+    let third = dir.join("third.json");
+    let plan = env.run(&["plan", spec, "--out", third.to_str().expect("UTF-8")]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stderr));
+    write(&spec_text);
+    let refused = env.run(&["apply", third.to_str().expect("UTF-8"), "--auto-approve"]);
+    let stderr = text(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("the spec has changed since the plan was made"), "{stderr}");
+}

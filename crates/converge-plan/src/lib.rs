@@ -11,6 +11,8 @@
 //! [`render`] prints a plan as text, Markdown or versioned JSON. [`drift`]
 //! reads the same diff as a report of what is not as the spec says and why
 //! (changed in AWS, or a spec edited and not applied), in the same formats.
+//! [`saved`] writes a plan to apply later, and refuses it once a resource it
+//! depends on changed.
 //!
 //! The plan is a program: [`Plan::steps`] is a graph of typed
 //! [`converge_ops::Operation`]s with resolved inputs, which an executor
@@ -38,6 +40,7 @@ mod operations;
 mod outputs;
 mod plan;
 pub mod render;
+pub mod saved;
 mod steps;
 mod value;
 
