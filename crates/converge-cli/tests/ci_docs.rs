@@ -1,0 +1,250 @@
+//! docs/ci.md's GitHub Actions workflows, checked: each YAML block parses,
+//! has the triggers, permissions and steps its section promises, and every
+//! `converge` line of its `run:` scripts runs against a sandbox, in the order
+//! a stack lives through them: plan on a pull request, apply on merge from
+//! the saved plan, scheduled drift (none, then a failed cluster), a manual
+//! rebuild and its output. For each stack of the workflows' matrix.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use converge_sandbox::{ClusterEvent, Config, Sandbox, Seed};
+use serde_yaml::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The YAML blocks of docs/ci.md, parsed, by workflow name.
+fn workflows() -> Vec<(String, Value)> {
+    let text = std::fs::read_to_string(root().join("docs/ci.md")).expect("docs/ci.md");
+    let mut blocks = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "```yaml" {
+            let block: Vec<&str> = lines.by_ref().take_while(|l| l.trim() != "```").collect();
+            let value: Value = serde_yaml::from_str(&block.join("\n"))
+                .unwrap_or_else(|e| panic!("a YAML block of docs/ci.md does not parse: {e}\n{}", block.join("\n")));
+            let name = value["name"].as_str().expect("every workflow has a name").to_owned();
+            blocks.push((name, value));
+        }
+    }
+    blocks
+}
+
+fn workflow<'a>(all: &'a [(String, Value)], name: &str) -> &'a Value {
+    &all.iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("no workflow `{name}` in docs/ci.md")).1
+}
+
+fn job(workflow: &Value) -> &Value {
+    let jobs = workflow["jobs"].as_mapping().expect("jobs");
+    assert_eq!(jobs.len(), 1, "one job per workflow");
+    jobs.values().next().expect("a job")
+}
+
+/// Every `run:` script of the job, in step order.
+fn scripts(workflow: &Value) -> Vec<String> {
+    job(workflow)["steps"]
+        .as_sequence()
+        .expect("steps")
+        .iter()
+        .filter_map(|step| step["run"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The `converge` lines of a workflow's scripts.
+fn converge_lines(workflow: &Value) -> Vec<String> {
+    scripts(workflow)
+        .iter()
+        .flat_map(|script| script.lines().map(str::trim).map(str::to_owned).collect::<Vec<_>>())
+        .filter(|line| line.starts_with("converge "))
+        .collect()
+}
+
+fn uses(workflow: &Value, action: &str) -> Option<Value> {
+    job(workflow)["steps"]
+        .as_sequence()
+        .expect("steps")
+        .iter()
+        .find(|step| step["uses"].as_str().is_some_and(|u| u.starts_with(action)))
+        .cloned()
+}
+
+#[test]
+fn the_workflows_have_the_triggers_and_steps_their_sections_promise() {
+    let all = workflows();
+    let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["converge plan", "converge apply", "converge drift", "converge rebuild"]);
+
+    let plan = workflow(&all, "converge plan");
+    assert!(plan["on"]["pull_request"].is_mapping());
+    assert_eq!(plan["permissions"]["pull-requests"], "write");
+    let comment = uses(plan, "actions/github-script").expect("the comment step");
+    let script = comment["with"]["script"].as_str().expect("a script");
+    assert!(script.contains("updateComment") && script.contains("createComment") && script.contains("marker"));
+    assert!(uses(plan, "actions/upload-artifact").is_some_and(|s| s["with"]["path"] == "plan.json"));
+
+    let apply = workflow(&all, "converge apply");
+    assert_eq!(apply["on"]["pull_request"]["types"][0], "closed");
+    assert!(job(apply)["if"].as_str().is_some_and(|c| c.contains("merged == true")));
+    assert_eq!(converge_lines(apply), ["converge apply plan.json --auto-approve"]);
+
+    let drift = workflow(&all, "converge drift");
+    assert!(drift["on"]["schedule"][0]["cron"].is_string());
+    assert!(scripts(drift).iter().any(|s| s.contains("\"$code\" = 2") && s.contains("gh issue create")));
+    assert!(!converge_lines(drift).iter().any(|l| l.contains("apply")), "drift changes nothing");
+
+    let rebuild = workflow(&all, "converge rebuild");
+    assert!(rebuild["on"]["workflow_dispatch"]["inputs"]["address"]["required"] == true);
+
+    // Many stacks: every matrix job runs each spec, and none cancels the others.
+    for name in ["converge plan", "converge apply", "converge drift"] {
+        let strategy = &job(workflow(&all, name))["strategy"];
+        assert_eq!(strategy["fail-fast"], false, "{name}");
+        assert!(strategy["matrix"]["spec"].as_sequence().is_some_and(|s| s.len() >= 2), "{name}");
+    }
+}
+
+/// A sandbox for a spec's account and region with what it reads but does not own.
+struct Stack {
+    runtime: tokio::runtime::Runtime,
+    sandbox: Option<Sandbox>,
+    dir: PathBuf,
+    spec: String,
+}
+
+impl Stack {
+    fn start(spec: &str) -> Stack {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("ci-docs-{}", spec.replace('/', "-")));
+        let _ = std::fs::remove_dir_all(&dir);
+        copy_dir(&root().join("specs"), &dir.join("specs"));
+        let text = std::fs::read_to_string(dir.join(spec)).expect("the spec");
+        let base = dir.join("specs");
+        let loader = move |rel: &str| std::fs::read_to_string(base.join(rel)).map_err(|e| e.to_string());
+        let checked = converge_spec::check(spec, &text, &loader).spec.expect("a valid spec");
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
+        let config = Config {
+            account: checked.stack.account.clone(),
+            region: checked.stack.region.clone(),
+            time_scale: 0.005,
+            ..Config::default()
+        };
+        let sandbox = runtime.block_on(Sandbox::start(config)).expect("the sandbox starts");
+        sandbox.seed(&Seed {
+            vpcs: checked.vpcs.values().map(|v| (v.id.clone(), v.cidrs.first().cloned().unwrap_or_default())).collect(),
+            buckets: checked.catalog_products.values().map(|p| p.template_bucket.clone()).collect(),
+        });
+        Stack { runtime, sandbox: Some(sandbox), dir, spec: spec.to_owned() }
+    }
+
+    fn sandbox(&self) -> &Sandbox {
+        self.sandbox.as_ref().expect("running")
+    }
+
+    /// Runs one line of a workflow's script as the runner would (bash, the
+    /// job's environment), against the sandbox; returns its exit code and stderr.
+    fn run(&self, line: &str, address: &str) -> (i32, String) {
+        let bin = Path::new(env!("CARGO_BIN_EXE_converge")).parent().expect("the binary's directory").to_owned();
+        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+        let output = Command::new("bash")
+            .args(["-c", line])
+            .current_dir(&self.dir)
+            .env("PATH", path)
+            .env("SPEC", &self.spec)
+            .env("ADDRESS", address)
+            .env("AWS_ENDPOINT_URL", self.sandbox().endpoint())
+            .env("AWS_ACCESS_KEY_ID", "sandbox")
+            .env("AWS_SECRET_ACCESS_KEY", "sandbox")
+            .env("AWS_CONFIG_FILE", "/nonexistent/converge-test-config")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/converge-test-credentials")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_REGION")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .expect("bash runs");
+        (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+
+    fn file(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if let Some(sandbox) = self.sandbox.take() {
+            self.runtime.block_on(sandbox.stop());
+        }
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("a directory");
+    for entry in std::fs::read_dir(from).expect("a directory to copy") {
+        let entry = entry.expect("an entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("a type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("a copy");
+        }
+    }
+}
+
+#[test]
+fn the_converge_commands_of_the_workflows_run_against_the_sandbox() {
+    let all = workflows();
+    let matrix: Vec<String> = job(workflow(&all, "converge plan"))["strategy"]["matrix"]["spec"]
+        .as_sequence()
+        .expect("the stacks")
+        .iter()
+        .map(|s| s.as_str().expect("a spec path").to_owned())
+        .collect();
+    for spec in &matrix {
+        let stack = Stack::start(spec);
+        let expect = |workflow_name: &str, allowed: &[i32], address: &str| {
+            for line in converge_lines(workflow(&all, workflow_name)) {
+                let (code, stderr) = stack.run(&line, address);
+                assert!(allowed.contains(&code), "{spec}: `{line}` exited {code}:\n{stderr}");
+            }
+        };
+        // A pull request: the plan (changes: exit 2), saved and as Markdown.
+        expect("converge plan", &[0, 2], "");
+        assert!(stack.file("plan.md").starts_with("### converge plan"), "{}", stack.file("plan.md"));
+        assert!(stack.file("plan.json").contains("converge-saved-plan"));
+        // Merged: the saved plan applies.
+        expect("converge apply", &[0], "");
+        // The hourly drift check finds nothing.
+        expect("converge drift", &[0], "");
+        assert!(stack.file("drift.md").contains("No drift"), "{}", stack.file("drift.md"));
+
+        // A cluster fails: drift exits 2 (the workflow opens an issue) …
+        let state = stack.sandbox().state();
+        let (cluster, address) = state["emr"]["clusters"]
+            .as_object()
+            .and_then(|clusters| clusters.values().next())
+            .map(|c| {
+                let id = c["id"].as_str().expect("an id").to_owned();
+                let address = c["tags"]["converge:address"].as_str().expect("converge's cluster").to_owned();
+                (id, address)
+            })
+            .expect("a cluster");
+        let failure =
+            ClusterEvent::Fail { cluster: cluster.clone(), code: "INSTANCE_FAILURE".into(), message: "lost".into() };
+        stack.sandbox().cluster_event(&failure).expect("the cluster fails");
+        std::thread::sleep(Duration::from_millis(1500)); // TERMINATING lasts 90 s × 0.005
+        expect("converge drift", &[2], "");
+        assert!(stack.file("drift.md").contains("terminated in AWS"), "{}", stack.file("drift.md"));
+
+        // … and the manual rebuild recreates it; its output names the new cluster.
+        expect("converge rebuild", &[0], &address);
+        let output: serde_json::Value = serde_json::from_str(&stack.file("output.json")).expect("JSON");
+        let rebuilt = output["resources"][&address]["id"].as_str().expect("the new id");
+        assert_ne!(rebuilt, cluster);
+        expect("converge drift", &[0], "");
+    }
+}
