@@ -5,9 +5,8 @@
 
 mod common;
 
-use common::{Env, edit, reference, spec};
-use converge_executor::{Executor as _, Outcome};
-use converge_model::{Address, Kind, NetworkAccess, STUDIO_VISIBILITY_TAG, Spec, Tags};
+use common::{Env, by_hand, edit, reference, spec};
+use converge_model::{NetworkAccess, STUDIO_VISIBILITY_TAG, Spec, Tags};
 use converge_ops::{Direction, Id, IpProtocol, Operation, Peer, Rule, Tagged};
 use converge_plan::drift::{Cause, Drift, Ignore};
 use converge_sandbox::ClusterEvent;
@@ -15,23 +14,6 @@ use converge_sandbox::ClusterEvent;
 async fn drift(env: &Env, spec: &Spec, ignore: &[Ignore]) -> Drift {
     let live = env.read(spec).await;
     converge_plan::drift::drift(spec, &live, ignore).unwrap_or_else(|errors| panic!("no report: {errors:?}"))
-}
-
-/// Calls one operation by hand, outside any plan, and waits for it.
-async fn by_hand(env: &Env, operation: Operation) {
-    let address = Address::new(Kind::SecurityGroup, "by-hand");
-    match env.aws.start(&address, &operation).await.unwrap_or_else(|e| panic!("{e}")) {
-        Outcome::Done(_) => {}
-        Outcome::Pending { output, .. } => {
-            for _ in 0..200 {
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                if matches!(env.aws.poll(&address, &operation, &output).await, Ok(Outcome::Done(_))) {
-                    return;
-                }
-            }
-            panic!("{operation:?} did not finish");
-        }
-    }
 }
 
 fn causes(report: &Drift) -> Vec<(String, &'static str)> {
@@ -74,7 +56,7 @@ async fn drift_tells_changes_in_aws_from_spec_edits_not_applied() {
     // A rule added to a security group at the console.
     by_hand(
         &env,
-        Operation::AuthorizeRules {
+        &Operation::AuthorizeRules {
             group: Id::known(id("master")),
             direction: Direction::Ingress,
             rules: vec![Rule {
@@ -90,7 +72,7 @@ async fn drift_tells_changes_in_aws_from_spec_edits_not_applied() {
     // A managed policy detached from a role.
     by_hand(
         &env,
-        Operation::DetachRolePolicies {
+        &Operation::DetachRolePolicies {
             role: "sc_launch".into(),
             policy_arns: vec!["arn:aws:iam::aws:policy/AWSCloudFormationReadOnlyAccess".into()],
         },
@@ -99,7 +81,7 @@ async fn drift_tells_changes_in_aws_from_spec_edits_not_applied() {
     // A domain setting changed.
     by_hand(
         &env,
-        Operation::UpdateDomain {
+        &Operation::UpdateDomain {
             domain: Id::known(id("domain")),
             network_access: Some(NetworkAccess::PublicInternetOnly),
             subnets: None,
@@ -110,7 +92,7 @@ async fn drift_tells_changes_in_aws_from_spec_edits_not_applied() {
     // The tag that shows the product in Studio removed.
     by_hand(
         &env,
-        Operation::SetTags {
+        &Operation::SetTags {
             target: Tagged::Product { product: Id::known(id("product")) },
             set: Tags::new(),
             remove: vec![STUDIO_VISIBILITY_TAG.into()],

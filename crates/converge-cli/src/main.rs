@@ -14,6 +14,7 @@ mod apply;
 mod demo;
 mod drift;
 mod files;
+mod import;
 mod live;
 mod lock;
 mod output;
@@ -81,6 +82,53 @@ enum Command {
         stats: bool,
         #[command(flatten)]
         aws: live::AwsArgs,
+    },
+    /// Write a spec for a platform built by hand, read from the account (read-only).
+    ///
+    /// Follows references outward from what is asked for (a cluster brings its
+    /// subnets, groups and roles; a domain its subnets, groups, roles and user
+    /// profiles; a portfolio its products, templates and principals), marks
+    /// every resource `adopt = true`, lists what the spec cannot express, and
+    /// checks the result with the platform's rules. Without `--emr-cluster`,
+    /// `--domain`, `--portfolio`, `--tag` or `--name-prefix`, imports every
+    /// cluster, domain and portfolio of the region (of `--vpc`, when given).
+    Import {
+        /// The region to read.
+        #[arg(long)]
+        region: String,
+        /// The profile of the shared AWS config and credentials files.
+        #[arg(long)]
+        profile: Option<String>,
+        /// Only what is in this VPC; repeatable.
+        #[arg(long, value_name = "VPC-ID")]
+        vpc: Vec<String>,
+        /// Import resources carrying this tag (and what they use); repeatable, all must match.
+        #[arg(long, value_name = "KEY=VALUE")]
+        tag: Vec<String>,
+        /// Import resources whose AWS name starts with this (and what they use).
+        #[arg(long, value_name = "PREFIX")]
+        name_prefix: Option<String>,
+        /// Import this EMR cluster (and what it uses); repeatable.
+        #[arg(long, value_name = "ID")]
+        emr_cluster: Vec<String>,
+        /// Import this SageMaker domain (and its user profiles, and what they use); repeatable.
+        #[arg(long, value_name = "ID")]
+        domain: Vec<String>,
+        /// Import this Service Catalog portfolio (and its products and principals); repeatable.
+        #[arg(long, value_name = "ID")]
+        portfolio: Vec<String>,
+        /// The stack name of the spec (default: from `--name-prefix`, else `imported`).
+        #[arg(long)]
+        stack: Option<String>,
+        /// The directory to write `<stack>.toml` and its documents into.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Overwrite files that exist already.
+        #[arg(long)]
+        force: bool,
+        /// Print the AWS calls made, per service and operation, on stderr.
+        #[arg(long)]
+        stats: bool,
     },
     /// Report what is not as the spec says, per resource and field, and why:
     /// changed in AWS, or a spec edited and not applied yet. Strictly read-only.
@@ -285,6 +333,36 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plan { spec, live: None, format, detailed_exitcode, out, stats, aws } => {
             let how = plan::Show { format, detailed: detailed_exitcode, out: out.as_deref() };
             runtime()?.block_on(plan::online(&spec, &aws, &how, stats))
+        }
+        Command::Import {
+            region,
+            profile,
+            vpc,
+            tag,
+            name_prefix,
+            emr_cluster,
+            domain,
+            portfolio,
+            stack,
+            out,
+            force,
+            stats,
+        } => {
+            let options = import::Options {
+                region,
+                profile,
+                vpcs: vpc,
+                tags: tag,
+                name_prefix,
+                emr_clusters: emr_cluster,
+                domains: domain,
+                portfolios: portfolio,
+                stack,
+                out,
+                force,
+                stats,
+            };
+            runtime()?.block_on(import::run(&options))
         }
         Command::Drift { spec, live, format, ignore, stats, aws } => {
             let options = drift::Options { format, ignore: &ignore, stats };

@@ -180,6 +180,17 @@ pub struct Scope {
     /// reader also finds the stack's last terminated cluster of that name, so
     /// drift can say it was terminated and why.
     pub cluster_names: Vec<String>,
+    /// Read every resource of the region (in `vpc_ids`' VPCs when there are
+    /// any, every VPC otherwise), whoever owns it: what `converge import`
+    /// chooses from. Nothing is changed by reading, whatever the scope.
+    pub everything: bool,
+}
+
+impl Scope {
+    /// Everything the account holds in `region`, in the given VPCs (or all).
+    pub fn everything(account: &str, region: &str, vpc_ids: Vec<String>) -> Scope {
+        Scope { account: account.to_owned(), region: region.to_owned(), vpc_ids, everything: true, ..Scope::default() }
+    }
 }
 
 /// Reads and changes AWS, one operation at a time.

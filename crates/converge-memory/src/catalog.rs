@@ -161,6 +161,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
                     description: version.description.clone(),
                     active: true,
                     template: Some(text),
+                    template_url: Some(version.template_url.clone()),
                 }],
                 launch_constraints: Vec::new(),
                 tags: tags.clone(),
@@ -191,6 +192,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
                 description: version.description.clone(),
                 active: true,
                 template: Some(text),
+                template_url: Some(version.template_url.clone()),
             });
             Ok(Output::none())
         }

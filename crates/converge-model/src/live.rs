@@ -368,6 +368,9 @@ pub struct LiveProductVersion {
     /// The template text, when the reader fetched it (for a readable diff).
     #[serde(default)]
     pub template: Option<String>,
+    /// Where Service Catalog loaded the template from, when the reader asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_url: Option<String>,
 }
 
 fn yes() -> bool {

@@ -567,12 +567,22 @@ pub(crate) fn live_product(p: &LiveCatalogProduct) -> Attrs {
     a.set("description", Value::opt_str(p.description.as_deref()));
     a.set("distributor", Value::opt_str(p.distributor.as_deref()));
     a.set("support_email", Value::opt_str(p.support_email.as_deref()));
-    // One active version is the template; several are a change (the older ones are deactivated).
-    let active: Vec<&String> = p.versions.iter().filter(|v| v.active).map(|v| &v.name).collect();
+    // One active version is the template; several are a change (the older ones
+    // are deactivated). A version converge made is named after its template's
+    // content; one made by hand is known by the content read back, when it was.
+    let active: Vec<String> = p
+        .versions
+        .iter()
+        .filter(|v| v.active)
+        .map(|v| match &v.template {
+            Some(text) if !v.name.starts_with("sha256:") => crate::desired::template_version(text),
+            _ => v.name.clone(),
+        })
+        .collect();
     let template = match active.as_slice() {
         [] => Value::Null,
-        [one] => Value::str(*one),
-        many => Value::strings(many.iter().copied()),
+        [one] => Value::str(one),
+        many => Value::strings(many),
     };
     a.set("template", template);
     if let Some(text) = p.current_version().and_then(|v| v.template.clone()) {

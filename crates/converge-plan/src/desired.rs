@@ -96,6 +96,24 @@ pub(crate) fn aws_name(spec: &Spec, address: &Address) -> Option<String> {
         Kind::SecurityGroup => security_group_name(spec, name, spec.security_groups.get(name)?),
         Kind::SagemakerDomain => spec.sagemaker_domains.get(name)?.name.clone(),
         Kind::SagemakerUser => spec.sagemaker_users.get(name)?.name.clone().unwrap_or_else(|| name.clone()),
+        _ => return adoption_key(spec, address),
+    })
+}
+
+/// What finds the existing resource an `adopt = true` resource of a kind
+/// without a unique AWS name takes over: a subnet's CIDR block (unique in its
+/// VPC), a portfolio's display name, a product's name, a running cluster's
+/// name. Only adoption looks for these: two portfolios may share a name.
+fn adoption_key(spec: &Spec, address: &Address) -> Option<String> {
+    if !spec.lifecycle(address)?.adopt {
+        return None;
+    }
+    let name = &address.name;
+    Some(match address.kind {
+        Kind::Subnet => normalize::cidr(&spec.subnets.get(name)?.cidr),
+        Kind::CatalogPortfolio => spec.catalog_portfolios.get(name)?.display_name.clone(),
+        Kind::CatalogProduct => spec.catalog_products.get(name)?.name.clone(),
+        Kind::EmrCluster => spec.emr_clusters.get(name)?.name.clone(),
         _ => return None,
     })
 }

@@ -47,6 +47,7 @@ mod value;
 pub use desired::{spec_digest, template_version};
 pub use fields::Effect;
 pub use graph::{Cycle, Dependency, DependencyGraph};
+pub use normalize::decode_policy;
 pub use outputs::{ResourceOutput, outputs};
 pub use plan::{
     Action, FieldChange, Plan, PlanError, ReplaceOrder, Replacement, ResourceChange, ownership_tags, plan,

@@ -68,14 +68,19 @@ impl LiveItem<'_> {
         self.tags().get(OWNER_STACK_TAG).cloned()
     }
 
-    /// The unique AWS name and where it must be unique, for kinds that have one.
+    /// The name a spec resource claims it by, and where that name counts: the
+    /// unique AWS name of the kinds that have one, and for the others what
+    /// adoption finds them by (`desired::aws_name`).
     fn unique_name(&self) -> Option<(String, String)> {
         match self {
             LiveItem::IamRole(x) => Some((x.name.clone(), String::new())),
             LiveItem::SecurityGroup(x) => Some((x.name.clone(), x.vpc_id.clone())),
             LiveItem::Domain(x) => Some((x.name.clone(), String::new())),
             LiveItem::User(x) => Some((x.name.clone(), x.domain_id.clone())),
-            _ => None,
+            LiveItem::Subnet(x) => Some((crate::normalize::cidr(&x.cidr), x.vpc_id.clone())),
+            LiveItem::Portfolio(x) => Some((x.display_name.clone(), String::new())),
+            LiveItem::Product(x) => Some((x.name.clone(), String::new())),
+            LiveItem::Emr(x) => Some((x.name.clone(), String::new())),
         }
     }
 
@@ -205,9 +210,10 @@ impl<'a> LiveIndex<'a> {
         Some((address, item))
     }
 
-    /// A resource not owned by this stack that already carries the name.
-    pub(crate) fn foreign_named(&self, kind: Kind, name: &str, scope: &str) -> Option<LiveItem<'a>> {
-        self.foreign.iter().find(|item| item.matches_name(kind, name, scope)).copied()
+    /// The resources not owned by this stack that already carry the name
+    /// (several only for kinds whose names AWS does not keep unique).
+    pub(crate) fn foreign_named(&self, kind: Kind, name: &str, scope: &str) -> Vec<LiveItem<'a>> {
+        self.foreign.iter().filter(|item| item.matches_name(kind, name, scope)).copied().collect()
     }
 
     pub(crate) fn forget_foreign(&mut self, item: &LiveItem<'a>) {

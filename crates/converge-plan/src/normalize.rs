@@ -35,13 +35,17 @@ pub(crate) fn url_decode(text: &str) -> String {
     String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
 }
 
+/// A policy document as written: IAM's URL encoding undone.
+pub fn decode_policy(text: &str) -> String {
+    let trimmed = text.trim();
+    if trimmed.starts_with('%') || !trimmed.starts_with('{') { url_decode(trimmed) } else { trimmed.to_owned() }
+}
+
 /// An IAM policy in canonical form: URL-decoded, keys sorted, single strings
 /// made one-element lists, lists of strings sorted, statements sorted.
 /// Returns `None` when the text is not JSON (then it is compared verbatim).
 pub(crate) fn policy(text: &str) -> Option<String> {
-    let trimmed = text.trim();
-    let decoded =
-        if trimmed.starts_with('%') || !trimmed.starts_with('{') { url_decode(trimmed) } else { trimmed.to_owned() };
+    let decoded = decode_policy(text);
     let mut document: Json = serde_json::from_str(&decoded).ok()?;
     if let Some(object) = document.as_object_mut()
         && let Some(statement) = object.get_mut("Statement")

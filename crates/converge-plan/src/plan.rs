@@ -127,6 +127,8 @@ pub enum PlanError {
     MissingVpc { address: Address, id: String },
     #[error("`{address}` would be named `{name}`, which {}", holder_text(.holder, .owner.as_deref()))]
     NameConflict { address: Address, name: String, holder: String, owner: Option<String> },
+    #[error("`{address}` adopts the existing resource found by `{name}`, but {} hold it: {}", .candidates.len(), .candidates.join(", "))]
+    AmbiguousAdoption { address: Address, name: String, candidates: Vec<String> },
     #[error("the plan would {} `{address}`, which has `prevent_destroy`", .action.as_str())]
     PreventDestroy { address: Address, action: Action },
     #[error("`{address}` must be destroyed before it is created ({reason}), but `{dependent}` keeps using it")]
@@ -161,6 +163,7 @@ impl PlanError {
             PlanError::RegionMismatch { .. } => "region-mismatch",
             PlanError::MissingVpc { .. } => "missing-vpc",
             PlanError::NameConflict { .. } => "name-conflict",
+            PlanError::AmbiguousAdoption { .. } => "ambiguous-adoption",
             PlanError::PreventDestroy { .. } => "prevent-destroy",
             PlanError::ReplaceBlocked { .. } => "replace-blocked",
             PlanError::Cycle { .. } => "change-cycle",
@@ -185,6 +188,9 @@ impl PlanError {
             }
             PlanError::NameConflict { address, .. } => {
                 format!("give `{address}` another `name`; converge never takes a resource from another stack")
+            }
+            PlanError::AmbiguousAdoption { address, .. } => {
+                format!("give all but one of them another name in AWS, or remove `adopt` from `{address}` and create a new one")
             }
             PlanError::PreventDestroy { address, .. } => {
                 format!(
@@ -232,6 +238,7 @@ pub fn read_scope(spec: &Spec) -> Scope {
             .filter_map(|address| Some(Claim { kind: address.kind, name: desired::aws_name(spec, address)? }))
             .collect(),
         cluster_names: spec.emr_clusters.values().map(|c| c.name.clone()).collect(),
+        everything: false,
     }
 }
 
@@ -391,7 +398,16 @@ fn diff_pass<'a>(
                         ));
                         retag = true;
                         Some(item)
-                    } else if let Some(item) = index.foreign_named(address.kind, &name, &scope) {
+                    } else if let Some(&item) = index.foreign_named(address.kind, &name, &scope).first() {
+                        let candidates = index.foreign_named(address.kind, &name, &scope);
+                        if lifecycle.adopt && candidates.len() > 1 {
+                            errors.push(PlanError::AmbiguousAdoption {
+                                address: address.clone(),
+                                name,
+                                candidates: candidates.iter().map(LiveItem::id).collect(),
+                            });
+                            continue;
+                        }
                         if lifecycle.adopt && item.owner_stack().is_none() {
                             notes
                                 .push(format!("adopts the existing `{}`: converge adds its ownership tags", item.id()));
@@ -535,6 +551,7 @@ fn name_scope(wanted: &Desired) -> String {
     match wanted {
         Desired::Group(g) => scope(&g.vpc),
         Desired::User(u) => scope(&u.domain),
+        Desired::Subnet(s) => scope(&s.vpc),
         _ => String::new(),
     }
 }

@@ -388,6 +388,7 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
                     filters.iter().all(|(name, values)| match name.as_str() {
                         "vpc-id" => values.contains(&subnet.vpc_id),
                         "subnet-id" => values.contains(&subnet.id),
+                        "cidr-block" | "cidrBlock" | "cidr" => values.contains(&subnet.cidr),
                         other => tag_filter(other, values, &subnet.tags).unwrap_or(true),
                     })
                 })

@@ -8,7 +8,7 @@ use converge_model::{Kind, Tags};
 use futures_util::StreamExt as _;
 use futures_util::stream;
 
-use super::{PER_SERVICE, owned, reading};
+use super::{PER_SERVICE, reading, wanted};
 use crate::Aws;
 use crate::errors::exec_error;
 
@@ -57,7 +57,8 @@ async fn portfolios(aws: &Aws, scope: &Scope) -> Result<Vec<LiveCatalogPortfolio
                 .await
                 .map_err(|e| exec_error(e, "DescribePortfolio", &address))?;
             let tags = tags(d.tags());
-            if !owned(&tags, scope) {
+            let display_name = d.portfolio_detail().and_then(|p| p.display_name()).unwrap_or_default();
+            if !wanted(scope, &tags, Kind::CatalogPortfolio, display_name) {
                 return Ok(None);
             }
             let principals = aws
@@ -119,7 +120,8 @@ async fn product(aws: &Aws, scope: &Scope, id: String) -> Result<Option<LiveCata
         .await
         .map_err(|e| exec_error(e, "DescribeProductAsAdmin", &address))?;
     let tags = tags(d.tags());
-    if !owned(&tags, scope) {
+    let name = d.product_view_detail().and_then(|p| p.product_view_summary()).and_then(|s| s.name());
+    if !wanted(scope, &tags, Kind::CatalogProduct, name.unwrap_or_default()) {
         return Ok(None);
     }
     let versions = aws.catalog.list_provisioning_artifacts().product_id(&id).send();
@@ -172,6 +174,7 @@ async fn product(aws: &Aws, scope: &Scope, id: String) -> Result<Option<LiveCata
             description: v.description().filter(|d| !d.is_empty()).map(str::to_owned),
             active: v.active().unwrap_or(true),
             template: None,
+            template_url: None,
         })
         .collect();
     // Oldest first, as the snapshot format says.
@@ -186,6 +189,14 @@ async fn product(aws: &Aws, scope: &Scope, id: String) -> Result<Option<LiveCata
         };
         key(a).cmp(&key(b)).then_with(|| a.id.cmp(&b.id))
     });
+    // A version converge made is named after its template's content; for one
+    // made another way, the content is read back so the plan can compare it
+    // (and import always reads it: the spec it writes holds the template).
+    if let Some(current) = live_versions.iter_mut().rev().find(|v| v.active)
+        && (scope.everything || !current.name.starts_with("sha256:"))
+    {
+        (current.template_url, current.template) = template(aws, &id, &current.id).await?;
+    }
     Ok(Some(LiveCatalogProduct {
         id,
         name: text(|s| s.name()).unwrap_or_default(),
@@ -198,6 +209,60 @@ async fn product(aws: &Aws, scope: &Scope, id: String) -> Result<Option<LiveCata
         launch_constraints,
         tags,
     }))
+}
+
+/// The template of a product version: its URL from `DescribeProvisioningArtifact`,
+/// the text from S3 (`None` when the URL is not an S3 object this account can read).
+async fn template(aws: &Aws, product: &str, version: &str) -> Result<(Option<String>, Option<String>), ExecError> {
+    let address = reading(Kind::CatalogProduct);
+    let described = aws
+        .catalog
+        .describe_provisioning_artifact()
+        .product_id(product)
+        .provisioning_artifact_id(version)
+        .verbose(true)
+        .send()
+        .await
+        .map_err(|e| exec_error(e, "DescribeProvisioningArtifact", &address))?;
+    let url = described.info().and_then(|info| info.get("TemplateUrl")).cloned();
+    let Some((bucket, key)) = url.as_deref().and_then(s3_object) else {
+        return Ok((url, None));
+    };
+    match aws.s3.get_object().bucket(&bucket).key(&key).send().await {
+        Ok(output) => {
+            let bytes = output.body.collect().await.map_err(|e| {
+                ExecError::new(
+                    converge_executor::ErrorClass::Transient,
+                    "GetObject",
+                    &address,
+                    "ReadError",
+                    format!("reading s3://{bucket}/{key}: {e}"),
+                )
+            })?;
+            Ok((url, Some(String::from_utf8_lossy(&bytes.into_bytes()).into_owned())))
+        }
+        Err(error) if matches!(crate::errors::code_of(&error), Some("NoSuchKey" | "NoSuchBucket" | "AccessDenied")) => {
+            Ok((url, None))
+        }
+        Err(error) => Err(exec_error(error, "GetObject", &address)),
+    }
+}
+
+/// The bucket and key of an S3 object URL, in any of its forms:
+/// `https://BUCKET.s3.REGION.amazonaws.com/KEY`, `https://BUCKET.s3.amazonaws.com/KEY`,
+/// `https://s3.REGION.amazonaws.com/BUCKET/KEY`, or an endpoint's path style `http://HOST/BUCKET/KEY`.
+pub(crate) fn s3_object(url: &str) -> Option<(String, String)> {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
+    let (host, path) = rest.split_once('/')?;
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let (bucket, key) = match host.split_once(".s3") {
+        Some((bucket, _)) if !bucket.is_empty() && !host.starts_with("s3.") => (bucket.to_owned(), path.to_owned()),
+        _ => {
+            let (bucket, key) = path.split_once('/')?;
+            (bucket.to_owned(), key.to_owned())
+        }
+    };
+    (!bucket.is_empty() && !key.is_empty()).then_some((bucket, key))
 }
 
 /// The role of a LAUNCH constraint's parameters (`{"RoleArn": …}`, or `{"LocalRoleName": …}`, kept as written).

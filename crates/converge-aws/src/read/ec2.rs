@@ -21,12 +21,18 @@ fn owned_by(scope: &Scope) -> Filter {
     Filter::builder().name(format!("tag:{OWNER_STACK_TAG}")).values(&scope.stack).build()
 }
 
+/// The scope's VPCs as a filter; none when it names no VPC.
+fn in_vpcs(scope: &Scope) -> Option<Filter> {
+    (!scope.vpc_ids.is_empty())
+        .then(|| Filter::builder().name("vpc-id").set_values(Some(scope.vpc_ids.clone())).build())
+}
+
 pub(super) async fn read(aws: &Aws, scope: &Scope) -> Result<Network, ExecError> {
     let vpcs = async {
-        if scope.vpc_ids.is_empty() {
+        if scope.vpc_ids.is_empty() && !scope.everything {
             return Ok(Vec::new());
         }
-        let request = aws.ec2.describe_vpcs().set_vpc_ids(Some(scope.vpc_ids.clone()));
+        let request = aws.ec2.describe_vpcs().set_vpc_ids(Some(scope.vpc_ids.clone()).filter(|ids| !ids.is_empty()));
         let pages = request.into_paginator().send().try_collect().await;
         let pages = match pages {
             Ok(pages) => pages,
@@ -48,26 +54,39 @@ pub(super) async fn read(aws: &Aws, scope: &Scope) -> Result<Network, ExecError>
             .collect())
     };
     let subnets = async {
-        let request = aws.ec2.describe_subnets().filters(owned_by(scope));
-        let pages = request
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| exec_error(e, "DescribeSubnets", &reading(Kind::Subnet)))?;
-        Ok::<_, ExecError>(
-            pages
-                .iter()
-                .flat_map(|page| page.subnets())
-                .map(|s| LiveSubnet {
+        // The stack's subnets, and those holding the CIDR blocks the spec adopts in its VPCs.
+        let mut found: BTreeMap<String, LiveSubnet> = BTreeMap::new();
+        let cidrs: Vec<String> =
+            scope.claims.iter().filter(|c| c.kind == Kind::Subnet).map(|c| c.name.clone()).collect();
+        let mut queries = vec![vec![owned_by(scope)]];
+        if scope.everything {
+            queries = vec![in_vpcs(scope).into_iter().collect()];
+        } else if !cidrs.is_empty() && !scope.vpc_ids.is_empty() {
+            queries.push(vec![
+                Filter::builder().name("vpc-id").set_values(Some(scope.vpc_ids.clone())).build(),
+                Filter::builder().name("cidr-block").set_values(Some(cidrs)).build(),
+            ]);
+        }
+        for filters in queries {
+            let request = aws.ec2.describe_subnets().set_filters(Some(filters).filter(|f| !f.is_empty()));
+            let pages = request
+                .into_paginator()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| exec_error(e, "DescribeSubnets", &reading(Kind::Subnet)))?;
+            for s in pages.iter().flat_map(|page| page.subnets()) {
+                let subnet = LiveSubnet {
                     id: s.subnet_id().unwrap_or_default().to_owned(),
                     vpc_id: s.vpc_id().unwrap_or_default().to_owned(),
                     cidr: s.cidr_block().unwrap_or_default().to_owned(),
                     availability_zone: s.availability_zone().unwrap_or_default().to_owned(),
                     tags: tags(s.tags()),
-                })
-                .collect(),
-        )
+                };
+                found.insert(subnet.id.clone(), subnet);
+            }
+        }
+        Ok::<_, ExecError>(found.into_values().collect())
     };
     let groups = async {
         // The stack's groups, and the groups holding names the spec claims in its VPCs.
@@ -75,14 +94,16 @@ pub(super) async fn read(aws: &Aws, scope: &Scope) -> Result<Network, ExecError>
         let names: Vec<String> =
             scope.claims.iter().filter(|c| c.kind == Kind::SecurityGroup).map(|c| c.name.clone()).collect();
         let mut queries = vec![vec![owned_by(scope)]];
-        if !names.is_empty() && !scope.vpc_ids.is_empty() {
+        if scope.everything {
+            queries = vec![in_vpcs(scope).into_iter().collect()];
+        } else if !names.is_empty() && !scope.vpc_ids.is_empty() {
             queries.push(vec![
                 Filter::builder().name("vpc-id").set_values(Some(scope.vpc_ids.clone())).build(),
                 Filter::builder().name("group-name").set_values(Some(names)).build(),
             ]);
         }
         for filters in queries {
-            let request = aws.ec2.describe_security_groups().set_filters(Some(filters));
+            let request = aws.ec2.describe_security_groups().set_filters(Some(filters).filter(|f| !f.is_empty()));
             let pages = request
                 .into_paginator()
                 .send()

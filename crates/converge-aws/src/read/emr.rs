@@ -12,7 +12,7 @@ use converge_model::{FleetRole, Kind, Tags};
 use futures_util::StreamExt as _;
 use futures_util::stream;
 
-use super::{PER_SERVICE, owned, reading};
+use super::{PER_SERVICE, reading, wanted};
 use crate::Aws;
 use crate::errors::exec_error;
 
@@ -83,7 +83,9 @@ async fn last_terminated(aws: &Aws, scope: &Scope, name: &str) -> Result<Option<
     // The newest of the name that is the stack's (another team may use the name too).
     for summary in named.into_iter().take(3) {
         let Some(id) = summary.id() else { continue };
-        if let Some(cluster) = cluster(aws, scope, id.to_owned()).await? {
+        if let Some(cluster) = cluster(aws, scope, id.to_owned()).await?
+            && super::owned(&cluster.tags, scope)
+        {
             return Ok(Some(cluster));
         }
     }
@@ -102,7 +104,7 @@ async fn cluster(aws: &Aws, scope: &Scope, id: String) -> Result<Option<LiveEmrC
     let Some(c) = described.cluster() else { return Ok(None) };
     let tags: Tags =
         c.tags().iter().filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned()))).collect();
-    if !owned(&tags, scope) {
+    if !wanted(scope, &tags, Kind::EmrCluster, c.name().unwrap_or_default()) {
         return Ok(None);
     }
     let fleets = aws.emr.list_instance_fleets().cluster_id(&id).into_paginator().send().try_collect();

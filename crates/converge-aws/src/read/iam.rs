@@ -9,7 +9,7 @@ use converge_executor::{ExecError, Scope};
 use converge_model::Kind;
 use converge_model::live::LiveIamRole;
 
-use super::{claimed, owned, reading};
+use super::{reading, wanted};
 use crate::Aws;
 use crate::errors::exec_error;
 
@@ -29,7 +29,7 @@ pub(super) async fn read(aws: &Aws, scope: &Scope) -> Result<Vec<LiveIamRole>, E
     for role in details.iter().flat_map(|page| page.role_detail_list()) {
         let name = role.role_name().unwrap_or_default();
         let tags = role.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
-        if !owned(&tags, scope) && !claimed(scope, Kind::IamRole, name) {
+        if !wanted(scope, &tags, Kind::IamRole, name) {
             continue;
         }
         let (description, max_session) = settings.get(name).copied().unwrap_or((None, None));

@@ -52,6 +52,12 @@ pub(crate) fn owned(tags: &Tags, scope: &Scope) -> bool {
     tags.get(OWNER_STACK_TAG).is_some_and(|stack| *stack == scope.stack)
 }
 
+/// True when the resource belongs in the live state: the stack's, holding a
+/// name the spec claims, or anything at all when the scope is the whole region.
+pub(crate) fn wanted(scope: &Scope, tags: &Tags, kind: Kind, name: &str) -> bool {
+    scope.everything || owned(tags, scope) || claimed(scope, kind, name)
+}
+
 /// True when the spec claims this unique name for the kind (IAM and EC2 compare names without case).
 pub(crate) fn claimed(scope: &Scope, kind: Kind, name: &str) -> bool {
     scope.claims.iter().any(|c| c.kind == kind && c.name.eq_ignore_ascii_case(name))

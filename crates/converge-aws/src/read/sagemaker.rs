@@ -10,7 +10,7 @@ use converge_model::{Kind, Tags};
 use futures_util::StreamExt as _;
 use futures_util::stream;
 
-use super::{PER_SERVICE, claimed, owned, reading};
+use super::{PER_SERVICE, reading, wanted};
 use crate::Aws;
 use crate::errors::exec_error;
 
@@ -94,7 +94,7 @@ async fn domain(aws: &Aws, scope: &Scope, id: String) -> Result<Option<LiveSagem
         .map_err(|e| exec_error(e, "DescribeDomain", &address))?;
     let tags = tags(aws, d.domain_arn().unwrap_or_default(), Kind::SagemakerDomain).await?;
     let name = d.domain_name().unwrap_or_default();
-    if !owned(&tags, scope) && !claimed(scope, Kind::SagemakerDomain, name) {
+    if !wanted(scope, &tags, Kind::SagemakerDomain, name) {
         return Ok(None);
     }
     let apps = aws.sagemaker.list_apps().domain_id_equals(&id).into_paginator().send().try_collect();
@@ -170,7 +170,7 @@ async fn users_of(aws: &Aws, scope: &Scope, domain: &str) -> Result<Vec<LiveSage
                     .await
                     .map_err(|e| exec_error(e, "DescribeUserProfile", &address))?;
                 let tags = tags(aws, u.user_profile_arn().unwrap_or_default(), Kind::SagemakerUser).await?;
-                if !owned(&tags, scope) && !claimed(scope, Kind::SagemakerUser, &name) {
+                if !wanted(scope, &tags, Kind::SagemakerUser, &name) {
                     return Ok(None);
                 }
                 let settings = u.user_settings();

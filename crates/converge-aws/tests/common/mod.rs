@@ -162,3 +162,20 @@ pub(crate) fn actions(plan: &Plan) -> Vec<String> {
 pub(crate) fn action_of(plan: &Plan, address: &str) -> Option<Action> {
     plan.changes.iter().find(|c| c.address.to_string() == address).map(|c| c.action)
 }
+
+/// Calls one operation by hand, outside any plan, and waits for it.
+pub(crate) async fn by_hand(env: &Env, operation: &converge_ops::Operation) {
+    let address = converge_model::Address::new(converge_model::Kind::SecurityGroup, "by-hand");
+    match env.aws.start(&address, operation).await.unwrap_or_else(|e| panic!("{e}")) {
+        converge_executor::Outcome::Done(_) => {}
+        converge_executor::Outcome::Pending { output, .. } => {
+            for _ in 0..200 {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                if matches!(env.aws.poll(&address, operation, &output).await, Ok(converge_executor::Outcome::Done(_))) {
+                    return;
+                }
+            }
+            panic!("{operation:?} did not finish");
+        }
+    }
+}
