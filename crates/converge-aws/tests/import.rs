@@ -56,15 +56,9 @@ fn checked(imported: &Imported) -> Spec {
     checked.spec.unwrap_or_else(|| panic!("the imported spec is not valid:\n{rendered}"))
 }
 
-/// The calls that may change something (anything but Describe, Get, List, Search and Head).
+/// The calls that may change something, in the sandbox's request log.
 fn mutating_requests(env: &Env) -> Vec<String> {
-    let read_only = ["Describe", "Get", "List", "Search", "Head"];
-    env.sandbox
-        .requests()
-        .iter()
-        .filter(|r| !read_only.iter().any(|prefix| r.operation.starts_with(prefix)))
-        .map(|r| format!("{} {}", r.service, r.operation))
-        .collect()
+    env.sandbox.requests().iter().filter(|r| r.may_change()).map(|r| format!("{} {}", r.service, r.operation)).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use converge_sandbox::{Config, RequestRecord, Sandbox, Seed};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+
+use common::{against_sandbox, root};
 
 struct Env {
     runtime: tokio::runtime::Runtime,
@@ -41,19 +41,7 @@ impl Env {
     /// `converge ARGS` with the environment pointing at the sandbox (and away from any real AWS configuration).
     fn converge(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_converge"));
-        command
-            .args(args)
-            .current_dir(root())
-            .env("AWS_ENDPOINT_URL", &self.endpoint)
-            .env("AWS_ACCESS_KEY_ID", "sandbox")
-            .env("AWS_SECRET_ACCESS_KEY", "sandbox")
-            .env("AWS_CONFIG_FILE", "/nonexistent/converge-test-config")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/converge-test-credentials")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_REGION")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null());
+        against_sandbox(command.args(args).current_dir(root()), &self.endpoint);
         command
     }
 
@@ -79,12 +67,7 @@ fn text(bytes: &[u8]) -> String {
 }
 
 fn mutating(requests: &[RequestRecord]) -> Vec<String> {
-    let read_only = ["Describe", "Get", "List", "Search", "Head"];
-    requests
-        .iter()
-        .filter(|r| !read_only.iter().any(|prefix| r.operation.starts_with(prefix)))
-        .map(|r| format!("{} {}", r.service, r.operation))
-        .collect()
+    requests.iter().filter(|r| r.may_change()).map(|r| format!("{} {}", r.service, r.operation)).collect()
 }
 
 /// studio-emr.toml, edited by `edit`, written to a directory of its own

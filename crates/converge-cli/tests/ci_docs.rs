@@ -6,15 +6,15 @@
 //! rebuild and its output. For each stack of the workflows' matrix.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use converge_sandbox::{ClusterEvent, Config, Sandbox, Seed};
 use serde_yaml::Value;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+
+use common::{against_sandbox, root};
 
 /// The YAML blocks of docs/ci.md, parsed, by workflow name.
 fn workflows() -> Vec<(String, Value)> {
@@ -148,24 +148,14 @@ impl Stack {
     fn run(&self, line: &str, address: &str) -> (i32, String) {
         let bin = Path::new(env!("CARGO_BIN_EXE_converge")).parent().expect("the binary's directory").to_owned();
         let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
-        let output = Command::new("bash")
+        let mut command = Command::new("bash");
+        command
             .args(["-c", line])
             .current_dir(&self.dir)
             .env("PATH", path)
             .env("SPEC", &self.spec)
-            .env("ADDRESS", address)
-            .env("AWS_ENDPOINT_URL", self.sandbox().endpoint())
-            .env("AWS_ACCESS_KEY_ID", "sandbox")
-            .env("AWS_SECRET_ACCESS_KEY", "sandbox")
-            .env("AWS_CONFIG_FILE", "/nonexistent/converge-test-config")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/converge-test-credentials")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_REGION")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .output()
-            .expect("bash runs");
+            .env("ADDRESS", address);
+        let output = against_sandbox(&mut command, &self.sandbox().endpoint()).output().expect("bash runs");
         (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stderr).into_owned())
     }
 

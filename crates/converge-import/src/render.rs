@@ -11,7 +11,7 @@ use converge_model::{
     Tags,
 };
 
-use crate::select::{Selection, last_segment, role};
+use crate::select::{Selection, last_segment, role, statements, strings};
 use crate::toml::{V, line, string};
 use crate::{Imported, Request, Unexpressed};
 
@@ -275,7 +275,10 @@ pub(crate) fn render(
         let version = p.current_version();
         let (Some(text), Some(bucket)) = (
             version.and_then(|v| v.template.as_ref()),
-            version.and_then(|v| v.template_url.as_deref()).and_then(bucket_of),
+            version
+                .and_then(|v| v.template_url.as_deref())
+                .and_then(converge_model::live::s3_object)
+                .map(|(bucket, _)| bucket),
         ) else {
             w.left_out.push(Unexpressed {
                 address: None,
@@ -465,16 +468,6 @@ fn pretty_json(text: &str) -> String {
     }
 }
 
-/// The bucket of an S3 object URL (`https://BUCKET.s3.REGION.amazonaws.com/KEY`, path style, …).
-fn bucket_of(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
-    let (host, path) = rest.split_once('/')?;
-    match host.split_once(".s3") {
-        Some((bucket, _)) if !bucket.is_empty() && !host.starts_with("s3.") => Some(bucket.to_owned()),
-        _ => path.split('/').next().filter(|b| !b.is_empty()).map(str::to_owned),
-    }
-}
-
 impl Writer<'_> {
     fn section(&mut self, kind: Kind, name: &str, id: &str, aws_name: Option<&str>) -> Section {
         let mut s = Section::new(format!("{}.{name}", kind.key()));
@@ -522,21 +515,10 @@ impl Writer<'_> {
     /// The principals of a trust policy, as the spec's `trust` writes them.
     fn trust(&mut self, address: &Address, policy: &str) -> Vec<String> {
         let mut principals = Vec::new();
-        let Ok(doc) = serde_json::from_str::<serde_json::Value>(&converge_plan::decode_policy(policy)) else {
+        let Some(statements) = statements(policy) else {
             self.left_out
                 .push(Unexpressed { address: Some(address.clone()), what: "its trust policy is not JSON".to_owned() });
             return principals;
-        };
-        let statements = match &doc["Statement"] {
-            serde_json::Value::Array(items) => items.clone(),
-            other => vec![other.clone()],
-        };
-        let strings = |value: &serde_json::Value| -> Vec<String> {
-            match value {
-                serde_json::Value::String(one) => vec![one.clone()],
-                serde_json::Value::Array(many) => many.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
-                _ => Vec::new(),
-            }
         };
         for statement in &statements {
             let plain = statement["Effect"] == "Allow"
@@ -884,17 +866,5 @@ mod tests {
         assert_eq!(names.claim(Kind::Subnet, "a"), "a");
         assert_eq!(names.claim(Kind::Subnet, "a"), "a_2");
         assert_eq!(names.claim(Kind::SecurityGroup, "a"), "a");
-    }
-
-    #[test]
-    fn template_buckets_come_from_any_url_form() {
-        for url in [
-            "https://bucket.s3.ap-northeast-1.amazonaws.com/t/x.yaml",
-            "https://bucket.s3.amazonaws.com/x.yaml",
-            "https://s3.us-east-1.amazonaws.com/bucket/x.yaml",
-            "http://127.0.0.1:4566/bucket/x.yaml",
-        ] {
-            assert_eq!(bucket_of(url).as_deref(), Some("bucket"), "{url}");
-        }
     }
 }

@@ -248,106 +248,64 @@ fn managed_by_aws(group_name: &str) -> bool {
         || group_name.starts_with("security-group-for-outbound-nfs-")
 }
 
-/// The role ARNs a trust policy names.
-fn trusted_roles(policy: &str) -> Vec<String> {
-    let Ok(doc) = serde_json::from_str::<serde_json::Value>(&converge_plan::decode_policy(policy)) else {
-        return Vec::new();
-    };
-    let statements = match &doc["Statement"] {
+/// The statements of a policy document (one written as an object is a list of
+/// one); `None` when the document is not JSON.
+pub(crate) fn statements(policy: &str) -> Option<Vec<serde_json::Value>> {
+    let doc = serde_json::from_str::<serde_json::Value>(&converge_plan::decode_policy(policy)).ok()?;
+    Some(match &doc["Statement"] {
         serde_json::Value::Array(items) => items.clone(),
         other => vec![other.clone()],
-    };
-    statements
+    })
+}
+
+/// A policy field that is a string or a list of strings, as a list.
+pub(crate) fn strings(value: &serde_json::Value) -> Vec<String> {
+    match value {
+        serde_json::Value::String(one) => vec![one.clone()],
+        serde_json::Value::Array(many) => many.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The role ARNs a trust policy names.
+fn trusted_roles(policy: &str) -> Vec<String> {
+    statements(policy)
+        .unwrap_or_default()
         .iter()
-        .flat_map(|s| match &s["Principal"]["AWS"] {
-            serde_json::Value::String(one) => vec![one.clone()],
-            serde_json::Value::Array(many) => many.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
-            _ => Vec::new(),
-        })
+        .flat_map(|s| strings(&s["Principal"]["AWS"]))
         .filter(|arn| arn.contains(":role/"))
         .collect()
 }
 
 /// Resources another converge stack owns are that stack's: left out, and named by id.
 fn drop_foreign(live: &LiveState, chosen: &mut Selection, left_out: &mut Vec<Unexpressed>) {
-    let owner = |tags: &converge_model::Tags| tags.get(OWNER_STACK_TAG).cloned();
-    let mut note = |id: &str, stack: String| {
+    let mut foreign: Vec<(String, String)> = Vec::new();
+    // Keeps `id` unless its tags name a converge stack.
+    let mut keep = |id: &str, tags: Option<&converge_model::Tags>| match tags.and_then(|t| t.get(OWNER_STACK_TAG)) {
+        Some(stack) => {
+            foreign.push((id.to_owned(), stack.clone()));
+            false
+        }
+        None => true,
+    };
+    chosen.subnets.retain(|id| keep(id, live.subnets.iter().find(|s| &s.id == id).map(|s| &s.tags)));
+    chosen.groups.retain(|id| keep(id, live.security_groups.iter().find(|g| &g.id == id).map(|g| &g.tags)));
+    chosen.roles.retain(|name| keep(name, live.iam_roles.iter().find(|r| &r.name == name).map(|r| &r.tags)));
+    chosen.domains.retain(|id| keep(id, live.sagemaker_domains.iter().find(|d| &d.id == id).map(|d| &d.tags)));
+    let domains = chosen.domains.clone();
+    chosen.users.retain(|(domain, name)| {
+        let user = live.sagemaker_users.iter().find(|u| &u.domain_id == domain && &u.name == name);
+        domains.contains(domain) && keep(&format!("{domain}/{name}"), user.map(|u| &u.tags))
+    });
+    chosen.portfolios.retain(|id| keep(id, live.catalog_portfolios.iter().find(|p| &p.id == id).map(|p| &p.tags)));
+    chosen.products.retain(|id| keep(id, live.catalog_products.iter().find(|p| &p.id == id).map(|p| &p.tags)));
+    chosen.clusters.retain(|id| keep(id, live.emr_clusters.iter().find(|c| &c.id == id).map(|c| &c.tags)));
+    for (id, stack) in foreign {
         left_out.push(Unexpressed {
             address: None,
             what: format!("`{id}` belongs to the converge stack `{stack}`; it is referred to by its id, not imported"),
         });
-    };
-    chosen.subnets.retain(|id| match live.subnets.iter().find(|s| &s.id == id).and_then(|s| owner(&s.tags)) {
-        Some(stack) => {
-            note(id, stack);
-            false
-        }
-        None => true,
-    });
-    chosen.groups.retain(|id| match live.security_groups.iter().find(|g| &g.id == id).and_then(|g| owner(&g.tags)) {
-        Some(stack) => {
-            note(id, stack);
-            false
-        }
-        None => true,
-    });
-    chosen.roles.retain(|name| match live.iam_roles.iter().find(|r| &r.name == name).and_then(|r| owner(&r.tags)) {
-        Some(stack) => {
-            note(name, stack);
-            false
-        }
-        None => true,
-    });
-    chosen.domains.retain(|id| {
-        match live.sagemaker_domains.iter().find(|d| &d.id == id).and_then(|d| owner(&d.tags)) {
-            Some(stack) => {
-                note(id, stack);
-                false
-            }
-            None => true,
-        }
-    });
-    let domains = chosen.domains.clone();
-    chosen.users.retain(|(domain, name)| {
-        domains.contains(domain)
-            && match live
-                .sagemaker_users
-                .iter()
-                .find(|u| &u.domain_id == domain && &u.name == name)
-                .and_then(|u| owner(&u.tags))
-            {
-                Some(stack) => {
-                    note(&format!("{domain}/{name}"), stack);
-                    false
-                }
-                None => true,
-            }
-    });
-    chosen.portfolios.retain(|id| {
-        match live.catalog_portfolios.iter().find(|p| &p.id == id).and_then(|p| owner(&p.tags)) {
-            Some(stack) => {
-                note(id, stack);
-                false
-            }
-            None => true,
-        }
-    });
-    chosen.products.retain(|id| {
-        match live.catalog_products.iter().find(|p| &p.id == id).and_then(|p| owner(&p.tags)) {
-            Some(stack) => {
-                note(id, stack);
-                false
-            }
-            None => true,
-        }
-    });
-    chosen.clusters.retain(|id| match live.emr_clusters.iter().find(|c| &c.id == id).and_then(|c| owner(&c.tags)) {
-        Some(stack) => {
-            note(id, stack);
-            false
-        }
-        None => true,
-    });
+    }
     // Roles AWS manages for its services cannot be managed by anyone else.
     chosen.roles.retain(|name| {
         let service_linked = live.iam_roles.iter().any(|r| &r.name == name && r.path.starts_with("/aws-service-role/"));

@@ -377,6 +377,23 @@ fn yes() -> bool {
     true
 }
 
+/// The bucket and key of an S3 object URL, in any of its forms:
+/// `https://BUCKET.s3.REGION.amazonaws.com/KEY`, `https://BUCKET.s3.amazonaws.com/KEY`,
+/// `https://s3.REGION.amazonaws.com/BUCKET/KEY`, or an endpoint's path style `http://HOST/BUCKET/KEY`.
+pub fn s3_object(url: &str) -> Option<(String, String)> {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
+    let (host, path) = rest.split_once('/')?;
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let (bucket, key) = match host.split_once(".s3") {
+        Some((bucket, _)) if !bucket.is_empty() && !host.starts_with("s3.") => (bucket.to_owned(), path.to_owned()),
+        _ => {
+            let (bucket, key) = path.split_once('/')?;
+            (bucket.to_owned(), key.to_owned())
+        }
+    };
+    (!bucket.is_empty() && !key.is_empty()).then_some((bucket, key))
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LiveCatalogProduct {
@@ -641,5 +658,24 @@ impl LiveEmrCluster {
 
     pub fn fleet(&self, role: FleetRole) -> Option<&LiveFleet> {
         self.fleets.iter().find(|fleet| fleet.role == role)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_object_urls_are_read_in_every_form() {
+        for url in [
+            "https://bucket.s3.ap-northeast-1.amazonaws.com/t/x.yaml",
+            "https://bucket.s3.amazonaws.com/t/x.yaml",
+            "https://s3.us-east-1.amazonaws.com/bucket/t/x.yaml",
+            "http://127.0.0.1:4566/bucket/t/x.yaml?versionId=1",
+        ] {
+            assert_eq!(s3_object(url), Some(("bucket".to_owned(), "t/x.yaml".to_owned())), "{url}");
+        }
+        assert_eq!(s3_object("https://example.com/"), None);
+        assert_eq!(s3_object("ftp://bucket/x"), None);
     }
 }

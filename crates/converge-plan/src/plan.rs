@@ -398,8 +398,9 @@ fn diff_pass<'a>(
                         ));
                         retag = true;
                         Some(item)
-                    } else if let Some(&item) = index.foreign_named(address.kind, &name, &scope).first() {
-                        let candidates = index.foreign_named(address.kind, &name, &scope);
+                    } else if let candidates = index.foreign_named(address.kind, &name, &scope)
+                        && let Some(&item) = candidates.first()
+                    {
                         if lifecycle.adopt && candidates.len() > 1 {
                             errors.push(PlanError::AmbiguousAdoption {
                                 address: address.clone(),

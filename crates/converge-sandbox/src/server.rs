@@ -420,8 +420,7 @@ async fn handle(
             }
         }
     };
-    let mutating = !["Describe", "Get", "List"].iter().any(|p| operation.starts_with(p));
-    if result.is_ok() && mutating {
+    if result.is_ok() && crate::state::may_change(&operation) {
         shared.persist();
     }
     respond(&shared, &service, &operation, &request_id, result, started, injected)

@@ -167,3 +167,16 @@ pub struct RequestRecord {
     /// Whether a fault rule answered instead of the service.
     pub injected: bool,
 }
+
+impl RequestRecord {
+    /// True for a call that may change the account ([`may_change`]).
+    pub fn may_change(&self) -> bool {
+        may_change(&self.operation)
+    }
+}
+
+/// True for an operation that may change the account: anything but AWS's
+/// `Describe*`, `Get*`, `List*`, `Search*` and `Head*` reads.
+pub(crate) fn may_change(operation: &str) -> bool {
+    !["Describe", "Get", "List", "Search", "Head"].iter().any(|prefix| operation.starts_with(prefix))
+}

@@ -225,7 +225,7 @@ async fn template(aws: &Aws, product: &str, version: &str) -> Result<(Option<Str
         .await
         .map_err(|e| exec_error(e, "DescribeProvisioningArtifact", &address))?;
     let url = described.info().and_then(|info| info.get("TemplateUrl")).cloned();
-    let Some((bucket, key)) = url.as_deref().and_then(s3_object) else {
+    let Some((bucket, key)) = url.as_deref().and_then(converge_model::live::s3_object) else {
         return Ok((url, None));
     };
     match aws.s3.get_object().bucket(&bucket).key(&key).send().await {
@@ -246,23 +246,6 @@ async fn template(aws: &Aws, product: &str, version: &str) -> Result<(Option<Str
         }
         Err(error) => Err(exec_error(error, "GetObject", &address)),
     }
-}
-
-/// The bucket and key of an S3 object URL, in any of its forms:
-/// `https://BUCKET.s3.REGION.amazonaws.com/KEY`, `https://BUCKET.s3.amazonaws.com/KEY`,
-/// `https://s3.REGION.amazonaws.com/BUCKET/KEY`, or an endpoint's path style `http://HOST/BUCKET/KEY`.
-pub(crate) fn s3_object(url: &str) -> Option<(String, String)> {
-    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
-    let (host, path) = rest.split_once('/')?;
-    let path = path.split(['?', '#']).next().unwrap_or_default();
-    let (bucket, key) = match host.split_once(".s3") {
-        Some((bucket, _)) if !bucket.is_empty() && !host.starts_with("s3.") => (bucket.to_owned(), path.to_owned()),
-        _ => {
-            let (bucket, key) = path.split_once('/')?;
-            (bucket.to_owned(), key.to_owned())
-        }
-    };
-    (!bucket.is_empty() && !key.is_empty()).then_some((bucket, key))
 }
 
 /// The role of a LAUNCH constraint's parameters (`{"RoleArn": …}`, or `{"LocalRoleName": …}`, kept as written).
