@@ -68,7 +68,7 @@ pub static LIFECYCLE: &[Field] = &[
     opt(
         "adopt",
         &BOOL,
-        "Take over an existing resource of the same AWS name that no converge stack owns (adds the ownership tags).",
+        "Take over an existing resource of the same AWS name (a subnet: CIDR; a cluster: running, by name) that no converge stack owns (adds the ownership tags).",
     ),
     opt(
         "silence",
