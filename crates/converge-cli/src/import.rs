@@ -88,7 +88,7 @@ pub(crate) async fn run(options: &Options) -> anyhow::Result<ExitCode> {
     let mut stderr = std::io::stderr().lock();
     writeln!(stderr, "Imported {} resources into `{}`:", imported.resources.len(), spec_path.display())?;
     for (address, id) in &imported.resources {
-        writeln!(stderr, "  {address:<48} {id}")?;
+        writeln!(stderr, "  {:<48} {id}", address.to_string())?;
     }
     if written.len() > 1 {
         writeln!(stderr, "with {} documents beside it (policies, templates).", written.len() - 1)?;
@@ -106,7 +106,16 @@ pub(crate) async fn run(options: &Options) -> anyhow::Result<ExitCode> {
     }
     writeln!(stderr, "\nChecking the imported platform (`converge validate`):")?;
     drop(stderr);
-    crate::files::validate(&spec_path, Format::Text)
+    let validated = crate::files::validate(&spec_path, Format::Text)?;
+    if validated == ExitCode::SUCCESS {
+        return Ok(validated);
+    }
+    writeln!(
+        std::io::stderr().lock(),
+        "\nThe spec is written, and says what is miswired in the platform as built: fix it in the spec, \
+         then `converge plan` shows the repair and `converge apply` makes it."
+    )?;
+    Ok(ExitCode::from(2))
 }
 
 /// A stack name from the name prefix (`optimus-etl-` → `optimus-etl`), else `imported`.

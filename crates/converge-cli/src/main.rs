@@ -92,6 +92,11 @@ enum Command {
     /// checks the result with the platform's rules. Without `--emr-cluster`,
     /// `--domain`, `--portfolio`, `--tag` or `--name-prefix`, imports every
     /// cluster, domain and portfolio of the region (of `--vpc`, when given).
+    ///
+    /// Exit status: 0 when the spec is written and valid (warnings allowed);
+    /// 2 when it is written but the platform it describes breaks a platform
+    /// rule (the errors say what is miswired; fix the spec, then apply);
+    /// 1 on an error, with nothing written.
     Import {
         /// The region to read.
         #[arg(long)]

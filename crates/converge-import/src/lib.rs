@@ -132,7 +132,9 @@ pub fn import(live: &LiveState, request: &Request) -> Result<Imported, ImportErr
 fn first_plan(imported: &Imported, live: &LiveState) -> Result<Vec<Unexpressed>, ImportError> {
     let loader = |path: &str| imported.files.get(path).cloned().ok_or_else(|| "not written by import".to_owned());
     let checked = converge_spec::check(&imported.spec_file, imported.spec_text(), &loader);
-    let Some(spec) = checked.spec else {
+    // A miswired platform is imported as it is: the platform rules' errors are
+    // news for the user (`converge validate` shows them), not a failed import.
+    let Some(spec) = checked.model else {
         let first = checked.diagnostics.iter().find(|d| d.is_error()).map(|d| d.message.clone()).unwrap_or_default();
         return Err(ImportError::Invalid(first));
     };

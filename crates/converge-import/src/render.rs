@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use converge_model::live::{
     HOME_EFS_TAG, LiveConfiguration, LiveEmrCluster, LiveFleet, LiveRule, LiveSecurityGroup, LiveSharing,
+    OWNER_ADDRESS_TAG, OWNER_STACK_TAG,
 };
 use converge_model::{
     Address, FleetRole, Kind, LiveState, OnDemandAllocation, STUDIO_VISIBILITY_TAG, SpotAllocation, SpotTimeoutAction,
@@ -376,46 +377,96 @@ pub(crate) fn render(
     Imported { spec_file, files: w.files, resources: w.resources, left_out: w.left_out }
 }
 
-/// Spec names for everything chosen, in the order of their AWS ids.
+/// The name a resource of `stack` already has: the one in its `converge:address` tag.
+fn own_name(tags: &Tags, stack: &str, kind: Kind) -> Option<String> {
+    if tags.get(OWNER_STACK_TAG).map(String::as_str) != Some(stack) {
+        return None;
+    }
+    let address = tags.get(OWNER_ADDRESS_TAG)?;
+    let name = address.strip_prefix(kind.key())?.strip_prefix('.')?;
+    is_spec_name(name).then(|| name.to_owned())
+}
+
+/// Spec names for everything chosen, in the order of their AWS ids: the names
+/// the stack gave its own resources first, then names from AWS names.
 fn name_all(live: &LiveState, request: &Request, chosen: &Selection) -> Refs {
-    let mut names = Names::default();
-    let mut refs = Refs::default();
-    for (i, id) in chosen.vpcs.iter().enumerate() {
-        let name = if chosen.vpcs.len() == 1 { "main".to_owned() } else { format!("vpc_{}", i + 1) };
-        refs.vpcs.insert(id.clone(), names.claim(Kind::Vpc, &name));
+    let stack = request.stack.as_str();
+    let prefix = format!("{stack}-");
+    let subnets: Vec<_> = live.subnets.iter().filter(|s| chosen.subnets.contains(&s.id)).collect();
+    let groups: Vec<_> = live.security_groups.iter().filter(|g| chosen.groups.contains(&g.id)).collect();
+    let roles: Vec<_> = live.iam_roles.iter().filter(|r| chosen.roles.contains(&r.name)).collect();
+    let domains: Vec<_> = live.sagemaker_domains.iter().filter(|d| chosen.domains.contains(&d.id)).collect();
+    let users: Vec<_> =
+        live.sagemaker_users.iter().filter(|u| chosen.users.contains(&(u.domain_id.clone(), u.name.clone()))).collect();
+    let portfolios: Vec<_> = live.catalog_portfolios.iter().filter(|p| chosen.portfolios.contains(&p.id)).collect();
+    let products: Vec<_> = live.catalog_products.iter().filter(|p| chosen.products.contains(&p.id)).collect();
+    let clusters: Vec<_> = live.emr_clusters.iter().filter(|c| chosen.clusters.contains(&c.id)).collect();
+
+    // (kind, key in Refs, tags, the name derived from AWS's names), in the order names are given.
+    let mut wanted: Vec<(Kind, String, &Tags, String)> = Vec::new();
+    for s in &subnets {
+        wanted.push((Kind::Subnet, s.id.clone(), &s.tags, sanitize(s.tags.get("Name").unwrap_or(&s.id))));
     }
-    for s in live.subnets.iter().filter(|s| chosen.subnets.contains(&s.id)) {
-        let wanted = sanitize(s.tags.get("Name").unwrap_or(&s.id));
-        refs.subnets.insert(s.id.clone(), names.claim(Kind::Subnet, &wanted));
-    }
-    let prefix = format!("{}-", request.stack);
-    for g in live.security_groups.iter().filter(|g| chosen.groups.contains(&g.id)) {
+    for g in &groups {
         // A group named `<stack>-<name>` keeps converge's default naming.
-        let wanted = match g.name.strip_prefix(&prefix) {
+        let derived = match g.name.strip_prefix(&prefix) {
             Some(rest) if is_spec_name(rest) => rest.to_owned(),
             _ => sanitize(&g.name),
         };
-        refs.groups.insert(g.id.clone(), names.claim(Kind::SecurityGroup, &wanted));
+        wanted.push((Kind::SecurityGroup, g.id.clone(), &g.tags, derived));
     }
-    for r in live.iam_roles.iter().filter(|r| chosen.roles.contains(&r.name)) {
-        let wanted = if is_spec_name(&r.name) { r.name.clone() } else { sanitize(&r.name) };
-        refs.roles.insert(r.name.clone(), names.claim(Kind::IamRole, &wanted));
+    for r in &roles {
+        let derived = if is_spec_name(&r.name) { r.name.clone() } else { sanitize(&r.name) };
+        wanted.push((Kind::IamRole, r.name.clone(), &r.tags, derived));
     }
-    for d in live.sagemaker_domains.iter().filter(|d| chosen.domains.contains(&d.id)) {
-        refs.domains.insert(d.id.clone(), names.claim(Kind::SagemakerDomain, &sanitize(&d.name)));
+    for d in &domains {
+        wanted.push((Kind::SagemakerDomain, d.id.clone(), &d.tags, sanitize(&d.name)));
     }
-    for u in live.sagemaker_users.iter().filter(|u| chosen.users.contains(&(u.domain_id.clone(), u.name.clone()))) {
-        let wanted = if is_spec_name(&u.name) { u.name.clone() } else { sanitize(&u.name) };
-        refs.users.insert(format!("{}/{}", u.domain_id, u.name), names.claim(Kind::SagemakerUser, &wanted));
+    for u in &users {
+        let derived = if is_spec_name(&u.name) { u.name.clone() } else { sanitize(&u.name) };
+        wanted.push((Kind::SagemakerUser, format!("{}/{}", u.domain_id, u.name), &u.tags, derived));
     }
-    for p in live.catalog_portfolios.iter().filter(|p| chosen.portfolios.contains(&p.id)) {
-        refs.portfolios.insert(p.id.clone(), names.claim(Kind::CatalogPortfolio, &sanitize(&p.display_name)));
+    for p in &portfolios {
+        wanted.push((Kind::CatalogPortfolio, p.id.clone(), &p.tags, sanitize(&p.display_name)));
     }
-    for p in live.catalog_products.iter().filter(|p| chosen.products.contains(&p.id)) {
-        refs.products.insert(p.id.clone(), names.claim(Kind::CatalogProduct, &sanitize(&p.name)));
+    for p in &products {
+        wanted.push((Kind::CatalogProduct, p.id.clone(), &p.tags, sanitize(&p.name)));
     }
-    for c in live.emr_clusters.iter().filter(|c| chosen.clusters.contains(&c.id)) {
-        refs.clusters.insert(c.id.clone(), names.claim(Kind::EmrCluster, &sanitize(&c.name)));
+    for c in &clusters {
+        wanted.push((Kind::EmrCluster, c.id.clone(), &c.tags, sanitize(&c.name)));
+    }
+
+    let mut names = Names::default();
+    let mut given: BTreeMap<(Kind, String), String> = BTreeMap::new();
+    for (i, id) in chosen.vpcs.iter().enumerate() {
+        let name = if chosen.vpcs.len() == 1 { "main".to_owned() } else { format!("vpc_{}", i + 1) };
+        given.insert((Kind::Vpc, id.clone()), names.claim(Kind::Vpc, &name));
+    }
+    for (kind, key, tags, _) in &wanted {
+        if let Some(name) = own_name(tags, stack, *kind) {
+            given.insert((*kind, key.clone()), names.claim(*kind, &name));
+        }
+    }
+    for (kind, key, _, derived) in wanted {
+        if !given.contains_key(&(kind, key.clone())) {
+            let name = names.claim(kind, &derived);
+            given.insert((kind, key), name);
+        }
+    }
+    let mut refs = Refs::default();
+    for ((kind, key), name) in given {
+        let map = match kind {
+            Kind::Vpc => &mut refs.vpcs,
+            Kind::Subnet => &mut refs.subnets,
+            Kind::SecurityGroup => &mut refs.groups,
+            Kind::IamRole => &mut refs.roles,
+            Kind::SagemakerDomain => &mut refs.domains,
+            Kind::SagemakerUser => &mut refs.users,
+            Kind::CatalogPortfolio => &mut refs.portfolios,
+            Kind::CatalogProduct => &mut refs.products,
+            Kind::EmrCluster => &mut refs.clusters,
+        };
+        map.insert(key, name);
     }
     refs
 }

@@ -138,6 +138,25 @@ pub(crate) fn select(
             }
         }
     }
+    // What the stack owns already belongs in its spec: left out, its first plan would delete it.
+    let owned = |tags: &converge_model::Tags| tags.get(OWNER_STACK_TAG) == Some(&request.stack);
+    chosen.subnets.extend(live.subnets.iter().filter(|s| owned(&s.tags)).map(|s| s.id.clone()));
+    chosen.groups.extend(live.security_groups.iter().filter(|g| owned(&g.tags)).map(|g| g.id.clone()));
+    chosen.roles.extend(live.iam_roles.iter().filter(|r| owned(&r.tags)).map(|r| r.name.clone()));
+    chosen
+        .domains
+        .extend(live.sagemaker_domains.iter().filter(|d| owned(&d.tags) && !d.status.is_gone()).map(|d| d.id.clone()));
+    chosen.users.extend(
+        live.sagemaker_users
+            .iter()
+            .filter(|u| owned(&u.tags) && !u.status.is_gone())
+            .map(|u| (u.domain_id.clone(), u.name.clone())),
+    );
+    chosen.portfolios.extend(live.catalog_portfolios.iter().filter(|p| owned(&p.tags)).map(|p| p.id.clone()));
+    chosen.products.extend(live.catalog_products.iter().filter(|p| owned(&p.tags)).map(|p| p.id.clone()));
+    chosen
+        .clusters
+        .extend(live.emr_clusters.iter().filter(|c| owned(&c.tags) && !c.is_terminated()).map(|c| c.id.clone()));
     if chosen.len() == 0 {
         return Err(ImportError::NothingFound { region: live.region.clone() });
     }
@@ -150,7 +169,7 @@ pub(crate) fn select(
             break;
         }
     }
-    drop_foreign(live, &mut chosen, left_out);
+    drop_foreign(live, &request.stack, &mut chosen, left_out);
     Ok(chosen)
 }
 
@@ -278,15 +297,15 @@ fn trusted_roles(policy: &str) -> Vec<String> {
 }
 
 /// Resources another converge stack owns are that stack's: left out, and named by id.
-fn drop_foreign(live: &LiveState, chosen: &mut Selection, left_out: &mut Vec<Unexpressed>) {
+fn drop_foreign(live: &LiveState, stack: &str, chosen: &mut Selection, left_out: &mut Vec<Unexpressed>) {
     let mut foreign: Vec<(String, String)> = Vec::new();
-    // Keeps `id` unless its tags name a converge stack.
+    // Keeps `id` unless its tags name another converge stack.
     let mut keep = |id: &str, tags: Option<&converge_model::Tags>| match tags.and_then(|t| t.get(OWNER_STACK_TAG)) {
-        Some(stack) => {
-            foreign.push((id.to_owned(), stack.clone()));
+        Some(owner) if owner != stack => {
+            foreign.push((id.to_owned(), owner.clone()));
             false
         }
-        None => true,
+        _ => true,
     };
     chosen.subnets.retain(|id| keep(id, live.subnets.iter().find(|s| &s.id == id).map(|s| &s.tags)));
     chosen.groups.retain(|id| keep(id, live.security_groups.iter().find(|g| &g.id == id).map(|g| &g.tags)));

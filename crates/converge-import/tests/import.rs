@@ -149,3 +149,50 @@ fn what_the_spec_cannot_say_is_listed_never_dropped() {
         assert!(imported.spec_text().contains(first), "{item} is also in the spec");
     }
 }
+
+#[test]
+fn a_miswired_platform_imports_as_it_is_and_the_platform_rules_say_what_is_wrong() {
+    let mut live = built_by_hand(&reference("studio-emr.toml"));
+    // The console steps the design document warns about, skipped: the Livy rule
+    // on the master group, and the visibility tag on the Studio template.
+    let master = live.security_groups.iter_mut().find(|g| g.name.ends_with("emr_master")).expect("group");
+    master.ingress.clear();
+    let product = live.catalog_products.first_mut().expect("product");
+    product.tags.remove(converge_model::STUDIO_VISIBILITY_TAG);
+    let imported = import(&live, &Request { stack: "ml-platform".into(), ..Request::default() }).expect("imports");
+    assert_eq!(imported.left_out, [], "{}", imported.spec_text());
+
+    let loader = |path: &str| imported.files.get(path).cloned().ok_or_else(|| "missing".to_owned());
+    let checked = converge_spec::check(&imported.spec_file, imported.spec_text(), &loader);
+    let codes: Vec<&str> = checked.diagnostics.iter().map(|d| d.code.name).collect();
+    assert!(codes.contains(&"livy-port-closed"), "{}", checked.render());
+    assert!(codes.contains(&"studio-template-hidden"), "{}", checked.render());
+    assert!(checked.spec.is_none(), "converge plans no spec with errors");
+    // What the spec says is the platform as built: its plan only adopts.
+    let model = checked.model.expect("a platform rule's error leaves the spec readable");
+    adopt_then_plan_again(&model, live);
+}
+
+#[test]
+fn importing_a_stack_converge_manages_brings_all_it_owns_so_nothing_is_deleted() {
+    let spec = reference("studio-emr.toml");
+    let live = LiveState::before_converge(&spec);
+    let plan = converge_plan::plan(&spec, &live).expect("plans");
+    let live = converge_memory::run(live, &plan.steps).expect("applies");
+    let cluster = live.emr_clusters[0].id.clone();
+
+    // Asked for the cluster alone, the stack's import still holds everything the stack owns.
+    let request = Request { stack: "ml-platform".into(), emr_clusters: vec![cluster.clone()], ..Request::default() };
+    let imported = import(&live, &request).expect("imports");
+    assert_eq!(imported.left_out, [], "{}", imported.spec_text());
+    let again = spec_of(&imported);
+    assert_eq!(again.addresses().len(), spec.addresses().len(), "{}", imported.spec_text());
+    let plan = converge_plan::plan(&again, &live).expect("plans");
+    assert!(plan.is_empty(), "{}", converge_plan::render::text(&plan, converge_plan::render::Style::plain()));
+
+    // Another stack's spec names them by id and leaves them to their owner.
+    let request = Request { stack: "other".into(), emr_clusters: vec![cluster], ..Request::default() };
+    let imported = import(&live, &request).expect("imports");
+    assert!(imported.left_out.iter().any(|item| item.what.contains("belongs to the converge stack `ml-platform`")));
+    assert!(imported.resources.is_empty(), "{:?}", imported.resources);
+}

@@ -83,6 +83,7 @@ codes! {
     EMR_INSTANCE_PROFILE = "emr-instance-profile", Error, "the EC2 role has no instance profile of its name";
     STUDIO_NEEDS_VPC_ONLY = "studio-needs-vpc-only", Error, "Studio can reach EMR only from a VpcOnly domain";
     LIVY_PORT_CLOSED = "livy-port-closed", Error, "the EMR master group does not admit Studio on tcp/8998";
+    LIVY_EGRESS_CLOSED = "livy-egress-closed", Error, "the Studio security groups do not let notebooks out to Livy on tcp/8998";
     STUDIO_SELF_RULE = "studio-self-rule", Error, "the Studio security group lacks its self-referencing rule";
     EMR_OUTSIDE_DOMAIN_VPC = "emr-outside-domain-vpc", Error, "an EMR cluster is not in the Studio domain's VPC";
     VPC_ONLY_SECURITY_GROUPS = "vpc-only-security-groups", Error, "a VpcOnly domain needs security groups";
@@ -96,10 +97,30 @@ codes! {
     SINGLE_SUBNET = "single-subnet", Warning, "a fleet cluster has one subnet, so EMR cannot pick another AZ";
     FOREIGN_ACCOUNT = "foreign-account", Warning, "an ARN names another account than the stack's";
     STUDIO_TEMPLATE_PARAMETERS = "studio-template-parameters", Warning, "a Studio template lacks the SageMaker project parameters";
+    STUDIO_CLUSTER_WITHOUT_LIVY = "studio-cluster-without-livy", Warning, "Studio may reach an EMR cluster that does not run Livy and Spark, which notebooks connect to";
+    STUDIO_TEMPLATE_HIDDEN = "studio-template-hidden", Warning, "an EMR template shared with a Studio role lacks `studio_visible`, so Studio does not list it";
     HOME_EFS_RETAINED = "home-efs-retained", Warning, "deleting the domain will leave its EFS and NFS groups behind";
     UNUSED_SILENCE = "unused-silence", Warning, "a `silence` entry silences nothing";
     INTERNAL = "internal", Error, "converge failed to read a value it had already checked (a bug)";
 }
+
+/// The platform rules that judge how AWS resources are wired together rather
+/// than whether the spec can be read: AWS accepts each resource, but the
+/// platform does not work as meant. A spec whose only errors are these still
+/// has a meaning (`Checked::model`), which is how `converge import` describes
+/// a miswired platform as it is built.
+pub const PLATFORM: &[Code] = &[
+    EMR_DFS_REPLICATION,
+    EMR_INSTANCE_PROFILE,
+    STUDIO_NEEDS_VPC_ONLY,
+    LIVY_PORT_CLOSED,
+    LIVY_EGRESS_CLOSED,
+    STUDIO_SELF_RULE,
+    EMR_OUTSIDE_DOMAIN_VPC,
+    VPC_ONLY_SECURITY_GROUPS,
+    MISSING_TRUST,
+    PORTFOLIO_PRINCIPAL_MISSING,
+];
 
 /// The code with this name, if any.
 pub fn by_name(name: &str) -> Option<Code> {

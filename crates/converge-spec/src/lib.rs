@@ -63,6 +63,11 @@ impl FileLoader for NoFiles {
 pub struct Checked {
     /// The typed spec; `None` when there are errors.
     pub spec: Option<Spec>,
+    /// The typed spec whenever it can be read, even when platform rules
+    /// ([`codes::PLATFORM`]) found errors in what it describes; `None` when
+    /// anything else is wrong. Only `converge import` uses it, to plan a
+    /// miswired platform as it is: converge never applies such a spec.
+    pub model: Option<Spec>,
     /// Errors and warnings, ordered by file and position.
     pub diagnostics: Vec<Diagnostic>,
     /// The spec (index 0) and the documents it names, for rendering.
@@ -217,7 +222,9 @@ pub fn check(file_name: &str, text: &str, loader: &dyn FileLoader) -> Checked {
     });
     diagnostics.dedup();
     let valid = read_ok && !diagnostics.iter().any(Diagnostic::is_error);
-    Checked { spec: valid.then_some(spec), diagnostics, sources }
+    let readable = read_ok && !diagnostics.iter().any(|d| d.is_error() && !codes::PLATFORM.contains(&d.code));
+    let model = readable.then(|| spec.clone());
+    Checked { spec: valid.then_some(spec), model, diagnostics, sources }
 }
 
 /// TOML syntax errors, with the cascade of a redefined table folded into one.

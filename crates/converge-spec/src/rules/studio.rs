@@ -3,7 +3,7 @@
 
 use converge_model::{
     Address, HomeEfsOnDelete, IpCidr, Ipv4Cidr, Kind, NetworkAccess, Ports, Protocol, Ref, RefTarget, SELF_PEER,
-    SagemakerDomain, SecurityGroup,
+    STUDIO_VISIBILITY_TAG, SagemakerDomain, SecurityGroup, Spec,
 };
 
 use super::Ctx;
@@ -151,11 +151,9 @@ pub(super) fn wiring(ctx: &mut Ctx<'_>) {
         }
     }
 
-    // EMR clusters Studio connects to through Livy.
+    // EMR clusters Studio connects to through Livy, and those it may reach without it.
     for (name, cluster) in &spec.emr_clusters {
-        if !cluster.applications.iter().any(|app| app.eq_ignore_ascii_case("livy")) {
-            continue;
-        }
+        let runs = |app: &str| cluster.applications.iter().any(|a| a.eq_ignore_ascii_case(app));
         let address = Address::new(Kind::EmrCluster, name.clone());
         for (domain_name, domain) in &vpc_only {
             let domain_address = format!("sagemaker_domain.{domain_name}");
@@ -164,30 +162,39 @@ pub(super) fn wiring(ctx: &mut Ctx<'_>) {
             if let (Some(domain_vpc), Some(cluster_vpc)) = (&domain_vpc, &cluster_vpc)
                 && domain_vpc != cluster_vpc
             {
-                found.push(
-                    Diagnostic::new(codes::EMR_OUTSIDE_DOMAIN_VPC, format!("`{address}` runs Livy in `{cluster_vpc}`, but `{domain_address}` is in `{domain_vpc}`"))
-                        .at(ctx.at(&format!("{address}.subnets")))
-                        .address(&address)
-                        .hint("put the cluster in subnets of the domain's VPC; Studio notebooks reach EMR only inside their own VPC"),
-                );
+                if runs("livy") {
+                    found.push(
+                        Diagnostic::new(codes::EMR_OUTSIDE_DOMAIN_VPC, format!("`{address}` runs Livy in `{cluster_vpc}`, but `{domain_address}` is in `{domain_vpc}`"))
+                            .at(ctx.at(&format!("{address}.subnets")))
+                            .address(&address)
+                            .hint("put the cluster in subnets of the domain's VPC; Studio notebooks reach EMR only inside their own VPC"),
+                    );
+                }
                 continue;
             }
-            let studio_groups: Vec<&Ref> = domain
-                .security_groups
-                .iter()
-                .chain(
-                    spec.sagemaker_users
-                        .values()
-                        .filter(|u| u.domain.spec_name() == Some(domain_name.as_str()))
-                        .flat_map(|u| &u.security_groups),
-                )
-                .collect();
-            let studio_cidrs: Vec<Ipv4Cidr> = domain
-                .subnets
-                .iter()
-                .filter_map(|s| s.spec_name().and_then(|n| spec.subnets.get(n)))
-                .filter_map(|s| Ipv4Cidr::parse(&s.cidr).ok())
-                .collect();
+            let studio = Studio::of(spec, domain_name, domain);
+            let master_groups: Vec<&Ref> =
+                cluster.master_security_group.iter().chain(&cluster.additional_master_security_groups).collect();
+            if !runs("livy") || !runs("spark") {
+                // Studio is let in on Livy's port, but nothing there answers a notebook.
+                let admitting = master_groups.iter().find(|group_ref| {
+                    spec_group(spec, group_ref).is_some_and(|group| admits_livy(group, group_ref, &studio))
+                });
+                if let Some(group_ref) = admitting {
+                    let missing: Vec<&str> = ["Livy", "Spark"].into_iter().filter(|app| !runs(app)).collect();
+                    let listed = missing.iter().map(|app| format!("\"{app}\"")).collect::<Vec<_>>().join(", ");
+                    let at = ctx.at(&format!("{address}.applications")).or_else(|| ctx.key_at(&address.to_string()));
+                    found.push(
+                        Diagnostic::new(codes::STUDIO_CLUSTER_WITHOUT_LIVY, format!("`{address}` admits `{domain_address}`'s notebooks on tcp/{LIVY_PORT} through `{group_ref}`, but does not run {}", missing.join(" or ")))
+                            .at(at)
+                            .address(&address)
+                            .label("Studio notebooks connect to Spark through Livy on the master node")
+                            .note("`%sm_analytics emr connect` then fails with `Cannot connect to livy service`")
+                            .hint(format!("add {listed} to `{address}.applications` (set only at creation: this replaces the cluster); if Studio reaches this cluster for something else, silence `studio-cluster-without-livy` with what")),
+                    );
+                }
+                continue;
+            }
             let Some(master) = &cluster.master_security_group else {
                 found.push(
                     Diagnostic::new(codes::LIVY_PORT_CLOSED, format!("`{address}` has no `master_security_group`, so EMR's default master group will not admit Studio on tcp/{LIVY_PORT}"))
@@ -198,25 +205,72 @@ pub(super) fn wiring(ctx: &mut Ctx<'_>) {
                 );
                 continue;
             };
-            let master_groups: Vec<&Ref> =
-                std::iter::once(master).chain(&cluster.additional_master_security_groups).collect();
+            // The way in: a master group admits the Studio groups or subnets.
             let admitted = master_groups.iter().any(|group_ref| {
-                let RefTarget::Spec(group_address) = group_ref.target(Kind::SecurityGroup) else { return true };
-                let Some(group) = spec.security_groups.get(&group_address.name) else { return true };
-                admits_livy(group, group_ref, &studio_groups, &studio_cidrs)
+                spec_group(spec, group_ref).is_none_or(|group| admits_livy(group, group_ref, &studio))
             });
             if !admitted {
-                let studio =
-                    studio_groups.first().map_or_else(|| "<studio group>".to_owned(), |g| g.as_str().to_owned());
+                let first =
+                    studio.groups.first().map_or_else(|| "<studio group>".to_owned(), |g| g.as_str().to_owned());
                 found.push(
                     Diagnostic::new(codes::LIVY_PORT_CLOSED, format!("the master group `{master}` of `{address}` does not admit `{domain_address}`'s security groups on tcp/{LIVY_PORT}"))
                         .at(ctx.at(&format!("{address}.master_security_group")))
                         .address(&address)
                         .label("Livy listens on 8998 on the master node")
                         .note("Studio notebooks then fail with `Cannot connect to livy service: ip-…:8998`")
-                        .hint(format!("add `{{ protocol = \"tcp\", ports = {LIVY_PORT}, source = \"{studio}\", description = \"Livy from Studio\" }}` to `security_group.{master}.ingress`")),
+                        .hint(format!("add `{{ protocol = \"tcp\", ports = {LIVY_PORT}, source = \"{first}\", description = \"Livy from Studio\" }}` to `security_group.{master}.ingress`")),
                 );
             }
+            // The way out: a Studio group lets the notebook reach the master node.
+            let cluster_cidrs = subnet_cidrs(spec, &cluster.subnets);
+            let groups: Option<Vec<(&Ref, &SecurityGroup)>> =
+                studio.groups.iter().map(|g| spec_group(spec, g).map(|group| (*g, group))).collect();
+            let Some(groups) = groups.filter(|g| !g.is_empty()) else { continue };
+            if !groups.iter().any(|(group_ref, group)| reaches_livy(group, group_ref, &master_groups, &cluster_cidrs)) {
+                let (first, _) = groups[0];
+                let group_address = format!("security_group.{first}");
+                found.push(
+                    Diagnostic::new(codes::LIVY_EGRESS_CLOSED, format!("no security group of `{domain_address}` lets notebooks out to `{address}` on tcp/{LIVY_PORT}"))
+                        .at(ctx.at(&format!("{group_address}.egress")))
+                        .address(Address::new(Kind::SecurityGroup, first.as_str()))
+                        .label(format!("`{domain_address}`'s notebooks leave through these rules"))
+                        .note("Studio notebooks then fail with `Cannot connect to livy service: ip-…:8998`")
+                        .hint(format!("add `{{ protocol = \"tcp\", ports = {LIVY_PORT}, destination = \"{master}\", description = \"Livy on EMR\" }}` to `{group_address}.egress`")),
+                );
+            }
+        }
+    }
+
+    // EMR templates Studio users are allowed to launch but will not see.
+    let studio_roles: Vec<(&Ref, String)> = spec
+        .sagemaker_domains
+        .iter()
+        .map(|(name, domain)| (&domain.execution_role, format!("sagemaker_domain.{name}")))
+        .chain(spec.sagemaker_users.iter().filter_map(|(name, user)| {
+            user.execution_role.as_ref().map(|role| (role, format!("sagemaker_user.{name}")))
+        }))
+        .collect();
+    for (name, product) in &spec.catalog_products {
+        if product.studio_visible
+            || product.tags.get(STUDIO_VISIBILITY_TAG).is_some_and(|v| v == "true")
+            || !creates_emr_cluster(&product.template.text)
+        {
+            continue;
+        }
+        let RefTarget::Spec(portfolio_address) = product.portfolio.target(Kind::CatalogPortfolio) else { continue };
+        let Some(portfolio) = spec.catalog_portfolios.get(&portfolio_address.name) else { continue };
+        let shared = studio_roles
+            .iter()
+            .find(|(role, _)| portfolio.principals.iter().any(|principal| ctx.same_role(principal, role)));
+        if let Some((role, user)) = shared {
+            let address = Address::new(Kind::CatalogProduct, name.clone());
+            found.push(
+                Diagnostic::new(codes::STUDIO_TEMPLATE_HIDDEN, format!("`{address}` launches an EMR cluster from `{portfolio_address}`, which is shared with `{role}`, the execution role of `{user}`, but Studio will not list it"))
+                    .at(ctx.key_at(&address.to_string()))
+                    .address(&address)
+                    .note(format!("Studio lists only the products tagged `{STUDIO_VISIBILITY_TAG} = true`"))
+                    .hint(format!("set `studio_visible = true` on `{address}` (a tag, changed in place), or silence `studio-template-hidden` with the reason Studio must not offer it")),
+            );
         }
     }
     ctx.out.extend(found);
@@ -238,19 +292,78 @@ fn has_self_rule(group: &SecurityGroup) -> bool {
     })
 }
 
-fn admits_livy(group: &SecurityGroup, group_ref: &Ref, studio_groups: &[&Ref], studio_cidrs: &[Ipv4Cidr]) -> bool {
+/// Where a domain's notebooks run: its security groups (and its users'), and its subnets.
+struct Studio<'a> {
+    groups: Vec<&'a Ref>,
+    cidrs: Vec<Ipv4Cidr>,
+}
+
+impl<'a> Studio<'a> {
+    fn of(spec: &'a Spec, domain_name: &str, domain: &'a SagemakerDomain) -> Self {
+        let users = spec.sagemaker_users.values().filter(|u| u.domain.spec_name() == Some(domain_name));
+        Studio {
+            groups: domain.security_groups.iter().chain(users.flat_map(|u| &u.security_groups)).collect(),
+            cidrs: subnet_cidrs(spec, &domain.subnets),
+        }
+    }
+}
+
+fn spec_group<'s>(spec: &'s Spec, group_ref: &Ref) -> Option<&'s SecurityGroup> {
+    match group_ref.target(Kind::SecurityGroup) {
+        RefTarget::Spec(address) => spec.security_groups.get(&address.name),
+        _ => None,
+    }
+}
+
+fn subnet_cidrs(spec: &Spec, subnets: &[Ref]) -> Vec<Ipv4Cidr> {
+    subnets
+        .iter()
+        .filter_map(|s| s.spec_name().and_then(|n| spec.subnets.get(n)))
+        .filter_map(|s| Ipv4Cidr::parse(&s.cidr).ok())
+        .collect()
+}
+
+/// True when `peer` (a rule's group, `self` meaning `group_ref`) is one of `groups`.
+fn names_one_of(peer: &Ref, group_ref: &Ref, groups: &[&Ref]) -> bool {
+    let peer = if peer.as_str() == SELF_PEER { group_ref } else { peer };
+    groups.iter().any(|g| g.target(Kind::SecurityGroup) == peer.target(Kind::SecurityGroup))
+}
+
+/// True when `cidr` is an IPv4 block holding every one of `cidrs` (and there are some).
+fn covers_all(cidr: Option<&str>, cidrs: &[Ipv4Cidr]) -> bool {
+    match cidr.map(IpCidr::parse) {
+        Some(Ok(IpCidr::V4(cidr))) => {
+            !cidrs.is_empty() && cidrs.iter().all(|s| cidr.canonical().contains(s.canonical()))
+        }
+        _ => false,
+    }
+}
+
+fn admits_livy(group: &SecurityGroup, group_ref: &Ref, studio: &Studio<'_>) -> bool {
     group.ingress.iter().filter(|rule| covers_port(rule.protocol, rule.ports.as_ref(), LIVY_PORT)).any(|rule| {
-        if let Some(source) = &rule.source {
-            let source = if source.as_str() == SELF_PEER { group_ref } else { source };
-            return studio_groups
-                .iter()
-                .any(|studio| studio.target(Kind::SecurityGroup) == source.target(Kind::SecurityGroup));
+        match &rule.source {
+            Some(source) => names_one_of(source, group_ref, &studio.groups),
+            None => covers_all(rule.cidr.as_deref(), &studio.cidrs),
         }
-        match rule.cidr.as_deref().map(IpCidr::parse) {
-            Some(Ok(IpCidr::V4(cidr))) => {
-                !studio_cidrs.is_empty() && studio_cidrs.iter().all(|s| cidr.canonical().contains(s.canonical()))
-            }
-            _ => false,
+    })
+}
+
+/// True when `group` lets traffic out to Livy on a master group or the cluster's subnets.
+/// A group without `egress` keeps AWS's default rule: everything out.
+fn reaches_livy(group: &SecurityGroup, group_ref: &Ref, master_groups: &[&Ref], cluster_cidrs: &[Ipv4Cidr]) -> bool {
+    let Some(egress) = &group.egress else { return true };
+    egress.iter().filter(|rule| covers_port(rule.protocol, rule.ports.as_ref(), LIVY_PORT)).any(|rule| {
+        match &rule.destination {
+            Some(destination) => names_one_of(destination, group_ref, master_groups),
+            None => covers_all(rule.cidr.as_deref(), cluster_cidrs),
         }
+    })
+}
+
+/// True when a CloudFormation template creates an EMR cluster (the templates Studio lists).
+fn creates_emr_cluster(template: &str) -> bool {
+    let Ok(document) = serde_yaml::from_str::<serde_yaml::Value>(template) else { return false };
+    document.get("Resources").and_then(serde_yaml::Value::as_mapping).is_some_and(|resources| {
+        resources.values().any(|r| r.get("Type").and_then(serde_yaml::Value::as_str) == Some("AWS::EMR::Cluster"))
     })
 }
