@@ -3,9 +3,9 @@
 default:
     @just --list --unsorted
 
-# The main job: validate the reference specs (the demo grows with the sandbox).
+# The main job: plan, apply, drift and repair of specs/studio-emr.toml against an in-process sandbox.
 demo:
-    cargo run --locked -q -- validate specs/studio-emr.toml && cargo run --locked -q -- validate specs/etl-cluster.toml && cargo run --locked -q -- plan specs/etl-cluster.toml --live specs/live/etl-cluster.json
+    cargo run --locked -q -- demo
 
 # The whole test suite, as CI runs it.
 test:
@@ -36,6 +36,29 @@ check-layers:
 # Print the JSON Schema of the spec language.
 schema:
     cargo run --locked -q -- schema
+
+# converge at 100, 1,000 and 5,000 resources against a per-resource refresh (docs/performance.md; release: ~20 min to build the first time).
+bench-scale *ARGS:
+    cargo build --release --locked -q -p converge-cli
+    cargo bench --locked -p converge-aws --bench scale -- {{ARGS}}
+
+# The reference specs' plan calls, apply against the critical path, and rebuild (docs/performance.md).
+bench-apply *ARGS:
+    cargo bench --locked --profile dev -p converge-aws --bench apply -- {{ARGS}}
+
+# Applies and destroys under faults, and applies killed with SIGKILL at random points (docs/performance.md).
+soak runs="3" kills="50":
+    CONVERGE_SOAK_RUNS={{runs}} CONVERGE_SOAK_KILLS={{kills}} cargo test --locked -p converge-cli --test soak -- --ignored --nocapture
+
+# Coverage-guided fuzzing of one target (`spec` or `sandbox_request`) for a bounded time (needs nightly and `cargo install cargo-fuzz`).
+fuzz target="spec" seconds="600":
+    mkdir -p fuzz/corpus/spec fuzz/corpus/sandbox_request
+    cp specs/*.toml fixtures/spec/valid/*.toml fixtures/spec/invalid/*.toml fuzz/corpus/spec/
+    cd fuzz && cargo +nightly fuzz run {{target}} -- -max_total_time={{seconds}} -rss_limit_mb=4096 $([ {{target}} = sandbox_request ] && echo -dict=dicts/sandbox.dict)
+
+# The end-to-end EC2, IAM, S3 and STS parts against moto's server (needs `pip install 'moto[server]'`; .ci/run does it all).
+moto port="5000":
+    MOTO_IAM_LOAD_MANAGED_POLICIES=true moto_server -H 127.0.0.1 -p {{port}} & trap "kill $!" EXIT; sleep 3; CONVERGE_MOTO_ENDPOINT=http://127.0.0.1:{{port}} cargo test --locked -p converge-cli --test moto -- --ignored
 
 # Everything CI runs.
 ci:

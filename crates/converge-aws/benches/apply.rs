@@ -24,14 +24,14 @@
 // The end-to-end tests' harness: the reference specs, checked, and what a sandbox needs seeded for them.
 #[path = "../tests/common/mod.rs"]
 mod common;
+// Step spans and the critical path, shared with the scale bench.
+mod timing;
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use converge_aws::{Aws, Options};
-use converge_engine::{Cancel, Event};
+use converge_engine::Cancel;
 use converge_executor::Executor as _;
-use converge_ops::StepId;
 use converge_sandbox::{Config, Fault, FaultKind, Sandbox};
 
 const SERVICES: [&str; 7] = ["ec2", "iam", "sts", "emr", "sagemaker", "servicecatalog", "s3"];
@@ -100,34 +100,16 @@ async fn run(name: &str, settings: &Settings) -> Run {
     let live = aws.read(&scope).await.expect("reads the empty account");
     let plan = converge_plan::plan(&spec, &live).expect("plans");
     // Each step's start and end, stamped as the engine reports them.
-    let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
-    let stamps = tokio::spawn(async move {
-        let mut spans: BTreeMap<StepId, (Instant, Option<Instant>)> = BTreeMap::new();
-        while let Some(event) = received.recv().await {
-            match event {
-                Event::Started { step, .. } => {
-                    spans.entry(step).or_insert((Instant::now(), None));
-                }
-                Event::Done { step, .. } => {
-                    if let Some(span) = spans.get_mut(&step) {
-                        span.1 = Some(Instant::now());
-                    }
-                }
-                _ => {}
-            }
-        }
-        spans
-    });
+    let (events, received) = tokio::sync::mpsc::unbounded_channel();
+    let stamps = timing::spans(received);
     let started = Instant::now();
     let config = converge_engine::Config::default();
     let report = converge_engine::apply(&plan.steps, &aws, &config, Some(&events), &Cancel::new()).await;
     let wall = started.elapsed();
     drop(events);
     assert!(report.is_success(), "{name}: the apply failed: {:?}", report.failed().collect::<Vec<_>>());
-    let spans = stamps.await.expect("the event task");
-    let took: BTreeMap<StepId, Duration> =
-        spans.iter().filter_map(|(step, (start, end))| Some((*step, end.as_ref()?.duration_since(*start)))).collect();
-    let (critical_path, path) = critical_path(&plan.steps, &took);
+    let took = stamps.await.expect("the event task");
+    let (critical_path, path) = timing::critical_path(&plan.steps, &took);
 
     aws.stats().reset();
     let planned = Instant::now();
@@ -166,31 +148,6 @@ async fn run(name: &str, settings: &Settings) -> Run {
         rebuild_wall,
         rebuild_own,
     }
-}
-
-/// The longest chain through the graph's `after` edges, each step weighing what it took.
-fn critical_path(graph: &converge_ops::StepGraph, took: &BTreeMap<StepId, Duration>) -> (Duration, Vec<String>) {
-    // Steps come in an order where every edge points backwards.
-    let mut finish: BTreeMap<StepId, (Duration, Option<StepId>)> = BTreeMap::new();
-    for step in graph.steps() {
-        let before = step.after.iter().filter_map(|a| Some((finish.get(a)?.0, *a))).max();
-        let own = took.get(&step.id).copied().unwrap_or_default();
-        finish.insert(step.id, (before.map_or(Duration::ZERO, |b| b.0) + own, before.map(|b| b.1)));
-    }
-    let Some((&last, &(length, _))) = finish.iter().max_by_key(|(_, (length, _))| *length) else {
-        return (Duration::ZERO, Vec::new());
-    };
-    let mut path = Vec::new();
-    let mut at = Some(last);
-    while let Some(id) = at {
-        if let Some(step) = graph.get(id) {
-            let seconds = took.get(&id).copied().unwrap_or_default().as_secs_f64();
-            path.push(format!("{} {} ({seconds:.2} s)", step.address, step.operation.aws_operation()));
-        }
-        at = finish.get(&id).and_then(|f| f.1);
-    }
-    path.reverse();
-    (length, path)
 }
 
 fn main() {

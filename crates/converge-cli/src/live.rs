@@ -78,5 +78,15 @@ pub(crate) fn stats_table(aws: &Aws) -> String {
         aws.stats().total_calls(),
         aws.stats().mutating_calls()
     ));
+    if let Some(kib) = peak_memory_kib() {
+        out.push_str(&format!("Peak memory (resident): {:.1} MiB\n", kib as f64 / 1024.0));
+    }
     out
+}
+
+/// The most memory this process has held resident so far (`VmHWM`; Linux only).
+fn peak_memory_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -220,6 +220,19 @@ enum Command {
         #[command(flatten)]
         aws: live::AwsArgs,
     },
+    /// Print the least-privilege IAM policy converge needs for this spec (JSON).
+    ///
+    /// Without `--read-only`: what `apply`, `rebuild` and `destroy` need (reads
+    /// included); with it: what `plan`, `drift` and `output` need. Write actions
+    /// are given for the kinds the spec holds; when you remove every resource
+    /// of a kind, apply once with the policy of the spec before the removal.
+    IamPolicy {
+        /// The spec file (TOML).
+        spec: PathBuf,
+        /// Only what plan, drift and output need.
+        #[arg(long)]
+        read_only: bool,
+    },
     /// Print the live ids and endpoints of the stack's resources (cluster id and
     /// primary node DNS, Studio domain id and URL, portfolio and product ids). Read-only.
     ///
@@ -428,6 +441,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 GraphFormat::Mermaid => graph.to_mermaid(),
             };
             write!(std::io::stdout().lock(), "{text}").context("cannot write to stdout")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::IamPolicy { spec, read_only } => {
+            let Some(spec) = files::valid_spec(&spec)? else { return Ok(ExitCode::from(1)) };
+            let access = if read_only { converge_policy::Access::ReadOnly } else { converge_policy::Access::Full };
+            let document = converge_policy::policy(&spec, access).document();
+            let text = serde_json::to_string_pretty(&document).context("cannot serialise the policy")?;
+            let mut stdout = std::io::stdout().lock();
+            writeln!(stdout, "{text}").context("cannot write to stdout")?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Schema => {

@@ -73,18 +73,7 @@ fn mutating(requests: &[RequestRecord]) -> Vec<String> {
 /// studio-emr.toml, edited by `edit`, written to a directory of its own
 /// next to copies of the files it names (so each test has its own lock file).
 fn spec_copy(name: &str, edit: impl Fn(String) -> String) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    for sub in ["policies", "templates"] {
-        std::fs::create_dir_all(dir.join(sub)).expect("a directory");
-        for entry in std::fs::read_dir(root().join("specs").join(sub)).expect("the spec's files") {
-            let entry = entry.expect("an entry");
-            std::fs::copy(entry.path(), dir.join(sub).join(entry.file_name())).expect("a copy");
-        }
-    }
-    let spec = std::fs::read_to_string(root().join("specs/studio-emr.toml")).expect("the spec");
-    std::fs::write(dir.join("studio-emr.toml"), edit(spec)).expect("the spec written");
-    dir.join("studio-emr.toml")
+    common::spec_copy(name, "studio-emr.toml", edit)
 }
 
 /// studio-emr.toml for another account.

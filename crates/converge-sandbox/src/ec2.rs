@@ -22,7 +22,7 @@ fn respond(ctx: &Ctx<'_>, operation: &str, body: impl FnOnce(&mut Xml)) -> Strin
 /// A page of a `Describe*` answer: EC2 returns everything unless `MaxResults` asks for pages.
 fn ec2_page<T>(items: Vec<T>, p: &Params, ctx: &Ctx<'_>) -> Result<(Vec<T>, Option<String>), ApiError> {
     let asked = p.get("MaxResults").and_then(|n| n.parse::<usize>().ok());
-    crate::paging::page(items, p.get("NextToken"), asked, usize::MAX, ctx, "InvalidPaginationToken")
+    crate::paging::page(items, p.get("NextToken"), asked, (usize::MAX, 1000), ctx, "InvalidParameterValue")
 }
 
 fn next_token_xml(x: &mut Xml, next: Option<&String>) {

@@ -123,7 +123,7 @@ fn tags_from(params: &Params) -> Vec<(String, String)> {
 /// IAM's pagination: `MaxItems` (100 by default) and `Marker`.
 fn paged<T>(items: Vec<T>, p: &Params, ctx: &Ctx<'_>) -> Result<(Vec<T>, Option<String>), ApiError> {
     let asked = p.int("MaxItems")?.and_then(|n| usize::try_from(n).ok());
-    crate::paging::page(items, p.get("Marker"), asked, 100, ctx, "ValidationError")
+    crate::paging::page(items, p.get("Marker"), asked, (100, 1000), ctx, "ValidationError")
 }
 
 /// `IsTruncated`, and the `Marker` of the next page when there is one.

@@ -57,16 +57,18 @@ pub(crate) struct Paging {
     pub(crate) size: &'static str,
     pub(crate) next: &'static str,
     pub(crate) default: usize,
+    /// The largest page a client may ask for.
+    pub(crate) max: usize,
 }
 
 /// SageMaker's `List*`: `MaxResults` (default 10), `NextToken`.
 pub(crate) const SAGEMAKER_PAGES: Paging =
-    Paging { token: "NextToken", size: "MaxResults", next: "NextToken", default: 10 };
+    Paging { token: "NextToken", size: "MaxResults", next: "NextToken", default: 10, max: 100 };
 /// EMR's `List*`: pages of 50, `Marker`.
-pub(crate) const EMR_PAGES: Paging = Paging { token: "Marker", size: "", next: "Marker", default: 50 };
+pub(crate) const EMR_PAGES: Paging = Paging { token: "Marker", size: "", next: "Marker", default: 50, max: 50 };
 /// Service Catalog: `PageSize` (default 20), `PageToken`, `NextPageToken`.
 pub(crate) const CATALOG_PAGES: Paging =
-    Paging { token: "PageToken", size: "PageSize", next: "NextPageToken", default: 20 };
+    Paging { token: "PageToken", size: "PageSize", next: "NextPageToken", default: 20, max: 100 };
 
 /// `{list: [one page of items], next: token}`, as the service pages.
 pub(crate) fn paged(
@@ -78,8 +80,14 @@ pub(crate) fn paged(
 ) -> Result<Value, ApiError> {
     let asked =
         if paging.size.is_empty() { None } else { int_of(input, paging.size).and_then(|n| usize::try_from(n).ok()) };
-    let (items, next) =
-        crate::paging::page(items, str_of(input, paging.token), asked, paging.default, ctx, "ValidationException")?;
+    let (items, next) = crate::paging::page(
+        items,
+        str_of(input, paging.token),
+        asked,
+        (paging.default, paging.max),
+        ctx,
+        "ValidationException",
+    )?;
     let mut out = json!({ list: items });
     if let Some(next) = next {
         out[paging.next] = json!(next);

@@ -34,5 +34,5 @@ mod xml;
 pub use emr::ClusterEvent;
 pub use faults::{Fault, FaultKind};
 pub use seed::Seed;
-pub use server::{Config, Sandbox, SandboxError};
+pub use server::{Config, Offline, Sandbox, SandboxError};
 pub use state::RequestRecord;

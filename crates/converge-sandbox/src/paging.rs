@@ -15,10 +15,16 @@ pub(crate) fn page<T>(
     items: Vec<T>,
     token: Option<&str>,
     asked: Option<usize>,
-    default: usize,
+    (default, max): (usize, usize),
     ctx: &Ctx<'_>,
     code: &str,
 ) -> Result<(Vec<T>, Option<String>), ApiError> {
+    if let Some(asked) = asked.filter(|n| *n > max) {
+        return Err(ApiError::bad_request(
+            code,
+            format!("1 validation error detected: the page size {asked} is greater than the maximum, {max}"),
+        ));
+    }
     let start = match token.filter(|t| !t.is_empty()) {
         None => 0,
         Some(token) => token

@@ -125,14 +125,14 @@ pub(crate) fn handle(
                         b.objects.iter().filter(|(k, _)| k.starts_with(&prefix)).collect();
                     let asked = params.get("max-keys").and_then(|n| n.parse::<usize>().ok());
                     let token = params.get("continuation-token").map(String::as_str);
-                    let (objects, next) = match crate::paging::page(objects, token, asked, 1000, ctx, "InvalidArgument")
-                    {
-                        Ok(page) => page,
-                        Err(_) => {
-                            let message = "The continuation token provided is incorrect";
-                            return ("ListObjectsV2".to_owned(), error(400, "InvalidArgument", message, rid));
-                        }
-                    };
+                    let (objects, next) =
+                        match crate::paging::page(objects, token, asked, (1000, usize::MAX), ctx, "InvalidArgument") {
+                            Ok(page) => page,
+                            Err(_) => {
+                                let message = "The continuation token provided is incorrect";
+                                return ("ListObjectsV2".to_owned(), error(400, "InvalidArgument", message, rid));
+                            }
+                        };
                     let mut x = Xml::new();
                     x.root("ListBucketResult", "http://s3.amazonaws.com/doc/2006-03-01/");
                     x.text("Name", &bucket).text("Prefix", &prefix).text("KeyCount", &objects.len().to_string());

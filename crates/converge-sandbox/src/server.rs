@@ -91,6 +91,64 @@ pub(crate) struct Shared {
     persist: Mutex<()>,
 }
 
+impl Shared {
+    fn new(config: Config, world: World) -> Arc<Shared> {
+        Arc::new(Shared {
+            faults: Mutex::new(Faults { rules: config.faults.clone(), draws: Draws::new(config.seed) }),
+            config,
+            world: Mutex::new(world),
+            log: Mutex::new(Vec::new()),
+            requests: AtomicU64::new(0),
+            persist: Mutex::new(()),
+        })
+    }
+}
+
+/// A sandbox without a socket: each request is handed to the same routing,
+/// protocol parsers and services as over HTTP. For fuzzing the request
+/// parsers (`fuzz/`), where a loopback round trip per input would be the
+/// whole cost. Faults apply as configured; a `latency` fault needs a tokio runtime.
+pub struct Offline {
+    shared: Arc<Shared>,
+}
+
+impl Offline {
+    /// An empty account (no state file is read or written).
+    pub fn new(config: Config) -> Offline {
+        Offline { shared: Shared::new(Config { state_file: None, ..config }, World::default()) }
+    }
+
+    /// Creates what a spec reads but does not manage, as [`Sandbox::seed`].
+    pub fn seed(&self, seed: &crate::seed::Seed) {
+        crate::seed::apply(&mut lock(&self.shared.world), seed);
+    }
+
+    /// Serves one request: the response's status and body. `uri` is a path
+    /// and query (`/bucket/key?x-id=GetObject`); an unparsable one is a 400.
+    pub async fn request(&self, method: &str, uri: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Vec<u8>) {
+        let (Ok(method), Ok(uri)) = (Method::from_bytes(method.as_bytes()), uri.parse::<Uri>()) else {
+            return (400, Vec::new());
+        };
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            if let (Ok(name), Ok(value)) =
+                (header::HeaderName::from_bytes(name.as_bytes()), header::HeaderValue::from_str(value))
+            {
+                map.append(name, value);
+            }
+        }
+        let response = handle(State(Arc::clone(&self.shared)), method, uri, map, Bytes::copy_from_slice(body)).await;
+        let status = response.status().as_u16();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.map(|b| b.to_vec()).unwrap_or_default();
+        (status, body)
+    }
+
+    /// Every request served so far.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        lock(&self.shared.log).clone()
+    }
+}
+
 /// Locks a mutex, recovering the data if a handler panicked while holding it.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -147,14 +205,7 @@ impl Sandbox {
             .await
             .map_err(|source| SandboxError::Bind { port: config.port, source })?;
         let addr = listener.local_addr().map_err(|source| SandboxError::Bind { port: config.port, source })?;
-        let shared = Arc::new(Shared {
-            faults: Mutex::new(Faults { rules: config.faults.clone(), draws: Draws::new(config.seed) }),
-            config,
-            world: Mutex::new(world),
-            log: Mutex::new(Vec::new()),
-            requests: AtomicU64::new(0),
-            persist: Mutex::new(()),
-        });
+        let shared = Shared::new(config, world);
         let app = Router::new().fallback(handle).with_state(Arc::clone(&shared));
         let (shutdown, signal) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {

@@ -188,6 +188,21 @@ async fn studio(config: &aws_config::SdkConfig) -> Studio {
     Studio { domain, subnets }
 }
 
+/// A page larger than AWS gives is refused, as AWS refuses it; the largest is served.
+#[tokio::test]
+async fn a_page_size_over_the_maximum_is_refused() {
+    let sandbox = Sandbox::start(Config { time_scale: FAST, ..Config::default() }).await.expect("starts");
+    let config = sdk(&sandbox).await;
+    let sagemaker = aws_sdk_sagemaker::Client::new(&config);
+    assert_eq!(code(sagemaker.list_domains().max_results(101).send().await), "ValidationException");
+    assert_eq!(code(sagemaker.list_domains().max_results(100).send().await), "<success>");
+    let iam = aws_sdk_iam::Client::new(&config);
+    assert_eq!(code(iam.list_roles().max_items(1001).send().await), "ValidationError");
+    let catalog = aws_sdk_servicecatalog::Client::new(&config);
+    assert_eq!(code(catalog.list_portfolios().page_size(101).send().await), "ValidationException");
+    sandbox.stop().await;
+}
+
 #[tokio::test]
 async fn studio_apps_and_spaces_hold_their_profile_space_and_domain() {
     let sandbox =

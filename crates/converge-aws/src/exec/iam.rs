@@ -77,7 +77,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                     .policy_arn(arn)
                     .send()
                     .await
-                    .map_err(|e| exec_error(e, name, call.address))?;
+                    .map_err(|e| missing_policy(exec_error(e, name, call.address), arn))?;
             }
         }
         Operation::DetachRolePolicies { role, policy_arns } => {
@@ -171,4 +171,16 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
         _ => unreachable!("not an IAM operation"),
     }
     Ok(Outcome::Done(Output::none()))
+}
+
+/// `NoSuchEntity` from AttachRolePolicy names either the role (not visible
+/// yet: IAM is eventually consistent, so retried) or the policy, which no
+/// retry brings into being: that one is the spec's to fix.
+fn missing_policy(error: ExecError, arn: &str) -> ExecError {
+    if error.code != "NoSuchEntity" || !error.message.contains("not attachable") {
+        return error;
+    }
+    ExecError { class: ErrorClass::Invalid, ..error }.with_hint(format!(
+        "no managed policy `{arn}` can be attached in this account: check the ARN in the spec (AWS-managed policies are `arn:aws:iam::aws:policy/…`, some under `service-role/`), or create the policy first"
+    ))
 }

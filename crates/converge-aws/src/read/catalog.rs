@@ -14,6 +14,9 @@ use crate::errors::exec_error;
 
 type Catalog = (Vec<LiveCatalogPortfolio>, Vec<LiveCatalogProduct>);
 
+/// The largest page Service Catalog gives (20 unless asked).
+const PAGE: i32 = 100;
+
 fn tags(tags: &[aws_sdk_servicecatalog::types::Tag]) -> Tags {
     tags.iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect()
 }
@@ -39,6 +42,7 @@ async fn portfolios(aws: &Aws, scope: &Scope) -> Result<Vec<LiveCatalogPortfolio
     let listed = aws
         .catalog
         .list_portfolios()
+        .page_size(PAGE)
         .into_paginator()
         .send()
         .try_collect()
@@ -64,6 +68,7 @@ async fn portfolios(aws: &Aws, scope: &Scope) -> Result<Vec<LiveCatalogPortfolio
             let principals = aws
                 .catalog
                 .list_principals_for_portfolio()
+                .page_size(PAGE)
                 .portfolio_id(&id)
                 .into_paginator()
                 .send()
@@ -95,6 +100,7 @@ async fn products(aws: &Aws, scope: &Scope) -> Result<Vec<LiveCatalogProduct>, E
     let listed = aws
         .catalog
         .search_products_as_admin()
+        .page_size(PAGE)
         .into_paginator()
         .send()
         .try_collect()
@@ -125,7 +131,8 @@ async fn product(aws: &Aws, scope: &Scope, id: String) -> Result<Option<LiveCata
         return Ok(None);
     }
     let versions = aws.catalog.list_provisioning_artifacts().product_id(&id).send();
-    let portfolios = aws.catalog.list_portfolios_for_product().product_id(&id).into_paginator().send().try_collect();
+    let portfolios =
+        aws.catalog.list_portfolios_for_product().product_id(&id).page_size(PAGE).into_paginator().send().try_collect();
     let (versions, portfolios) = tokio::join!(versions, portfolios);
     let versions = versions.map_err(|e| exec_error(e, "ListProvisioningArtifacts", &address))?;
     let portfolios = portfolios.map_err(|e| exec_error(e, "ListPortfoliosForProduct", &address))?;
@@ -136,6 +143,7 @@ async fn product(aws: &Aws, scope: &Scope, id: String) -> Result<Option<LiveCata
         let constraints = aws
             .catalog
             .list_constraints_for_portfolio()
+            .page_size(PAGE)
             .portfolio_id(portfolio)
             .product_id(&id)
             .into_paginator()

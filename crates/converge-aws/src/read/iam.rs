@@ -13,10 +13,19 @@ use super::{reading, wanted};
 use crate::Aws;
 use crate::errors::exec_error;
 
+/// The largest page IAM gives (100 unless asked).
+const PAGE: i32 = 1000;
+
 pub(super) async fn read(aws: &Aws, scope: &Scope) -> Result<Vec<LiveIamRole>, ExecError> {
-    let details =
-        aws.iam.get_account_authorization_details().filter(EntityType::Role).into_paginator().send().try_collect();
-    let listed = aws.iam.list_roles().into_paginator().send().try_collect();
+    let details = aws
+        .iam
+        .get_account_authorization_details()
+        .filter(EntityType::Role)
+        .max_items(PAGE)
+        .into_paginator()
+        .send()
+        .try_collect();
+    let listed = aws.iam.list_roles().max_items(PAGE).into_paginator().send().try_collect();
     let (details, listed) = tokio::join!(details, listed);
     let details = details.map_err(|e| exec_error(e, "GetAccountAuthorizationDetails", &reading(Kind::IamRole)))?;
     let listed = listed.map_err(|e| exec_error(e, "ListRoles", &reading(Kind::IamRole)))?;

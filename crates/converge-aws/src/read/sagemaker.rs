@@ -16,6 +16,9 @@ use crate::errors::exec_error;
 
 type Studio = (Vec<LiveSagemakerDomain>, Vec<LiveSagemakerUser>, Vec<LiveFileSystem>);
 
+/// The largest page SageMaker gives (10 unless asked).
+const PAGE: i32 = 100;
+
 fn status(text: Option<&str>) -> SagemakerStatus {
     text.and_then(SagemakerStatus::from_aws).unwrap_or(SagemakerStatus::Failed)
 }
@@ -33,6 +36,7 @@ async fn tags(aws: &Aws, arn: &str, kind: Kind) -> Result<Tags, ExecError> {
     let pages = aws
         .sagemaker
         .list_tags()
+        .max_results(PAGE)
         .resource_arn(arn)
         .into_paginator()
         .send()
@@ -50,6 +54,7 @@ pub(super) async fn read(aws: &Aws, scope: &Scope) -> Result<Studio, ExecError> 
     let listed = aws
         .sagemaker
         .list_domains()
+        .max_results(PAGE)
         .into_paginator()
         .send()
         .try_collect()
@@ -63,10 +68,7 @@ pub(super) async fn read(aws: &Aws, scope: &Scope) -> Result<Studio, ExecError> 
         domains.into_iter().collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect();
     domains.sort_by(|a, b| a.id.cmp(&b.id));
 
-    let mut users = Vec::new();
-    for domain in &domains {
-        users.extend(users_of(aws, scope, &domain.id).await?);
-    }
+    let users = users(aws, scope, &domains).await?;
     // The home volume's mount targets sit in the domain's subnets (read through the domain: converge links no EFS client).
     let file_systems = domains
         .iter()
@@ -97,8 +99,9 @@ async fn domain(aws: &Aws, scope: &Scope, id: String) -> Result<Option<LiveSagem
     if !wanted(scope, &tags, Kind::SagemakerDomain, name) {
         return Ok(None);
     }
-    let apps = aws.sagemaker.list_apps().domain_id_equals(&id).into_paginator().send().try_collect();
-    let spaces = aws.sagemaker.list_spaces().domain_id_equals(&id).into_paginator().send().try_collect();
+    let apps = aws.sagemaker.list_apps().domain_id_equals(&id).max_results(PAGE).into_paginator().send().try_collect();
+    let spaces =
+        aws.sagemaker.list_spaces().domain_id_equals(&id).max_results(PAGE).into_paginator().send().try_collect();
     let (apps, spaces) = tokio::join!(apps, spaces);
     let apps = apps.map_err(|e| exec_error(e, "ListApps", &address))?;
     let spaces = spaces.map_err(|e| exec_error(e, "ListSpaces", &address))?;
@@ -141,30 +144,36 @@ async fn domain(aws: &Aws, scope: &Scope, id: String) -> Result<Option<LiveSagem
     }))
 }
 
-async fn users_of(aws: &Aws, scope: &Scope, domain: &str) -> Result<Vec<LiveSagemakerUser>, ExecError> {
+/// The user profiles of `domains`: one listing of the account's profiles
+/// (each names its domain), then each profile described, all domains at once.
+async fn users(aws: &Aws, scope: &Scope, domains: &[LiveSagemakerDomain]) -> Result<Vec<LiveSagemakerUser>, ExecError> {
     let address = reading(Kind::SagemakerUser);
+    if domains.is_empty() {
+        return Ok(Vec::new());
+    }
     let listed = aws
         .sagemaker
         .list_user_profiles()
-        .domain_id_equals(domain)
+        .max_results(PAGE)
         .into_paginator()
         .send()
         .try_collect()
         .await
         .map_err(|e| exec_error(e, "ListUserProfiles", &address))?;
-    let names: Vec<String> = listed
+    let names: Vec<(String, String)> = listed
         .iter()
         .flat_map(|p| p.user_profiles())
-        .filter_map(|u| u.user_profile_name().map(str::to_owned))
+        .filter_map(|u| Some((u.domain_id()?.to_owned(), u.user_profile_name()?.to_owned())))
+        .filter(|(domain, _)| domains.iter().any(|d| &d.id == domain))
         .collect();
     let users: Vec<Result<Option<LiveSagemakerUser>, ExecError>> = stream::iter(names)
-        .map(|name| {
+        .map(|(domain, name)| {
             let address = address.clone();
             async move {
                 let u = aws
                     .sagemaker
                     .describe_user_profile()
-                    .domain_id(domain)
+                    .domain_id(&domain)
                     .user_profile_name(&name)
                     .send()
                     .await
@@ -175,7 +184,7 @@ async fn users_of(aws: &Aws, scope: &Scope, domain: &str) -> Result<Vec<LiveSage
                 }
                 let settings = u.user_settings();
                 Ok(Some(LiveSagemakerUser {
-                    domain_id: domain.to_owned(),
+                    domain_id: domain,
                     name,
                     status: status(u.status().map(|s| s.as_str())),
                     execution_role: settings.and_then(|s| s.execution_role()).map(str::to_owned),
@@ -190,6 +199,6 @@ async fn users_of(aws: &Aws, scope: &Scope, domain: &str) -> Result<Vec<LiveSage
         .await;
     let mut users: Vec<LiveSagemakerUser> =
         users.into_iter().collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect();
-    users.sort_by(|a, b| a.name.cmp(&b.name));
+    users.sort_by(|a, b| (&a.domain_id, &a.name).cmp(&(&b.domain_id, &b.name)));
     Ok(users)
 }

@@ -1,0 +1,59 @@
+//! What both apply benches measure of a run: each step's span as the engine
+//! reports it, and the critical path of the step graph.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use converge_engine::Event;
+use converge_ops::StepId;
+
+/// Collects each step's start and end from the engine's events until the sender is dropped.
+pub(crate) fn spans(
+    mut received: tokio::sync::mpsc::UnboundedReceiver<Event>,
+) -> tokio::task::JoinHandle<BTreeMap<StepId, Duration>> {
+    tokio::spawn(async move {
+        let mut spans: BTreeMap<StepId, (Instant, Option<Instant>)> = BTreeMap::new();
+        while let Some(event) = received.recv().await {
+            match event {
+                Event::Started { step, .. } => {
+                    spans.entry(step).or_insert((Instant::now(), None));
+                }
+                Event::Done { step, .. } => {
+                    if let Some(span) = spans.get_mut(&step) {
+                        span.1 = Some(Instant::now());
+                    }
+                }
+                _ => {}
+            }
+        }
+        spans.iter().filter_map(|(step, (start, end))| Some((*step, end.as_ref()?.duration_since(*start)))).collect()
+    })
+}
+
+/// The longest chain through the graph's `after` edges, each step weighing what it took.
+pub(crate) fn critical_path(
+    graph: &converge_ops::StepGraph,
+    took: &BTreeMap<StepId, Duration>,
+) -> (Duration, Vec<String>) {
+    // Steps come in an order where every edge points backwards.
+    let mut finish: BTreeMap<StepId, (Duration, Option<StepId>)> = BTreeMap::new();
+    for step in graph.steps() {
+        let before = step.after.iter().filter_map(|a| Some((finish.get(a)?.0, *a))).max();
+        let own = took.get(&step.id).copied().unwrap_or_default();
+        finish.insert(step.id, (before.map_or(Duration::ZERO, |b| b.0) + own, before.map(|b| b.1)));
+    }
+    let Some((&last, &(length, _))) = finish.iter().max_by_key(|(_, (length, _))| *length) else {
+        return (Duration::ZERO, Vec::new());
+    };
+    let mut path = Vec::new();
+    let mut at = Some(last);
+    while let Some(id) = at {
+        if let Some(step) = graph.get(id) {
+            let seconds = took.get(&id).copied().unwrap_or_default().as_secs_f64();
+            path.push(format!("{} {} ({seconds:.2} s)", step.address, step.operation.aws_operation()));
+        }
+        at = finish.get(&id).and_then(|f| f.1);
+    }
+    path.reverse();
+    (length, path)
+}
