@@ -50,6 +50,10 @@ bench-apply *ARGS:
 soak runs="3" kills="50":
     CONVERGE_SOAK_RUNS={{runs}} CONVERGE_SOAK_KILLS={{kills}} cargo test --locked -p converge-cli --test soak -- --ignored --nocapture
 
+# Only the kills: applies killed with SIGKILL at random points, each finished by the next (no faulty runs).
+kills trials="50":
+    CONVERGE_SOAK_RUNS=0 CONVERGE_SOAK_KILLS={{trials}} cargo test --locked -p converge-cli --test soak -- --ignored --nocapture
+
 # Coverage-guided fuzzing of one target (`spec` or `sandbox_request`) for a bounded time (needs nightly and `cargo install cargo-fuzz`).
 fuzz target="spec" seconds="600":
     mkdir -p fuzz/corpus/spec fuzz/corpus/sandbox_request
