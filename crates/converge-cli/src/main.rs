@@ -224,8 +224,9 @@ enum Command {
     ///
     /// Without `--read-only`: what `apply`, `rebuild` and `destroy` need (reads
     /// included); with it: what `plan`, `drift` and `output` need. Write actions
-    /// are given for the kinds the spec holds; when you remove every resource
-    /// of a kind, apply once with the policy of the spec before the removal.
+    /// are given for the kinds the spec holds, and IAM writes for the roles it
+    /// names: when you remove a role, or every resource of a kind, apply that
+    /// removal with the policy of the spec before it.
     IamPolicy {
         /// The spec file (TOML).
         spec: PathBuf,
