@@ -32,9 +32,6 @@ use std::time::{Duration, Instant};
 use converge_aws::{Aws, Options};
 use converge_engine::Cancel;
 use converge_executor::Executor as _;
-use converge_sandbox::{Config, Fault, FaultKind, Sandbox};
-
-const SERVICES: [&str; 7] = ["ec2", "iam", "sts", "emr", "sagemaker", "servicecatalog", "s3"];
 
 struct Settings {
     latency_ms: u64,
@@ -76,23 +73,7 @@ struct Run {
 
 async fn run(name: &str, settings: &Settings) -> Run {
     let spec = common::spec(&common::reference(name));
-    let latency = SERVICES.iter().map(|service| Fault {
-        service: (*service).to_owned(),
-        operation: None,
-        kind: FaultKind::Latency,
-        times: None,
-        latency_ms: Some(settings.latency_ms),
-        rate: None,
-    });
-    let sandbox = Sandbox::start(Config {
-        account: spec.stack.account.clone(),
-        region: spec.stack.region.clone(),
-        time_scale: settings.time_scale,
-        faults: latency.collect(),
-        ..Config::default()
-    })
-    .await
-    .expect("the sandbox starts");
+    let sandbox = timing::slow_sandbox(&spec, settings.latency_ms, settings.time_scale).await;
     sandbox.seed(&common::seed(&spec));
     let aws = Aws::connect(&Options::sandbox(&sandbox.endpoint(), &spec.stack.region)).await.expect("connects");
     let scope = converge_plan::read_scope(&spec);

@@ -53,10 +53,9 @@ use converge_aws::{Aws, Options};
 use converge_engine::Cancel;
 use converge_executor::Executor as _;
 use converge_model::{LiveState, Spec};
-use converge_sandbox::{Config, Fault, FaultKind, Sandbox, Seed};
+use converge_sandbox::Seed;
 use futures_util::StreamExt as _;
 
-const SERVICES: [&str; 7] = ["ec2", "iam", "sts", "emr", "sagemaker", "servicecatalog", "s3"];
 const VPC: &str = "vpc-0be4c000000000001";
 const BUCKET: &str = "bench-templates";
 const TEMPLATE: &str = "Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n";
@@ -243,23 +242,7 @@ async fn measure(n: usize, settings: &Settings) -> Row {
     let resources = spec.addresses().len() - spec.vpcs.len();
     assert_eq!(resources, mix.total());
 
-    let latency = SERVICES.iter().map(|service| Fault {
-        service: (*service).to_owned(),
-        operation: None,
-        kind: FaultKind::Latency,
-        times: None,
-        latency_ms: Some(settings.latency_ms),
-        rate: None,
-    });
-    let sandbox = Sandbox::start(Config {
-        account: spec.stack.account.clone(),
-        region: spec.stack.region.clone(),
-        time_scale: settings.time_scale,
-        faults: latency.collect(),
-        ..Config::default()
-    })
-    .await
-    .expect("the sandbox starts");
+    let sandbox = timing::slow_sandbox(&spec, settings.latency_ms, settings.time_scale).await;
     sandbox.seed(&Seed { vpcs: vec![(VPC.into(), "10.0.0.0/16".into())], buckets: vec![BUCKET.into()] });
     let options = Options::sandbox(&sandbox.endpoint(), &spec.stack.region);
     let aws = Aws::connect(&options).await.expect("connects").with_poll_interval(Duration::from_millis(100));

@@ -1,11 +1,36 @@
-//! What both apply benches measure of a run: each step's span as the engine
-//! reports it, and the critical path of the step graph.
+//! What both apply benches share: a sandbox for a spec whose every call is
+//! answered after a set latency, each step's span as the engine reports it,
+//! and the critical path of the step graph.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use converge_engine::Event;
+use converge_model::Spec;
 use converge_ops::StepId;
+use converge_sandbox::{Config, Fault, FaultKind, Sandbox};
+
+/// A sandbox for `spec`'s account and region where every service answers each
+/// call after `latency_ms`, AWS's durations multiplied by `time_scale`.
+pub(crate) async fn slow_sandbox(spec: &Spec, latency_ms: u64, time_scale: f64) -> Sandbox {
+    let latency = ["ec2", "iam", "sts", "emr", "sagemaker", "servicecatalog", "s3"].map(|service| Fault {
+        service: service.to_owned(),
+        operation: None,
+        kind: FaultKind::Latency,
+        times: None,
+        latency_ms: Some(latency_ms),
+        rate: None,
+    });
+    Sandbox::start(Config {
+        account: spec.stack.account.clone(),
+        region: spec.stack.region.clone(),
+        time_scale,
+        faults: latency.to_vec(),
+        ..Config::default()
+    })
+    .await
+    .expect("the sandbox starts")
+}
 
 /// Collects each step's start and end from the engine's events until the sender is dropped.
 pub(crate) fn spans(
