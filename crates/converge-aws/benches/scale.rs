@@ -53,7 +53,7 @@ use converge_aws::{Aws, Options};
 use converge_engine::Cancel;
 use converge_executor::Executor as _;
 use converge_model::{LiveState, Spec};
-use converge_sandbox::Seed;
+use converge_sandbox::{Seed, SeedNetwork};
 use futures_util::StreamExt as _;
 
 const VPC: &str = "vpc-0be4c000000000001";
@@ -243,7 +243,12 @@ async fn measure(n: usize, settings: &Settings) -> Row {
     assert_eq!(resources, mix.total());
 
     let sandbox = timing::slow_sandbox(&spec, settings.latency_ms, settings.time_scale).await;
-    sandbox.seed(&Seed { vpcs: vec![(VPC.into(), "10.0.0.0/16".into())], buckets: vec![BUCKET.into()] });
+    sandbox.seed(&Seed {
+        vpcs: vec![(VPC.into(), "10.0.0.0/16".into())],
+        buckets: vec![BUCKET.into()],
+        network: SeedNetwork::NatGateway,
+        ..Seed::default()
+    });
     let options = Options::sandbox(&sandbox.endpoint(), &spec.stack.region);
     let aws = Aws::connect(&options).await.expect("connects").with_poll_interval(Duration::from_millis(100));
     let scope = converge_plan::read_scope(&spec);

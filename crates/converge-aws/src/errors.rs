@@ -19,8 +19,12 @@ const THROTTLED: &[&str] = &[
     "SlowDown",
     "EC2ThrottledException",
     "PriorRequestNotComplete",
-    "LimitExceededException",
 ];
+
+/// A quota, not a rate: Service Catalog's `LimitExceededException` (too many
+/// portfolios, products, constraints), IAM's `LimitExceeded`, SageMaker's
+/// `ResourceLimitExceeded`. Waiting does not clear them.
+const QUOTA: &[&str] = &["LimitExceededException", "LimitExceeded", "ResourceLimitExceeded"];
 
 const TRANSIENT: &[&str] = &[
     "InternalError",
@@ -67,23 +71,21 @@ const NOT_FOUND: &[&str] =
 /// The class of an AWS error code (and message, for the few codes AWS reuses
 /// for something that clears by itself).
 pub(crate) fn class_of(code: &str, message: &str, status: Option<u16>) -> ErrorClass {
-    let message = message.to_ascii_lowercase();
-    // A role or instance profile created moments ago that another service cannot see yet (IAM propagation).
-    let propagating = message.contains("invalid instanceprofile")
-        || message.contains("instance profile")
-        || message.contains("cannot be assumed")
-        || message.contains("unable to assume")
-        || message.contains("not authorized to assume")
-        || (code == "InvalidParametersException" && (message.contains("role") || message.contains("principal")));
-    if THROTTLED.contains(&code) {
+    if PROPAGATING.iter().any(|answer| answer.matches(code, message)) {
+        // A role or instance profile created moments ago that another service cannot see yet.
+        ErrorClass::Conflict
+    } else if THROTTLED.contains(&code) {
         ErrorClass::Throttled
     } else if TRANSIENT.contains(&code) || status.is_some_and(|s| s >= 500) {
         ErrorClass::Transient
     } else if DENIED.contains(&code) {
         ErrorClass::Denied
-    } else if CONFLICT.contains(&code) || (code.contains("Validation") || code.contains("Invalid")) && propagating {
+    } else if CONFLICT.contains(&code) {
         ErrorClass::Conflict
-    } else if code == "InvalidRequestException" && (message.contains("resiz") || message.contains("reconfigur")) {
+    } else if code == "InvalidRequestException" && {
+        let message = message.to_ascii_lowercase();
+        message.contains("resiz") || message.contains("reconfigur")
+    } {
         // EMR refuses to modify a fleet while it resizes or reconfigures.
         ErrorClass::Conflict
     } else if NOT_FOUND.contains(&code) || code.ends_with(".NotFound") || code.ends_with("NotFound") {
@@ -94,6 +96,44 @@ pub(crate) fn class_of(code: &str, message: &str, status: Option<u16>) -> ErrorC
         ErrorClass::Fatal
     }
 }
+
+/// An AWS answer recognised by its code and, where AWS uses one code for
+/// several things, by words of its message.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Answer {
+    code: &'static str,
+    containing: Option<&'static str>,
+}
+
+impl Answer {
+    /// Any answer with this code.
+    pub(crate) const fn code(code: &'static str) -> Answer {
+        Answer { code, containing: None }
+    }
+
+    /// An answer with this code whose message contains these words (compared without case).
+    pub(crate) const fn saying(code: &'static str, containing: &'static str) -> Answer {
+        Answer { code, containing: Some(containing) }
+    }
+
+    pub(crate) fn matches(&self, code: &str, message: &str) -> bool {
+        self.code == code
+            && self.containing.is_none_or(|words| message.to_ascii_lowercase().contains(&words.to_ascii_lowercase()))
+    }
+}
+
+/// IAM's eventual consistency as each service words it: a role or instance
+/// profile created moments ago that the service cannot see yet. Sources:
+/// terraform-provider-aws `internal/service/emr/cluster.go` (RunJobFlow retries
+/// both EMR forms), `internal/service/servicecatalog/principal_portfolio_association.go`
+/// and `constraint.go` ("profile does not exist"); SageMaker's "Could not assume
+/// role" (a field report: awslabs/predictive-maintenance-using-machine-learning#3).
+const PROPAGATING: &[Answer] = &[
+    Answer::saying("ValidationException", "Invalid InstanceProfile"),
+    Answer::saying("AccessDeniedException", "Failed to authorize instance profile"),
+    Answer::saying("InvalidParametersException", "profile does not exist"),
+    Answer::saying("ValidationException", "Could not assume role"),
+];
 
 /// An SDK error as converge reports it: class, AWS operation, address, code, message.
 pub(crate) fn exec_error<E>(error: SdkError<E, HttpResponse>, operation: &'static str, address: &Address) -> ExecError
@@ -106,7 +146,15 @@ where
             let code = service.err().code().unwrap_or("Unknown").to_owned();
             let message = service.err().message().unwrap_or_default().to_owned();
             let class = class_of(&code, &message, status);
-            ExecError::new(class, operation, address, code, message)
+            let quota = QUOTA.contains(&code.as_str());
+            let error = ExecError::new(class, operation, address, code, message);
+            if quota {
+                error.with_hint(
+                    "an AWS service quota is used up: delete what is no longer needed or ask for more in Service Quotas, then apply again",
+                )
+            } else {
+                error
+            }
         }
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => ExecError::new(
             ErrorClass::Transient,
@@ -126,11 +174,11 @@ where
     }
 }
 
-/// The call's result, with the error codes that mean "already so" (a delete
-/// of what is gone: `NoSuchEntity`) as `Ok(None)`.
+/// The call's result, with the answers that mean "already so" (a delete of
+/// what is gone: `NoSuchEntity`) as `Ok(None)`.
 pub(crate) fn unless<T, E>(
     result: Result<T, SdkError<E, HttpResponse>>,
-    codes: &[&str],
+    answers: &[Answer],
     operation: &'static str,
     address: &Address,
 ) -> Result<Option<T>, ExecError>
@@ -139,9 +187,19 @@ where
 {
     match result {
         Ok(output) => Ok(Some(output)),
-        Err(error) if code_of(&error).is_some_and(|code| codes.contains(&code)) => Ok(None),
+        Err(error) if is_any(&error, answers) => Ok(None),
         Err(error) => Err(exec_error(error, operation, address)),
     }
+}
+
+/// True when AWS answered one of `answers`.
+pub(crate) fn is_any<E>(error: &SdkError<E, HttpResponse>, answers: &[Answer]) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    let SdkError::ServiceError(service) = error else { return false };
+    let (code, message) = (service.err().code().unwrap_or_default(), service.err().message().unwrap_or_default());
+    answers.iter().any(|answer| answer.matches(code, message))
 }
 
 /// The AWS error code of a failed call, when AWS answered with one.
@@ -175,5 +233,16 @@ mod tests {
         assert_eq!(class_of("ValidationException", emr, Some(400)), ErrorClass::Conflict);
         assert_eq!(class_of("ValidationException", "Release label is invalid", Some(400)), ErrorClass::Invalid);
         assert_eq!(class_of("InvalidRequestException", "fleet is in RESIZING state", Some(400)), ErrorClass::Conflict);
+        // EMR's other propagation answer is an AccessDeniedException, which must not read as denied.
+        let denied =
+            "Failed to authorize instance profile arn:aws:iam::123456789012:instance-profile/EMR_EC2_DefaultRole";
+        assert_eq!(class_of("AccessDeniedException", denied, Some(400)), ErrorClass::Conflict);
+        assert_eq!(class_of("AccessDeniedException", "User is not authorized", Some(400)), ErrorClass::Denied);
+        let catalog = "The principal profile does not exist";
+        assert_eq!(class_of("InvalidParametersException", catalog, Some(400)), ErrorClass::Conflict);
+        let sagemaker = "Could not assume role arn:aws:iam::123456789012:role/x. Please ensure that the role exists and allows principal 'sagemaker.amazonaws.com' to assume the role.";
+        assert_eq!(class_of("ValidationException", sagemaker, Some(400)), ErrorClass::Conflict);
+        // Service Catalog's LimitExceededException is a quota: waiting does not clear it.
+        assert_eq!(class_of("LimitExceededException", "portfolio limit", Some(400)), ErrorClass::Invalid);
     }
 }

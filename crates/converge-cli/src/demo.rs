@@ -68,6 +68,8 @@ async fn walkthrough(spec: &Spec, sandbox: &converge_sandbox::Sandbox, started: 
             .map(|vpc| (vpc.id.clone(), vpc.cidrs.first().cloned().unwrap_or_else(|| "10.0.0.0/16".into())))
             .collect(),
         buckets: spec.catalog_products.values().map(|p| p.template_bucket.clone()).collect(),
+        network: converge_sandbox::SeedNetwork::NatGateway,
+        ..converge_sandbox::Seed::default()
     };
     sandbox.seed(&seed);
     say(&format!(

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use converge_sandbox::{Config, RequestRecord, Sandbox, Seed};
+use converge_sandbox::{Config, RequestRecord, Sandbox, Seed, SeedNetwork};
 
 mod common;
 
@@ -29,6 +29,8 @@ impl Env {
         sandbox.seed(&Seed {
             vpcs: vec![("vpc-0b4cd1e283a3474c0".into(), "10.0.0.0/16".into())],
             buckets: vec!["ml-platform-artifacts".into()],
+            network: SeedNetwork::NatGateway,
+            ..Seed::default()
         });
         let endpoint = sandbox.endpoint();
         Env { runtime, sandbox: Some(sandbox), endpoint }
@@ -200,7 +202,7 @@ fn plan_apply_plan_destroy_through_the_binary() {
     assert_eq!(destroy.status.code(), Some(0), "{}", text(&destroy.stderr));
     let after = env.run(&["plan", "specs/studio-emr.toml", "--detailed-exitcode"]);
     assert_eq!(after.status.code(), Some(2));
-    assert!(text(&after.stdout).contains("Plan: 14 to create"), "{}", text(&after.stdout));
+    assert!(text(&after.stdout).contains("Plan: 15 to create"), "{}", text(&after.stdout));
 }
 
 #[cfg(unix)]
@@ -254,7 +256,7 @@ fn an_apply_killed_mid_way_is_finished_by_the_next_without_duplicates() {
     assert_eq!(created("RunJobFlow"), 1, "one cluster");
     assert_eq!(created("CreateDomain"), 1, "one domain");
     assert_eq!(created("CreateSubnet"), 2);
-    assert_eq!(created("CreateSecurityGroup"), 3);
+    assert_eq!(created("CreateSecurityGroup"), 4);
     assert_eq!(created("CreateRole"), 4);
     assert_eq!(created("CreatePortfolio"), 1);
     assert_eq!(created("CreateProduct"), 1);

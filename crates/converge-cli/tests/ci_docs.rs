@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use converge_sandbox::{ClusterEvent, Config, Sandbox, Seed};
+use converge_sandbox::{ClusterEvent, Config, Sandbox, Seed, SeedNetwork};
 use serde_yaml::Value;
 
 mod common;
@@ -135,6 +135,8 @@ impl Stack {
         sandbox.seed(&Seed {
             vpcs: checked.vpcs.values().map(|v| (v.id.clone(), v.cidrs.first().cloned().unwrap_or_default())).collect(),
             buckets: checked.catalog_products.values().map(|p| p.template_bucket.clone()).collect(),
+            network: SeedNetwork::NatGateway,
+            ..Seed::default()
         });
         Stack { runtime, sandbox: Some(sandbox), dir, spec: spec.to_owned() }
     }

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use converge_sandbox::{Config, RequestRecord, Sandbox, Seed};
+use converge_sandbox::{Config, RequestRecord, Sandbox, Seed, SeedNetwork};
 
 mod common;
 
@@ -133,6 +133,8 @@ fn the_policies_allow_every_call_of_the_studio_stacks_life_and_the_read_only_one
         Seed {
             vpcs: vec![("vpc-0b4cd1e283a3474c0".into(), "10.0.0.0/16".into())],
             buckets: vec!["ml-platform-artifacts".into(), "converge-state".into()],
+            network: SeedNetwork::NatGateway,
+            ..Seed::default()
         },
     );
     // The stack lock in S3, so its calls are checked too.
@@ -150,7 +152,12 @@ fn the_policies_allow_every_call_of_the_studio_stacks_life_and_the_read_only_one
 fn the_policies_allow_every_call_of_the_etl_stacks_life() {
     let env = Env::start(
         "us-east-1",
-        Seed { vpcs: vec![("vpc-0a1b2c3d4e5f60718".into(), "10.20.0.0/16".into())], buckets: vec![] },
+        Seed {
+            vpcs: vec![("vpc-0a1b2c3d4e5f60718".into(), "10.20.0.0/16".into())],
+            buckets: vec![],
+            network: SeedNetwork::NatGateway,
+            ..Seed::default()
+        },
     );
     let spec = spec_copy("etl-cluster.toml", "applied", |text| text);
     let changed =

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use converge_sandbox::{Config, Fault, Sandbox, Seed};
+use converge_sandbox::{Config, Fault, Sandbox, Seed, SeedNetwork};
 
 mod common;
 
@@ -39,15 +39,22 @@ const STUDIO: Reference = Reference {
     seed: || Seed {
         vpcs: vec![("vpc-0b4cd1e283a3474c0".into(), "10.0.0.0/16".into())],
         buckets: vec!["ml-platform-artifacts".into()],
+        network: SeedNetwork::NatGateway,
+        ..Seed::default()
     },
-    resources: 14,
+    resources: 15,
 };
 
 const ETL: Reference = Reference {
     file: "etl-cluster.toml",
     stack: "etl-platform",
     region: "us-east-1",
-    seed: || Seed { vpcs: vec![("vpc-0a1b2c3d4e5f60718".into(), "10.20.0.0/16".into())], buckets: vec![] },
+    seed: || Seed {
+        vpcs: vec![("vpc-0a1b2c3d4e5f60718".into(), "10.20.0.0/16".into())],
+        buckets: vec![],
+        network: SeedNetwork::NatGateway,
+        ..Seed::default()
+    },
     resources: 9,
 };
 
@@ -188,8 +195,10 @@ fn untagged(world: &serde_json::Value) -> Vec<String> {
             || path.starts_with("/sagemaker/users/")
             || path.starts_with("/catalog/portfolios/")
             || path.starts_with("/catalog/products/");
+        // The seed's public subnet (it holds the NAT gateway) is the network's, like the VPC.
         let not_ours = value["name"] == "default"
             || value["name"].as_str().is_some_and(|n| n.starts_with("security-group-for-"))
+            || value["tags"]["Name"] == "public"
             || terminated(value);
         if converge_makes && !not_ours && value["tags"].get("converge:stack").is_none() {
             out.push(path.to_owned());

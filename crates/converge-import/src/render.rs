@@ -111,6 +111,8 @@ struct Writer<'a> {
     files: BTreeMap<String, String>,
     resources: Vec<(Address, String)>,
     left_out: Vec<Unexpressed>,
+    /// What EMR keeps in the groups the clusters hand it: left out of the spec.
+    emr_rules: converge_plan::EmrRules,
 }
 
 pub(crate) fn render(
@@ -128,6 +130,7 @@ pub(crate) fn render(
         files: BTreeMap::new(),
         resources: Vec::new(),
         left_out: left_out.to_vec(),
+        emr_rules: converge_plan::EmrRules::of_live(live),
     };
     w.stack_tags = common_tags(live, chosen);
 
@@ -599,7 +602,11 @@ impl Writer<'_> {
         }
         s.set("description", V::str(&group.description));
         let address = Address::new(Kind::SecurityGroup, name);
-        let ingress: Vec<V> = group.ingress.iter().filter_map(|r| self.rule(&address, group, r, "source")).collect();
+        // The rules EMR keeps in the groups clusters hand it are EMR's, not the spec's.
+        let emrs = |r: &&LiveRule, egress: bool| !self.emr_rules.owns_live(&group.id, egress, r);
+        let ingress: Vec<LiveRule> = group.ingress.iter().filter(|r| emrs(r, false)).cloned().collect();
+        let egress: Vec<LiveRule> = group.egress.iter().filter(|r| emrs(r, true)).cloned().collect();
+        let ingress: Vec<V> = ingress.iter().filter_map(|r| self.rule(&address, group, r, "source")).collect();
         if !ingress.is_empty() {
             s.set("ingress", V::List(ingress));
         }
@@ -611,9 +618,9 @@ impl Writer<'_> {
             group_id: None,
             description: None,
         }];
-        if group.egress != default_egress {
-            let egress: Vec<V> =
-                group.egress.iter().filter_map(|r| self.rule(&address, group, r, "destination")).collect();
+        // EC2's default egress, or EMR's all-traffic egress (the same rule) with nothing else: the spec leaves egress out.
+        if egress != default_egress && !(egress.is_empty() && group.egress == default_egress) {
+            let egress: Vec<V> = egress.iter().filter_map(|r| self.rule(&address, group, r, "destination")).collect();
             s.set("egress", V::List(egress));
         }
         self.tags(s, &group.tags, &[]);
@@ -622,7 +629,7 @@ impl Writer<'_> {
     fn rule(&mut self, address: &Address, group: &LiveSecurityGroup, rule: &LiveRule, peer_key: &str) -> Option<V> {
         let mut entries: Vec<(String, V)> = Vec::new();
         let ports = |from: Option<i64>, to: Option<i64>| match (from, to) {
-            (Some(0), Some(65535)) | (None, None) => None,
+            (None, None) => None,
             (Some(from), Some(to)) if from == to => Some(V::Int(from)),
             (Some(from), Some(to)) => Some(V::Str(format!("{from}-{to}"))),
             _ => None,

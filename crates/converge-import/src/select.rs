@@ -102,9 +102,14 @@ pub(crate) fn select(
                 chosen.domains.insert(d.id.clone());
             }
         }
-        // Named VPCs are imported whole: their subnets and groups too, used or not.
+        // Named VPCs are imported whole: their subnets and groups too, used or not; but a public
+        // subnet (one routing to an internet gateway, with the NAT gateways in it) belongs to the
+        // network converge only reads, like the VPC, unless something imported runs in it.
         if filtered || !request.vpc_ids.is_empty() {
-            for s in live.subnets.iter().filter(|s| in_vpc(&s.vpc_id)) {
+            let public = |s: &converge_model::live::LiveSubnet| {
+                live.subnet_reach(&s.vpc_id, Some(&s.id)) == converge_model::live::SubnetReach::Public
+            };
+            for s in live.subnets.iter().filter(|s| in_vpc(&s.vpc_id) && !public(s)) {
                 if matches(&subnet_name(&s.tags), &s.tags) {
                     chosen.subnets.insert(s.id.clone());
                 }

@@ -109,8 +109,8 @@ fn a_cluster_brings_what_it_uses_and_nothing_else() {
     assert!(spec.sagemaker_domains.is_empty() && spec.catalog_portfolios.is_empty(), "{}", imported.spec_text());
     let roles: Vec<&String> = spec.iam_roles.keys().collect();
     assert_eq!(roles, ["EMR_DefaultRole", "EMR_EC2_DefaultRole"]);
-    // The master group admits Studio's group, so that group comes too, by name.
-    assert_eq!(spec.security_groups.len(), 3, "{}", imported.spec_text());
+    // The master group admits Studio's group, so that group comes too, by name (and the service-access group).
+    assert_eq!(spec.security_groups.len(), 4, "{}", imported.spec_text());
     adopt_then_plan_again(&spec, live);
 }
 

@@ -62,6 +62,14 @@ pub struct LiveState {
     /// a domain deleted with `Retain`, and their mount targets hold subnets).
     #[serde(default)]
     pub file_systems: Vec<LiveFileSystem>,
+    /// The route tables of the spec's VPCs (read, never changed): which subnets
+    /// reach an internet gateway or a NAT gateway. A VPC with none listed is one
+    /// whose routes were not read (every VPC has a main route table).
+    #[serde(default)]
+    pub route_tables: Vec<LiveRouteTable>,
+    /// The VPC endpoints of the spec's VPCs (read, never changed).
+    #[serde(default)]
+    pub vpc_endpoints: Vec<LiveVpcEndpoint>,
 }
 
 impl LiveState {
@@ -84,6 +92,106 @@ pub struct LiveVpc {
     pub id: String,
     #[serde(default)]
     pub cidrs: Vec<String>,
+}
+
+/// A route table and the subnets it serves, as `DescribeRouteTables` reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveRouteTable {
+    pub id: String,
+    pub vpc_id: String,
+    /// The VPC's main route table: it serves every subnet without an association of its own.
+    #[serde(default)]
+    pub main: bool,
+    /// The subnets explicitly associated with it.
+    #[serde(default)]
+    pub subnet_ids: Vec<String>,
+    #[serde(default)]
+    pub routes: Vec<LiveRoute>,
+}
+
+/// One route: where to (a CIDR block or a prefix list) and through what
+/// (`local`, `igw-…`, `nat-…`, `vpce-…`, `pcx-…`, `tgw-…`, an instance or interface).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveRoute {
+    pub destination: String,
+    pub target: String,
+    /// `active`, or `blackhole` when the target is gone.
+    #[serde(default = "active")]
+    pub state: String,
+}
+
+fn active() -> String {
+    "active".to_owned()
+}
+
+/// A VPC endpoint (AWS PrivateLink), as `DescribeVpcEndpoints` reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveVpcEndpoint {
+    pub id: String,
+    pub vpc_id: String,
+    /// `com.amazonaws.us-east-1.sagemaker.api`.
+    pub service_name: String,
+    /// `Interface` or `Gateway`.
+    pub endpoint_type: String,
+    /// `available`, `pending`, `deleting`…
+    pub state: String,
+    /// The subnets an interface endpoint has network interfaces in.
+    #[serde(default)]
+    pub subnet_ids: Vec<String>,
+    /// The route tables a gateway endpoint adds its route to.
+    #[serde(default)]
+    pub route_table_ids: Vec<String>,
+}
+
+/// How a subnet reaches beyond its VPC, by its route table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubnetReach {
+    /// A route to an internet gateway: a public subnet (VPC User Guide, "Subnets for your VPC").
+    Public,
+    /// No route to an internet gateway; `nat` when 0.0.0.0/0 goes to a NAT gateway.
+    Private { nat: bool },
+    /// The VPC's routes were not read.
+    Unknown,
+}
+
+impl LiveRouteTable {
+    fn routes_via(&self, prefix: &str) -> impl Iterator<Item = &LiveRoute> {
+        self.routes.iter().filter(move |r| r.state == "active" && r.target.starts_with(prefix))
+    }
+}
+
+impl LiveState {
+    /// The route table that serves `subnet` in `vpc`: its own association, or
+    /// the VPC's main route table (also for a subnet not created yet, `None`:
+    /// AWS associates a new subnet with the main route table).
+    pub fn route_table_of(&self, vpc: &str, subnet: Option<&str>) -> Option<&LiveRouteTable> {
+        let tables = || self.route_tables.iter().filter(move |t| t.vpc_id == vpc);
+        subnet
+            .and_then(|s| tables().find(|t| t.subnet_ids.iter().any(|id| id == s)))
+            .or_else(|| tables().find(|t| t.main))
+    }
+
+    /// Whether `subnet` (or a subnet to be created, `None`) in `vpc` is public or private.
+    pub fn subnet_reach(&self, vpc: &str, subnet: Option<&str>) -> SubnetReach {
+        let Some(table) = self.route_table_of(vpc, subnet) else { return SubnetReach::Unknown };
+        if table.routes_via("igw-").next().is_some() {
+            SubnetReach::Public
+        } else {
+            let nat = table.routes_via("nat-").any(|r| r.destination == "0.0.0.0/0");
+            SubnetReach::Private { nat }
+        }
+    }
+
+    /// The available endpoints of `vpc` by service name.
+    pub fn endpoint_services(&self, vpc: &str) -> impl Iterator<Item = &str> {
+        self.vpc_endpoints
+            .iter()
+            .filter(move |e| e.vpc_id == vpc && e.state.eq_ignore_ascii_case("available"))
+            .map(|e| e.service_name.as_str())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -113,7 +113,7 @@ pub(crate) fn rule_key(rule: &Rule, own: &Id) -> String {
 }
 
 /// Rules keyed by identity, valued by description.
-fn rules_value(rules: &[Rule], own: &Id) -> Value {
+pub(crate) fn rules_value(rules: &[Rule], own: &Id) -> Value {
     Value::Map(rules.iter().map(|r| (rule_key(r, own), Value::opt_str(r.description.as_deref()))).collect())
 }
 
@@ -271,6 +271,22 @@ fn desired_type(t: &InstanceTypeSpec) -> Value {
 fn live_type(t: &LiveInstanceType) -> Value {
     let ebs = t.ebs.iter().map(|v| volume_text(&v.volume_type, v.size, v.iops, v.throughput)).collect();
     Value::Str(instance_type_text(&t.instance_type, t.weight, t.bid_percent, ebs, t.ebs_optimized))
+}
+
+/// A live instance type whose EBS volumes are AWS's to choose: EMR gives
+/// EBS-only types default volumes when the request names none (EMR Management
+/// Guide, "Default Amazon EBS storage for instances"), whether or not it lists them.
+pub(crate) fn live_type_default_ebs(t: &LiveInstanceType) -> Value {
+    Value::Str(instance_type_text(&t.instance_type, t.weight, t.bid_percent, Vec::new(), t.ebs_optimized))
+}
+
+/// The instance types of a live fleet, those in `default_ebs` compared without their volumes.
+pub(crate) fn live_types(fleet: &LiveFleet, default_ebs: &[&str]) -> Value {
+    Value::set(
+        fleet.instance_types.iter().map(|t| {
+            if default_ebs.contains(&t.instance_type.as_str()) { live_type_default_ebs(t) } else { live_type(t) }
+        }),
+    )
 }
 
 fn launch_text(

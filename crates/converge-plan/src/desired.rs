@@ -491,14 +491,47 @@ pub(crate) fn trust_policy(r: &Resolver<'_>, role: &IamRole) -> serde_json::Valu
     serde_json::json!({"Version": "2012-10-17", "Statement": statements})
 }
 
+/// The targets a new fleet starts with. EMR wants at least one above 0
+/// (botocore `InstanceFleetConfig`: "At least one of TargetSpotCapacity and
+/// TargetOnDemandCapacity should be greater than 0"), so a task fleet whose
+/// capacity the scheduler or managed scaling owns starts at 1 unit of it, and
+/// one fixed at 0 and 0 is not created until it has capacity (`None`).
+pub(crate) fn creation_targets(
+    role: FleetRole,
+    fleet: &converge_model::InstanceFleet,
+    scaled: bool,
+) -> Option<(i64, i64)> {
+    let (on_demand, spot) = (fleet.on_demand.at_creation(), fleet.spot.at_creation());
+    if role != FleetRole::Task || on_demand + spot > 0 {
+        return Some((on_demand, spot));
+    }
+    let room = |capacity: Capacity| match capacity {
+        Capacity::Range { max, .. } => max >= 1,
+        Capacity::External => true,
+        Capacity::Fixed(_) => false,
+    };
+    if room(fleet.spot) {
+        Some((0, 1))
+    } else if room(fleet.on_demand) {
+        Some((1, 0))
+    } else if scaled {
+        // Managed scaling sizes the fleet from here; Spot if the fleet is set up for it.
+        let spot = fleet.spot_allocation.is_some() || fleet.spot_timeout_minutes.is_some();
+        Some(if spot { (0, 1) } else { (1, 0) })
+    } else {
+        None
+    }
+}
+
 fn cluster(r: &Resolver<'_>, c: &EmrCluster) -> DesiredCluster {
     let group = |g: &Option<Ref>| g.as_ref().map(|g| r.id(g, Kind::SecurityGroup));
     let mut capacity = BTreeMap::new();
     let fleets = c
         .fleets()
-        .map(|(role, fleet)| {
+        .filter_map(|(role, fleet)| {
             capacity.insert(role, FleetCapacity { on_demand: fleet.on_demand, spot: fleet.spot });
-            FleetConfig {
+            let (on_demand, spot) = creation_targets(role, fleet, c.scaling.is_some())?;
+            Some(FleetConfig {
                 role,
                 name: fleet.name.clone(),
                 instance_types: fleet
@@ -513,8 +546,8 @@ fn cluster(r: &Resolver<'_>, c: &EmrCluster) -> DesiredCluster {
                         configurations: fleet.configurations.clone(),
                     })
                     .collect(),
-                on_demand: fleet.on_demand.at_creation(),
-                spot: fleet.spot.at_creation(),
+                on_demand,
+                spot,
                 spot_timeout: fleet
                     .spot_timeout_minutes
                     .zip(fleet.spot_timeout_action)
@@ -522,7 +555,7 @@ fn cluster(r: &Resolver<'_>, c: &EmrCluster) -> DesiredCluster {
                 spot_allocation: fleet.spot_allocation,
                 on_demand_allocation: fleet.on_demand_allocation,
                 resize: fleet.resize.clone(),
-            }
+            })
         })
         .collect();
     let mut applications = c.applications.clone();

@@ -32,9 +32,11 @@
 mod attrs;
 mod desired;
 pub mod drift;
+mod emr_rules;
 mod fields;
 mod graph;
 mod live_index;
+pub mod network;
 mod normalize;
 mod operations;
 mod outputs;
@@ -45,12 +47,13 @@ mod steps;
 mod value;
 
 pub use desired::{spec_digest, template_version};
+pub use emr_rules::EmrRules;
 pub use fields::Effect;
 pub use graph::{Cycle, Dependency, DependencyGraph};
 pub use normalize::decode_policy;
 pub use outputs::{ResourceOutput, outputs};
 pub use plan::{
-    Action, FieldChange, Plan, PlanError, ReplaceOrder, Replacement, ResourceChange, ownership_tags, plan,
+    Action, FieldChange, Plan, PlanError, PlanWarning, ReplaceOrder, Replacement, ResourceChange, ownership_tags, plan,
     plan_destroy, plan_replacing, read_scope,
 };
 pub use value::Value;

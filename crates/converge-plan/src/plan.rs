@@ -5,10 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use converge_executor::{Claim, Scope};
 use converge_model::live::{OWNER_ADDRESS_TAG, OWNER_STACK_TAG, PREVENT_DESTROY_TAG};
 use converge_model::{Address, FleetRole, Ipv4Cidr, Kind, LiveState, Spec, Strength, Tags};
-use converge_ops::{Id, StepGraph};
+use converge_ops::{Direction, Id, StepGraph};
 
 use crate::attrs::{self, Attrs, FleetPart, fleet_path};
 use crate::desired::{self, Desired, Resolver, UNNUMBERED};
+use crate::emr_rules::EmrRules;
 use crate::fields::{self, Effect, Mutability};
 use crate::graph::DependencyGraph;
 use crate::live_index::{LiveIndex, LiveItem};
@@ -100,6 +101,21 @@ pub struct Plan {
     pub unchanged: usize,
     /// The work: one operation per step, in an order that respects every dependency.
     pub steps: StepGraph,
+    /// What live state shows is likely wrong, though an apply would go through
+    /// (a Studio subnet that reaches no AWS API), minus what the spec silences.
+    pub warnings: Vec<PlanWarning>,
+}
+
+/// Something the live network shows is likely wrong: the same code, message
+/// and hint shape as a spec warning, and silenced the same way
+/// (`silence = { <code> = "<reason>" }` on the resource).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanWarning {
+    /// A stable code, registered with the spec's codes so that specs can silence it.
+    pub code: &'static str,
+    pub address: Address,
+    pub message: String,
+    pub hint: String,
 }
 
 impl Plan {
@@ -144,6 +160,10 @@ pub enum PlanError {
     SubnetHoldsFileSystem { address: Address, file_system: String, domain: Option<String> },
     #[error("`--replace {address}` names no resource of the spec")]
     ReplaceUnknown { address: Address },
+    #[error(
+        "`{address}` would run in the private subnet {subnet} with custom EMR-managed security groups and no `service_access_security_group`, which EMR refuses"
+    )]
+    ServiceAccessGroupRequired { address: Address, subnet: String },
     #[error("converge built an inconsistent plan: {0}")]
     Internal(String),
 }
@@ -170,6 +190,7 @@ impl PlanError {
             PlanError::AppsBlockDomainChange { .. } => "apps-block-domain-change",
             PlanError::SubnetHoldsFileSystem { .. } => "subnet-holds-file-system",
             PlanError::ReplaceUnknown { .. } => "replace-not-in-spec",
+            PlanError::ServiceAccessGroupRequired { .. } => "emr-service-access-required",
             PlanError::Internal(_) => "internal",
         }
     }
@@ -209,6 +230,9 @@ impl PlanError {
             PlanError::ReplaceUnknown { .. } => {
                 "name a resource the spec defines, as `KIND.NAME` (`emr_cluster.etl`); VPCs are read, never replaced".into()
             }
+            PlanError::ServiceAccessGroupRequired { address, .. } => format!(
+                "add a security group for EMR's service access and name it in `{address}.service_access_security_group` (\"An additional managed security group for service access is required when you create a cluster in a private subnet\": EMR Management Guide, \"Working with Amazon EMR-managed security groups\")"
+            ),
             PlanError::Internal(_) => "this is a bug in converge; please report it with the spec and the live state".into(),
         }
     }
@@ -282,10 +306,13 @@ pub fn plan_replacing(spec: &Spec, live: &LiveState, replace: &[Address]) -> Res
     // What both passes compute alike is computed once.
     let mut cache = Cache::default();
     let first = diff_pass(spec, live, &order, &graph, replace, BTreeMap::new(), &mut cache);
-    let Pass { mut changes, matched, unchanged, errors: pass_errors, ids } =
+    let Pass { mut changes, matched, unchanged, errors: pass_errors, ids, emr_rules } =
         diff_pass(spec, live, &order, &graph, replace, first.ids, &mut cache);
     errors.extend(pass_errors);
 
+    let network = crate::network::Network { spec, live, ids: &ids };
+    network.check_service_access(&mut errors);
+    let warnings = network.warnings();
     check_blocked_replacements(&changes, &matched, &mut errors);
     check_domain_changes(&changes, &matched, &mut errors);
     check_subnet_deletes(spec, live, &changes, &matched, &mut errors);
@@ -298,7 +325,7 @@ pub fn plan_replacing(spec: &Spec, live: &LiveState, replace: &[Address]) -> Res
         .filter(|c| c.action == Action::Replace)
         .filter_map(|c| Some((c.address.clone(), c.live_id.clone()?)))
         .collect();
-    let context = operations::Context { spec, live, resolver: &resolver, replaced };
+    let context = operations::Context { spec, live, resolver: &resolver, replaced, emr_rules: &emr_rules };
     let mut built = BTreeMap::new();
     for (address, change) in &mut changes {
         let ops = operations::build(&context, change, matched.get(address))?;
@@ -314,6 +341,7 @@ pub fn plan_replacing(spec: &Spec, live: &LiveState, replace: &[Address]) -> Res
         changes: changes.into_values().collect(),
         unchanged,
         steps,
+        warnings,
     })
 }
 
@@ -356,6 +384,8 @@ struct Pass<'a> {
     ids: BTreeMap<Address, String>,
     unchanged: usize,
     errors: Vec<PlanError>,
+    /// What EMR keeps in the groups it is handed, as this pass knew the ids.
+    emr_rules: EmrRules,
 }
 
 fn diff_pass<'a>(
@@ -368,6 +398,7 @@ fn diff_pass<'a>(
     cache: &mut Cache,
 ) -> Pass<'a> {
     let mut errors = Vec::new();
+    let emr_rules = EmrRules::of(spec, live, &seed);
     let mut index = LiveIndex::new(live, &spec.stack.name, spec.addresses().into_iter().collect());
     let mut resolver = Resolver { spec, account: &spec.stack.account, ids: seed };
     let mut changes: BTreeMap<Address, ResourceChange> = BTreeMap::new();
@@ -432,6 +463,7 @@ fn diff_pass<'a>(
             },
         };
         let Some(item) = live_item else {
+            notes.extend(creation_notes(spec, address));
             let own = Id::Output { output_of: UNNUMBERED, address: address.clone() };
             let fields = create_fields(address.kind, &attrs::desired(&wanted, &own, &cache.documents));
             changes.insert(
@@ -454,6 +486,16 @@ fn diff_pass<'a>(
         let mut in_place = BTreeSet::new();
         if let (Desired::Cluster(cluster), LiveItem::Emr(live_cluster)) = (&wanted, &item) {
             emr_adjust(cluster, live_cluster, &mut desired_attrs, &mut live_attrs, &mut in_place, &mut notes);
+        }
+        if let (Desired::Group(group), LiveItem::SecurityGroup(live_group)) = (&wanted, &item) {
+            // The rules EMR keeps in the groups it is handed are EMR's, not drift.
+            for (field, direction, live_rules, wanted) in [
+                ("ingress", Direction::Ingress, &live_group.ingress, &group.ingress),
+                ("egress", Direction::Egress, &live_group.egress, &group.egress),
+            ] {
+                let kept = emr_rules.without_emrs(&live_group.id, direction, attrs::live_rules(live_rules), wanted);
+                live_attrs.set(field, attrs::rules_value(&kept, &Id::known(&live_group.id)));
+            }
         }
         let mut fields = diff(address.kind, &desired_attrs, &live_attrs, &in_place);
         if retag {
@@ -542,7 +584,27 @@ fn diff_pass<'a>(
         matched.insert(delete_address, item);
     }
 
-    Pass { changes, matched, ids: resolver.ids, unchanged, errors }
+    Pass { changes, matched, ids: resolver.ids, unchanged, errors, emr_rules }
+}
+
+/// What a reviewer should know about how a resource is created: a task fleet
+/// EMR will not create with no capacity at all.
+fn creation_notes(spec: &Spec, address: &Address) -> Vec<String> {
+    let Some(cluster) = spec.emr_clusters.get(&address.name).filter(|_| address.kind == Kind::EmrCluster) else {
+        return Vec::new();
+    };
+    let Some(task) = &cluster.task else { return Vec::new() };
+    let why = "EMR wants at least one of a fleet's targets above 0";
+    match desired::creation_targets(FleetRole::Task, task, cluster.scaling.is_some()) {
+        None => vec![format!("the task fleet is created once the spec gives it capacity: {why}")],
+        Some((on_demand, spot)) if (on_demand, spot) != (task.on_demand.at_creation(), task.spot.at_creation()) => {
+            let market = if spot > 0 { "Spot" } else { "On-Demand" };
+            vec![format!(
+                "the task fleet starts with 1 {market} unit ({why}); what owns its capacity sizes it from there"
+            )]
+        }
+        Some(_) => Vec::new(),
+    }
 }
 
 /// Where a unique name must be unique: the id of a group's VPC, of a user
@@ -643,6 +705,12 @@ fn emr_adjust(
     for live_fleet in &live.fleets {
         let role = live_fleet.role;
         let Some(fleet) = wanted.fleet(role) else { continue };
+        // Volumes the spec does not name for an instance type are EMR's defaults, not drift.
+        let default_ebs: Vec<&str> =
+            fleet.instance_types.iter().filter(|t| t.ebs.is_empty()).map(|t| t.instance_type.as_str()).collect();
+        if !default_ebs.is_empty() {
+            live_attrs.set(fleet_path(role, FleetPart::InstanceTypes), attrs::live_types(live_fleet, &default_ebs));
+        }
         if fleet.name.is_none() {
             let path = fleet_path(role, FleetPart::Name);
             desired.set(path, live_attrs.get(path).clone());

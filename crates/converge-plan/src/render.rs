@@ -13,7 +13,7 @@ use crate::plan::{Action, FieldChange, Plan, ReplaceOrder, ResourceChange};
 use crate::value::{Value, document_text, unified};
 
 /// The version of the JSON plan document.
-pub const JSON_FORMAT_VERSION: &str = "2.0";
+pub const JSON_FORMAT_VERSION: &str = "2.1";
 
 /// Colours for the text plan; [`Style::plain`] for files, logs and `NO_COLOR`.
 #[derive(Clone, Copy, Debug)]
@@ -85,10 +85,23 @@ fn headline(change: &ResourceChange) -> String {
     format!("{}{id} {what}", change.address)
 }
 
+/// `warning[studio-subnet-offline]: sagemaker_domain.studio: …` and its hint, one per warning.
+pub fn warnings_text(plan: &Plan, style: Style) -> String {
+    let mut out = String::new();
+    for warning in &plan.warnings {
+        let label = style.paint("33", &format!("warning[{}]", warning.code));
+        let _ = writeln!(out, "{label}: {}: {}\n  hint: {}", warning.address, warning.message, warning.hint);
+    }
+    out
+}
+
 /// The human plan.
 pub fn text(plan: &Plan, style: Style) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "converge plan for stack `{}` in {} (account {})", plan.stack, plan.region, plan.account);
+    if !plan.warnings.is_empty() {
+        let _ = write!(out, "\n{}", warnings_text(plan, style));
+    }
     if plan.is_empty() {
         let _ = writeln!(out, "\n{}", summary(plan));
         return out;
@@ -194,6 +207,13 @@ pub fn markdown(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "### converge plan: `{}` ({}, account {})\n", plan.stack, plan.region, plan.account);
     let _ = writeln!(out, "**{}**\n", summary(plan));
+    for warning in &plan.warnings {
+        let _ = writeln!(
+            out,
+            "> ⚠️ **warning[{}]** `{}`: {}  \n> hint: {}\n",
+            warning.code, warning.address, warning.message, warning.hint
+        );
+    }
     if plan.is_empty() {
         return out;
     }
@@ -327,6 +347,12 @@ pub fn json(plan: &Plan) -> serde_json::Value {
             "delete": plan.count(Action::Delete),
             "unchanged": plan.unchanged,
         },
+        "warnings": plan.warnings.iter().map(|w| json!({
+            "code": w.code,
+            "address": w.address.to_string(),
+            "message": w.message,
+            "hint": w.hint,
+        })).collect::<Vec<_>>(),
         "changes": changes,
         "steps": plan.steps.steps().iter().map(|s| json!({
             "id": s.id,

@@ -2,8 +2,9 @@
 //!
 //! The first line of each `spec.toml` states the case's claim, checked here
 //! independently of the snapshots:
-//! `# expect: empty`, `# expect: error`, `# expect: create=15`, or
-//! `# expect: <address>=<action> …`. The text and JSON plans (or the errors)
+//! `# expect: empty`, `# expect: error`, `# expect: error=<code>`, `# expect: create=15`, or
+//! `# expect: <address>=<action> …`; `warning=<code>` among the claims says the
+//! plan warns with that code (`# expect: empty warning=studio-subnet-offline`). The text and JSON plans (or the errors)
 //! are snapshotted; review changes with `cargo insta review`.
 
 #![expect(clippy::disallowed_methods, reason = "a test reads its fixtures")]
@@ -42,11 +43,27 @@ fn action(name: &str) -> Action {
 }
 
 fn check_expectation(case: &str, expect: &str, result: &Result<Plan, Vec<PlanError>>) {
-    match (expect, result) {
+    if let (Some(code), Err(errors)) = (expect.strip_prefix("error="), result) {
+        let codes: Vec<&str> = errors.iter().map(PlanError::code).collect();
+        assert!(codes.contains(&code), "{case}: expected error `{code}`, got {codes:?}");
+        return;
+    }
+    let (warnings, expect): (Vec<&str>, Vec<&str>) =
+        expect.split_whitespace().partition(|claim| claim.starts_with("warning="));
+    if let Ok(plan) = result {
+        let raised: Vec<&str> = plan.warnings.iter().map(|w| w.code).collect();
+        let expected: Vec<&str> = warnings.iter().filter_map(|w| w.strip_prefix("warning=")).collect();
+        assert_eq!(raised, expected, "{case}: warnings");
+    }
+    let expect = expect.join(" ");
+    match (expect.as_str(), result) {
         ("error", Err(_)) => {}
         ("error", Ok(plan)) => panic!("{case}: expected an error, got {}", render::summary(plan)),
+        (claim, Ok(plan)) if claim.starts_with("error=") => {
+            panic!("{case}: expected an error, got {}", render::summary(plan))
+        }
         (_, Err(errors)) => panic!("{case}: expected a plan, got {errors:?}"),
-        ("empty", Ok(plan)) => {
+        ("empty" | "", Ok(plan)) => {
             assert!(plan.is_empty(), "{case}: expected no changes:\n{}", render::text(plan, render::Style::plain()))
         }
         (claims, Ok(plan)) => {

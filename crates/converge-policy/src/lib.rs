@@ -109,7 +109,10 @@ pub fn iam_action(service: &str, operation: &str) -> String {
 /// resources of every kind, so that an orphan of a kind the spec no longer
 /// has is still found.
 const READS: &[(&str, &[&str])] = &[
-    ("ec2", &["DescribeVpcs", "DescribeSubnets", "DescribeSecurityGroups"]),
+    (
+        "ec2",
+        &["DescribeVpcs", "DescribeSubnets", "DescribeSecurityGroups", "DescribeRouteTables", "DescribeVpcEndpoints"],
+    ),
     ("iam", &["GetAccountAuthorizationDetails", "ListRoles"]),
     (
         "sagemaker",

@@ -1,6 +1,6 @@
 //! The admin API tests and demos use: `/_sandbox/...` on the same port.
 //!
-//! - `GET /_sandbox/health` → `{"ok": true}`
+//! - `GET /_sandbox/health` → `{"ok": true, "account": …, "region": …, "models": "botocore 1.44.18"}`
 //! - `GET /_sandbox/requests` → every request (service, operation, status, error, latency); `DELETE` clears
 //! - `GET|PUT|DELETE /_sandbox/faults` → the active fault rules (JSON array of `Fault`)
 //! - `GET|PUT /_sandbox/state` → the whole emulated account (JSON)
@@ -19,9 +19,12 @@ use crate::state::World;
 
 pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) -> Response {
     let result: Result<serde_json::Value, (StatusCode, String)> = match (method.as_str(), path.trim_end_matches('/')) {
-        ("GET", "/_sandbox/health") => {
-            Ok(serde_json::json!({ "ok": true, "account": shared.config.account, "region": shared.config.region }))
-        }
+        ("GET", "/_sandbox/health") => Ok(serde_json::json!({
+            "ok": true,
+            "account": shared.config.account,
+            "region": shared.config.region,
+            "models": format!("botocore {}", crate::model::models().botocore),
+        })),
         ("GET", "/_sandbox/requests") => Ok(serde_json::to_value(&*lock(&shared.log)).unwrap_or_default()),
         ("DELETE", "/_sandbox/requests") => {
             lock(&shared.log).clear();

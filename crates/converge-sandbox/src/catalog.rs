@@ -425,9 +425,12 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, input: &
             let arn = required(input, "PrincipalARN")?.to_owned();
             let principal_type = str_of(input, "PrincipalType").unwrap_or("IAM").to_owned();
             if operation.starts_with("Associate") && principal_type == "IAM" {
+                // A role IAM has not propagated yet reads as missing: terraform-provider-aws retries
+                // InvalidParametersException "profile does not exist" (`principal_portfolio_association.go`).
                 let name = arn.rsplit('/').next().unwrap_or(&arn).to_ascii_lowercase();
-                if !arn.contains(":role/") || !world.iam.roles.contains_key(&name) {
-                    return Err(invalid(format!("Principal {arn} does not exist.")));
+                let role = world.iam.roles.get(&name).filter(|_| arn.contains(":role/"));
+                if role.is_none_or(|role| ctx.propagating(role.created_ms)) {
+                    return Err(invalid(format!("The principal {arn}: profile does not exist.")));
                 }
             }
             let p = world
@@ -485,9 +488,10 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, input: &
                 let role = str_of(&document, "RoleArn")
                     .or_else(|| str_of(&document, "LocalRoleName"))
                     .ok_or_else(|| invalid("A LAUNCH constraint needs RoleArn or LocalRoleName."))?;
+                // As for principals: terraform-provider-aws `constraint.go` retries "profile does not exist".
                 let name = role.rsplit('/').next().unwrap_or(role).to_ascii_lowercase();
-                if !world.iam.roles.contains_key(&name) {
-                    return Err(invalid(format!("Role {role} does not exist.")));
+                if world.iam.roles.get(&name).is_none_or(|r| ctx.propagating(r.created_ms)) {
+                    return Err(invalid(format!("The launch role {role}: profile does not exist.")));
                 }
                 if world
                     .catalog

@@ -11,7 +11,7 @@ use crate::json::{
     EMR_PAGES, array, bool_of, int_of, paged, required, str_of, strings, tags_json, tags_of, validation,
 };
 use crate::server::Ctx;
-use crate::state::{Tags, Timeline, World};
+use crate::state::{Rule, Tags, Timeline, World};
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -76,6 +76,35 @@ const TERMINATING: f64 = 90.0;
 const RESIZING: f64 = 120.0;
 
 const LIVE: [&str; 4] = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"];
+/// Seconds of AWS time before a cluster EMR refuses after starting it fails.
+const VALIDATING: f64 = 60.0;
+/// Seconds of AWS time before EMR puts back a rule removed from a managed group
+/// ("only for the EMR service to re-add them in a matter of minutes":
+/// terraform-provider-aws `website/docs/r/emr_cluster.html.markdown`).
+const READD: f64 = 120.0;
+/// Seconds of AWS time a fleet spends RECONFIGURING.
+const RECONFIGURING: f64 = 60.0;
+
+/// `emr-6.15.0` → `(6, 15, 0)`.
+fn release_version(release: &str) -> Option<(u32, u32, u32)> {
+    let mut parts = release.strip_prefix("emr-")?.split('.').map(|p| p.parse::<u32>().ok());
+    Some((parts.next()??, parts.next()??, parts.next().flatten().unwrap_or(0)))
+}
+
+/// Auto-termination exists from EMR 5.30.0 and 6.1.0 (EMR API reference, `PutAutoTerminationPolicy`).
+fn has_auto_termination(release: &str) -> bool {
+    release_version(release).is_some_and(|v| v >= (6, 1, 0) || ((5, 30, 0)..(6, 0, 0)).contains(&v))
+}
+
+/// Per-fleet configurations (reconfiguration) exist from EMR 5.21.0 (EMR Management Guide,
+/// "Reconfigure an instance fleet in a running cluster").
+fn has_reconfiguration(release: &str) -> bool {
+    release_version(release).is_some_and(|v| v >= (5, 21, 0))
+}
+
+fn no_auto_termination() -> ApiError {
+    validation("Auto-termination is not available for this account when using this release of EMR")
+}
 
 impl Cluster {
     pub(crate) fn state(&self, now_ms: u64) -> &str {
@@ -145,6 +174,13 @@ fn check_fleet(config: &Value) -> Result<(), ApiError> {
     if od < 0 || spot < 0 {
         return Err(validation("Target capacities must not be negative."));
     }
+    // botocore `InstanceFleetConfig.TargetOnDemandCapacity`: "At least one of
+    // TargetSpotCapacity and TargetOnDemandCapacity should be greater than 0."
+    if od + spot == 0 {
+        return Err(validation(format!(
+            "The {fleet_type} instance fleet: at least one of TargetSpotCapacity and TargetOnDemandCapacity should be greater than 0."
+        )));
+    }
     if let Some(minutes) =
         config.pointer("/LaunchSpecifications/SpotSpecification/TimeoutDurationMinutes").and_then(Value::as_i64)
         && !(5..=1440).contains(&minutes)
@@ -154,7 +190,54 @@ fn check_fleet(config: &Value) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn new_fleet(world: &mut World, config: &Value, timeline: Timeline) -> Fleet {
+/// The EBS volumes EMR gives an instance of an EBS-only type when the request
+/// names none (EMR 5.22.0 and later; EMR Management Guide, "Default Amazon EBS
+/// storage for instances"): by size, how many volumes of how many GiB. The
+/// volume type the guide leaves open ("gp2 or gp3"); the sandbox says gp2.
+fn default_volumes(instance_type: &str, release: &str) -> Option<(i64, i64)> {
+    let (family, size) = instance_type.split_once('.')?;
+    // Families with instance store (EC2 User Guide, "Instance store volumes"): a `d` after the
+    // generation (m5d, r6gd, m5dn) and the storage families (i3, d3, h1, x1…).
+    let after_generation =
+        family.trim_start_matches(|c: char| c.is_ascii_alphabetic()).trim_start_matches(|c: char| c.is_ascii_digit());
+    let instance_store = after_generation.contains('d')
+        || family.starts_with('i')
+        || family.starts_with('d')
+        || family.starts_with("h1")
+        || family.starts_with("x1");
+    if instance_store || release_version(release).is_none_or(|v| v < (5, 22, 0)) {
+        return None;
+    }
+    Some(match size {
+        "large" => (1, 32),
+        "xlarge" => (2, 32),
+        "2xlarge" => (4, 32),
+        "4xlarge" => (4, 64),
+        "8xlarge" => (4, 128),
+        "9xlarge" => (4, 144),
+        "10xlarge" => (4, 160),
+        "12xlarge" => (4, 192),
+        "16xlarge" => (4, 256),
+        "18xlarge" => (4, 288),
+        "24xlarge" => (4, 384),
+        _ => return None,
+    })
+}
+
+/// An instance type as EMR keeps it: with its default volumes when it asked for none.
+fn with_default_volumes(config: &Value, release: &str) -> Value {
+    let mut config = config.clone();
+    if config.get("EbsConfiguration").is_none()
+        && let Some((count, size)) = str_of(&config, "InstanceType").and_then(|t| default_volumes(t, release))
+    {
+        config["EbsConfiguration"] = json!({
+            "EbsBlockDeviceConfigs": [{ "VolumeSpecification": { "VolumeType": "gp2", "SizeInGB": size }, "VolumesPerInstance": count }],
+        });
+    }
+    config
+}
+
+fn new_fleet(world: &mut World, config: &Value, timeline: Timeline, release: &str) -> Fleet {
     Fleet {
         id: format!("if-{}", world.id("x")[2..].chars().take(13).collect::<String>().to_ascii_uppercase()),
         name: str_of(config, "Name").map(str::to_owned),
@@ -162,7 +245,9 @@ fn new_fleet(world: &mut World, config: &Value, timeline: Timeline) -> Fleet {
         target_on_demand: int_of(config, "TargetOnDemandCapacity").unwrap_or(0),
         target_spot: int_of(config, "TargetSpotCapacity").unwrap_or(0),
         previous: (0, 0),
-        instance_types: Value::Array(array(config, "InstanceTypeConfigs").to_vec()),
+        instance_types: Value::Array(
+            array(config, "InstanceTypeConfigs").iter().map(|t| with_default_volumes(t, release)).collect(),
+        ),
         launch: config.get("LaunchSpecifications").cloned(),
         resize: config.get("ResizeSpecifications").cloned(),
         timeline,
@@ -259,14 +344,26 @@ fn run_job_flow(world: &mut World, ctx: &Ctx<'_>, input: &Value, propagation: f6
         .first()
         .and_then(|r| world.iam.roles.get(r))
         .ok_or_else(|| validation(format!("Invalid InstanceProfile: {profile_arn}.")))?;
-    let visible_at = role.created_ms.max(profile.created_ms) + (propagation * 1000.0 * ctx.time_scale) as u64;
-    if ctx.now_ms < visible_at {
+    // IAM is eventually consistent: EMR answers a fresh instance profile in either
+    // of two ways (terraform-provider-aws `internal/service/emr/cluster.go` retries both).
+    let created = role.created_ms.max(profile.created_ms);
+    let window = (propagation * 1000.0 * ctx.time_scale) as u64;
+    if ctx.now_ms < created + window / 2 {
+        return Err(ApiError::bad_request(
+            "AccessDeniedException",
+            format!("Failed to authorize instance profile {profile_arn}"),
+        ));
+    }
+    if ctx.now_ms < created + window {
         return Err(validation(format!("Invalid InstanceProfile: {profile_arn}.")));
     }
     if let Some(policy) = input.get("ManagedScalingPolicy") {
         check_scaling(policy)?;
     }
     let idle_timeout = input.get("AutoTerminationPolicy").map(check_idle_timeout).transpose()?;
+    if idle_timeout.is_some() && !has_auto_termination(&release) {
+        return Err(no_auto_termination());
+    }
 
     let subnet = subnets.first().cloned().unwrap_or_default();
     let zone =
@@ -276,7 +373,27 @@ fn run_job_flow(world: &mut World, ctx: &Ctx<'_>, input: &Value, propagation: f6
     timeline.0.push((ctx.after(STARTING), "BOOTSTRAPPING".into()));
     timeline.0.push((ready, "WAITING".into()));
     let keep_alive = bool_of(instances, "KeepJobFlowAliveWhenNoSteps").unwrap_or(false);
-    let reason = if keep_alive {
+    // "An additional managed security group for service access is required when you create a
+    // cluster in a private subnet" (EMR Management Guide, "Working with Amazon EMR-managed security
+    // groups"). EMR accepts the request, then the cluster fails (hashicorp/terraform#9518,
+    // azavea/terraform-aws-emr-cluster#7).
+    let custom_groups = str_of(instances, "EmrManagedMasterSecurityGroup").is_some();
+    let refused = (custom_groups
+        && str_of(instances, "ServiceAccessSecurityGroup").is_none()
+        && !crate::ec2::is_public(world, &subnets.first().cloned().unwrap_or_default()))
+    .then(|| {
+        (
+            "VALIDATION_ERROR".to_owned(),
+            "You must also specify a ServiceAccessSecurityGroup if you use custom security groups when creating a cluster in a private subnet.".to_owned(),
+        )
+    });
+    let reason = if let Some(reason) = refused {
+        let failed = ctx.after(VALIDATING);
+        timeline.0.retain(|(at, _)| *at < failed);
+        timeline.0.push((failed, "TERMINATING".into()));
+        timeline.0.push((failed + (TERMINATING * 1000.0 * ctx.time_scale) as u64, "TERMINATED_WITH_ERRORS".into()));
+        Some(reason)
+    } else if keep_alive {
         None
     } else {
         // Without KeepJobFlowAliveWhenNoSteps the cluster shuts down once its (no) steps are done.
@@ -286,8 +403,11 @@ fn run_job_flow(world: &mut World, ctx: &Ctx<'_>, input: &Value, propagation: f6
     };
     let id = format!("j-{}", world.id("x")[2..].chars().take(13).collect::<String>().to_ascii_uppercase());
     let mut fleet_timeline = Timeline::starting(ctx.now_ms, "PROVISIONING");
-    fleet_timeline.0.push((ready, "RUNNING".into()));
-    let fleets: Vec<Fleet> = fleets.iter().map(|f| new_fleet(world, f, fleet_timeline.clone())).collect();
+    match timeline.reached("TERMINATED_WITH_ERRORS", u64::MAX) {
+        Some(failed) => fleet_timeline.0.push((failed, "TERMINATED".into())),
+        None => fleet_timeline.0.push((ready, "RUNNING".into())),
+    }
+    let fleets: Vec<Fleet> = fleets.iter().map(|f| new_fleet(world, f, fleet_timeline.clone(), &release)).collect();
     let cluster = Cluster {
         arn: format!("arn:aws:elasticmapreduce:{}:{}:cluster/{id}", ctx.region, ctx.account),
         id: id.clone(),
@@ -314,7 +434,8 @@ fn run_job_flow(world: &mut World, ctx: &Ctx<'_>, input: &Value, propagation: f6
         bootstrap: input.get("BootstrapActions").cloned().unwrap_or(json!([])),
         ebs_root_volume_size: int_of(input, "EbsRootVolumeSize"),
         termination_protected: bool_of(instances, "TerminationProtected").unwrap_or(false),
-        visible_to_all_users: bool_of(input, "VisibleToAllUsers").unwrap_or(true),
+        // "no longer supported… setting it to false now has no effect" (botocore `RunJobFlowInput`).
+        visible_to_all_users: true,
         step_concurrency: int_of(input, "StepConcurrencyLevel").unwrap_or(1),
         idle_timeout,
         managed_scaling: input.get("ManagedScalingPolicy").cloned(),
@@ -324,8 +445,122 @@ fn run_job_flow(world: &mut World, ctx: &Ctx<'_>, input: &Value, propagation: f6
         fleets,
     };
     let arn = cluster.arn.clone();
+    let rules = managed_rules(world, &cluster);
     world.emr.clusters.insert(id.clone(), cluster);
+    for (group, egress, rule) in rules {
+        add_rule(world, &group, egress, rule);
+    }
     Ok(json!({ "JobFlowId": id, "ClusterArn": arn }))
+}
+
+/// The CIDR blocks EMR opens TCP 8443 to on a primary group in a public subnet:
+/// "Various Amazon IP address ranges" (EMR Management Guide) — the ranges a real
+/// account's ElasticMapReduce-master group held (a terraformer export of 2019-12-16).
+const EMR_SERVICE_RANGES: &[&str] = &[
+    "207.171.167.101/32",
+    "207.171.167.25/32",
+    "207.171.167.26/32",
+    "207.171.172.6/32",
+    "54.239.98.0/24",
+    "54.240.217.16/29",
+    "54.240.217.64/28",
+    "54.240.217.8/29",
+    "54.240.217.80/29",
+    "72.21.196.64/29",
+    "72.21.198.64/29",
+    "72.21.217.0/24",
+];
+
+/// The rules EMR writes into the groups a cluster is given as EMR-managed and
+/// keeps there (EMR Management Guide, "Working with Amazon EMR-managed security
+/// groups", the rule tables of each managed group): (group, egress, rule).
+///
+/// - primary and core/task: all ICMP, all TCP and all UDP from themselves and
+///   from each other; all traffic out to 0.0.0.0/0;
+/// - in a private subnet: TCP 8443 into both from the service-access group;
+///   TCP 9443 into the service-access group from the primary group, and TCP
+///   8443 out of it to both;
+/// - in a public subnet: TCP 8443 into the primary group from AWS's ranges.
+pub(crate) fn managed_rules(world: &World, c: &Cluster) -> Vec<(String, bool, Rule)> {
+    let (Some(master), Some(core)) = (&c.master_group, &c.slave_group) else { return Vec::new() };
+    let rule = |protocol: &str, ports: Option<(i64, i64)>, cidr: Option<&str>, group: Option<&str>| Rule {
+        id: String::new(),
+        protocol: protocol.to_owned(),
+        from_port: ports.map(|p| p.0),
+        to_port: ports.map(|p| p.1),
+        cidr: cidr.map(str::to_owned),
+        cidr6: None,
+        group_id: group.map(str::to_owned),
+        description: None,
+    };
+    let mut rules = Vec::new();
+    for own in [master, core] {
+        for peer in [master, core] {
+            rules.push((own.clone(), false, rule("icmp", Some((-1, -1)), None, Some(peer))));
+            rules.push((own.clone(), false, rule("tcp", Some((0, 65535)), None, Some(peer))));
+            rules.push((own.clone(), false, rule("udp", Some((0, 65535)), None, Some(peer))));
+        }
+        rules.push((own.clone(), true, rule("-1", None, Some("0.0.0.0/0"), None)));
+    }
+    let public = crate::ec2::is_public(world, &c.subnet);
+    match (&c.service_access_group, public) {
+        (_, true) => {
+            for range in EMR_SERVICE_RANGES {
+                rules.push((master.clone(), false, rule("tcp", Some((8443, 8443)), Some(range), None)));
+            }
+        }
+        (Some(service), false) => {
+            for own in [master, core] {
+                rules.push((own.clone(), false, rule("tcp", Some((8443, 8443)), None, Some(service))));
+                rules.push((service.clone(), true, rule("tcp", Some((8443, 8443)), None, Some(own))));
+            }
+            rules.push((service.clone(), false, rule("tcp", Some((9443, 9443)), None, Some(master))));
+        }
+        (None, false) => {}
+    }
+    rules
+}
+
+/// Adds `rule` to a group unless it holds the same permission already.
+fn add_rule(world: &mut World, group: &str, egress: bool, mut rule: Rule) {
+    rule.id = world.id("sgr");
+    let Some(group) = world.ec2.groups.get_mut(group) else { return };
+    let rules = if egress { &mut group.egress } else { &mut group.ingress };
+    if !rules.iter().any(|r| r.same_permission(&rule)) {
+        rules.push(rule);
+    }
+}
+
+/// EMR keeps its rules in the managed groups of running clusters: one removed
+/// comes back a few minutes later ([`READD`]). Called before every request.
+pub(crate) fn maintain_rules(world: &mut World, now_ms: u64, time_scale: f64) {
+    let mut missing = Vec::new();
+    for c in world.emr.clusters.values().filter(|c| LIVE.contains(&c.state(now_ms))) {
+        for (group, egress, rule) in managed_rules(world, c) {
+            let Some(g) = world.ec2.groups.get(&group) else { continue };
+            let present = if egress { &g.egress } else { &g.ingress };
+            if !present.iter().any(|r| r.same_permission(&rule)) {
+                missing.push((group, egress, rule));
+            }
+        }
+    }
+    let due_at = now_ms + (READD * 1000.0 * time_scale) as u64;
+    let scheduled = &mut world.ec2.readd;
+    // What is no longer missing (added back by someone) is no longer due.
+    scheduled.retain(|(group, egress, rule, _)| {
+        missing.iter().any(|(g, e, r)| g == group && e == egress && r.same_permission(rule))
+    });
+    for (group, egress, rule) in missing {
+        if !scheduled.iter().any(|(g, e, r, _)| *g == group && *e == egress && r.same_permission(&rule)) {
+            scheduled.push((group, egress, rule, due_at));
+        }
+    }
+    let due: Vec<(String, bool, Rule)> =
+        scheduled.iter().filter(|(.., at)| *at <= now_ms).map(|(g, e, r, _)| (g.clone(), *e, r.clone())).collect();
+    scheduled.retain(|(.., at)| *at > now_ms);
+    for (group, egress, rule) in due {
+        add_rule(world, &group, egress, rule);
+    }
 }
 
 fn status_json(timeline: &Timeline, reason: Option<&(String, String)>, now_ms: u64, ready_state: &str) -> Value {
@@ -503,6 +738,7 @@ pub(crate) fn handle(
                     "An instance fleet may only be modified when the cluster is running or waiting.",
                 ));
             }
+            let reconfigurable = has_reconfiguration(&c.release);
             let config = input.get("InstanceFleet").ok_or_else(|| validation("InstanceFleet is required"))?;
             let fleet_id = required(config, "InstanceFleetId")?;
             let fleet = c
@@ -510,21 +746,56 @@ pub(crate) fn handle(
                 .iter_mut()
                 .find(|f| f.id == fleet_id)
                 .ok_or_else(|| invalid_request(format!("Instance fleet id '{fleet_id}' is not valid.")))?;
-            if fleet.fleet_type == "MASTER" {
+            // One change at a time: the real wording is unknown (docs/aws-fidelity.md); converge waits
+            // for a fleet to settle before it reconfigures it, so it is right either way.
+            let state = fleet.timeline.at(now).to_owned();
+            if state != "RUNNING" {
+                return Err(invalid_request(format!(
+                    "The instance fleet {fleet_id} is in {state} state and cannot be modified until it is RUNNING."
+                )));
+            }
+            let targets = (int_of(config, "TargetOnDemandCapacity"), int_of(config, "TargetSpotCapacity"));
+            let reconfiguration = config.get("InstanceTypeConfigs").and_then(Value::as_array);
+            if fleet.fleet_type == "MASTER" && targets != (None, None) {
+                // The primary fleet is one instance for the cluster's life (EMR Management Guide, "Planning and configuring instance fleets").
                 return Err(invalid_request("The master instance fleet cannot be resized."));
             }
-            let od = int_of(config, "TargetOnDemandCapacity").unwrap_or(fleet.target_on_demand);
-            let spot = int_of(config, "TargetSpotCapacity").unwrap_or(fleet.target_spot);
+            if let Some(types) = reconfiguration {
+                if !reconfigurable {
+                    return Err(validation(
+                        "Reconfiguring an instance fleet needs Amazon EMR release 5.21.0 or later.",
+                    ));
+                }
+                for wanted in types {
+                    let instance_type = required(wanted, "InstanceType")?;
+                    let existing = fleet
+                        .instance_types
+                        .as_array_mut()
+                        .and_then(|all| all.iter_mut().find(|t| str_of(t, "InstanceType") == Some(instance_type)))
+                        .ok_or_else(|| {
+                            validation(format!(
+                                "The instance type {instance_type} is not in instance fleet {fleet_id}."
+                            ))
+                        })?;
+                    existing["Configurations"] = wanted.get("Configurations").cloned().unwrap_or(json!([]));
+                }
+            }
+            let od = targets.0.unwrap_or(fleet.target_on_demand);
+            let spot = targets.1.unwrap_or(fleet.target_spot);
             if od < 0 || spot < 0 {
                 return Err(validation("Target capacities must not be negative."));
             }
             if let Some(resize) = config.get("ResizeSpecifications") {
                 fleet.resize = Some(resize.clone());
             }
-            fleet.previous = (fleet.target_on_demand, fleet.target_spot);
-            fleet.target_on_demand = od;
-            fleet.target_spot = spot;
-            fleet.timeline.replan(now, &[(now, "RESIZING"), (ctx.after(RESIZING), "RUNNING")]);
+            if targets != (None, None) {
+                fleet.previous = (fleet.target_on_demand, fleet.target_spot);
+                fleet.target_on_demand = od;
+                fleet.target_spot = spot;
+                fleet.timeline.replan(now, &[(now, "RESIZING"), (ctx.after(RESIZING), "RUNNING")]);
+            } else if reconfiguration.is_some() {
+                fleet.timeline.replan(now, &[(now, "RECONFIGURING"), (ctx.after(RECONFIGURING), "RUNNING")]);
+            }
             Ok(json!({}))
         }
         "AddInstanceFleet" => {
@@ -534,7 +805,7 @@ pub(crate) fn handle(
             }
             check_fleet(config)?;
             let id = required(input, "ClusterId")?.to_owned();
-            {
+            let release = {
                 let c = cluster(world, &id)?;
                 if !matches!(c.state(now), "RUNNING" | "WAITING") {
                     return Err(invalid_request(
@@ -546,9 +817,10 @@ pub(crate) fn handle(
                         "The cluster already has a TASK instance fleet; a cluster has at most one.",
                     ));
                 }
-            }
+                c.release.clone()
+            };
             let timeline = Timeline(vec![(now, "PROVISIONING".into()), (ctx.after(RESIZING), "RUNNING".into())]);
-            let fleet = new_fleet(world, config, timeline);
+            let fleet = new_fleet(world, config, timeline, &release);
             let fleet_id = fleet.id.clone();
             let c = cluster_mut(world, &id)?;
             c.fleets.push(fleet);
@@ -582,10 +854,8 @@ pub(crate) fn handle(
                 if operation == "SetTerminationProtection" {
                     c.termination_protected = bool_of(input, "TerminationProtected")
                         .ok_or_else(|| validation("TerminationProtected is required"))?;
-                } else {
-                    c.visible_to_all_users = bool_of(input, "VisibleToAllUsers")
-                        .ok_or_else(|| validation("VisibleToAllUsers is required"))?;
                 }
+                // SetVisibleToAllUsers: "no longer supported" (botocore): accepted, without effect.
             }
             Ok(json!({}))
         }
@@ -608,6 +878,12 @@ pub(crate) fn handle(
         }
         "GetManagedScalingPolicy" => {
             let c = cluster(world, required(input, "ClusterId")?)?;
+            // terraform-provider-aws PR #15541: EMR answers this for a cluster shutting down or finished.
+            if !LIVE.contains(&c.state(now)) {
+                return Err(validation(
+                    "A job flow that is shutting down, terminated, or finished may not be modified.",
+                ));
+            }
             Ok(match &c.managed_scaling {
                 Some(policy) => json!({ "ManagedScalingPolicy": policy }),
                 None => json!({}),
@@ -619,11 +895,18 @@ pub(crate) fn handle(
         }
         "PutAutoTerminationPolicy" => {
             let seconds = check_idle_timeout(input.get("AutoTerminationPolicy").unwrap_or(&Value::Null))?;
-            cluster_mut(world, required(input, "ClusterId")?)?.idle_timeout = Some(seconds);
+            let c = cluster_mut(world, required(input, "ClusterId")?)?;
+            if !has_auto_termination(&c.release) {
+                return Err(no_auto_termination());
+            }
+            c.idle_timeout = Some(seconds);
             Ok(json!({}))
         }
         "GetAutoTerminationPolicy" => {
             let c = cluster(world, required(input, "ClusterId")?)?;
+            if !has_auto_termination(&c.release) {
+                return Err(no_auto_termination());
+            }
             Ok(match c.idle_timeout {
                 Some(seconds) => json!({ "AutoTerminationPolicy": { "IdleTimeout": seconds } }),
                 None => json!({}),

@@ -17,6 +17,50 @@ fn no_such_profile(name: &str) -> ApiError {
     ApiError::new(404, "NoSuchEntity", format!("Instance Profile {name} cannot be found."))
 }
 
+/// AWS managed policies the sandbox knows to exist (ARN path and name): those
+/// the platform's guides name, each on its page of the AWS Managed Policy
+/// Reference Guide (`https://docs.aws.amazon.com/aws-managed-policy/latest/reference/<Name>.html`).
+/// Any other `arn:aws:iam::aws:policy/…` is answered as AWS answers a policy
+/// that does not exist.
+const AWS_MANAGED_POLICIES: &[&str] = &[
+    "AdministratorAccess",
+    "AmazonEMRFullAccessPolicy_v2",
+    "AmazonElasticMapReduceFullAccess",
+    "AmazonS3FullAccess",
+    "AmazonS3ReadOnlyAccess",
+    "AmazonSSMManagedInstanceCore",
+    "AmazonSageMakerFullAccess",
+    "AmazonSageMakerReadOnly",
+    "AWSCloudFormationReadOnlyAccess",
+    "AWSServiceCatalogAdminFullAccess",
+    "AWSServiceCatalogEndUserFullAccess",
+    "CloudWatchLogsFullAccess",
+    "ReadOnlyAccess",
+    "service-role/AmazonEMRServicePolicy_v2",
+    "service-role/AmazonElasticMapReduceRole",
+    "service-role/AmazonElasticMapReduceforEC2Role",
+];
+
+/// Whether a managed policy can be attached to a role: `NoSuchEntity` when it
+/// does not exist ("Policy … does not exist or is not attachable.": hashicorp/terraform#31748,
+/// getmoto/moto#6482), `PolicyNotAttachable` for a service-linked role's policy
+/// (aws/aws-cdk#6131). Policies of this account exist when seeded (`Seed::policies`).
+fn check_attachable(world: &World, account: &str, arn: &str) -> Result<(), ApiError> {
+    let missing = || ApiError::new(404, "NoSuchEntity", format!("Policy {arn} does not exist or is not attachable."));
+    let rest = arn.split_once(":iam::").map(|(_, rest)| rest).ok_or_else(missing)?;
+    let (owner, path) = rest.split_once(":policy/").ok_or_else(missing)?;
+    if owner == "aws" {
+        if path.starts_with("aws-service-role/") {
+            return Err(ApiError::bad_request(
+                "PolicyNotAttachable",
+                "Cannot attach a Service Role Policy to a Customer Role.",
+            ));
+        }
+        return if AWS_MANAGED_POLICIES.contains(&path) { Ok(()) } else { Err(missing()) };
+    }
+    if owner == account && world.iam.policies.iter().any(|p| p == arn) { Ok(()) } else { Err(missing()) }
+}
+
 fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
 }
@@ -276,6 +320,7 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
             if !arn.starts_with("arn:aws:iam::") || !arn.contains(":policy/") {
                 return Err(ApiError::bad_request("InvalidInput", format!("ARN {arn} is not valid.")));
             }
+            check_attachable(world, ctx.account, arn)?;
             let role = role_mut(world, p.required("RoleName")?)?;
             if !role.managed_policies.iter().any(|a| a == arn) {
                 role.managed_policies.push(arn.to_owned());

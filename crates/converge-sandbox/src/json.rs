@@ -57,7 +57,7 @@ pub(crate) struct Paging {
     pub(crate) size: &'static str,
     pub(crate) next: &'static str,
     pub(crate) default: usize,
-    /// The largest page a client may ask for.
+    /// The largest page the service answers with (what a client may ask for is its model's range).
     pub(crate) max: usize,
 }
 
@@ -66,9 +66,10 @@ pub(crate) const SAGEMAKER_PAGES: Paging =
     Paging { token: "NextToken", size: "MaxResults", next: "NextToken", default: 10, max: 100 };
 /// EMR's `List*`: pages of 50, `Marker`.
 pub(crate) const EMR_PAGES: Paging = Paging { token: "Marker", size: "", next: "Marker", default: 50, max: 50 };
-/// Service Catalog: `PageSize` (default 20), `PageToken`, `NextPageToken`.
+/// Service Catalog: `PageSize` (default 20, at most 20: botocore `PageSize`,
+/// and a field report for `ListPortfolios`, whose model says 100), `PageToken`, `NextPageToken`.
 pub(crate) const CATALOG_PAGES: Paging =
-    Paging { token: "PageToken", size: "PageSize", next: "NextPageToken", default: 20, max: 100 };
+    Paging { token: "PageToken", size: "PageSize", next: "NextPageToken", default: 20, max: 20 };
 
 /// `{list: [one page of items], next: token}`, as the service pages.
 pub(crate) fn paged(

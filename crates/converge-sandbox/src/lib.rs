@@ -21,6 +21,7 @@ mod error;
 mod faults;
 mod iam;
 mod json;
+mod model;
 mod paging;
 mod query;
 mod s3;
@@ -33,6 +34,6 @@ mod xml;
 
 pub use emr::ClusterEvent;
 pub use faults::{Fault, FaultKind};
-pub use seed::Seed;
+pub use seed::{Seed, SeedNetwork};
 pub use server::{Config, Offline, Sandbox, SandboxError};
 pub use state::RequestRecord;

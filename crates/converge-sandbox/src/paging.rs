@@ -9,7 +9,9 @@ use crate::server::Ctx;
 /// One page of `items`, starting where `token` says; the token of the next page, if any.
 ///
 /// `asked` is the client's page size (`MaxResults`, `MaxItems`, `PageSize`,
-/// `MaxKeys`), `default` AWS's page size when it asks for none, `code` the
+/// `MaxKeys`), within its model's range (the model checks it before a service
+/// sees the request), `default` AWS's page size when it asks for none, `max`
+/// the most a page holds whatever is asked (S3's 1,000 keys), `code` the
 /// error code the service answers a bad token with.
 pub(crate) fn page<T>(
     items: Vec<T>,
@@ -19,12 +21,6 @@ pub(crate) fn page<T>(
     ctx: &Ctx<'_>,
     code: &str,
 ) -> Result<(Vec<T>, Option<String>), ApiError> {
-    if let Some(asked) = asked.filter(|n| *n > max) {
-        return Err(ApiError::bad_request(
-            code,
-            format!("1 validation error detected: the page size {asked} is greater than the maximum, {max}"),
-        ));
-    }
     let start = match token.filter(|t| !t.is_empty()) {
         None => 0,
         Some(token) => token
@@ -33,7 +29,7 @@ pub(crate) fn page<T>(
             .filter(|n| *n <= items.len())
             .ok_or_else(|| ApiError::bad_request(code, format!("The pagination token `{token}` is not valid.")))?,
     };
-    let size = asked.filter(|n| *n > 0).unwrap_or(default).min(ctx.page_size.unwrap_or(usize::MAX)).max(1);
+    let size = asked.filter(|n| *n > 0).unwrap_or(default).min(max).min(ctx.page_size.unwrap_or(usize::MAX)).max(1);
     let end = start.saturating_add(size).min(items.len());
     let next = (end < items.len()).then(|| format!("page-{end}"));
     Ok((items.into_iter().skip(start).take(end - start).collect(), next))

@@ -88,6 +88,9 @@ pub(crate) struct UserProfile {
     pub(crate) domain_id: String,
     pub(crate) name: String,
     pub(crate) arn: String,
+    /// IAM Identity Center (SSO) domains: `("UserName", "<the user's name>")`.
+    #[serde(default)]
+    pub(crate) single_sign_on: Option<(String, String)>,
     pub(crate) user_settings: Value,
     pub(crate) created_ms: u64,
     pub(crate) modified_ms: u64,
@@ -190,11 +193,16 @@ pub(crate) fn advance(world: &mut World, now_ms: u64) {
     world.sagemaker.apps.retain(|_, a| domains.contains_key(&a.domain_id));
 }
 
-fn check_role(world: &World, arn: Option<&str>) -> Result<(), ApiError> {
+/// SageMaker assumes the execution role; a role that does not exist, or that IAM
+/// has not propagated yet, is refused in SageMaker's words (a field report:
+/// awslabs/predictive-maintenance-using-machine-learning#3).
+fn check_role(world: &World, ctx: &Ctx<'_>, arn: Option<&str>) -> Result<(), ApiError> {
     if let Some(arn) = arn {
         let name = arn.rsplit('/').next().unwrap_or(arn).to_ascii_lowercase();
-        if !world.iam.roles.contains_key(&name) {
-            return Err(validation(format!("Role {arn} does not exist or cannot be assumed by SageMaker.")));
+        if world.iam.roles.get(&name).is_none_or(|role| ctx.propagating(role.created_ms)) {
+            return Err(validation(format!(
+                "Could not assume role {arn}. Please ensure that the role exists and allows principal 'sagemaker.amazonaws.com' to assume the role."
+            )));
         }
     }
     Ok(())
@@ -270,6 +278,8 @@ fn user_json(u: &UserProfile, now_ms: u64) -> Value {
         "CreationTime": Ctx::seconds(u.created_ms),
         "LastModifiedTime": Ctx::seconds(u.modified_ms),
         "UserSettings": u.user_settings,
+        "SingleSignOnUserIdentifier": u.single_sign_on.as_ref().map(|(identifier, _)| identifier),
+        "SingleSignOnUserValue": u.single_sign_on.as_ref().map(|(_, value)| value),
     })
 }
 
@@ -296,7 +306,7 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, input: &
             }
             let settings =
                 input.get("DefaultUserSettings").ok_or_else(|| validation("DefaultUserSettings is required."))?.clone();
-            check_role(world, str_of(&settings, "ExecutionRole"))?;
+            check_role(world, ctx, str_of(&settings, "ExecutionRole"))?;
             let vpc_id = required(input, "VpcId")?.to_owned();
             if !world.ec2.vpcs.contains_key(&vpc_id) {
                 return Err(validation(format!("VPC {vpc_id} does not exist.")));
@@ -361,7 +371,7 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, input: &
             let id = required(input, "DomainId")?.to_owned();
             let settings = input.get("DefaultUserSettings").cloned();
             if let Some(settings) = &settings {
-                check_role(world, str_of(settings, "ExecutionRole"))?;
+                check_role(world, ctx, str_of(settings, "ExecutionRole"))?;
             }
             let subnets = input.get("SubnetIds").map(|_| strings(input, "SubnetIds"));
             let vpc = world
@@ -441,14 +451,29 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, input: &
             if world.sagemaker.users.contains_key(&key) {
                 return Err(in_use(format!("User profile {name} already exists in domain {domain_id}.")));
             }
+            // botocore `CreateUserProfileRequest.SingleSignOnUserIdentifier`: "If the Domain's
+            // AuthMode is IAM Identity Center, this field is required" (and its value too).
+            let single_sign_on = match (
+                str_of(input, "SingleSignOnUserIdentifier"),
+                str_of(input, "SingleSignOnUserValue"),
+            ) {
+                (Some(identifier), Some(value)) => Some((identifier.to_owned(), value.to_owned())),
+                _ if domain.auth_mode == "SSO" => {
+                    return Err(validation(format!(
+                        "SingleSignOnUserIdentifier and SingleSignOnUserValue are required for user profiles of domain {domain_id}, whose AuthMode is SSO."
+                    )));
+                }
+                _ => None,
+            };
             let settings = input.get("UserSettings").cloned().unwrap_or(json!({}));
-            check_role(world, str_of(&settings, "ExecutionRole"))?;
+            check_role(world, ctx, str_of(&settings, "ExecutionRole"))?;
             world.sagemaker.users.insert(
                 key,
                 UserProfile {
                     domain_id,
                     name,
                     arn: arn.clone(),
+                    single_sign_on,
                     user_settings: settings,
                     created_ms: now,
                     modified_ms: now,
@@ -481,7 +506,7 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, input: &
             let (domain, name) =
                 (required(input, "DomainId")?.to_owned(), required(input, "UserProfileName")?.to_owned());
             let settings = input.get("UserSettings").cloned().unwrap_or(json!({}));
-            check_role(world, str_of(&settings, "ExecutionRole"))?;
+            check_role(world, ctx, str_of(&settings, "ExecutionRole"))?;
             let u = world
                 .sagemaker
                 .users

@@ -120,7 +120,7 @@ impl Offline {
 
     /// Creates what a spec reads but does not manage, as [`Sandbox::seed`].
     pub fn seed(&self, seed: &crate::seed::Seed) {
-        crate::seed::apply(&mut lock(&self.shared.world), seed);
+        crate::seed::apply(&mut lock(&self.shared.world), seed, &self.shared.config.region);
     }
 
     /// Serves one request: the response's status and body. `uri` is a path
@@ -169,9 +169,16 @@ pub(crate) struct Ctx<'a> {
     pub(crate) endpoint: &'a str,
     /// The cap on page sizes (`Config::page_size`).
     pub(crate) page_size: Option<usize>,
+    /// Seconds of AWS time before another service sees a new IAM role (`Config::iam_propagation_seconds`).
+    pub(crate) iam_propagation: f64,
 }
 
 impl Ctx<'_> {
+    /// True while a role created at `created_ms` is still invisible to other services (IAM propagation).
+    pub(crate) fn propagating(&self, created_ms: u64) -> bool {
+        self.now_ms < created_ms + (self.iam_propagation * 1000.0 * self.time_scale) as u64
+    }
+
     /// The time `real_seconds` of AWS time from now, in sandbox time.
     pub(crate) fn after(&self, real_seconds: f64) -> u64 {
         self.now_ms + (real_seconds * 1000.0 * self.time_scale).round() as u64
@@ -250,7 +257,7 @@ impl Sandbox {
 
     /// Creates what a spec expects to exist already (its VPCs and buckets), as given.
     pub fn seed(&self, seed: &crate::seed::Seed) {
-        crate::seed::apply(&mut lock(&self.shared.world), seed);
+        crate::seed::apply(&mut lock(&self.shared.world), seed, &self.shared.config.region);
         self.shared.persist();
     }
 
@@ -330,6 +337,7 @@ impl Shared {
             request_id,
             endpoint,
             page_size: self.config.page_size,
+            iam_propagation: self.config.iam_propagation_seconds,
         }
     }
 
@@ -441,31 +449,33 @@ async fn handle(
         let mut world = lock(&shared.world);
         let now_ms = shared.now_ms();
         crate::sagemaker::advance(&mut world, now_ms);
+        crate::emr::maintain_rules(&mut world, now_ms, shared.config.time_scale);
         let ctx = shared.context(now_ms, &request_id, &endpoint);
-        let json_input = || -> Result<serde_json::Value, ApiError> {
-            if body.is_empty() {
-                return Ok(serde_json::json!({}));
-            }
-            serde_json::from_slice(&body).map_err(|e| {
-                ApiError::bad_request("SerializationException", format!("the request body is not JSON: {e}"))
-            })
-        };
+        let json_input = || crate::model::json_body(&body);
         let to_text = |value: serde_json::Value| value.to_string();
+        // Every request is first held against its operation's model, as AWS's front ends do.
+        let checked_json =
+            || json_input().and_then(|input| crate::model::check_json(&service, &operation, &input).map(|()| input));
+        let checked = |params: &Params| crate::model::check_query(&service, &operation, params);
         match (service.as_str(), &params) {
-            ("ec2", Some(params)) => crate::ec2::handle(&mut world, &ctx, &operation, params),
-            ("iam", Some(params)) => crate::iam::handle(&mut world, &ctx, &operation, params),
-            ("sts", Some(params)) => crate::sts::handle(&ctx, &operation, params),
-            ("emr", None) => json_input()
+            ("ec2", Some(params)) => {
+                checked(params).and_then(|()| crate::ec2::handle(&mut world, &ctx, &operation, params))
+            }
+            ("iam", Some(params)) => {
+                checked(params).and_then(|()| crate::iam::handle(&mut world, &ctx, &operation, params))
+            }
+            ("sts", Some(params)) => checked(params).and_then(|()| crate::sts::handle(&ctx, &operation, params)),
+            ("emr", None) => checked_json()
                 .and_then(|input| {
                     crate::emr::handle(&mut world, &ctx, &operation, &input, shared.config.iam_propagation_seconds)
                 })
                 .map(to_text),
-            ("sagemaker", None) => json_input()
+            ("sagemaker", None) => checked_json()
                 .and_then(|input| crate::sagemaker::handle(&mut world, &ctx, &operation, &input))
                 .map(to_text),
-            ("servicecatalog", None) => {
-                json_input().and_then(|input| crate::catalog::handle(&mut world, &ctx, &operation, &input)).map(to_text)
-            }
+            ("servicecatalog", None) => checked_json()
+                .and_then(|input| crate::catalog::handle(&mut world, &ctx, &operation, &input))
+                .map(to_text),
             _ => {
                 Err(ApiError::bad_request("UnknownOperationException", format!("the sandbox does not serve {service}")))
             }
@@ -510,7 +520,10 @@ async fn handle_s3(
         let mut world = lock(&shared.world);
         let now_ms = shared.now_ms();
         let ctx = shared.context(now_ms, request_id, &endpoint);
-        crate::s3::handle(&mut world, &ctx, method, uri.path(), uri.query().unwrap_or(""), headers, body)
+        match crate::model::check_s3_headers(guess, headers) {
+            Ok(()) => crate::s3::handle(&mut world, &ctx, method, uri.path(), uri.query().unwrap_or(""), headers, body),
+            Err(error) => (guess.to_owned(), crate::s3::error_response(&error, request_id)),
+        }
     };
     let error = (response.status >= 300).then(|| {
         let text = String::from_utf8_lossy(&response.body);

@@ -62,6 +62,87 @@ pub(crate) struct Ec2State {
     pub(crate) vpcs: BTreeMap<String, Vpc>,
     pub(crate) subnets: BTreeMap<String, Subnet>,
     pub(crate) groups: BTreeMap<String, SecurityGroup>,
+    pub(crate) internet_gateways: BTreeMap<String, InternetGateway>,
+    /// Elastic IP addresses by allocation id.
+    pub(crate) addresses: BTreeMap<String, ElasticIp>,
+    pub(crate) nat_gateways: BTreeMap<String, NatGateway>,
+    pub(crate) route_tables: BTreeMap<String, RouteTable>,
+    pub(crate) vpc_endpoints: BTreeMap<String, VpcEndpoint>,
+    /// Rules EMR removed from a managed group will put back, and when
+    /// (`crate::emr::managed_rules`): (group id, egress, rule, due in ms).
+    #[serde(default)]
+    pub(crate) readd: Vec<(String, bool, Rule, u64)>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct InternetGateway {
+    pub(crate) id: String,
+    /// The VPC it is attached to.
+    pub(crate) vpc_id: Option<String>,
+    pub(crate) tags: Tags,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct ElasticIp {
+    pub(crate) allocation_id: String,
+    pub(crate) public_ip: String,
+    /// The NAT gateway holding it.
+    pub(crate) nat_gateway: Option<String>,
+    pub(crate) tags: Tags,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct NatGateway {
+    pub(crate) id: String,
+    pub(crate) subnet_id: String,
+    pub(crate) vpc_id: String,
+    pub(crate) allocation_id: Option<String>,
+    /// `public` or `private`.
+    pub(crate) connectivity: String,
+    pub(crate) created: u64,
+    /// `pending` → `available`; `deleting` → `deleted`.
+    pub(crate) timeline: Timeline,
+    pub(crate) tags: Tags,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct RouteTable {
+    pub(crate) id: String,
+    pub(crate) vpc_id: String,
+    /// The VPC's main route table: it serves every subnet not associated with another.
+    pub(crate) main: bool,
+    /// The main association's id (main tables), or none.
+    pub(crate) main_association: Option<String>,
+    /// Association id → subnet id.
+    pub(crate) associations: BTreeMap<String, String>,
+    pub(crate) routes: Vec<Route>,
+    pub(crate) tags: Tags,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Route {
+    /// A CIDR block, or a prefix list id for a gateway endpoint's route.
+    pub(crate) destination: String,
+    /// `local`, `igw-…`, `nat-…`, `vpce-…`.
+    pub(crate) target: String,
+    /// `CreateRouteTable`, `CreateRoute` or `CreateVpcEndpoint`.
+    pub(crate) origin: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct VpcEndpoint {
+    pub(crate) id: String,
+    pub(crate) vpc_id: String,
+    pub(crate) service_name: String,
+    /// `Interface` or `Gateway`.
+    pub(crate) endpoint_type: String,
+    pub(crate) subnet_ids: Vec<String>,
+    pub(crate) route_table_ids: Vec<String>,
+    pub(crate) security_group_ids: Vec<String>,
+    pub(crate) created: u64,
+    /// `pending` → `available`.
+    pub(crate) timeline: Timeline,
+    pub(crate) tags: Tags,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -122,6 +203,9 @@ pub(crate) struct IamState {
     /// By lower-cased name: IAM names are case-insensitively unique.
     pub(crate) roles: BTreeMap<String, Role>,
     pub(crate) instance_profiles: BTreeMap<String, InstanceProfile>,
+    /// The ARNs of this account's own managed policies (seeded: the sandbox does not serve CreatePolicy).
+    #[serde(default)]
+    pub(crate) policies: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

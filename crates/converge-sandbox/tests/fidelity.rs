@@ -191,7 +191,9 @@ async fn studio(config: &aws_config::SdkConfig) -> Studio {
 /// A page larger than AWS gives is refused, as AWS refuses it; the largest is served.
 #[tokio::test]
 async fn a_page_size_over_the_maximum_is_refused() {
-    let sandbox = Sandbox::start(Config { time_scale: FAST, ..Config::default() }).await.expect("starts");
+    let sandbox = Sandbox::start(Config { time_scale: FAST, iam_propagation_seconds: 0.0, ..Config::default() })
+        .await
+        .expect("starts");
     let config = sdk(&sandbox).await;
     let sagemaker = aws_sdk_sagemaker::Client::new(&config);
     assert_eq!(code(sagemaker.list_domains().max_results(101).send().await), "ValidationException");
@@ -205,8 +207,14 @@ async fn a_page_size_over_the_maximum_is_refused() {
 
 #[tokio::test]
 async fn studio_apps_and_spaces_hold_their_profile_space_and_domain() {
-    let sandbox =
-        Sandbox::start(Config { time_scale: FAST, page_size: Some(1), ..Config::default() }).await.expect("starts");
+    let sandbox = Sandbox::start(Config {
+        time_scale: FAST,
+        iam_propagation_seconds: 0.0,
+        page_size: Some(1),
+        ..Config::default()
+    })
+    .await
+    .expect("starts");
     let config = sdk(&sandbox).await;
     let Studio { domain, subnets } = studio(&config).await;
     let sm = aws_sdk_sagemaker::Client::new(&config);

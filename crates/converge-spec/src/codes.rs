@@ -79,6 +79,7 @@ codes! {
     EMR_SCALING_UNIT = "emr-scaling-unit", Error, "managed scaling on fleets must count InstanceFleetUnits";
     EMR_DFS_REPLICATION = "emr-dfs-replication", Error, "HDFS replication exceeds the core fleet's capacity";
     EMR_SECURITY_GROUP_PAIR = "emr-security-group-pair", Error, "EMR-managed master and core groups go together";
+    EMR_SERVICE_ACCESS_PORT = "emr-service-access-port", Error, "the service-access group does not admit the primary group on tcp/9443 (EMR 5.30.0 to 7.x)";
     EMR_RELEASE_FEATURE = "emr-release-feature", Error, "a feature needs a newer EMR release";
     EMR_INSTANCE_PROFILE = "emr-instance-profile", Error, "the EC2 role has no instance profile of its name";
     STUDIO_NEEDS_VPC_ONLY = "studio-needs-vpc-only", Error, "Studio can reach EMR only from a VpcOnly domain";
@@ -111,6 +112,7 @@ codes! {
 /// a miswired platform as it is built.
 pub const PLATFORM: &[Code] = &[
     EMR_DFS_REPLICATION,
+    EMR_SERVICE_ACCESS_PORT,
     EMR_INSTANCE_PROFILE,
     STUDIO_NEEDS_VPC_ONLY,
     LIVY_PORT_CLOSED,
@@ -120,6 +122,24 @@ pub const PLATFORM: &[Code] = &[
     VPC_ONLY_SECURITY_GROUPS,
     MISSING_TRUST,
     PORTFOLIO_PRINCIPAL_MISSING,
+];
+
+/// Warnings the planner raises from live state (the route tables and VPC
+/// endpoints of the spec's VPCs), not from the spec alone: a spec silences them
+/// on the resource they concern like any warning, and `converge validate`
+/// cannot tell whether such a silence silences something. `docs/plan.md`
+/// lists them; `converge-plan` keeps its own list in step (a test).
+pub const PLAN_TIME: &[Code] = &[
+    Code {
+        name: "studio-subnet-offline",
+        severity: Severity::Warning,
+        summary: "a VpcOnly Studio subnet has neither a route to a NAT gateway nor the VPC endpoints notebooks need",
+    },
+    Code {
+        name: "studio-subnet-public",
+        severity: Severity::Warning,
+        summary: "a VpcOnly Studio subnet routes to an internet gateway",
+    },
 ];
 
 /// The code with this name, if any.

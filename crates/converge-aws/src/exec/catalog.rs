@@ -20,9 +20,9 @@ use converge_model::Tags;
 use converge_ops::{Operation, ProductVersion};
 
 use super::{Call, is_ours, known};
-use crate::errors::{exec_error, unless};
+use crate::errors::{Answer, exec_error, unless};
 
-const GONE: &[&str] = &["ResourceNotFoundException"];
+const GONE: &[Answer] = &[Answer::code("ResourceNotFoundException")];
 
 fn tags(call: &Call<'_>, tags: &Tags, operation: &'static str) -> Result<Vec<Tag>, ExecError> {
     tags.iter().map(|(k, v)| call.built(operation, Tag::builder().key(k).value(v).build())).collect()
@@ -285,7 +285,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 .portfolio_id(known(portfolio))
                 .send()
                 .await;
-            unless(result, &["DuplicateResourceException"], name, call.address)?;
+            unless(result, &[Answer::code("DuplicateResourceException")], name, call.address)?;
             done
         }
         Operation::DisassociateProduct { product, portfolio } => {

@@ -17,7 +17,40 @@ use converge_model::{Configuration, ManagedScaling, ResizeSettings, Tags};
 use converge_ops::{FleetConfig, Operation, RunJobFlow};
 
 use super::{Call, is_ours, known, known_all};
-use crate::errors::{exec_error, unless};
+use crate::errors::{Answer, exec_error, unless};
+
+/// What EMR answers about a cluster it does not know (any more). EMR has no
+/// `ResourceNotFoundException` (botocore's EMR model lists none); it says
+/// `ClusterNotFound` or `InvalidRequestException` "… is not valid"
+/// (terraform-provider-aws `internal/service/emr/errors.go`, `cluster.go`).
+pub(crate) const CLUSTER_GONE: &[Answer] =
+    &[Answer::code("ClusterNotFound"), Answer::saying("InvalidRequestException", "is not valid")];
+
+/// What `GetManagedScalingPolicy` answers for a cluster that is shutting down,
+/// finished or gone: as no policy (terraform-provider-aws
+/// `internal/service/emr/managed_scaling_policy.go`, PR #15541).
+pub(crate) const NO_SCALING_POLICY: &[Answer] = &[
+    Answer::saying(
+        "ValidationException",
+        "A job flow that is shutting down, terminated, or finished may not be modified",
+    ),
+    Answer::saying("ValidationException", "is not valid"),
+    Answer::saying("InvalidRequestException", "does not exist"),
+    Answer::saying("InvalidRequestException", "is not valid"),
+];
+
+/// What `GetAutoTerminationPolicy` answers where auto-termination does not
+/// exist (releases before 5.30.0 and 6.1.0, accounts without it, a cluster
+/// gone): as no policy (terraform-provider-aws `internal/service/emr/cluster.go`,
+/// `findAutoTerminationPolicy`).
+pub(crate) const NO_AUTO_TERMINATION: &[Answer] = &[
+    Answer::saying("InvalidRequestException", "is not valid"),
+    Answer::saying("UnknownOperationException", "Could not find operation GetAutoTerminationPolicy"),
+    Answer::saying(
+        "ValidationException",
+        "Auto-termination is not available for this account when using this release of EMR",
+    ),
+];
 
 pub(crate) fn tags(tags: &Tags) -> Vec<Tag> {
     tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
@@ -357,7 +390,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
         }
         Operation::TerminateCluster { cluster } => {
             let result = emr.terminate_job_flows().job_flow_ids(known(cluster)).send().await;
-            unless(result, &["ResourceNotFoundException"], name, call.address)?;
+            unless(result, CLUSTER_GONE, name, call.address)?;
             poll(call, operation, &Output::none()).await
         }
         _ => unreachable!("not an EMR operation"),
@@ -371,7 +404,7 @@ pub(super) async fn poll(call: &Call<'_>, operation: &Operation, progress: &Outp
         _ => return Ok(Outcome::Done(progress.clone())),
     };
     let described = call.aws.emr.describe_cluster().cluster_id(&id).send().await;
-    let described = unless(described, &["ResourceNotFoundException"], "DescribeCluster", call.address)?;
+    let described = unless(described, CLUSTER_GONE, "DescribeCluster", call.address)?;
     let status = described.as_ref().and_then(|d| d.cluster()).and_then(|c| c.status());
     let state = status.and_then(|s| s.state()).map(|s| s.as_str().to_owned());
     let Some(state) = state else {
@@ -379,7 +412,7 @@ pub(super) async fn poll(call: &Call<'_>, operation: &Operation, progress: &Outp
             Err(call.fail(
                 ErrorClass::NotFound,
                 "DescribeCluster",
-                "ResourceNotFoundException",
+                "ClusterNotFound",
                 format!("cluster {id} does not exist"),
             ))
         } else {

@@ -8,14 +8,14 @@ use converge_model::Tags;
 use converge_ops::Operation;
 
 use super::{Call, is_ours, taken};
-use crate::errors::{code_of, exec_error, unless};
+use crate::errors::{Answer, code_of, exec_error, unless};
 
 fn tags(call: &Call<'_>, tags: &Tags, operation: &'static str) -> Result<Vec<Tag>, ExecError> {
     tags.iter().map(|(k, v)| call.built(operation, Tag::builder().key(k).value(v).build())).collect()
 }
 
 /// IAM's answer to a delete of what is gone.
-const GONE: &[&str] = &["NoSuchEntity"];
+const GONE: &[Answer] = &[Answer::code("NoSuchEntity")];
 
 pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outcome, ExecError> {
     let iam = &call.aws.iam;

@@ -11,7 +11,7 @@
 
 mod catalog;
 mod ec2;
-mod emr;
+pub(crate) mod emr;
 mod iam;
 mod sagemaker;
 mod tags;

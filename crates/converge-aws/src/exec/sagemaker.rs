@@ -12,10 +12,16 @@ use converge_model::Tags;
 use converge_ops::{Operation, UserSettings};
 
 use super::{Call, ec2, is_ours, known, known_all};
-use crate::errors::{code_of, exec_error, unless};
+use crate::errors::{Answer, code_of, exec_error, unless};
 
 /// SageMaker's answer about what does not exist.
-const GONE: &[&str] = &["ResourceNotFound"];
+const GONE: &[Answer] = &[Answer::code("ResourceNotFound")];
+
+/// What SageMaker answers about a space that is gone: `ResourceNotFound`, or a
+/// `ValidationException` saying "RecordNotFound" (terraform-provider-aws
+/// `internal/service/sagemaker/space.go` accepts both).
+const SPACE_GONE: &[Answer] =
+    &[Answer::code("ResourceNotFound"), Answer::saying("ValidationException", "RecordNotFound")];
 
 fn tags(tags: &Tags) -> Vec<Tag> {
     tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
@@ -305,7 +311,7 @@ pub(super) async fn poll(call: &Call<'_>, operation: &Operation, progress: &Outp
         }
         Operation::DeleteSpace { domain, space } => {
             let described = sagemaker.describe_space().domain_id(known(domain)).space_name(space).send().await;
-            let described = unless(described, GONE, "DescribeSpace", call.address)?;
+            let described = unless(described, SPACE_GONE, "DescribeSpace", call.address)?;
             let what = format!("space {space}");
             match described.as_ref().and_then(|d| d.status()).map(|s| s.as_str()) {
                 None => Ok(Outcome::Done(Output::none())),

@@ -14,8 +14,11 @@ use crate::errors::exec_error;
 
 type Catalog = (Vec<LiveCatalogPortfolio>, Vec<LiveCatalogProduct>);
 
-/// The largest page Service Catalog gives (20 unless asked).
-const PAGE: i32 = 100;
+/// The largest page Service Catalog accepts: 20 (botocore's `PageSize` for
+/// SearchProductsAsAdmin, ListPrincipalsForPortfolio and ListConstraintsForPortfolio;
+/// the live ListPortfolios refuses more than 20 although its model says 100 —
+/// turbot/steampipe-plugin-aws `aws/table_aws_servicecatalog_portfolio.go`).
+const PAGE: i32 = 20;
 
 fn tags(tags: &[aws_sdk_servicecatalog::types::Tag]) -> Tags {
     tags.iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect()

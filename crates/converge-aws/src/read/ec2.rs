@@ -1,17 +1,28 @@
-//! VPCs, subnets and security groups: three to four calls for the stack.
+//! VPCs, subnets and security groups (three to four calls for the stack), and
+//! the routes and endpoints of the stack's VPCs (two more), which say whether
+//! a subnet is public or private and how it reaches AWS's APIs.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{Filter, IpPermission, SecurityGroup};
 use converge_executor::{ExecError, Scope};
-use converge_model::live::{LiveRule, LiveSecurityGroup, LiveSubnet, LiveVpc, OWNER_STACK_TAG};
+use converge_model::live::{
+    LiveRoute, LiveRouteTable, LiveRule, LiveSecurityGroup, LiveSubnet, LiveVpc, LiveVpcEndpoint, OWNER_STACK_TAG,
+};
 use converge_model::{Kind, Tags};
 
 use super::reading;
 use crate::Aws;
 use crate::errors::exec_error;
 
-type Network = (Vec<LiveVpc>, Vec<LiveSubnet>, Vec<LiveSecurityGroup>);
+/// What the reader finds of the stack's network.
+pub(super) struct Network {
+    pub(super) vpcs: Vec<LiveVpc>,
+    pub(super) subnets: Vec<LiveSubnet>,
+    pub(super) groups: Vec<LiveSecurityGroup>,
+    pub(super) route_tables: Vec<LiveRouteTable>,
+    pub(super) endpoints: Vec<LiveVpcEndpoint>,
+}
 
 pub(crate) fn tags(tags: &[aws_sdk_ec2::types::Tag]) -> Tags {
     tags.iter().filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned()))).collect()
@@ -117,8 +128,90 @@ pub(super) async fn read(aws: &Aws, scope: &Scope) -> Result<Network, ExecError>
         }
         Ok::<_, ExecError>(found.into_values().collect())
     };
-    let (vpcs, subnets, groups) = tokio::try_join!(vpcs, subnets, groups)?;
-    Ok((vpcs, subnets, groups))
+    let (vpcs, subnets, groups, route_tables, endpoints) =
+        tokio::try_join!(vpcs, subnets, groups, route_tables(aws, scope), endpoints(aws, scope))?;
+    Ok(Network { vpcs, subnets, groups, route_tables, endpoints })
+}
+
+/// The route tables of the scope's VPCs (of the region for an import without VPCs): one call.
+async fn route_tables(aws: &Aws, scope: &Scope) -> Result<Vec<LiveRouteTable>, ExecError> {
+    if scope.vpc_ids.is_empty() && !scope.everything {
+        return Ok(Vec::new());
+    }
+    let pages = aws
+        .ec2
+        .describe_route_tables()
+        .set_filters(in_vpcs(scope).map(|f| vec![f]))
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| exec_error(e, "DescribeRouteTables", &reading(Kind::Subnet)))?;
+    let mut tables: Vec<LiveRouteTable> = pages
+        .iter()
+        .flat_map(|page| page.route_tables())
+        .map(|table| LiveRouteTable {
+            id: table.route_table_id().unwrap_or_default().to_owned(),
+            vpc_id: table.vpc_id().unwrap_or_default().to_owned(),
+            main: table.associations().iter().any(|a| a.main() == Some(true)),
+            subnet_ids: table.associations().iter().filter_map(|a| a.subnet_id().map(str::to_owned)).collect(),
+            routes: table
+                .routes()
+                .iter()
+                .map(|r| LiveRoute {
+                    destination: r
+                        .destination_cidr_block()
+                        .or(r.destination_ipv6_cidr_block())
+                        .or(r.destination_prefix_list_id())
+                        .unwrap_or_default()
+                        .to_owned(),
+                    target: r
+                        .gateway_id()
+                        .or(r.nat_gateway_id())
+                        .or(r.transit_gateway_id())
+                        .or(r.vpc_peering_connection_id())
+                        .or(r.network_interface_id())
+                        .or(r.instance_id())
+                        .unwrap_or_default()
+                        .to_owned(),
+                    state: r.state().map_or("active", |s| s.as_str()).to_owned(),
+                })
+                .collect(),
+        })
+        .collect();
+    tables.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(tables)
+}
+
+/// The VPC endpoints of the scope's VPCs: one call.
+async fn endpoints(aws: &Aws, scope: &Scope) -> Result<Vec<LiveVpcEndpoint>, ExecError> {
+    if scope.vpc_ids.is_empty() && !scope.everything {
+        return Ok(Vec::new());
+    }
+    let pages = aws
+        .ec2
+        .describe_vpc_endpoints()
+        .set_filters(in_vpcs(scope).map(|f| vec![f]))
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| exec_error(e, "DescribeVpcEndpoints", &reading(Kind::Subnet)))?;
+    let mut endpoints: Vec<LiveVpcEndpoint> = pages
+        .iter()
+        .flat_map(|page| page.vpc_endpoints())
+        .map(|e| LiveVpcEndpoint {
+            id: e.vpc_endpoint_id().unwrap_or_default().to_owned(),
+            vpc_id: e.vpc_id().unwrap_or_default().to_owned(),
+            service_name: e.service_name().unwrap_or_default().to_owned(),
+            endpoint_type: e.vpc_endpoint_type().map(|t| t.as_str().to_owned()).unwrap_or_default(),
+            state: e.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            subnet_ids: e.subnet_ids().to_vec(),
+            route_table_ids: e.route_table_ids().to_vec(),
+        })
+        .collect();
+    endpoints.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(endpoints)
 }
 
 fn security_group(group: &SecurityGroup) -> LiveSecurityGroup {

@@ -14,7 +14,8 @@ use futures_util::stream;
 
 use super::{PER_SERVICE, reading, wanted};
 use crate::Aws;
-use crate::errors::exec_error;
+use crate::errors::{exec_error, unless};
+use crate::exec::emr::{NO_AUTO_TERMINATION, NO_SCALING_POLICY};
 
 pub(crate) fn configurations(items: &[SdkConfiguration]) -> Vec<LiveConfiguration> {
     items
@@ -114,8 +115,9 @@ async fn cluster(aws: &Aws, scope: &Scope, id: String) -> Result<Option<LiveEmrC
     let (fleets, bootstrap, scaling, idle) = tokio::join!(fleets, bootstrap, scaling, idle);
     let fleets = fleets.map_err(|e| exec_error(e, "ListInstanceFleets", &address))?;
     let bootstrap = bootstrap.map_err(|e| exec_error(e, "ListBootstrapActions", &address))?;
-    let scaling = scaling.map_err(|e| exec_error(e, "GetManagedScalingPolicy", &address))?;
-    let idle = idle.map_err(|e| exec_error(e, "GetAutoTerminationPolicy", &address))?;
+    // A cluster shutting down or finished has no policy to read; a release without auto-termination none either.
+    let scaling = unless(scaling, NO_SCALING_POLICY, "GetManagedScalingPolicy", &address)?;
+    let idle = unless(idle, NO_AUTO_TERMINATION, "GetAutoTerminationPolicy", &address)?;
     let ec2 = c.ec2_instance_attributes();
     let state = c
         .status()
@@ -152,16 +154,21 @@ async fn cluster(aws: &Aws, scope: &Scope, id: String) -> Result<Option<LiveEmrC
         configurations: configurations(c.configurations()),
         ebs_root_volume_size: c.ebs_root_volume_size().map(i64::from),
         termination_protection: c.termination_protected().unwrap_or(false),
-        auto_termination_idle_seconds: idle.auto_termination_policy().and_then(|p| p.idle_timeout()),
+        auto_termination_idle_seconds: idle
+            .as_ref()
+            .and_then(|i| i.auto_termination_policy())
+            .and_then(|p| p.idle_timeout()),
         step_concurrency: c.step_concurrency_level().map_or(1, i64::from),
         visible_to_all_users: c.visible_to_all_users().unwrap_or(true),
         fleets: fleets.iter().flat_map(|p| p.instance_fleets()).filter_map(fleet).collect(),
-        scaling: scaling.managed_scaling_policy().and_then(|p| p.compute_limits()).map(|l| LiveScaling {
-            unit: l.unit_type().map(|u| u.as_str().to_owned()).unwrap_or_default(),
-            min: l.minimum_capacity_units().map_or(0, i64::from),
-            max: l.maximum_capacity_units().map_or(0, i64::from),
-            max_on_demand: l.maximum_on_demand_capacity_units().map(i64::from),
-            max_core: l.maximum_core_capacity_units().map(i64::from),
+        scaling: scaling.as_ref().and_then(|s| s.managed_scaling_policy()).and_then(|p| p.compute_limits()).map(|l| {
+            LiveScaling {
+                unit: l.unit_type().map(|u| u.as_str().to_owned()).unwrap_or_default(),
+                min: l.minimum_capacity_units().map_or(0, i64::from),
+                max: l.maximum_capacity_units().map_or(0, i64::from),
+                max_on_demand: l.maximum_on_demand_capacity_units().map(i64::from),
+                max_core: l.maximum_core_capacity_units().map(i64::from),
+            }
         }),
         master_dns: c.master_public_dns_name().filter(|d| !d.is_empty()).map(str::to_owned),
         state_reason: c.status().and_then(|s| s.state_change_reason()).map(|r| {

@@ -37,7 +37,9 @@ pub(crate) async fn read(aws: &Aws, scope: &Scope) -> Result<LiveState, ExecErro
         region: scope.region.clone(),
         ..LiveState::default()
     };
-    (live.vpcs, live.subnets, live.security_groups) = network;
+    let ec2::Network { vpcs, subnets, groups, route_tables, endpoints } = network;
+    (live.vpcs, live.subnets, live.security_groups) = (vpcs, subnets, groups);
+    (live.route_tables, live.vpc_endpoints) = (route_tables, endpoints);
     live.iam_roles = roles;
     (live.sagemaker_domains, live.sagemaker_users, live.file_systems) = studio;
     (live.catalog_portfolios, live.catalog_products) = catalog;

@@ -12,7 +12,7 @@ use converge_engine::{Report, StepResult};
 use converge_executor::Executor as _;
 use converge_model::{LiveState, Spec};
 use converge_plan::{Action, Plan};
-use converge_sandbox::{Config, Sandbox, Seed};
+use converge_sandbox::{Config, Sandbox, Seed, SeedNetwork};
 
 /// Small pages, so every paginated read really paginates.
 pub(crate) const PAGE_SIZE: usize = 2;
@@ -50,6 +50,8 @@ pub(crate) fn seed(spec: &Spec) -> Seed {
     Seed {
         vpcs: spec.vpcs.values().map(|v| (v.id.clone(), v.cidrs.first().cloned().unwrap_or_default())).collect(),
         buckets: spec.catalog_products.values().map(|p| p.template_bucket.clone()).collect(),
+        network: SeedNetwork::NatGateway,
+        ..Seed::default()
     }
 }
 

@@ -48,37 +48,34 @@ pub(super) fn create_group(
     );
     // The rules come once every group they name exists (`Phase::AuthorizeRules`).
     let group = Id::Output { output_of: UNNUMBERED, address: address.clone() };
-    // EC2 gives the new group one rule: all traffic out.
+    // EC2 gives the new group one rule: all traffic out. In a group handed to EMR as a
+    // primary or core/task group, that rule is one EMR keeps there: it stays.
     let given = [default_egress()];
+    let mut egress = g.egress.clone();
+    if ctx.emr_rules.keeps_default_egress(address) && !egress.iter().any(|r| r.permission() == given[0].permission()) {
+        egress.push(default_egress());
+    }
     change_rules(ops, Phase::AuthorizeRules, &group, Direction::Ingress, &g.ingress, &[], "ingress", &[create]);
-    change_rules(ops, Phase::AuthorizeRules, &group, Direction::Egress, &g.egress, &given, "egress", &[create]);
+    change_rules(ops, Phase::AuthorizeRules, &group, Direction::Egress, &egress, &given, "egress", &[create]);
 }
 
-pub(super) fn update_group(ops: &mut ResourceOps, g: &DesiredGroup, live: &LiveSecurityGroup, changed: &Changed<'_>) {
+pub(super) fn update_group(
+    ctx: &Context<'_>,
+    ops: &mut ResourceOps,
+    g: &DesiredGroup,
+    live: &LiveSecurityGroup,
+    changed: &Changed<'_>,
+) {
     let group = Id::known(&live.id);
-    if changed.has("ingress") {
-        change_rules(
-            ops,
-            Phase::Update,
-            &group,
-            Direction::Ingress,
-            &g.ingress,
-            &live_rules(&live.ingress),
-            "ingress",
-            &[],
-        );
-    }
-    if changed.has("egress") {
-        change_rules(
-            ops,
-            Phase::Update,
-            &group,
-            Direction::Egress,
-            &g.egress,
-            &live_rules(&live.egress),
-            "egress",
-            &[],
-        );
+    for (field, direction, wanted, live_rules_of) in [
+        ("ingress", Direction::Ingress, &g.ingress, &live.ingress),
+        ("egress", Direction::Egress, &g.egress, &live.egress),
+    ] {
+        if changed.has(field) {
+            // EMR's own rules in a group it is handed are neither revoked nor re-authorised.
+            let present = ctx.emr_rules.without_emrs(&live.id, direction, live_rules(live_rules_of), wanted);
+            change_rules(ops, Phase::Update, &group, direction, wanted, &present, field, &[]);
+        }
     }
 }
 

@@ -31,6 +31,8 @@ pub(crate) struct Context<'a> {
     pub resolver: &'a Resolver<'a>,
     /// The live id of each resource this plan replaces.
     pub replaced: BTreeMap<Address, String>,
+    /// The rules EMR keeps in the groups it is handed: never revoked.
+    pub emr_rules: &'a crate::emr_rules::EmrRules,
 }
 
 impl Context<'_> {
@@ -156,7 +158,7 @@ fn update(
     let (target, desired_tags) = match (wanted, live) {
         (Desired::Subnet(s), LiveItem::Subnet(l)) => (Tagged::Ec2 { id: converge_ops::Id::known(&l.id) }, &s.tags),
         (Desired::Group(g), LiveItem::SecurityGroup(l)) => {
-            ec2::update_group(ops, g, l, changed);
+            ec2::update_group(ctx, ops, g, l, changed);
             (Tagged::Ec2 { id: converge_ops::Id::known(&l.id) }, &g.tags)
         }
         (Desired::Role(r), LiveItem::IamRole(l)) => {

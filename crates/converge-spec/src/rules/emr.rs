@@ -1,10 +1,19 @@
 //! EMR cluster rules: fleets, limits, scaling, HDFS, release features, roles.
 
-use converge_model::{Address, Capacity, EmrCluster, FleetRole, InstanceFleet, Kind, ScalingUnit};
+use converge_model::{Address, Capacity, EmrCluster, FleetRole, InstanceFleet, Kind, Ports, Protocol, ScalingUnit};
 
 use super::Ctx;
 use crate::codes;
 use crate::diagnostic::Diagnostic;
+
+/// True when a rule of `protocol` and `ports` lets `port` through.
+fn covers_port(protocol: Protocol, ports: Option<&Ports>, port: i64) -> bool {
+    match protocol {
+        Protocol::All => true,
+        Protocol::Tcp => ports.and_then(Ports::range).is_some_and(|(from, to)| from <= port && port <= to),
+        Protocol::Udp | Protocol::Icmp => false,
+    }
+}
 
 /// `emr-6.15.0` → `(6, 15, 0)`
 pub(crate) fn release_version(label: &str) -> Option<(u32, u32, u32)> {
@@ -12,6 +21,9 @@ pub(crate) fn release_version(label: &str) -> Option<(u32, u32, u32)> {
     let version = (parts.next()?.parse().ok()?, parts.next()?.parse().ok()?, parts.next()?.parse().ok()?);
     parts.next().is_none().then_some(version)
 }
+
+/// The port the primary node talks to EMR's service on, through the service-access group.
+const SERVICE_ACCESS_PORT: i64 = 9443;
 
 const MAX_TYPES_PLAIN: usize = 5;
 const MAX_TYPES_WITH_STRATEGY: usize = 30;
@@ -181,6 +193,35 @@ pub(super) fn clusters(ctx: &mut Ctx<'_>) {
                 format!("`{present}` is set but `{absent}` is not"),
                 present,
                 format!("set `{absent}` too; EMR takes both EMR-managed groups or neither"),
+            );
+        }
+
+        // The service-access group admits the primary group on 9443 (EMR 5.30.0 to 7.x): EMR adds the
+        // rule to its own default groups and, in custom ones, has been seen to check for it instead
+        // ("ServiceAccessSecurityGroup is missing ingress rule from EmrManagedMasterSecurityGroup on
+        // port 9443": hashicorp/terraform#25673). Written in the spec, it holds either way.
+        if let (Some(master), Some(service_access)) =
+            (&cluster.master_security_group, &cluster.service_access_security_group)
+            && let Some(group) =
+                ctx.spec.security_groups.get(service_access.as_str()).filter(|_| service_access.spec_name().is_some())
+            && release_version(&cluster.release).is_some_and(|v| ((5, 30, 0)..(8, 0, 0)).contains(&v))
+            && !group.ingress.iter().any(|rule| {
+                covers_port(rule.protocol, rule.ports.as_ref(), SERVICE_ACCESS_PORT)
+                    && rule
+                        .source
+                        .as_ref()
+                        .is_some_and(|s| s.target(Kind::SecurityGroup) == master.target(Kind::SecurityGroup))
+            })
+        {
+            emit(
+                codes::EMR_SERVICE_ACCESS_PORT,
+                format!(
+                    "the service-access group `{service_access}` of `{address}` does not admit its primary group `{master}` on tcp/{SERVICE_ACCESS_PORT}"
+                ),
+                "service_access_security_group",
+                format!(
+                    "add `{{ protocol = \"tcp\", ports = {SERVICE_ACCESS_PORT}, source = \"{master}\", description = \"EMR 5.30 and later: the primary node to the service\" }}` to `security_group.{service_access}.ingress`"
+                ),
             );
         }
 

@@ -19,9 +19,22 @@ pub(crate) fn apply_silences(spec: &Spec, map: &SourceMap, diagnostics: &mut Vec
             let invalid = |message: String, hint: String| {
                 Diagnostic::new(codes::INVALID_SILENCE, message).at(at.clone()).address(&address).hint(hint)
             };
-            match codes::by_name(code_name) {
+            let plan_time = codes::PLAN_TIME.iter().find(|c| c.name == code_name);
+            match codes::by_name(code_name).or(plan_time.copied()) {
+                Some(_) if plan_time.is_some() && reason.trim().is_empty() => {
+                    found.push(invalid(
+                        format!("silencing `{code_name}` needs a reason"),
+                        format!("write why the warning does not apply: `{code_name} = \"…\"`"),
+                    ));
+                }
+                // Raised by the planner from live state: only a plan can tell whether it silences something.
+                Some(_) if plan_time.is_some() => {}
                 None => {
-                    let warnings = codes::ALL.iter().filter(|c| c.severity == Severity::Warning).map(|c| c.name);
+                    let warnings = codes::ALL
+                        .iter()
+                        .chain(codes::PLAN_TIME)
+                        .filter(|c| c.severity == Severity::Warning)
+                        .map(|c| c.name);
                     let mut d = invalid(format!("`{code_name}` is not a warning code"), "`converge validate` prints the code of each warning in brackets, e.g. `warning[single-subnet]`".into());
                     if let Some(s) = did_you_mean(code_name, warnings) {
                         d = d.label(format!("did you mean `{s}`?"));

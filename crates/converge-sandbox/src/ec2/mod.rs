@@ -1,5 +1,11 @@
 //! EC2: VPCs, subnets, security groups and their rules, tags — with EC2's
-//! canonical CIDRs, default egress rule, duplicates and dependency errors.
+//! canonical CIDRs, default egress rule, duplicates and dependency errors —
+//! and the network around them (`network`): internet and NAT gateways,
+//! elastic IPs, route tables and VPC endpoints.
+
+mod network;
+
+pub(crate) use network::{create_main_route_table, is_public};
 
 use std::net::Ipv4Addr;
 
@@ -11,7 +17,7 @@ use crate::xml::Xml;
 
 const NAMESPACE: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
 
-fn respond(ctx: &Ctx<'_>, operation: &str, body: impl FnOnce(&mut Xml)) -> String {
+pub(super) fn respond(ctx: &Ctx<'_>, operation: &str, body: impl FnOnce(&mut Xml)) -> String {
     let mut x = Xml::new();
     x.root(&format!("{operation}Response"), NAMESPACE).text("requestId", ctx.request_id);
     body(&mut x);
@@ -20,18 +26,18 @@ fn respond(ctx: &Ctx<'_>, operation: &str, body: impl FnOnce(&mut Xml)) -> Strin
 }
 
 /// A page of a `Describe*` answer: EC2 returns everything unless `MaxResults` asks for pages.
-fn ec2_page<T>(items: Vec<T>, p: &Params, ctx: &Ctx<'_>) -> Result<(Vec<T>, Option<String>), ApiError> {
+pub(super) fn ec2_page<T>(items: Vec<T>, p: &Params, ctx: &Ctx<'_>) -> Result<(Vec<T>, Option<String>), ApiError> {
     let asked = p.get("MaxResults").and_then(|n| n.parse::<usize>().ok());
-    crate::paging::page(items, p.get("NextToken"), asked, (usize::MAX, 1000), ctx, "InvalidParameterValue")
+    crate::paging::page(items, p.get("NextToken"), asked, (usize::MAX, usize::MAX), ctx, "InvalidParameterValue")
 }
 
-fn next_token_xml(x: &mut Xml, next: Option<&String>) {
+pub(super) fn next_token_xml(x: &mut Xml, next: Option<&String>) {
     if let Some(next) = next {
         x.text("nextToken", next);
     }
 }
 
-fn tags_xml(x: &mut Xml, tags: &Tags) {
+pub(super) fn tags_xml(x: &mut Xml, tags: &Tags) {
     x.open("tagSet");
     for (k, v) in tags {
         x.open("item").text("key", k).text("value", v).close("item");
@@ -40,7 +46,7 @@ fn tags_xml(x: &mut Xml, tags: &Tags) {
 }
 
 /// `a.b.c.d/n` with host bits cleared; `None` when it is not an IPv4 CIDR.
-fn canonical_v4(text: &str) -> Option<(u32, u8)> {
+pub(super) fn canonical_v4(text: &str) -> Option<(u32, u8)> {
     let (addr, prefix) = text.split_once('/')?;
     let addr: Ipv4Addr = addr.parse().ok()?;
     let prefix: u8 = prefix.parse().ok().filter(|p| *p <= 32)?;
@@ -48,16 +54,16 @@ fn canonical_v4(text: &str) -> Option<(u32, u8)> {
     Some((u32::from(addr) & mask, prefix))
 }
 
-fn cidr_text((addr, prefix): (u32, u8)) -> String {
+pub(super) fn cidr_text((addr, prefix): (u32, u8)) -> String {
     format!("{}/{prefix}", Ipv4Addr::from(addr))
 }
 
-fn contains(outer: (u32, u8), inner: (u32, u8)) -> bool {
+pub(super) fn contains(outer: (u32, u8), inner: (u32, u8)) -> bool {
     let mask = if outer.1 == 0 { 0 } else { u32::MAX << (32 - u32::from(outer.1)) };
     inner.1 >= outer.1 && (inner.0 & mask) == outer.0
 }
 
-fn tag_specifications(p: &Params) -> Tags {
+pub(super) fn tag_specifications(p: &Params) -> Tags {
     let mut tags = Tags::new();
     for spec in p.members("TagSpecification") {
         for tag in p.members(&format!("{spec}.Tag")) {
@@ -70,14 +76,14 @@ fn tag_specifications(p: &Params) -> Tags {
 }
 
 /// `Filter.N.Name` / `Filter.N.Value.M`.
-fn filters(p: &Params) -> Vec<(String, Vec<String>)> {
+pub(super) fn filters(p: &Params) -> Vec<(String, Vec<String>)> {
     p.members("Filter")
         .into_iter()
         .filter_map(|f| Some((p.get(&format!("{f}.Name"))?.to_owned(), p.strings(&format!("{f}.Value")))))
         .collect()
 }
 
-fn tag_filter(name: &str, values: &[String], tags: &Tags) -> Option<bool> {
+pub(super) fn tag_filter(name: &str, values: &[String], tags: &Tags) -> Option<bool> {
     let key = name.strip_prefix("tag:")?;
     Some(tags.get(key).is_some_and(|v| values.contains(v)))
 }
@@ -262,6 +268,7 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
                 .ok_or_else(|| ApiError::bad_request("InvalidVpc.Range", format!("The CIDR '{text}' is invalid.")))?;
             let vpc = Vpc { id: world.id("vpc"), cidr: cidr_text(cidr), tags: tag_specifications(p) };
             let out = respond(ctx, operation, |x| vpc_xml(x, "vpc", &vpc));
+            network::create_main_route_table(world, &vpc);
             world.ec2.vpcs.insert(vpc.id.clone(), vpc);
             Ok(out)
         }
@@ -306,13 +313,17 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
                     format!("The vpc ID '{id}' does not exist"),
                 ));
             }
-            if world.ec2.subnets.values().any(|s| s.vpc_id == id) || world.ec2.groups.values().any(|g| g.vpc_id == id) {
+            if world.ec2.subnets.values().any(|s| s.vpc_id == id)
+                || world.ec2.groups.values().any(|g| g.vpc_id == id)
+                || network::holds_vpc(world, id)
+            {
                 return Err(ApiError::bad_request(
                     "DependencyViolation",
                     format!("The vpc '{id}' has dependencies and cannot be deleted."),
                 ));
             }
             world.ec2.vpcs.remove(id);
+            network::forget_vpc(world, id);
             Ok(respond(ctx, operation, |x| {
                 x.text("return", "true");
             }))
@@ -414,7 +425,8 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
             // EMR instances, Studio apps and the home EFS's mount targets (kept after a Retain delete) hold ENIs here.
             let in_use = world.emr.clusters.values().any(|c| c.is_live(ctx.now_ms) && c.subnet == id)
                 || world.sagemaker.domains.values().any(|d| d.subnet_ids.iter().any(|s| s == id))
-                || world.sagemaker.file_systems.values().any(|subnets| subnets.iter().any(|s| s == id));
+                || world.sagemaker.file_systems.values().any(|subnets| subnets.iter().any(|s| s == id))
+                || network::holds_subnet(world, id, ctx.now_ms);
             if in_use {
                 return Err(ApiError::bad_request(
                     "DependencyViolation",
@@ -422,6 +434,7 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
                 ));
             }
             world.ec2.subnets.remove(id);
+            network::forget_subnet(world, id);
             Ok(respond(ctx, operation, |x| {
                 x.text("return", "true");
             }))
@@ -658,6 +671,8 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
                     &mut s.tags
                 } else if let Some(g) = world.ec2.groups.get_mut(resource) {
                     &mut g.tags
+                } else if let Some(tags) = network::tags_of(world, resource) {
+                    tags
                 } else {
                     return Err(ApiError::bad_request("InvalidID", format!("The ID '{resource}' is not valid")));
                 };
@@ -673,9 +688,6 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
                 x.text("return", "true");
             }))
         }
-        other => Err(ApiError::bad_request(
-            "InvalidAction",
-            format!("The action {other} is not valid for this web service."),
-        )),
+        other => network::handle(world, ctx, other, p),
     }
 }
