@@ -374,7 +374,6 @@ async fn hand_made(env: &Env, vpc: &str, zone: &str) {
         termination_protected: false,
         auto_termination_idle_seconds: None,
         step_concurrency: 1,
-        visible_to_all_users: true,
         fleets: vec![fleet(converge_model::FleetRole::Master, 1), fleet(converge_model::FleetRole::Core, 1)],
         scaling: None,
         tags: none,

@@ -245,6 +245,9 @@ pub(crate) fn render(
         if let Some(sharing) = &u.sharing {
             s.set("sharing", sharing_value(sharing));
         }
+        if let Some(user) = &u.sso_user_name {
+            s.set("sso_user_name", V::str(user));
+        }
         w.tags(&mut s, &u.tags, &[]);
         sections.push((Kind::SagemakerUser, s));
     }
@@ -616,6 +619,7 @@ impl Writer<'_> {
             to_port: None,
             cidr: Some("0.0.0.0/0".to_owned()),
             group_id: None,
+            prefix_list_id: None,
             description: None,
         }];
         // EC2's default egress, or EMR's all-traffic egress (the same rule) with nothing else: the spec leaves egress out.
@@ -660,11 +664,12 @@ impl Writer<'_> {
                 return None;
             }
         }
-        match (&rule.cidr, &rule.group_id) {
-            (Some(cidr), _) => entries.push(("cidr".into(), V::str(cidr))),
-            (None, Some(id)) if *id == group.id => entries.push((peer_key.into(), V::str("self"))),
-            (None, Some(id)) => entries.push((peer_key.into(), V::Str(self.group_ref(id)))),
-            (None, None) => return None,
+        match (&rule.cidr, &rule.group_id, &rule.prefix_list_id) {
+            (Some(cidr), ..) => entries.push(("cidr".into(), V::str(cidr))),
+            (None, Some(id), _) if *id == group.id => entries.push((peer_key.into(), V::str("self"))),
+            (None, Some(id), _) => entries.push((peer_key.into(), V::Str(self.group_ref(id)))),
+            (None, None, Some(list)) => entries.push(("prefix_list".into(), V::str(list))),
+            (None, None, None) => return None,
         }
         if let Some(description) = &rule.description {
             entries.push(("description".into(), V::str(description)));
@@ -717,9 +722,6 @@ impl Writer<'_> {
         }
         if c.step_concurrency != 1 {
             s.set("step_concurrency", V::Int(c.step_concurrency));
-        }
-        if !c.visible_to_all_users {
-            s.set("visible_to_all_users", V::Bool(false));
         }
         if !c.bootstrap.is_empty() {
             let actions = c

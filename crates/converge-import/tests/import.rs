@@ -139,6 +139,7 @@ fn what_the_spec_cannot_say_is_listed_never_dropped() {
         to_port: None,
         cidr: Some("10.0.0.0/16".into()),
         group_id: None,
+        prefix_list_id: None,
         description: None,
     });
     let imported = import(&live, &Request { stack: "ml-platform".into(), ..Request::default() }).expect("imports");

@@ -121,6 +121,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
                     to_port: None,
                     cidr: Some("0.0.0.0/0".into()),
                     group_id: None,
+                    prefix_list_id: None,
                     description: None,
                 }],
                 tags: tags.clone(),

@@ -179,7 +179,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
                 termination_protection: run.termination_protected,
                 auto_termination_idle_seconds: run.auto_termination_idle_seconds,
                 step_concurrency: run.step_concurrency,
-                visible_to_all_users: run.visible_to_all_users,
+                visible_to_all_users: true,
                 fleets,
                 scaling: run.scaling.as_ref().map(scaling),
                 master_dns: None,
@@ -280,10 +280,6 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
         }
         Operation::ModifyCluster { cluster: id, step_concurrency } => {
             cluster(account, call, &known(id))?.step_concurrency = *step_concurrency;
-            Ok(Output::none())
-        }
-        Operation::SetVisibleToAllUsers { cluster: id, visible } => {
-            cluster(account, call, &known(id))?.visible_to_all_users = *visible;
             Ok(Output::none())
         }
         Operation::TerminateCluster { cluster: id } => {

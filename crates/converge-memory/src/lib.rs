@@ -173,7 +173,6 @@ impl Account {
             | Operation::PutAutoTerminationPolicy { .. }
             | Operation::RemoveAutoTerminationPolicy { .. }
             | Operation::ModifyCluster { .. }
-            | Operation::SetVisibleToAllUsers { .. }
             | Operation::TerminateCluster { .. } => emr::apply(self, &call, operation)?,
             Operation::SetTags { target, set, remove } => {
                 let tags = self.tags_of(&call, target)?;

@@ -79,6 +79,7 @@ fn nfs_groups(domain: &str, vpc: &str, inbound: &str, outbound: &str) -> [LiveSe
         to_port: Some(2049),
         cidr: None,
         group_id: Some(peer.to_owned()),
+        prefix_list_id: None,
         description: None,
     };
     let tags = BTreeMap::from([("ManagedByAmazonSageMakerResource".to_owned(), format!("domain/{domain}"))]);
@@ -230,9 +231,16 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             }
             Ok(Output::none())
         }
-        Operation::CreateUserProfile { domain: id, name, user_settings, tags } => {
+        Operation::CreateUserProfile { domain: id, name, user_settings, sso_user_name, tags } => {
             let id = known(id);
-            domain(account, call, &id)?;
+            // botocore: the IAM Identity Center user is required in an SSO domain.
+            if domain(account, call, &id)?.auth_mode == "SSO" && sso_user_name.is_none() {
+                return Err(call.fail(
+                    ErrorClass::Invalid,
+                    "ValidationException",
+                    format!("the user profile {name} of an SSO domain needs its IAM Identity Center user"),
+                ));
+            }
             if account.live.sagemaker_users.iter().any(|u| u.domain_id == id && u.name.eq_ignore_ascii_case(name)) {
                 return Err(call.fail(
                     ErrorClass::Invalid,
@@ -248,6 +256,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
                 execution_role: user_settings.execution_role.clone(),
                 security_group_ids: ids(&user_settings.security_groups),
                 sharing: sharing(user_settings),
+                sso_user_name: sso_user_name.clone(),
                 tags: tags.clone(),
             });
             Ok(Output::none())

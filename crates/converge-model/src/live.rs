@@ -219,6 +219,9 @@ pub struct LiveRule {
     pub cidr: Option<String>,
     #[serde(default)]
     pub group_id: Option<String>,
+    /// A managed prefix list (`pl-…`: an S3 gateway endpoint's, or the team's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_list_id: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
 }
@@ -444,6 +447,9 @@ pub struct LiveSagemakerUser {
     pub security_group_ids: Vec<String>,
     #[serde(default)]
     pub sharing: Option<LiveSharing>,
+    /// `SingleSignOnUserValue`: the IAM Identity Center user name (SSO domains).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sso_user_name: Option<String>,
     #[serde(default)]
     pub tags: Tags,
 }
@@ -695,6 +701,7 @@ pub struct LiveEmrCluster {
     #[serde(default = "one")]
     pub step_concurrency: i64,
     #[serde(default = "yes")]
+    /// Read as EMR reports it, never compared: EMR no longer supports `false`.
     pub visible_to_all_users: bool,
     #[serde(default)]
     pub fleets: Vec<LiveFleet>,

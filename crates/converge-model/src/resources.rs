@@ -144,6 +144,8 @@ pub struct IngressRule {
     pub cidr: Option<String>,
     /// `"self"`, a security group of the spec, or a literal `sg-` id.
     pub source: Option<Ref>,
+    /// A managed prefix list (`pl-…`).
+    pub prefix_list: Option<String>,
     pub description: Option<String>,
 }
 
@@ -158,6 +160,8 @@ pub struct EgressRule {
     pub cidr: Option<String>,
     /// `"self"`, a security group of the spec, or a literal `sg-` id.
     pub destination: Option<Ref>,
+    /// A managed prefix list (`pl-…`), e.g. an S3 gateway endpoint's.
+    pub prefix_list: Option<String>,
     pub description: Option<String>,
 }
 
@@ -370,6 +374,8 @@ pub struct SagemakerUser {
     #[serde(default)]
     pub security_groups: Vec<Ref>,
     pub sharing: Option<SharingSettings>,
+    /// The IAM Identity Center user name of the profile's user (SSO domains only).
+    pub sso_user_name: Option<String>,
     #[serde(default)]
     pub tags: Tags,
     #[serde(flatten)]
@@ -447,6 +453,7 @@ pub struct EmrCluster {
     pub auto_termination_idle_seconds: Option<i64>,
     #[serde(default = "one")]
     pub step_concurrency: i64,
+    /// Always true: EMR no longer supports `false` (a spec error).
     #[serde(default = "yes")]
     pub visible_to_all_users: bool,
     pub master: Option<InstanceFleet>,

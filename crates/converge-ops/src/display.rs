@@ -19,7 +19,7 @@ impl Display for Id {
 impl Display for Peer {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
-            Peer::Cidr(cidr) => f.write_str(cidr),
+            Peer::Cidr(cidr) | Peer::PrefixList(cidr) => f.write_str(cidr),
             Peer::Group(id) => write!(f, "{id}"),
         }
     }
@@ -199,7 +199,6 @@ impl Display for Operation {
             ModifyCluster { cluster, step_concurrency } => {
                 write!(f, "{call} {cluster}: step concurrency {step_concurrency}")
             }
-            SetVisibleToAllUsers { cluster, visible } => write!(f, "{call} {cluster}: {visible}"),
             SetTags { target, set, remove } => write!(f, "{call} {target}: {}", tag_changes(set, remove)),
         }
     }

@@ -128,6 +128,8 @@ pub enum Peer {
     Cidr(String),
     /// A security group (the rule's own group included).
     Group(Id),
+    /// A managed prefix list (`pl-…`), e.g. the S3 gateway endpoint's.
+    PrefixList(String),
 }
 
 /// One permission of a security group with one peer, as EC2 stores it:
@@ -165,19 +167,21 @@ impl Rule {
             }
             _ => (rule.from_port, rule.to_port),
         };
-        let peer = match (&rule.cidr, &rule.group_id) {
-            (Some(cidr), _) => Peer::Cidr(canonical_cidr(cidr)),
-            (None, Some(group)) => Peer::Group(Id::known(group)),
-            (None, None) => Peer::Cidr(String::new()),
+        let peer = match (&rule.cidr, &rule.group_id, &rule.prefix_list_id) {
+            (Some(cidr), ..) => Peer::Cidr(canonical_cidr(cidr)),
+            (None, Some(group), _) => Peer::Group(Id::known(group)),
+            (None, None, Some(list)) => Peer::PrefixList(list.clone()),
+            (None, None, None) => Peer::Cidr(String::new()),
         };
         Some(Rule { protocol, from_port, to_port, peer, description: rule.description.clone() })
     }
 
     /// The rule as EC2 stores it; `None` while its peer is the output of a step.
     pub fn to_live(&self) -> Option<LiveRule> {
-        let (cidr, group_id) = match &self.peer {
-            Peer::Cidr(cidr) => (Some(cidr.clone()), None),
-            Peer::Group(id) => (None, Some(id.as_known()?.to_owned())),
+        let (cidr, group_id, prefix_list_id) = match &self.peer {
+            Peer::Cidr(cidr) => (Some(cidr.clone()), None, None),
+            Peer::Group(id) => (None, Some(id.as_known()?.to_owned()), None),
+            Peer::PrefixList(list) => (None, None, Some(list.clone())),
         };
         Some(LiveRule {
             protocol: self.protocol.aws(),
@@ -185,6 +189,7 @@ impl Rule {
             to_port: self.to_port,
             cidr,
             group_id,
+            prefix_list_id,
             description: self.description.clone(),
         })
     }
@@ -302,7 +307,6 @@ pub struct RunJobFlow {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_termination_idle_seconds: Option<i64>,
     pub step_concurrency: i64,
-    pub visible_to_all_users: bool,
     pub fleets: Vec<FleetConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaling: Option<ManagedScaling>,
@@ -460,6 +464,10 @@ pub enum Operation {
         domain: Id,
         name: String,
         user_settings: UserSettings,
+        /// The IAM Identity Center user name, for a domain whose AuthMode is SSO
+        /// (`SingleSignOnUserIdentifier = "UserName"`, `SingleSignOnUserValue`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sso_user_name: Option<String>,
         tags: Tags,
     },
     UpdateUserProfile {
@@ -627,10 +635,6 @@ pub enum Operation {
         cluster: Id,
         step_concurrency: i64,
     },
-    SetVisibleToAllUsers {
-        cluster: Id,
-        visible: bool,
-    },
     /// `TerminateJobFlows`; done when the cluster is `TERMINATED`.
     TerminateCluster {
         cluster: Id,
@@ -699,7 +703,6 @@ impl Operation {
             | PutAutoTerminationPolicy { .. }
             | RemoveAutoTerminationPolicy { .. }
             | ModifyCluster { .. }
-            | SetVisibleToAllUsers { .. }
             | TerminateCluster { .. } => Service::Emr,
             SetTags { target, .. } => match target {
                 Tagged::Ec2 { .. } => Service::Ec2,
@@ -776,7 +779,6 @@ impl Operation {
             PutAutoTerminationPolicy { .. } => one("PutAutoTerminationPolicy"),
             RemoveAutoTerminationPolicy { .. } => one("RemoveAutoTerminationPolicy"),
             ModifyCluster { .. } => one("ModifyCluster"),
-            SetVisibleToAllUsers { .. } => one("SetVisibleToAllUsers"),
             TerminateCluster { .. } => one("TerminateJobFlows"),
             SetTags { target, set, remove } => {
                 let (add, delete) = match target {
@@ -917,7 +919,6 @@ impl Operation {
             | PutAutoTerminationPolicy { cluster, .. }
             | RemoveAutoTerminationPolicy { cluster }
             | ModifyCluster { cluster, .. }
-            | SetVisibleToAllUsers { cluster, .. }
             | TerminateCluster { cluster } => f(cluster),
             SetTags { target, .. } => match target {
                 Tagged::Ec2 { id } => f(id),

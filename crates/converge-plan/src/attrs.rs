@@ -100,7 +100,7 @@ fn traffic_key(rule: &Rule) -> String {
 
 fn peer_key(peer: &Peer, own: &Id) -> String {
     match peer {
-        Peer::Cidr(cidr) => cidr.clone(),
+        Peer::Cidr(cidr) | Peer::PrefixList(cidr) => cidr.clone(),
         Peer::Group(id) if id == own => converge_model::SELF_PEER.to_owned(),
         Peer::Group(Id::Known(id)) => id.clone(),
         Peer::Group(Id::Output { address, .. }) => format!("({address}, known after apply)"),
@@ -119,6 +119,9 @@ pub(crate) fn rules_value(rules: &[Rule], own: &Id) -> Value {
 
 // ---- desired side -------------------------------------------------------------
 
+/// Notebook sharing. None written is `Disabled` (what a new domain has, and
+/// what converge sends to turn it off); once disabled, an output path and key
+/// AWS may keep are of no consequence: `Disabled` is `Null`, however reached.
 fn sharing(s: Option<&SharingSettings>) -> Value {
     s.map_or(Value::Null, |s| {
         sharing_value(s.notebook_output.aws(), s.s3_output_path.as_deref(), s.s3_kms_key.as_deref())
@@ -126,6 +129,9 @@ fn sharing(s: Option<&SharingSettings>) -> Value {
 }
 
 fn sharing_value(output: &str, path: Option<&str>, key: Option<&str>) -> Value {
+    if output == "Disabled" {
+        return Value::Null;
+    }
     Value::Map(BTreeMap::from([
         ("notebook_output".to_owned(), Value::str(output)),
         ("s3_output_path".to_owned(), Value::opt_str(path)),
@@ -186,6 +192,7 @@ pub(crate) fn desired(d: &Desired, own: &Id, documents: &Documents) -> Attrs {
             a.set("domain", Value::id(&u.domain));
             a.set("name", Value::str(&u.name));
             settings(&mut a, &u.settings);
+            a.set("sso_user_name", Value::opt_str(u.sso_user_name.as_deref()));
             a.set("tags", tag_map(&u.tags));
         }
         Desired::Portfolio(p) => {
@@ -484,7 +491,6 @@ fn cluster(a: &mut Attrs, c: &DesiredCluster) {
     a.set("termination_protection", Value::Bool(run.termination_protected));
     a.set("auto_termination_idle_seconds", run.auto_termination_idle_seconds.map_or(Value::Null, Value::Int));
     a.set("step_concurrency", Value::Int(run.step_concurrency));
-    a.set("visible_to_all_users", Value::Bool(run.visible_to_all_users));
     for fleet in &run.fleets {
         desired_fleet(a, fleet);
     }
@@ -556,6 +562,7 @@ pub(crate) fn live_user(u: &LiveSagemakerUser) -> Attrs {
     a.set("execution_role", Value::opt_str(u.execution_role.as_deref()));
     a.set("security_groups", Value::strings(&u.security_group_ids));
     a.set("sharing", live_sharing(u.sharing.as_ref()));
+    a.set("sso_user_name", Value::opt_str(u.sso_user_name.as_deref()));
     a.set("tags", tag_map(&u.tags));
     a
 }
@@ -681,7 +688,6 @@ pub(crate) fn live_emr(c: &LiveEmrCluster) -> Attrs {
     a.set("termination_protection", Value::Bool(c.termination_protection));
     a.set("auto_termination_idle_seconds", c.auto_termination_idle_seconds.map_or(Value::Null, Value::Int));
     a.set("step_concurrency", Value::Int(c.step_concurrency));
-    a.set("visible_to_all_users", Value::Bool(c.visible_to_all_users));
     for fleet in &c.fleets {
         live_fleet(&mut a, fleet);
     }

@@ -203,6 +203,7 @@ pub(crate) struct DesiredUser {
     pub domain: Id,
     pub name: String,
     pub settings: UserSettings,
+    pub sso_user_name: Option<String>,
     pub tags: Tags,
 }
 
@@ -317,6 +318,7 @@ pub(crate) fn of(r: &Resolver<'_>, address: &Address) -> Option<Desired> {
                     security_groups: r.ids(&u.security_groups, Kind::SecurityGroup),
                     sharing: u.sharing.clone(),
                 },
+                sso_user_name: u.sso_user_name.clone(),
                 tags: r.tags(&u.tags),
             })
         }
@@ -404,7 +406,17 @@ fn own_id(r: &Resolver<'_>, address: &Address) -> Id {
     }
 }
 
-fn peer(r: &Resolver<'_>, own_address: &Address, own: &Id, cidr: Option<&String>, group: Option<&Ref>) -> Peer {
+fn peer(
+    r: &Resolver<'_>,
+    own_address: &Address,
+    own: &Id,
+    cidr: Option<&String>,
+    group: Option<&Ref>,
+    prefix_list: Option<&String>,
+) -> Peer {
+    if let (None, None, Some(list)) = (cidr, group, prefix_list) {
+        return Peer::PrefixList(list.clone());
+    }
     match (cidr, group) {
         (Some(cidr), _) => Peer::Cidr(normalize::cidr(cidr)),
         (None, Some(group)) if group.as_str() == SELF_PEER => Peer::Group(own.clone()),
@@ -433,7 +445,7 @@ fn group(r: &Resolver<'_>, address: &Address, g: &SecurityGroup) -> DesiredGroup
         .ingress
         .iter()
         .map(|x| {
-            let peer = peer(r, address, &own, x.cidr.as_ref(), x.source.as_ref());
+            let peer = peer(r, address, &own, x.cidr.as_ref(), x.source.as_ref(), x.prefix_list.as_ref());
             rule(x.protocol, x.ports.as_ref(), (x.icmp_type, x.icmp_code), peer, x.description.as_ref())
         })
         .collect();
@@ -443,7 +455,7 @@ fn group(r: &Resolver<'_>, address: &Address, g: &SecurityGroup) -> DesiredGroup
         Some(rules) => rules
             .iter()
             .map(|x| {
-                let peer = peer(r, address, &own, x.cidr.as_ref(), x.destination.as_ref());
+                let peer = peer(r, address, &own, x.cidr.as_ref(), x.destination.as_ref(), x.prefix_list.as_ref());
                 rule(x.protocol, x.ports.as_ref(), (x.icmp_type, x.icmp_code), peer, x.description.as_ref())
             })
             .collect(),
@@ -581,7 +593,6 @@ fn cluster(r: &Resolver<'_>, c: &EmrCluster) -> DesiredCluster {
             termination_protected: c.termination_protection,
             auto_termination_idle_seconds: c.auto_termination_idle_seconds,
             step_concurrency: c.step_concurrency,
-            visible_to_all_users: c.visible_to_all_users,
             fleets,
             scaling: c.scaling.clone(),
             tags: r.tags(&c.tags),

@@ -81,6 +81,7 @@ const SAGEMAKER_DOMAIN: &[Field] = &[
 const SAGEMAKER_USER: &[Field] = &[
     replace("domain", "a user profile belongs to one domain"),
     replace("name", "SageMaker cannot rename a user profile"),
+    replace("sso_user_name", "UpdateUserProfile cannot change a profile's IAM Identity Center user"),
     update("execution_role"),
     update("security_groups"),
     update("sharing"),
@@ -129,7 +130,6 @@ const EMR_CLUSTER: &[Field] = &[
     update("termination_protection"),
     update("auto_termination_idle_seconds"),
     update("step_concurrency"),
-    update("visible_to_all_users"),
     replace("master.name", FLEET_NAME_FIXED),
     replace(
         "master.market",

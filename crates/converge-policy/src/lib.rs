@@ -264,7 +264,6 @@ fn writes(kind: Kind) -> &'static [(&'static str, &'static [&'static str])] {
                 "PutAutoTerminationPolicy",
                 "RemoveAutoTerminationPolicy",
                 "SetTerminationProtection",
-                "SetVisibleToAllUsers",
                 "ModifyCluster",
                 "AddTags",
                 "RemoveTags",

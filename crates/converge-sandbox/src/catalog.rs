@@ -107,8 +107,8 @@ fn version_json(v: &Version) -> Value {
     json!({ "Id": v.id, "Name": v.name, "Description": v.description, "Type": "CLOUD_FORMATION_TEMPLATE", "CreatedTime": Ctx::seconds(v.created_ms), "Active": v.active, "Guidance": v.guidance })
 }
 
-fn constraint_json(c: &Constraint) -> Value {
-    json!({ "ConstraintId": c.id, "Type": c.constraint_type, "Description": c.description, "Owner": "123456789012", "ProductId": c.product_id, "PortfolioId": c.portfolio_id })
+fn constraint_json(c: &Constraint, account: &str) -> Value {
+    json!({ "ConstraintId": c.id, "Type": c.constraint_type, "Description": c.description, "Owner": account, "ProductId": c.product_id, "PortfolioId": c.portfolio_id })
 }
 
 /// The template a version points at must be an object of the sandbox's S3 holding a CloudFormation template.
@@ -514,7 +514,7 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, input: &
                 parameters,
                 description: str_of(input, "Description").map(str::to_owned),
             };
-            let out = json!({ "ConstraintDetail": constraint_json(&c), "ConstraintParameters": c.parameters, "Status": "AVAILABLE" });
+            let out = json!({ "ConstraintDetail": constraint_json(&c, ctx.account), "ConstraintParameters": c.parameters, "Status": "AVAILABLE" });
             world.catalog.constraints.insert(id, c);
             Ok(out)
         }
@@ -530,7 +530,7 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, input: &
                 }
             }
             Ok(
-                json!({ "ConstraintDetail": constraint_json(c), "ConstraintParameters": c.parameters, "Status": "AVAILABLE" }),
+                json!({ "ConstraintDetail": constraint_json(c, ctx.account), "ConstraintParameters": c.parameters, "Status": "AVAILABLE" }),
             )
         }
         "DeleteConstraint" => {
@@ -546,7 +546,7 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, input: &
                 .constraints
                 .values()
                 .filter(|c| c.portfolio_id == portfolio && product.is_none_or(|p| p == c.product_id))
-                .map(constraint_json)
+                .map(|c| constraint_json(c, ctx.account))
                 .collect();
             paged(constraints, input, "ConstraintDetails", &CATALOG_PAGES, ctx)
         }

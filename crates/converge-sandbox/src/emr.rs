@@ -491,6 +491,7 @@ pub(crate) fn managed_rules(world: &World, c: &Cluster) -> Vec<(String, bool, Ru
         cidr: cidr.map(str::to_owned),
         cidr6: None,
         group_id: group.map(str::to_owned),
+        prefix_list: None,
         description: None,
     };
     let mut rules = Vec::new();

@@ -220,6 +220,7 @@ fn create_nfs_groups(world: &mut World, domain_id: &str, vpc_id: &str) {
         cidr: None,
         cidr6: None,
         group_id: Some(peer.to_owned()),
+        prefix_list: None,
         description: None,
     };
     let tags: Tags =
@@ -457,6 +458,12 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, input: &
                 str_of(input, "SingleSignOnUserIdentifier"),
                 str_of(input, "SingleSignOnUserValue"),
             ) {
+                // "If the Domain's AuthMode is not IAM Identity Center, this field cannot be specified" (botocore).
+                (Some(_), _) | (_, Some(_)) if domain.auth_mode != "SSO" => {
+                    return Err(validation(format!(
+                        "SingleSignOnUserIdentifier and SingleSignOnUserValue cannot be specified for user profiles of domain {domain_id}, whose AuthMode is IAM."
+                    )));
+                }
                 (Some(identifier), Some(value)) => Some((identifier.to_owned(), value.to_owned())),
                 _ if domain.auth_mode == "SSO" => {
                     return Err(validation(format!(

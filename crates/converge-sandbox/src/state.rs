@@ -171,6 +171,9 @@ pub(crate) struct Rule {
     pub(crate) cidr: Option<String>,
     pub(crate) cidr6: Option<String>,
     pub(crate) group_id: Option<String>,
+    /// A managed prefix list (`pl-…`).
+    #[serde(default)]
+    pub(crate) prefix_list: Option<String>,
     pub(crate) description: Option<String>,
 }
 
@@ -183,6 +186,7 @@ impl Rule {
             && self.cidr == other.cidr
             && self.cidr6 == other.cidr6
             && self.group_id == other.group_id
+            && self.prefix_list == other.prefix_list
     }
 }
 

@@ -79,9 +79,11 @@ codes! {
     EMR_SCALING_UNIT = "emr-scaling-unit", Error, "managed scaling on fleets must count InstanceFleetUnits";
     EMR_DFS_REPLICATION = "emr-dfs-replication", Error, "HDFS replication exceeds the core fleet's capacity";
     EMR_SECURITY_GROUP_PAIR = "emr-security-group-pair", Error, "EMR-managed master and core groups go together";
+    EMR_VISIBLE_TO_ALL_USERS = "emr-visible-to-all-users", Error, "`visible_to_all_users = false` has no effect: EMR no longer supports it";
     EMR_SERVICE_ACCESS_PORT = "emr-service-access-port", Error, "the service-access group does not admit the primary group on tcp/9443 (EMR 5.30.0 to 7.x)";
     EMR_RELEASE_FEATURE = "emr-release-feature", Error, "a feature needs a newer EMR release";
     EMR_INSTANCE_PROFILE = "emr-instance-profile", Error, "the EC2 role has no instance profile of its name";
+    STUDIO_SSO_USER = "studio-sso-user", Error, "a user profile of an SSO domain lacks `sso_user_name`, or one of an IAM domain has it";
     STUDIO_NEEDS_VPC_ONLY = "studio-needs-vpc-only", Error, "Studio can reach EMR only from a VpcOnly domain";
     LIVY_PORT_CLOSED = "livy-port-closed", Error, "the EMR master group does not admit Studio on tcp/8998";
     LIVY_EGRESS_CLOSED = "livy-egress-closed", Error, "the Studio security groups do not let notebooks out to Livy on tcp/8998";

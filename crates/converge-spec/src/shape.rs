@@ -117,6 +117,7 @@ static INGRESS_RULE: Shape = Shape::Table(&[
     opt("icmp_code", &ICMP_NUMBER, "ICMP code of an `icmp` rule, 0-255; needs `icmp_type`; omit or -1 for every code."),
     opt("cidr", &STR, "Source IPv4 or IPv6 CIDR block."),
     opt("source", &STR, "Source group: `\"self\"`, a `security_group` of the spec, or a literal `sg-` id."),
+    opt("prefix_list", &STR, "Source managed prefix list (`pl-…`)."),
     opt("description", &STR, "Rule description."),
 ]);
 
@@ -127,6 +128,7 @@ static EGRESS_RULE: Shape = Shape::Table(&[
     opt("icmp_code", &ICMP_NUMBER, "ICMP code of an `icmp` rule, 0-255; needs `icmp_type`; omit or -1 for every code."),
     opt("cidr", &STR, "Destination IPv4 or IPv6 CIDR block."),
     opt("destination", &STR, "Destination group: `\"self\"`, a `security_group` of the spec, or a literal `sg-` id."),
+    opt("prefix_list", &STR, "Destination managed prefix list (`pl-…`), e.g. the S3 gateway endpoint's."),
     opt("description", &STR, "Rule description."),
 ]);
 
@@ -205,6 +207,11 @@ static SAGEMAKER_USER: Shape = Shape::Resource(&[
     opt("execution_role", &STR, "Execution role; defaults to the domain's."),
     opt("security_groups", &STRINGS, "Security groups, added to the domain's."),
     opt("sharing", &SHARING, "Notebook sharing settings; override the domain's."),
+    opt(
+        "sso_user_name",
+        &STR,
+        "The user's IAM Identity Center user name: required in a domain whose `auth_mode` is `SSO`, not allowed otherwise. Forces replacement.",
+    ),
     opt("tags", &TAGS, "Tags."),
 ]);
 
@@ -393,7 +400,11 @@ static EMR_CLUSTER: Shape = Shape::Resource(&[
         "Terminate after this many idle seconds, 60-604800. Updated in place.",
     ),
     opt("step_concurrency", &int(1, 256), "Steps that may run at once, 1-256. Updated in place."),
-    opt("visible_to_all_users", &BOOL, "Visible to all IAM users of the account (default true)."),
+    opt(
+        "visible_to_all_users",
+        &BOOL,
+        "Always true: EMR no longer supports `false` (an error, `emr-visible-to-all-users`).",
+    ),
     opt("master", &FLEET, "The master instance fleet (capacity 1)."),
     opt("core", &FLEET, "The core instance fleet (HDFS)."),
     opt("task", &FLEET, "The task instance fleet."),

@@ -1,7 +1,7 @@
 //! Subnets, security groups and their rules.
 
 use aws_sdk_ec2::types::{
-    Filter, IpPermission, IpRange, Ipv6Range, ResourceType, Tag, TagSpecification, UserIdGroupPair,
+    Filter, IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType, Tag, TagSpecification, UserIdGroupPair,
 };
 use converge_executor::{ErrorClass, ExecError, Outcome, Output};
 use converge_model::Tags;
@@ -42,6 +42,9 @@ fn permission(rule: &Rule) -> IpPermission {
         Peer::Group(group) => builder.user_id_group_pairs(
             UserIdGroupPair::builder().group_id(known(group)).set_description(description).build(),
         ),
+        Peer::PrefixList(list) => {
+            builder.prefix_list_ids(PrefixListId::builder().prefix_list_id(list).set_description(description).build())
+        }
     }
     .build()
 }

@@ -262,7 +262,6 @@ async fn run_job_flow(call: &Call<'_>, run: &RunJobFlow) -> Result<String, ExecE
             run.auto_termination_idle_seconds.map(|s| AutoTerminationPolicy::builder().idle_timeout(s).build()),
         )
         .step_concurrency_level(units(run.step_concurrency))
-        .visible_to_all_users(run.visible_to_all_users)
         .set_managed_scaling_policy(run.scaling.as_ref().map(scaling))
         .set_tags(Some(tags(&run.tags)))
         .send()
@@ -311,6 +310,9 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                     })
                     .collect()
             });
+            if types.is_some() {
+                settled(call, known(cluster), fleet_id).await?;
+            }
             let modify = InstanceFleetModifyConfig::builder()
                 .instance_fleet_id(fleet_id)
                 .set_target_on_demand_capacity(on_demand.map(units))
@@ -379,21 +381,44 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 .map_err(|e| exec_error(e, name, call.address))?;
             done
         }
-        Operation::SetVisibleToAllUsers { cluster, visible } => {
-            emr.set_visible_to_all_users()
-                .job_flow_ids(known(cluster))
-                .visible_to_all_users(*visible)
-                .send()
-                .await
-                .map_err(|e| exec_error(e, name, call.address))?;
-            done
-        }
         Operation::TerminateCluster { cluster } => {
             let result = emr.terminate_job_flows().job_flow_ids(known(cluster)).send().await;
             unless(result, CLUSTER_GONE, name, call.address)?;
             poll(call, operation, &Output::none()).await
         }
         _ => unreachable!("not an EMR operation"),
+    }
+}
+
+/// Waits, as a conflict the engine retries, while the fleet is not RUNNING: a
+/// reconfiguration right after a resize (or while managed scaling resizes)
+/// would meet a refusal whose wording AWS does not document, so converge asks
+/// first (one ListInstanceFleets) instead of reading the refusal.
+async fn settled(call: &Call<'_>, cluster: &str, fleet: &str) -> Result<(), ExecError> {
+    let fleets = call
+        .aws
+        .emr
+        .list_instance_fleets()
+        .cluster_id(cluster)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| exec_error(e, "ListInstanceFleets", call.address))?;
+    let state = fleets
+        .iter()
+        .flat_map(|page| page.instance_fleets())
+        .find(|f| f.id() == Some(fleet))
+        .and_then(|f| f.status()?.state())
+        .map(|s| s.as_str().to_owned());
+    match state.as_deref() {
+        Some("RUNNING") | None => Ok(()),
+        Some(state) => Err(call.fail(
+            ErrorClass::Conflict,
+            "ModifyInstanceFleet",
+            "FleetNotSettled",
+            format!("instance fleet {fleet} is {state}; it is reconfigured once it is RUNNING"),
+        )),
     }
 }
 

@@ -27,18 +27,29 @@ fn tags(tags: &Tags) -> Vec<Tag> {
     tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
 
+/// User settings as SageMaker takes them. In an update (`clear`), settings the
+/// spec no longer has are sent as their "off" value: no security groups, and
+/// notebook sharing `Disabled` — right whether SageMaker merges an update into
+/// the current settings or replaces them (its documentation says neither).
 fn settings(settings: &UserSettings, clear: bool) -> SdkUserSettings {
     let groups = known_all(&settings.security_groups);
-    SdkUserSettings::builder()
-        .set_execution_role(settings.execution_role.clone())
-        .set_security_groups(if groups.is_empty() && !clear { None } else { Some(groups) })
-        .set_sharing_settings(settings.sharing.as_ref().map(|s| {
+    let sharing = match &settings.sharing {
+        Some(s) => Some(
             SharingSettings::builder()
                 .notebook_output_option(NotebookOutputOption::from(s.notebook_output.aws()))
                 .set_s3_output_path(s.s3_output_path.clone())
                 .set_s3_kms_key_id(s.s3_kms_key.clone())
-                .build()
-        }))
+                .build(),
+        ),
+        None if clear => {
+            Some(SharingSettings::builder().notebook_output_option(NotebookOutputOption::Disabled).build())
+        }
+        None => None,
+    };
+    SdkUserSettings::builder()
+        .set_execution_role(settings.execution_role.clone())
+        .set_security_groups(if groups.is_empty() && !clear { None } else { Some(groups) })
+        .set_sharing_settings(sharing)
         .build()
 }
 
@@ -142,11 +153,14 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
             unless(deleted, GONE, name, call.address)?;
             poll(call, operation, &Output::none()).await
         }
-        Operation::CreateUserProfile { domain, name: user, user_settings, tags: wanted } => {
+        Operation::CreateUserProfile { domain, name: user, user_settings, sso_user_name, tags: wanted } => {
             let created = sagemaker
                 .create_user_profile()
                 .domain_id(known(domain))
                 .user_profile_name(user)
+                // "If the Domain's AuthMode is IAM Identity Center, this field is required" (botocore).
+                .set_single_sign_on_user_identifier(sso_user_name.as_ref().map(|_| "UserName".to_owned()))
+                .set_single_sign_on_user_value(sso_user_name.clone())
                 .user_settings(settings(user_settings, false))
                 .set_tags(Some(tags(wanted)))
                 .send()

@@ -230,22 +230,27 @@ fn security_group(group: &SecurityGroup) -> LiveSecurityGroup {
 pub(crate) fn rules(permissions: &[IpPermission]) -> Vec<LiveRule> {
     let mut out = Vec::new();
     for permission in permissions {
-        let rule = |cidr: Option<&str>, group: Option<&str>, description: Option<&str>| LiveRule {
+        let rule = |cidr: Option<&str>, group: Option<&str>, list: Option<&str>, description: Option<&str>| LiveRule {
             protocol: permission.ip_protocol().unwrap_or("-1").to_owned(),
             from_port: permission.from_port().map(i64::from),
             to_port: permission.to_port().map(i64::from),
             cidr: cidr.map(str::to_owned),
             group_id: group.map(str::to_owned),
+            prefix_list_id: list.map(str::to_owned),
             description: description.map(str::to_owned),
         };
         for range in permission.ip_ranges() {
-            out.push(rule(range.cidr_ip(), None, range.description()));
+            out.push(rule(range.cidr_ip(), None, None, range.description()));
         }
         for range in permission.ipv6_ranges() {
-            out.push(rule(range.cidr_ipv6(), None, range.description()));
+            out.push(rule(range.cidr_ipv6(), None, None, range.description()));
         }
         for pair in permission.user_id_group_pairs() {
-            out.push(rule(None, pair.group_id(), pair.description()));
+            out.push(rule(None, pair.group_id(), None, pair.description()));
+        }
+        // Rules to a managed prefix list (an S3 gateway endpoint's `pl-…`): part of IpPermission (botocore).
+        for list in permission.prefix_list_ids() {
+            out.push(rule(None, None, list.prefix_list_id(), list.description()));
         }
     }
     out

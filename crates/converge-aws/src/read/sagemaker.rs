@@ -190,6 +190,7 @@ async fn users(aws: &Aws, scope: &Scope, domains: &[LiveSagemakerDomain]) -> Res
                     execution_role: settings.and_then(|s| s.execution_role()).map(str::to_owned),
                     security_group_ids: settings.map(|s| s.security_groups().to_vec()).unwrap_or_default(),
                     sharing: sharing(settings),
+                    sso_user_name: u.single_sign_on_user_value().filter(|v| !v.is_empty()).map(str::to_owned),
                     tags,
                 }))
             }

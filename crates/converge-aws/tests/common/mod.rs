@@ -45,7 +45,8 @@ pub(crate) fn spec_with(text: &str, files: &[(&str, String)]) -> Spec {
     }
 }
 
-/// What `spec` reads but does not manage, for [`Sandbox::seed`]: its VPCs and template buckets.
+/// What `spec` reads but does not manage, for [`Sandbox::seed`]: its VPCs (private
+/// subnets behind a NAT gateway, as the reference platforms have them) and template buckets.
 pub(crate) fn seed(spec: &Spec) -> Seed {
     Seed {
         vpcs: spec.vpcs.values().map(|v| (v.id.clone(), v.cidrs.first().cloned().unwrap_or_default())).collect(),
@@ -53,6 +54,17 @@ pub(crate) fn seed(spec: &Spec) -> Seed {
         network: SeedNetwork::NatGateway,
         ..Seed::default()
     }
+}
+
+/// An EC2 client of the sandbox, for what converge never does (VPC endpoints, routes).
+pub(crate) async fn ec2_client(env: &Env) -> aws_sdk_ec2::Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(env.aws.region().to_owned()))
+        .credentials_provider(aws_sdk_sts::config::Credentials::new("sandbox", "sandbox", None, None, "tests"))
+        .endpoint_url(env.sandbox.endpoint())
+        .load()
+        .await;
+    aws_sdk_ec2::Client::new(&config)
 }
 
 /// `text` with `from` replaced by `to`, which must occur exactly once.
@@ -75,6 +87,11 @@ impl Env {
 
     /// As [`Env::start`], with `config`'s faults, seed and page size.
     pub(crate) async fn start_with(spec: &Spec, config: Config) -> Env {
+        Env::start_seeded(spec, config, SeedNetwork::NatGateway).await
+    }
+
+    /// As [`Env::start_with`], with the seeded VPCs' network as `network` says.
+    pub(crate) async fn start_seeded(spec: &Spec, config: Config, network: SeedNetwork) -> Env {
         let config = Config {
             port: 0,
             account: spec.stack.account.clone(),
@@ -84,7 +101,7 @@ impl Env {
             ..config
         };
         let sandbox = Sandbox::start(config).await.expect("the sandbox starts");
-        sandbox.seed(&seed(spec));
+        sandbox.seed(&Seed { network, ..seed(spec) });
         let aws = Aws::connect(&Options::sandbox(&sandbox.endpoint(), &spec.stack.region))
             .await
             .expect("the AWS layer connects")

@@ -42,10 +42,6 @@ pub(super) fn update_cluster(ops: &mut ResourceOps, c: &DesiredCluster, live: &L
         let operation = Operation::ModifyCluster { cluster: cluster.clone(), step_concurrency: run.step_concurrency };
         ops.push(update, operation, &["step_concurrency"], &[]);
     }
-    if changed.has("visible_to_all_users") {
-        let operation = Operation::SetVisibleToAllUsers { cluster: cluster.clone(), visible: run.visible_to_all_users };
-        ops.push(update, operation, &["visible_to_all_users"], &[]);
-    }
     for role in FleetRole::ALL {
         fleet(ops, c, live, role, changed);
     }

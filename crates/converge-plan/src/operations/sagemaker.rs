@@ -107,9 +107,11 @@ pub(super) fn create_user(ctx: &Context<'_>, ops: &mut ResourceOps, address: &Ad
         domain: u.domain.clone(),
         name: u.name.clone(),
         user_settings: u.settings.clone(),
+        sso_user_name: u.sso_user_name.clone(),
         tags: ctx.creation_tags(address, &u.tags),
     };
-    ops.push(phase, operation, &["domain", "name", "execution_role", "security_groups", "sharing", "tags"], &[]);
+    let fields = ["domain", "name", "execution_role", "security_groups", "sharing", "sso_user_name", "tags"];
+    ops.push(phase, operation, &fields, &[]);
 }
 
 pub(super) fn update_user(ops: &mut ResourceOps, u: &DesiredUser, live: &LiveSagemakerUser, changed: &Changed<'_>) {

@@ -747,6 +747,7 @@ pub(crate) fn drift(live: &mut LiveState, drifts: &[(u8, usize, u8)]) {
                         to_port: Some(22),
                         cidr: Some(format!("192.168.{arg}.7/24")),
                         group_id: None,
+                        prefix_list_id: None,
                         description: Some("added by hand".into()),
                     });
                 }

@@ -28,7 +28,7 @@ pub(super) fn respond(ctx: &Ctx<'_>, operation: &str, body: impl FnOnce(&mut Xml
 /// A page of a `Describe*` answer: EC2 returns everything unless `MaxResults` asks for pages.
 pub(super) fn ec2_page<T>(items: Vec<T>, p: &Params, ctx: &Ctx<'_>) -> Result<(Vec<T>, Option<String>), ApiError> {
     let asked = p.get("MaxResults").and_then(|n| n.parse::<usize>().ok());
-    crate::paging::page(items, p.get("NextToken"), asked, (usize::MAX, usize::MAX), ctx, "InvalidParameterValue")
+    crate::paging::page(items, p.get("NextToken"), asked, (usize::MAX, usize::MAX), ctx, "InvalidPaginationToken")
 }
 
 pub(super) fn next_token_xml(x: &mut Xml, next: Option<&String>) {
@@ -130,7 +130,11 @@ fn permissions_xml(x: &mut Xml, tag: &str, rules: &[Rule], account: &str) {
         if let Some(cidr) = &rule.cidr6 {
             x.open("item").text("cidrIpv6", cidr).opt("description", rule.description.as_deref()).close("item");
         }
-        x.close("ipv6Ranges").open("prefixListIds").close("prefixListIds").close("item");
+        x.close("ipv6Ranges").open("prefixListIds");
+        if let Some(list) = &rule.prefix_list {
+            x.open("item").text("prefixListId", list).opt("description", rule.description.as_deref()).close("item");
+        }
+        x.close("prefixListIds").close("item");
     }
     x.close(tag);
 }
@@ -150,6 +154,7 @@ fn rule_xml(x: &mut Xml, tag: &str, group: &SecurityGroup, rule: &Rule, egress: 
     x.text("fromPort", &rule.from_port.unwrap_or(-1).to_string())
         .text("toPort", &rule.to_port.unwrap_or(-1).to_string());
     x.opt("cidrIpv4", rule.cidr.as_deref()).opt("cidrIpv6", rule.cidr6.as_deref());
+    x.opt("prefixListId", rule.prefix_list.as_deref());
     if let Some(peer) = &rule.group_id {
         x.open("referencedGroupInfo").text("groupId", peer).text("userId", account).close("referencedGroupInfo");
     }
@@ -208,6 +213,7 @@ fn requested_rules(world: &mut World, p: &Params) -> Result<Vec<Rule>, ApiError>
             cidr: None,
             cidr6: None,
             group_id: None,
+            prefix_list: None,
             description: None,
         };
         for range in p.members(&field("IpRanges")) {
@@ -229,6 +235,13 @@ fn requested_rules(world: &mut World, p: &Params) -> Result<Vec<Rule>, ApiError>
                 ..base(world)
             });
         }
+        for list in p.members(&field("PrefixListIds")) {
+            rules.push(Rule {
+                prefix_list: Some(p.required(&format!("{list}.PrefixListId"))?.to_owned()),
+                description: p.get(&format!("{list}.Description")).map(str::to_owned),
+                ..base(world)
+            });
+        }
         for pair in p.members(&field("Groups")) {
             let group = p.required(&format!("{pair}.GroupId"))?;
             if !world.ec2.groups.contains_key(group) {
@@ -236,6 +249,7 @@ fn requested_rules(world: &mut World, p: &Params) -> Result<Vec<Rule>, ApiError>
             }
             rules.push(Rule {
                 group_id: Some(group.to_owned()),
+                prefix_list: None,
                 description: p.get(&format!("{pair}.Description")).map(str::to_owned),
                 ..base(world)
             });
@@ -340,10 +354,8 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
                     format!("Value ({text}) for parameter cidrBlock is invalid."),
                 )
             })?;
-            if cidr_text(cidr) != text
-                || !(16..=28).contains(&cidr.1)
-                || !canonical_v4(&vpc.cidr).is_some_and(|v| contains(v, cidr))
-            {
+            // "We modify the specified CIDR block to its canonical form" (botocore `CreateSubnetRequest.CidrBlock`).
+            if !(16..=28).contains(&cidr.1) || !canonical_v4(&vpc.cidr).is_some_and(|v| contains(v, cidr)) {
                 return Err(ApiError::bad_request("InvalidSubnet.Range", format!("The CIDR '{text}' is invalid.")));
             }
             if world
@@ -371,7 +383,7 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
             let subnet = Subnet {
                 id: world.id("subnet"),
                 vpc_id: vpc_id.to_owned(),
-                cidr: text.to_owned(),
+                cidr: cidr_text(cidr),
                 availability_zone: zone,
                 tags: tag_specifications(p),
             };
@@ -470,6 +482,7 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
                 cidr: Some("0.0.0.0/0".into()),
                 cidr6: None,
                 group_id: None,
+                prefix_list: None,
                 description: None,
             };
             let group = SecurityGroup {

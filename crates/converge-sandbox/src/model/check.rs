@@ -137,8 +137,13 @@ impl Walk<'_> {
                 }
                 Ok(())
             }
-            Shape::Integer(range) | Shape::Long(range) => {
+            Shape::Integer(range) => {
                 let Some(number) = value.as_i64() else { return Err(self.mismatch("Integer", value)) };
+                self.range(value, number as f64, range);
+                Ok(())
+            }
+            Shape::Long(range) => {
+                let Some(number) = value.as_i64() else { return Err(self.mismatch("Long", value)) };
                 self.range(value, number as f64, range);
                 Ok(())
             }

@@ -196,6 +196,17 @@ pub(super) fn clusters(ctx: &mut Ctx<'_>) {
             );
         }
 
+        // "VisibleToAllUsers … is no longer supported. By default, the value is set to true.
+        // Setting it to false now has no effect" (botocore `RunJobFlowInput`).
+        if !cluster.visible_to_all_users {
+            emit(
+                codes::EMR_VISIBLE_TO_ALL_USERS,
+                "`visible_to_all_users = false` has no effect: EMR no longer restricts a cluster to its creator".into(),
+                "visible_to_all_users",
+                "remove `visible_to_all_users`; to limit who can use the cluster, give the IAM policies of the account conditions on the cluster's tags".into(),
+            );
+        }
+
         // The service-access group admits the primary group on 9443 (EMR 5.30.0 to 7.x): EMR adds the
         // rule to its own default groups and, in custom ones, has been seen to check for it instead
         // ("ServiceAccessSecurityGroup is missing ingress rule from EmrManagedMasterSecurityGroup on

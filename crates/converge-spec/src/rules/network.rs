@@ -123,6 +123,7 @@ struct RuleView<'a> {
     icmp_code: Option<i64>,
     cidr: Option<&'a str>,
     peer: Option<&'a Ref>,
+    prefix_list: Option<&'a str>,
     peer_key: &'static str,
 }
 
@@ -137,6 +138,7 @@ pub(super) fn security_groups(ctx: &mut Ctx<'_>) {
             icmp_code: r.icmp_code,
             cidr: r.cidr.as_deref(),
             peer: r.source.as_ref(),
+            prefix_list: r.prefix_list.as_deref(),
             peer_key: "source",
         });
         let egress = group.egress.iter().flatten().map(|r| RuleView {
@@ -146,6 +148,7 @@ pub(super) fn security_groups(ctx: &mut Ctx<'_>) {
             icmp_code: r.icmp_code,
             cidr: r.cidr.as_deref(),
             peer: r.destination.as_ref(),
+            prefix_list: r.prefix_list.as_deref(),
             peer_key: "destination",
         });
         for (direction, rules) in [("ingress", ingress.collect::<Vec<_>>()), ("egress", egress.collect())] {
@@ -179,14 +182,24 @@ pub(super) fn security_groups(ctx: &mut Ctx<'_>) {
 }
 
 fn check_rule(ctx: &Ctx<'_>, address: &Address, path: &str, rule: &RuleView<'_>, found: &mut Vec<Diagnostic>) {
-    match (rule.cidr, rule.peer) {
-        (Some(_), Some(_)) | (None, None) => found.push(
-            Diagnostic::new(codes::RULE_PEER, format!("`{path}` needs exactly one of `cidr` and `{}`", rule.peer_key))
+    let peers = [rule.cidr.is_some(), rule.peer.is_some(), rule.prefix_list.is_some()];
+    if peers.iter().filter(|p| **p).count() != 1 {
+        found.push(
+            Diagnostic::new(codes::RULE_PEER, format!("`{path}` needs exactly one of `cidr`, `{}` and `prefix_list`", rule.peer_key))
                 .at(ctx.at(path))
                 .address(address)
-                .hint(format!("write `cidr = \"10.0.0.0/16\"` for an address range or `{} = \"<group>\"` for a security group (`\"{SELF_PEER}\"` for this one)", rule.peer_key)),
-        ),
-        _ => {}
+                .hint(format!("write `cidr = \"10.0.0.0/16\"` for an address range, `{} = \"<group>\"` for a security group (`\"{SELF_PEER}\"` for this one), or `prefix_list = \"pl-…\"` for a managed prefix list", rule.peer_key)),
+        );
+    }
+    if let Some(list) = rule.prefix_list
+        && !(list.starts_with("pl-") && list.len() > 3 && list[3..].bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        found.push(
+            Diagnostic::new(codes::INVALID_VALUE, format!("`{list}` is not a prefix list id"))
+                .at(ctx.at(&format!("{path}.prefix_list")))
+                .address(address)
+                .hint("write the id of a managed prefix list, `pl-` and hexadecimal digits (`aws ec2 describe-managed-prefix-lists`)"),
+        );
     }
     if let Some(text) = rule.cidr {
         let cidr_path = format!("{path}.cidr");

@@ -18,6 +18,35 @@ pub(super) fn wiring(ctx: &mut Ctx<'_>) {
     let vpc_only: Vec<(&String, &SagemakerDomain)> =
         spec.sagemaker_domains.iter().filter(|(_, d)| d.network_access == NetworkAccess::VpcOnly).collect();
 
+    // A profile of an SSO domain names its IAM Identity Center user; one of an IAM domain cannot
+    // (botocore `CreateUserProfileRequest.SingleSignOnUserValue`).
+    for (name, user) in &spec.sagemaker_users {
+        let Some(domain) = user.domain.spec_name().and_then(|d| spec.sagemaker_domains.get(d)) else { continue };
+        let address = Address::new(Kind::SagemakerUser, name.clone());
+        let sso = domain.auth_mode == converge_model::AuthMode::Sso;
+        match (sso, &user.sso_user_name) {
+            (true, None) => found.push(
+                Diagnostic::new(
+                    codes::STUDIO_SSO_USER,
+                    format!("`{address}` belongs to an SSO domain and names no IAM Identity Center user"),
+                )
+                .at(ctx.key_at(&address.to_string()))
+                .address(&address)
+                .hint("set `sso_user_name` to the user's IAM Identity Center user name"),
+            ),
+            (false, Some(_)) => found.push(
+                Diagnostic::new(
+                    codes::STUDIO_SSO_USER,
+                    format!("`{address}` names an IAM Identity Center user, but its domain's `auth_mode` is IAM"),
+                )
+                .at(ctx.at(&format!("{address}.sso_user_name")))
+                .address(&address)
+                .hint("remove `sso_user_name`, or make the domain `auth_mode = \"SSO\"`"),
+            ),
+            _ => {}
+        }
+    }
+
     // Roles assumed by SageMaker and Service Catalog must trust them.
     let mut trust_checks: Vec<(Address, String, &Ref, &str)> = Vec::new();
     for (name, domain) in &spec.sagemaker_domains {
