@@ -133,6 +133,20 @@ def group(aws, vpc, name, description, team_tags):
     )["GroupId"]
 
 
+def nat_network(aws, vpc, public_cidr):
+    """The VPC's way out, as the design document has it: a public subnet with a NAT gateway, and the main route table through it."""
+    gateway = aws.ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    aws.ec2.attach_internet_gateway(InternetGatewayId=gateway, VpcId=vpc)
+    public = aws.ec2.create_subnet(VpcId=vpc, CidrBlock=public_cidr, AvailabilityZone=f"{aws.region}a")["Subnet"]["SubnetId"]
+    table = aws.ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    aws.ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", GatewayId=gateway)
+    aws.ec2.associate_route_table(RouteTableId=table, SubnetId=public)
+    allocation = aws.ec2.allocate_address(Domain="vpc")["AllocationId"]
+    nat = aws.ec2.create_nat_gateway(SubnetId=public, AllocationId=allocation)["NatGateway"]["NatGatewayId"]
+    main = aws.ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]}, {"Name": "association.main", "Values": ["true"]}])
+    aws.ec2.create_route(RouteTableId=main["RouteTables"][0]["RouteTableId"], DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat)
+
+
 def emr_roles(aws, team_tags):
     role(aws, "EMR_DefaultRole", "elasticmapreduce.amazonaws.com", ["arn:aws:iam::aws:policy/service-role/AmazonEMRServicePolicy_v2"], team_tags=team_tags)
     role(aws, "EMR_EC2_DefaultRole", "ec2.amazonaws.com", ["arn:aws:iam::aws:policy/service-role/AmazonElasticMapReduceforEC2Role"], instance_profile=True, team_tags=team_tags)
@@ -158,6 +172,7 @@ def build_studio_platform(aws):
     """Design document 000, by hand: the Studio domain in VpcOnly mode, its EMR cluster and the Service Catalog template."""
     team = tags(team="data-platform")
     vpc = aws.ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    nat_network(aws, vpc, "10.0.255.240/28")
     subnets = {}
     for cidr, zone, name in [("10.0.1.0/24", "a", "studio-private-a"), ("10.0.2.0/24", "c", "studio-private-c")]:
         subnets[name] = aws.ec2.create_subnet(
@@ -168,6 +183,11 @@ def build_studio_platform(aws):
     studio = group(aws, vpc, "studio-notebooks", "SageMaker Studio notebooks", team)
     master = group(aws, vpc, "emr-primary", "EMR primary node", team)
     core = group(aws, vpc, "emr-workers", "EMR core and task nodes", team)
+    # EMR's runbook for private subnets: a service-access group the primary node reaches on 9443.
+    service = group(aws, vpc, "emr-service-access", "EMR service access from the private subnet", team)
+    aws.ec2.authorize_security_group_ingress(GroupId=service, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 9443, "ToPort": 9443, "UserIdGroupPairs": [{"GroupId": master, "Description": "EMR 5.30 and later: the primary node to the service"}]},
+    ])
     aws.ec2.authorize_security_group_ingress(GroupId=studio, IpPermissions=[
         {"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": studio, "Description": "Studio apps and the home EFS talk to each other"}]},
     ])
@@ -239,7 +259,7 @@ def build_studio_platform(aws):
         Configurations=[{"Classification": "livy-conf", "Properties": {"livy.server.session.timeout": "2h"}}],
         Instances={
             "Ec2SubnetIds": [subnets["studio-private-a"]], "KeepJobFlowAliveWhenNoSteps": True,
-            "EmrManagedMasterSecurityGroup": master, "EmrManagedSlaveSecurityGroup": core,
+            "EmrManagedMasterSecurityGroup": master, "EmrManagedSlaveSecurityGroup": core, "ServiceAccessSecurityGroup": service,
             "InstanceFleets": [
                 {"InstanceFleetType": "MASTER", "TargetOnDemandCapacity": 1, "InstanceTypeConfigs": [{"InstanceType": "m5.xlarge"}]},
                 {"InstanceFleetType": "CORE", "TargetOnDemandCapacity": 2, "InstanceTypeConfigs": [{"InstanceType": "m5.xlarge"}]},
@@ -297,7 +317,7 @@ def build_etl_platform(aws):
             "EbsConfiguration": {"EbsBlockDeviceConfigs": [{"VolumeSpecification": {"VolumeType": "gp3", "SizeInGB": 500}, "VolumesPerInstance": 2}]},
         }]},
         {
-            "InstanceFleetType": "TASK", "TargetOnDemandCapacity": 0, "TargetSpotCapacity": 0,
+            "InstanceFleetType": "TASK", "TargetOnDemandCapacity": 0, "TargetSpotCapacity": 1,  # EMR wants a target above 0
             "InstanceTypeConfigs": [
                 dict(t, Configurations=[{"Classification": "yarn-site", "Properties": {"yarn.nodemanager.vmem-check-enabled": "false"}}])
                 for t in task_types([("r5.12xlarge", 48), ("r5.24xlarge", 96), ("c5.12xlarge", 48), ("c5.24xlarge", 96), ("m5.12xlarge", 48), ("m5.24xlarge", 96)])
@@ -311,7 +331,7 @@ def build_etl_platform(aws):
         "optimus-etl-shared", 16, [node_labels],
         {"InstanceFleetType": "CORE", "TargetOnDemandCapacity": 16, "InstanceTypeConfigs": [{"InstanceType": "r5.4xlarge", "WeightedCapacity": 16}]},
         {
-            "InstanceFleetType": "TASK", "TargetOnDemandCapacity": 0, "TargetSpotCapacity": 0,
+            "InstanceFleetType": "TASK", "TargetOnDemandCapacity": 0, "TargetSpotCapacity": 1,  # EMR wants a target above 0
             "InstanceTypeConfigs": task_types([("r5.12xlarge", 48), ("c5.12xlarge", 48), ("m5.12xlarge", 48), ("r5.24xlarge", 96), ("c5.24xlarge", 96), ("m5.24xlarge", 96)]),
             "LaunchSpecifications": {"SpotSpecification": spot_timeout},
         },

@@ -127,6 +127,8 @@ def test_a_platform_across_all_seven_services(endpoint):
     studio = call(ec2, "CreateSecurityGroup", GroupName="studio", Description="Studio", VpcId=vpc)["GroupId"]
     master = call(ec2, "CreateSecurityGroup", GroupName="emr-master", Description="EMR master", VpcId=vpc)["GroupId"]
     core = call(ec2, "CreateSecurityGroup", GroupName="emr-core", Description="EMR core", VpcId=vpc)["GroupId"]
+    # The subnets are private (no internet gateway): EMR wants a service-access group too.
+    service = call(ec2, "CreateSecurityGroup", GroupName="emr-service-access", Description="EMR service access", VpcId=vpc)["GroupId"]
     livy = [{"IpProtocol": "tcp", "FromPort": 8998, "ToPort": 8998, "UserIdGroupPairs": [{"GroupId": studio, "Description": "Livy from Studio"}]}]
     call(ec2, "AuthorizeSecurityGroupIngress", GroupId=master, IpPermissions=livy)
     assert error_code(ec2, "AuthorizeSecurityGroupIngress", GroupId=master, IpPermissions=livy) == "InvalidPermission.Duplicate"
@@ -185,7 +187,7 @@ def test_a_platform_across_all_seven_services(endpoint):
     cluster = call(
         emr, "RunJobFlow", Name="notebooks", ReleaseLabel="emr-6.15.0", ServiceRole="EMR_DefaultRole", JobFlowRole="EMR_EC2_DefaultRole",
         Applications=[{"Name": "Spark"}, {"Name": "Livy"}],
-        Instances={"InstanceFleets": fleets, "Ec2SubnetIds": subnets, "KeepJobFlowAliveWhenNoSteps": True, "EmrManagedMasterSecurityGroup": master, "EmrManagedSlaveSecurityGroup": core},
+        Instances={"InstanceFleets": fleets, "Ec2SubnetIds": subnets, "KeepJobFlowAliveWhenNoSteps": True, "EmrManagedMasterSecurityGroup": master, "EmrManagedSlaveSecurityGroup": core, "ServiceAccessSecurityGroup": service},
     )["JobFlowId"]
     until(lambda: call(emr, "DescribeCluster", ClusterId=cluster)["Cluster"]["Status"]["State"] == "WAITING", "the cluster waits")
     core_fleet = next(f for f in call(emr, "ListInstanceFleets", ClusterId=cluster)["InstanceFleets"] if f["InstanceFleetType"] == "CORE")

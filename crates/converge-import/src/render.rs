@@ -749,7 +749,7 @@ impl Writer<'_> {
         }
         for role in FleetRole::ALL {
             if let Some(fleet) = c.fleet(role) {
-                let child = self.fleet(&address, name, fleet);
+                let child = self.fleet(&address, name, fleet, &c.release);
                 s.children.push(child);
             }
         }
@@ -769,7 +769,7 @@ impl Writer<'_> {
         s
     }
 
-    fn fleet(&mut self, address: &Address, name: &str, fleet: &LiveFleet) -> Section {
+    fn fleet(&mut self, address: &Address, name: &str, fleet: &LiveFleet, release: &str) -> Section {
         let mut s = Section::new(format!("emr_cluster.{name}.{}", fleet.role.key()));
         if let Some(fleet_name) = &fleet.name {
             s.set("name", V::str(fleet_name));
@@ -780,7 +780,14 @@ impl Writer<'_> {
             .map(|t| {
                 let bid = t.bid_percent.filter(|b| (*b - 100.0).abs() > f64::EPSILON);
                 let optimized = t.ebs_optimized.filter(|o| !o);
-                if t.weight == 1 && bid.is_none() && t.ebs.is_empty() && optimized.is_none() {
+                // EMR's default volumes of an EBS-only type are EMR's to choose: the spec leaves them out.
+                let defaults = converge_model::emr::default_ebs_volumes(&t.instance_type, release);
+                let default_volumes = defaults.is_some_and(|(count, size)| {
+                    t.ebs.len() == usize::try_from(count).unwrap_or(0)
+                        && t.ebs.iter().all(|v| v.size == size && v.iops.is_none() && v.throughput.is_none())
+                });
+                let ebs: &[converge_model::live::LiveEbsVolume] = if default_volumes { &[] } else { &t.ebs };
+                if t.weight == 1 && bid.is_none() && ebs.is_empty() && optimized.is_none() {
                     return V::str(&t.instance_type);
                 }
                 let mut entries = vec![("type".to_owned(), V::str(&t.instance_type))];
@@ -790,9 +797,9 @@ impl Writer<'_> {
                 if let Some(bid) = bid {
                     entries.push(("bid_percent".to_owned(), V::Float(bid)));
                 }
-                if !t.ebs.is_empty() {
+                if !ebs.is_empty() {
                     let mut volumes: BTreeMap<(String, i64, Option<i64>, Option<i64>), i64> = BTreeMap::new();
-                    for v in &t.ebs {
+                    for v in ebs {
                         *volumes.entry((v.volume_type.clone(), v.size, v.iops, v.throughput)).or_default() += 1;
                     }
                     let volumes = volumes

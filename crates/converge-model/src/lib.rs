@@ -13,11 +13,14 @@
 //! ([`Spec::references`], [`Ipv4Cidr`]).
 
 mod cidr;
+pub mod emr;
 mod kind;
 pub mod live;
+mod partition;
 mod resources;
 
 pub use cidr::{CidrError, IpCidr, Ipv4Cidr};
 pub use kind::{Address, Kind, Ref, RefTarget};
 pub use live::LiveState;
+pub use partition::Partition;
 pub use resources::*;

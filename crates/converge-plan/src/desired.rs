@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use converge_model::{
-    Address, AuthMode, Capacity, EmrCluster, FleetRole, HomeEfsOnDelete, IamRole, Kind, NetworkAccess, Ports, Protocol,
-    Ref, RefTarget, SELF_PEER, STUDIO_VISIBILITY_TAG, SecurityGroup, Spec, Tags, TrustPrincipal,
+    Address, AuthMode, Capacity, EmrCluster, FleetRole, HomeEfsOnDelete, IamRole, Kind, NetworkAccess, Partition,
+    Ports, Protocol, Ref, RefTarget, SELF_PEER, STUDIO_VISIBILITY_TAG, SecurityGroup, Spec, Tags, TrustPrincipal,
 };
 use converge_ops::{
     FleetConfig, Id, InstanceTypeSpec, IpProtocol, Peer, ProductVersion, Rule, RunJobFlow, SpotTimeout, StepId,
@@ -58,7 +58,7 @@ impl Resolver<'_> {
     pub(crate) fn role_arn(&self, reference: &Ref) -> String {
         match reference.target(Kind::IamRole) {
             RefTarget::Spec(address) => match self.spec.iam_roles.get(&address.name) {
-                Some(role) => role_arn(self.account, role, &address.name),
+                Some(role) => role_arn(&self.spec.stack.region, self.account, role, &address.name),
                 None => reference.as_str().to_owned(),
             },
             _ => reference.as_str().to_owned(),
@@ -83,9 +83,24 @@ impl Resolver<'_> {
     }
 }
 
-pub(crate) fn role_arn(account: &str, role: &IamRole, spec_name: &str) -> String {
+/// A role's ARN, known before the role exists: partition (from the region), account, path, name.
+pub(crate) fn role_arn(region: &str, account: &str, role: &IamRole, spec_name: &str) -> String {
     let path = if role.path.ends_with('/') { role.path.clone() } else { format!("{}/", role.path) };
-    format!("arn:aws:iam::{account}:role{path}{}", role.name.as_deref().unwrap_or(spec_name))
+    let partition = Partition::of_region(region).name;
+    format!("arn:{partition}:iam::{account}:role{path}{}", role.name.as_deref().unwrap_or(spec_name))
+}
+
+/// Where Service Catalog (and CloudFormation) fetch a template: the regional S3
+/// endpoint of the stack's partition, virtual-hosted, or path-style for a bucket
+/// whose name has dots (its virtual-hosted name fails the endpoint's TLS
+/// certificate, which covers one label: Amazon S3 User Guide, "Virtual hosting of buckets").
+pub(crate) fn template_url(region: &str, bucket: &str, key: &str) -> String {
+    let suffix = Partition::of_region(region).dns_suffix;
+    if bucket.contains('.') {
+        format!("https://s3.{region}.{suffix}/{bucket}/{key}")
+    } else {
+        format!("https://{bucket}.s3.{region}.{suffix}/{key}")
+    }
 }
 
 /// The AWS name a resource of the spec is known by, where AWS names are unique.
@@ -355,7 +370,7 @@ pub(crate) fn of(r: &Resolver<'_>, address: &Address) -> Option<Desired> {
                 version: ProductVersion {
                     name: template_version(&p.template.text),
                     description: p.version_description.clone(),
-                    template_url: format!("https://{}.s3.{region}.amazonaws.com/{key}", p.template_bucket),
+                    template_url: template_url(region, &p.template_bucket, &key),
                 },
                 bucket: p.template_bucket.clone(),
                 key,

@@ -284,7 +284,7 @@ pub fn policy(spec: &Spec, access: Access) -> Policy {
     // Templates: read back to compare (and, for Service Catalog, to create a version from).
     let buckets: BTreeSet<String> = spec.catalog_products.values().map(|p| p.template_bucket.clone()).collect();
     let objects = |buckets: &BTreeSet<String>, prefix: &str| -> BTreeSet<String> {
-        buckets.iter().map(|b| format!("arn:aws:s3:::{b}/{prefix}*")).collect()
+        buckets.iter().map(|b| format!("arn:{}:s3:::{b}/{prefix}*", partition(spec))).collect()
     };
     if !buckets.is_empty() {
         let mut actions = vec!["s3:GetObject".to_owned()];
@@ -346,7 +346,8 @@ pub fn policy(spec: &Spec, access: Access) -> Policy {
             "ConvergeEmrServiceLinkedRole",
             ["iam:CreateServiceLinkedRole".to_owned()],
             BTreeSet::from([format!(
-                "arn:aws:iam::{}:role/aws-service-role/elasticmapreduce.amazonaws.com*/AWSServiceRoleForEMRCleanup*",
+                "arn:{}:iam::{}:role/aws-service-role/elasticmapreduce.amazonaws.com*/AWSServiceRoleForEMRCleanup*",
+                partition(spec),
                 spec.stack.account
             )]),
         );
@@ -374,11 +375,21 @@ fn present_kinds(spec: &Spec) -> BTreeSet<Kind> {
     kinds
 }
 
+/// The partition of the stack's ARNs (`aws`, `aws-cn`, `aws-us-gov`).
+fn partition(spec: &Spec) -> &'static str {
+    converge_model::Partition::of_region(&spec.stack.region).name
+}
+
 /// The ARN of the spec's role `name`.
 fn role_arn(spec: &Spec, name: &str) -> Option<String> {
     let role = spec.iam_roles.get(name)?;
     let path = if role.path.ends_with('/') { role.path.clone() } else { format!("{}/", role.path) };
-    Some(format!("arn:aws:iam::{}:role{path}{}", spec.stack.account, role.name.as_deref().unwrap_or(name)))
+    Some(format!(
+        "arn:{}:iam::{}:role{path}{}",
+        partition(spec),
+        spec.stack.account,
+        role.name.as_deref().unwrap_or(name)
+    ))
 }
 
 /// The roles and instance profiles the spec manages, by ARN.
@@ -388,7 +399,7 @@ fn iam_resources(spec: &Spec) -> BTreeSet<String> {
         arns.extend(role_arn(spec, name));
         if role.instance_profile {
             let aws_name = role.name.as_deref().unwrap_or(name);
-            arns.insert(format!("arn:aws:iam::{}:instance-profile/{aws_name}", spec.stack.account));
+            arns.insert(format!("arn:{}:iam::{}:instance-profile/{aws_name}", partition(spec), spec.stack.account));
         }
     }
     arns

@@ -220,6 +220,16 @@ async fn ec2_query_requests_are_held_against_their_model() {
     );
     // A value that is not of its member's type.
     assert_eq!(query(&sandbox, &ec2("DescribeSecurityGroups&MaxResults=ten")).await.1, "InvalidParameterValue");
+    // Descriptions: EC2's characters only (the model has no pattern; botocore's documentation says which).
+    assert_eq!(
+        query(&sandbox, &ec2("CreateSecurityGroup&GroupName=g&GroupDescription=apps%20%E2%86%92%20EFS&VpcId=vpc-1")).await,
+        (
+            400,
+            "InvalidParameterValue".into(),
+            "Value (apps → EFS) for parameter GroupDescription is invalid. Character sets beyond ASCII are not supported."
+                .into()
+        )
+    );
     assert_eq!(query(&sandbox, &ec2("LaunchRobots")).await.1, "InvalidAction");
 }
 

@@ -162,8 +162,34 @@ fn rule_xml(x: &mut Xml, tag: &str, group: &SecurityGroup, rule: &Rule, egress: 
     x.close(tag);
 }
 
+/// EC2's characters for group and rule descriptions: "a-z, A-Z, 0-9, spaces, and
+/// ._-:/()#,@[]+=&;{}!$*" (botocore `CreateSecurityGroupRequest.Description`). Beyond
+/// ASCII, EC2 says "Character sets beyond ASCII are not supported" (a field report:
+/// psd401/aistudio#1049); for other characters the sandbox's own words.
+fn check_description(parameter: &str, text: &str) -> Result<(), ApiError> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || " ._-:/()#,@[]+=&;{}!$*".contains(c);
+    let problem = if !text.is_ascii() {
+        "Character sets beyond ASCII are not supported."
+    } else if text.len() > 255 {
+        "It must have at most 255 characters."
+    } else if !text.chars().all(allowed) {
+        "Valid characters are a-z, A-Z, 0-9, spaces, and ._-:/()#,@[]+=&;{}!$*"
+    } else {
+        return Ok(());
+    };
+    Err(ApiError::bad_request(
+        "InvalidParameterValue",
+        format!("Value ({text}) for parameter {parameter} is invalid. {problem}"),
+    ))
+}
+
 fn group_not_found(id: &str) -> ApiError {
     ApiError::bad_request("InvalidGroup.NotFound", format!("The security group '{id}' does not exist"))
+}
+
+/// A rule's description, held to EC2's characters.
+fn described(p: &Params, key: &str) -> Result<Option<String>, ApiError> {
+    p.get(key).map(|d| check_description("description", d).map(|()| d.to_owned())).transpose()
 }
 
 /// The rules an `IpPermissions` list asks for, one per peer, canonicalised.
@@ -223,7 +249,7 @@ fn requested_rules(world: &mut World, p: &Params) -> Result<Vec<Rule>, ApiError>
             })?;
             rules.push(Rule {
                 cidr: Some(cidr_text(cidr)),
-                description: p.get(&format!("{range}.Description")).map(str::to_owned),
+                description: described(p, &format!("{range}.Description"))?,
                 ..base(world)
             });
         }
@@ -231,14 +257,14 @@ fn requested_rules(world: &mut World, p: &Params) -> Result<Vec<Rule>, ApiError>
             let text = p.required(&format!("{range}.CidrIpv6"))?;
             rules.push(Rule {
                 cidr6: Some(text.to_owned()),
-                description: p.get(&format!("{range}.Description")).map(str::to_owned),
+                description: described(p, &format!("{range}.Description"))?,
                 ..base(world)
             });
         }
         for list in p.members(&field("PrefixListIds")) {
             rules.push(Rule {
                 prefix_list: Some(p.required(&format!("{list}.PrefixListId"))?.to_owned()),
-                description: p.get(&format!("{list}.Description")).map(str::to_owned),
+                description: described(p, &format!("{list}.Description"))?,
                 ..base(world)
             });
         }
@@ -250,7 +276,7 @@ fn requested_rules(world: &mut World, p: &Params) -> Result<Vec<Rule>, ApiError>
             rules.push(Rule {
                 group_id: Some(group.to_owned()),
                 prefix_list: None,
-                description: p.get(&format!("{pair}.Description")).map(str::to_owned),
+                description: described(p, &format!("{pair}.Description"))?,
                 ..base(world)
             });
         }
@@ -454,6 +480,7 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
         "CreateSecurityGroup" => {
             let name = p.required("GroupName")?;
             let description = p.required("GroupDescription")?;
+            check_description("GroupDescription", description)?;
             let vpc_id = p.required("VpcId")?;
             if !world.ec2.vpcs.contains_key(vpc_id) {
                 return Err(ApiError::bad_request(

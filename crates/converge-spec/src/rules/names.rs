@@ -142,6 +142,27 @@ pub(super) fn aws_names(ctx: &mut Ctx<'_>) {
                 "an IAM path starts and ends with `/`, e.g. `/service-role/`".to_owned(),
             ));
         }
+        // IAM takes tab, newline and Latin-1 in a role description (botocore `roleDescriptionType`).
+        let latin1 = |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7e}' | '\u{a1}'..='\u{ff}');
+        if let Some(description) = &role.description {
+            if let Some(c) = description.chars().find(|c| !latin1(*c)) {
+                found.push((
+                    codes::INVALID_VALUE,
+                    address.clone(),
+                    format!("{address}.description"),
+                    format!("IAM does not take `{c}` in a role description"),
+                    "IAM takes printable Latin-1 characters (and tabs and newlines) in role descriptions".to_owned(),
+                ));
+            } else if description.chars().count() > 1000 {
+                found.push((
+                    codes::INVALID_VALUE,
+                    address.clone(),
+                    format!("{address}.description"),
+                    "an IAM role description has at most 1,000 characters".to_owned(),
+                    "shorten the description".to_owned(),
+                ));
+            }
+        }
         for (i, arn) in role.managed_policies.iter().enumerate() {
             let mut parts = arn.splitn(6, ':');
             let ok = parts.next() == Some("arn")
@@ -152,13 +173,26 @@ pub(super) fn aws_names(ctx: &mut Ctx<'_>) {
                     account == "aws" || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
                 })
                 && parts.next().is_some_and(|resource| resource.starts_with("policy/"));
+            let partition = converge_model::Partition::of_region(&ctx.spec.stack.region).name;
             if !ok {
                 found.push((
                     codes::INVALID_VALUE,
                     address.clone(),
                     format!("{address}.managed_policies[{i}]"),
                     format!("`{arn}` is not a managed policy ARN"),
-                    "write the full ARN, e.g. `arn:aws:iam::aws:policy/AmazonS3FullAccess`".to_owned(),
+                    format!("write the full ARN, e.g. `arn:{partition}:iam::aws:policy/AmazonS3FullAccess`"),
+                ));
+            } else if arn.split(':').nth(1) != Some(partition) && !ctx.spec.stack.region.is_empty() {
+                // `arn:aws:` in China is `arn:aws-cn:`: IAM knows no policy of another partition.
+                found.push((
+                    codes::INVALID_VALUE,
+                    address.clone(),
+                    format!("{address}.managed_policies[{i}]"),
+                    format!(
+                        "`{arn}` is an ARN of another partition than the stack's region `{}`",
+                        ctx.spec.stack.region
+                    ),
+                    format!("write `arn:{partition}:` ARNs in this region"),
                 ));
             }
         }
@@ -184,6 +218,49 @@ pub(super) fn aws_names(ctx: &mut Ctx<'_>) {
                 "a security group description must have 1-255 characters".to_owned(),
                 "describe what the group is for".to_owned(),
             ));
+        } else if let Some(c) = group.description.chars().find(|c| !ec2_description_char(*c)) {
+            found.push((
+                codes::INVALID_VALUE,
+                address.clone(),
+                format!("{address}.description"),
+                format!("EC2 does not take `{c}` in a security group description"),
+                EC2_DESCRIPTION_HINT.to_owned(),
+            ));
+        }
+        let rules = group
+            .ingress
+            .iter()
+            .map(|r| r.description.as_deref())
+            .enumerate()
+            .map(|(i, d)| (format!("{address}.ingress[{i}].description"), d))
+            .chain(
+                group
+                    .egress
+                    .iter()
+                    .flatten()
+                    .map(|r| r.description.as_deref())
+                    .enumerate()
+                    .map(|(i, d)| (format!("{address}.egress[{i}].description"), d)),
+            );
+        for (path, description) in rules {
+            let Some(description) = description else { continue };
+            if let Some(c) = description.chars().find(|c| !ec2_description_char(*c)) {
+                found.push((
+                    codes::INVALID_VALUE,
+                    address.clone(),
+                    path,
+                    format!("EC2 does not take `{c}` in a rule description"),
+                    EC2_DESCRIPTION_HINT.to_owned(),
+                ));
+            } else if description.chars().count() > 255 {
+                found.push((
+                    codes::INVALID_VALUE,
+                    address.clone(),
+                    path,
+                    "a rule description has at most 255 characters".to_owned(),
+                    "shorten the description".to_owned(),
+                ));
+            }
         }
     }
     let domain_name_ok = |text: &str| {
@@ -303,6 +380,27 @@ pub(super) fn aws_names(ctx: &mut Ctx<'_>) {
     }
 }
 
+/// EC2's characters for group and rule descriptions: "a-z, A-Z, 0-9, spaces, and
+/// ._-:/()#,@[]+=&;{}!$*" (botocore `CreateSecurityGroupRequest.Description`, `IpRange.Description`).
+fn ec2_description_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || " ._-:/()#,@[]+=&;{}!$*".contains(c)
+}
+
+const EC2_DESCRIPTION_HINT: &str = "EC2 takes letters, digits, spaces and ._-:/()#,@[]+=&;{}!$* in descriptions";
+
+/// The tag characters IAM, SageMaker and Service Catalog take: letters, digits,
+/// separators and `_.:/=+-@` (botocore `tagValueType`, SageMaker and Service Catalog `TagValue`).
+fn tag_char(c: char) -> bool {
+    c.is_alphabetic() || c.is_numeric() || (c.is_whitespace() && !c.is_control()) || "_.:/=+-@".contains(c)
+}
+
+/// The most tags converge adds to a resource of its own (`converge:stack`,
+/// `converge:address`, `converge:spec-digest`, `converge:replaces`, `converge:prevent-destroy`).
+const CONVERGE_TAGS: usize = 5;
+
+/// Service Catalog holds at most 20 tags on a portfolio or product (botocore `AddTags`).
+const CATALOG_TAG_LIMIT: usize = 20;
+
 pub(super) fn tags(ctx: &mut Ctx<'_>) {
     let mut sets: Vec<(String, String, &Tags)> = vec![("stack".into(), "stack.tags".into(), &ctx.spec.stack.tags)];
     macro_rules! collect {
@@ -318,6 +416,53 @@ pub(super) fn tags(ctx: &mut Ctx<'_>) {
         catalog_portfolios => Kind::CatalogPortfolio, catalog_products => Kind::CatalogProduct,
         emr_clusters => Kind::EmrCluster);
     let mut found = Vec::new();
+    // Where the tags land decides what AWS takes: IAM, SageMaker and Service Catalog check
+    // characters (and Service Catalog wants a value), EC2 and EMR do not.
+    let strict = |address: &str| {
+        ["iam_role.", "sagemaker_domain.", "sagemaker_user.", "catalog_portfolio.", "catalog_product."]
+            .iter()
+            .any(|prefix| address.starts_with(prefix))
+    };
+    let catalog = |address: &str| address.starts_with("catalog_portfolio.") || address.starts_with("catalog_product.");
+    let stack_tags = ctx.spec.stack.tags.clone();
+    for (address, path, tags) in &sets {
+        let (address, path) = (address.clone(), path.clone());
+        if catalog(&address) {
+            let count = stack_tags.keys().chain(tags.keys()).collect::<std::collections::BTreeSet<_>>().len();
+            if count + CONVERGE_TAGS > CATALOG_TAG_LIMIT {
+                found.push((
+                    address.clone(),
+                    path.clone(),
+                    format!(
+                        "`{address}` would carry {count} tags of the spec (its own and the stack's) and up to {CONVERGE_TAGS} of converge's: Service Catalog holds at most {CATALOG_TAG_LIMIT}"
+                    ),
+                    format!("keep at most {} tags of the spec on it", CATALOG_TAG_LIMIT - CONVERGE_TAGS),
+                ));
+            }
+        }
+        for (key, value) in stack_tags.iter().filter(|_| strict(&address)).chain(tags.iter()) {
+            let from_stack = !tags.contains_key(key);
+            let tag_path = if from_stack { child("stack.tags", key) } else { child(&path, key) };
+            let problem = if strict(&address) && !key.chars().chain(value.chars()).all(tag_char) {
+                Some((
+                    "IAM, SageMaker and Service Catalog take letters, digits, spaces and _.:/=+-@ in tags",
+                    "write the tag with those characters only",
+                ))
+            } else if catalog(&address) && value.is_empty() {
+                Some(("Service Catalog does not take an empty tag value", "give the tag a value, or remove it"))
+            } else {
+                None
+            };
+            if let Some((message, hint)) = problem {
+                let message = if from_stack {
+                    format!("invalid tag `{key}` on `{address}` (from the stack's tags): {message}")
+                } else {
+                    format!("invalid tag `{key}`: {message}")
+                };
+                found.push((address.clone(), tag_path, message, hint.to_owned()));
+            }
+        }
+    }
     for (address, path, tags) in sets {
         for (key, value) in tags {
             let tag_path = child(&path, key);
@@ -336,7 +481,7 @@ pub(super) fn tags(ctx: &mut Ctx<'_>) {
                 None
             };
             if let Some((message, hint)) = problem {
-                found.push((address.clone(), tag_path, format!("invalid tag `{key}`: {message}"), hint));
+                found.push((address.clone(), tag_path, format!("invalid tag `{key}`: {message}"), hint.to_owned()));
             }
         }
     }
