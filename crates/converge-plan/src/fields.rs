@@ -1,5 +1,6 @@
 //! What AWS can change in place and what forces a replacement, field by
-//! field, for every kind (`../shared/research/aws-api.md`, sections 2-5).
+//! field, for every kind: the members each service's update call has in botocore's
+//! models (`UpdateDomain`, `UpdateRole`, `ModifyInstanceFleet`…; docs/plan.md).
 //! Which AWS calls an in-place change takes is decided where the operations
 //! are built (`operations/`); plans show the calls of the operations built.
 

@@ -855,7 +855,7 @@ fn check_blocked_replacements(
 }
 
 /// SageMaker refuses a domain's network access change, and the removal of a
-/// subnet, while Studio apps run (UpdateDomain, `../shared/research/aws-api.md` 3.2).
+/// subnet, while Studio apps run (botocore `sagemaker UpdateDomainRequest.AppNetworkAccessType`).
 fn check_domain_changes(
     changes: &BTreeMap<Address, ResourceChange>,
     matched: &BTreeMap<Address, LiveItem<'_>>,

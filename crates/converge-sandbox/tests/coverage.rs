@@ -414,3 +414,53 @@ fn every_implemented_operation_has_an_sdk_test() {
     assert!(found > 110, "the models list only {found} operations; has models/aws.json changed shape?");
     assert!(missing.is_empty(), "operations without an SDK test: {missing:#?}");
 }
+
+/// docs/aws-fidelity.md names, for each AWS behaviour, the tests that pin it and the
+/// files that implement it: every name there exists (a renamed or deleted test fails here).
+#[test]
+fn the_fidelity_table_names_only_tests_and_files_that_exist() {
+    let crate_root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = crate_root.parent().and_then(std::path::Path::parent).expect("the workspace");
+    let table = std::fs::read_to_string(root.join("docs/aws-fidelity.md")).expect("docs/aws-fidelity.md");
+    let read = |path: &std::path::Path| std::fs::read_to_string(path).unwrap_or_default();
+    let defines = |source: &str, function: &str| {
+        regex::Regex::new(&format!(r"fn {function}\b")).expect("pattern").is_match(source)
+    };
+    let mut missing = Vec::new();
+    let mut named = 0;
+    // `converge-x/tests/file.rs::function`, then `::function` of the same file.
+    let reference =
+        regex::Regex::new(r"`(converge-[a-z-]+/(?:tests|src)/[\w/]+\.rs)(?:::(\w+))?`|`::(\w+)`").expect("pattern");
+    for line in table.lines() {
+        let mut file = None;
+        for capture in reference.captures_iter(line) {
+            named += 1;
+            if let Some(path) = capture.get(1) {
+                let path = root.join("crates").join(path.as_str());
+                if !path.exists() {
+                    missing.push(path.display().to_string());
+                }
+                file = Some(path);
+            }
+            let function = capture.get(2).or(capture.get(3));
+            if let (Some(function), Some(path)) = (function, &file)
+                && !defines(&read(path), function.as_str())
+            {
+                missing.push(format!("{}::{}", path.display(), function.as_str()));
+            }
+        }
+    }
+    for path in regex::Regex::new(r"`((?:fixtures|scripts|crates)/[\w/.-]+)`").expect("pattern").captures_iter(&table) {
+        named += 1;
+        if !root.join(&path[1]).exists() {
+            missing.push(path[1].to_owned());
+        }
+    }
+    for path in regex::Regex::new(r"`src/([\w/]+\.rs)`").expect("pattern").captures_iter(&table) {
+        if !crate_root.join("src").join(&path[1]).exists() {
+            missing.push(format!("converge-sandbox/src/{}", &path[1]));
+        }
+    }
+    assert!(named > 200, "only {named} names found: has docs/aws-fidelity.md changed shape?");
+    assert!(missing.is_empty(), "docs/aws-fidelity.md names what does not exist: {missing:#?}");
+}

@@ -193,6 +193,19 @@ async fn ec2_subnets_security_groups_and_rules() {
         .subnet
         .expect("subnet");
     assert_eq!(subnet.cidr_block(), Some("10.0.1.0/24"));
+    // "We modify the specified CIDR block to its canonical form" (botocore CreateSubnetRequest).
+    let loose = ec2
+        .create_subnet()
+        .vpc_id(&vpc_id)
+        .cidr_block("10.0.2.77/24")
+        .availability_zone("ap-northeast-1b")
+        .send()
+        .await
+        .expect("subnet")
+        .subnet
+        .expect("subnet");
+    assert_eq!(loose.cidr_block(), Some("10.0.2.0/24"));
+    ec2.delete_subnet().subnet_id(loose.subnet_id().expect("id")).send().await.expect("delete");
     assert_eq!(
         code(
             ec2.create_subnet()

@@ -830,3 +830,233 @@ async fn service_catalog_with_templates_in_s3() {
     s3.delete_object().bucket("artifacts").key("notes.txt").send().await.expect("delete object");
     sandbox.stop().await;
 }
+
+/// The state of cluster `id`, and the code and message of its last state change.
+async fn cluster_status(emr: &aws_sdk_emr::Client, id: &str) -> (String, String, String) {
+    let status = emr.describe_cluster().cluster_id(id).send().await.ok().and_then(|d| d.cluster).and_then(|c| c.status);
+    let Some(status) = status else { return Default::default() };
+    let reason = status.state_change_reason();
+    (
+        status.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        reason.and_then(|r| r.code()).map(|c| c.as_str().to_owned()).unwrap_or_default(),
+        reason.and_then(|r| r.message()).unwrap_or_default().to_owned(),
+    )
+}
+
+/// What EMR answers where converge and the sandbox once read AWS the same wrong way
+/// (docs/aws-fidelity.md): each answer as the sources record it.
+#[tokio::test]
+async fn emr_answers_what_a_first_real_run_meets() {
+    let sandbox = Sandbox::start(Config { time_scale: FAST, iam_propagation_seconds: 0.0, ..Config::default() })
+        .await
+        .expect("starts");
+    let config = sdk(&sandbox).await;
+    let n = network(&config).await;
+    let emr = aws_sdk_emr::Client::new(&config);
+    let master = || fleet(InstanceFleetType::Master, &["m5.xlarge"], 1, 0);
+    let core = || fleet(InstanceFleetType::Core, &["r5.xlarge"], 2, 0);
+    let run = |release: &str, fleets: Vec<InstanceFleetConfig>, instances: JobFlowInstancesConfig| {
+        let mut instances = instances;
+        instances.instance_fleets = Some(fleets);
+        emr.run_job_flow()
+            .name("etl")
+            .release_label(release)
+            .service_role("EMR_DefaultRole")
+            .job_flow_role("EMR_EC2_DefaultRole")
+            .instances(instances)
+            .send()
+    };
+    let waiting = |id: String| {
+        let emr = emr.clone();
+        async move { until("the cluster waits", || async { cluster_status(&emr, &id).await.0 == "WAITING" }).await }
+    };
+
+    // Custom managed groups in a private subnet (CreateVpc's main route table has no internet
+    // gateway) without a service-access group: EMR accepts the request and the cluster fails.
+    let mut without_service_access = instances(&n, vec![], true);
+    without_service_access.service_access_security_group = None;
+    let failing = run("emr-6.15.0", vec![master(), core()], without_service_access)
+        .await
+        .expect("EMR accepts the request")
+        .job_flow_id
+        .expect("id");
+    until("the cluster fails", || async { cluster_status(&emr, &failing).await.0 == "TERMINATED_WITH_ERRORS" }).await;
+    let (_, reason, message) = cluster_status(&emr, &failing).await;
+    assert_eq!(reason, "VALIDATION_ERROR");
+    assert!(message.starts_with("You must also specify a ServiceAccessSecurityGroup"), "{message}");
+
+    // A fleet with neither On-Demand nor Spot capacity.
+    let idle_task = fleet(InstanceFleetType::Task, &["r5.xlarge"], 0, 0);
+    assert_eq!(
+        code(run("emr-6.15.0", vec![master(), core(), idle_task], instances(&n, vec![], true)).await),
+        "ValidationException"
+    );
+
+    // An EBS-only type without an EbsConfiguration gets EMR's default volumes (xlarge: 2 × 32 GiB).
+    let bare_core = InstanceFleetConfig::builder()
+        .instance_fleet_type(InstanceFleetType::Core)
+        .target_on_demand_capacity(2)
+        .instance_type_configs(InstanceTypeConfig::builder().instance_type("m5.xlarge").build())
+        .build();
+    let cluster =
+        run("emr-6.15.0", vec![master(), bare_core], instances(&n, vec![], true)).await.expect("run").job_flow_id;
+    let cluster = cluster.expect("id");
+    waiting(cluster.clone()).await;
+    let fleets = emr.list_instance_fleets().cluster_id(&cluster).send().await.expect("fleets");
+    let core_fleet = fleets
+        .instance_fleets()
+        .iter()
+        .find(|f| f.instance_fleet_type().is_some_and(|t| t.as_str() == "CORE"))
+        .expect("core");
+    let volumes: Vec<(Option<&str>, Option<i32>)> = core_fleet.instance_type_specifications()[0]
+        .ebs_block_devices()
+        .iter()
+        .filter_map(|d| d.volume_specification())
+        .map(|v| (v.volume_type(), v.size_in_gb()))
+        .collect();
+    assert_eq!(volumes, [(Some("gp2"), Some(32)), (Some("gp2"), Some(32))]);
+
+    // Reconfiguring a fleet: RECONFIGURING, refusing another change meanwhile, then RUNNING.
+    let fleet_id = core_fleet.id().expect("id").to_owned();
+    let reconfigure = InstanceFleetModifyConfig::builder()
+        .instance_fleet_id(&fleet_id)
+        .instance_type_configs(
+            InstanceTypeConfig::builder()
+                .instance_type("m5.xlarge")
+                .configurations(
+                    aws_sdk_emr::types::Configuration::builder()
+                        .classification("spark-defaults")
+                        .properties("spark.executor.memory", "4g")
+                        .build(),
+                )
+                .build(),
+        )
+        .build();
+    emr.modify_instance_fleet().cluster_id(&cluster).instance_fleet(reconfigure).send().await.expect("reconfigure");
+    let fleet_state = || {
+        let emr = emr.clone();
+        let (cluster, fleet_id) = (cluster.clone(), fleet_id.clone());
+        async move {
+            let fleets = emr.list_instance_fleets().cluster_id(&cluster).send().await.expect("fleets");
+            let fleet = fleets.instance_fleets().iter().find(|f| f.id() == Some(fleet_id.as_str())).cloned();
+            fleet.and_then(|f| f.status).and_then(|s| s.state).map(|s| s.as_str().to_owned()).unwrap_or_default()
+        }
+    };
+    assert_eq!(fleet_state().await, "RECONFIGURING");
+    let resize = InstanceFleetModifyConfig::builder().instance_fleet_id(&fleet_id).target_on_demand_capacity(3).build();
+    assert_eq!(
+        code(emr.modify_instance_fleet().cluster_id(&cluster).instance_fleet(resize.clone()).send().await),
+        "InvalidRequestException",
+        "one change of a fleet at a time"
+    );
+    until("the fleet is reconfigured", || async { fleet_state().await == "RUNNING" }).await;
+    emr.modify_instance_fleet().cluster_id(&cluster).instance_fleet(resize).send().await.expect("then the resize");
+
+    // Once the cluster shuts down, its managed-scaling policy cannot be read (terraform-provider-aws
+    // PR #15541).
+    emr.get_managed_scaling_policy().cluster_id(&cluster).send().await.expect("read while it lives");
+    emr.terminate_job_flows().job_flow_ids(&cluster).send().await.expect("terminate");
+    assert_eq!(code(emr.get_managed_scaling_policy().cluster_id(&cluster).send().await), "ValidationException");
+
+    // A release before auto-termination (5.30.0) refuses the policy's read.
+    let old = run("emr-5.29.0", vec![master(), core()], instances(&n, vec![], true)).await.expect("run");
+    let old = old.job_flow_id.expect("id");
+    let refused = emr.get_auto_termination_policy().cluster_id(&old).send().await.expect_err("no auto-termination");
+    let message = refused.as_service_error().and_then(|e| e.meta().message()).unwrap_or_default().to_owned();
+    assert_eq!(code(Err::<(), _>(refused)), "ValidationException");
+    assert!(message.starts_with("Auto-termination is not available"), "{message}");
+
+    // EMR has no "not found" code: an unknown cluster "is not valid".
+    assert_eq!(code(emr.describe_cluster().cluster_id("j-0NOSUCHCLUSTER").send().await), "InvalidRequestException");
+    sandbox.stop().await;
+}
+
+/// What IAM, SageMaker and Service Catalog answer where converge and the sandbox once
+/// read AWS the same wrong way (docs/aws-fidelity.md).
+#[tokio::test]
+async fn iam_and_sagemaker_answer_what_a_first_real_run_meets() {
+    let sandbox = Sandbox::start(Config { time_scale: FAST, iam_propagation_seconds: 400.0, ..Config::default() })
+        .await
+        .expect("starts");
+    let config = sdk(&sandbox).await;
+    let n = network(&config).await;
+    let iam = aws_sdk_iam::Client::new(&config);
+
+    // A managed-policy ARN that names no AWS policy, and a service-linked role's policy.
+    let attach = |arn: &str| iam.attach_role_policy().role_name("EMR_DefaultRole").policy_arn(arn).send();
+    assert_eq!(code(attach("arn:aws:iam::aws:policy/AmazonEMRFullAcess").await), "NoSuchEntity");
+    assert_eq!(
+        code(attach("arn:aws:iam::aws:policy/aws-service-role/AmazonEMRCleanupPolicy").await),
+        "PolicyNotAttachable"
+    );
+    attach("arn:aws:iam::aws:policy/service-role/AmazonEMRServicePolicy_v2").await.expect("a real one attaches");
+
+    // A role IAM has not propagated yet: SageMaker cannot assume it, and says so.
+    let role = iam
+        .create_role()
+        .role_name("execution")
+        .assume_role_policy_document(TRUST_EC2.replace("ec2", "sagemaker"))
+        .send()
+        .await
+        .expect("role")
+        .role
+        .expect("role")
+        .arn;
+    let sm = aws_sdk_sagemaker::Client::new(&config);
+    let domain = |auth: aws_sdk_sagemaker::types::AuthMode, name: &str| {
+        sm.create_domain()
+            .domain_name(name)
+            .auth_mode(auth)
+            .vpc_id(&n.vpc)
+            .subnet_ids(&n.subnets[0])
+            .default_user_settings(aws_sdk_sagemaker::types::UserSettings::builder().execution_role(&role).build())
+            .send()
+    };
+    let refused = domain(aws_sdk_sagemaker::types::AuthMode::Sso, "sso").await.expect_err("not yet");
+    let message = refused.as_service_error().and_then(|e| e.meta().message()).unwrap_or_default().to_owned();
+    assert_eq!(code(Err::<(), _>(refused)), "ValidationException");
+    assert!(message.starts_with(&format!("Could not assume role {role}")), "{message}");
+    let mut sso = None;
+    for _ in 0..400 {
+        sso = domain(aws_sdk_sagemaker::types::AuthMode::Sso, "sso").await.ok().and_then(|d| d.domain_id);
+        if sso.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let sso = sso.expect("the role propagates");
+    let iam_domain = domain(aws_sdk_sagemaker::types::AuthMode::Iam, "iam").await.expect("domain").domain_id;
+    let iam_domain = iam_domain.expect("id");
+    for id in [&sso, &iam_domain] {
+        until("the domain is in service", || async {
+            sm.describe_domain()
+                .domain_id(id)
+                .send()
+                .await
+                .ok()
+                .and_then(|d| d.status)
+                .is_some_and(|s| s.as_str() == "InService")
+        })
+        .await;
+    }
+
+    // An SSO domain's profiles name their Identity Center user; an IAM domain's cannot.
+    let profile = |domain: &str, sso_user: Option<&str>| {
+        sm.create_user_profile()
+            .domain_id(domain)
+            .user_profile_name("alice")
+            .set_single_sign_on_user_identifier(sso_user.map(|_| "UserName".to_owned()))
+            .set_single_sign_on_user_value(sso_user.map(str::to_owned))
+            .send()
+    };
+    assert_eq!(code(profile(&sso, None).await), "ValidationException");
+    assert_eq!(code(profile(&iam_domain, Some("alice@example.com")).await), "ValidationException");
+    profile(&sso, Some("alice@example.com")).await.expect("with its user");
+    profile(&iam_domain, None).await.expect("without");
+    let described = sm.describe_user_profile().domain_id(&sso).user_profile_name("alice").send().await.expect("read");
+    assert_eq!(
+        (described.single_sign_on_user_identifier(), described.single_sign_on_user_value()),
+        (Some("UserName"), Some("alice@example.com"))
+    );
+    sandbox.stop().await;
+}
