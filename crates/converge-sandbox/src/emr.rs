@@ -194,6 +194,8 @@ fn check_fleet(config: &Value) -> Result<(), ApiError> {
 /// names none (EMR 5.22.0 and later; EMR Management Guide, "Default Amazon EBS
 /// storage for instances"): by size, how many volumes of how many GiB. The
 /// volume type the guide leaves open ("gp2 or gp3"); the sandbox says gp2.
+/// converge reads the same table (`converge_model::emr`); the sandbox keeps its own
+/// copy on purpose, since it shares no code with what it tests.
 fn default_volumes(instance_type: &str, release: &str) -> Option<(i64, i64)> {
     let (family, size) = instance_type.split_once('.')?;
     // Families with instance store (EC2 User Guide, "Instance store volumes"): a `d` after the
