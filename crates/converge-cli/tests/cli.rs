@@ -117,6 +117,21 @@ fn plan_exit_codes_follow_detailed_exitcode() {
     );
     assert!(stderr(&output).contains("hint: "), "{}", stderr(&output));
     assert!(output.stdout.is_empty());
+
+    // A cluster EMR would fail after RunJobFlow: a private subnet, custom groups, no service-access group.
+    let (spec, live) = case("emr-private-subnet-service-access");
+    let output = converge(&["plan", &spec, "--live", &live, "--detailed-exitcode"]);
+    assert_eq!(output.status.code(), Some(1));
+    let errors = stderr(&output);
+    assert!(errors.contains("error[emr-service-access-required]"), "{errors}");
+    assert!(errors.contains("hint: ") && errors.contains("service_access_security_group"), "{errors}");
+
+    // Warnings do not change the exit code: an isolated Studio subnet is said, not refused.
+    let (spec, live) = case("studio-subnet-offline");
+    let output = converge(&["plan", &spec, "--live", &live, "--detailed-exitcode"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let said = format!("{}{}", stdout(&output), stderr(&output));
+    assert!(said.contains("warning[studio-subnet-offline]") && said.contains("NAT gateway or VPC endpoints"), "{said}");
 }
 
 #[test]

@@ -459,3 +459,27 @@ pub(super) async fn poll(call: &Call<'_>, operation: &Operation, progress: &Outp
         (false, _) => Ok(call.pending(Output::none(), format!("cluster {id} to be TERMINATED (now {state})"))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Answer, CLUSTER_GONE, NO_AUTO_TERMINATION, NO_SCALING_POLICY};
+
+    fn any(answers: &[Answer], code: &str, message: &str) -> bool {
+        answers.iter().any(|a| a.matches(code, message))
+    }
+
+    #[test]
+    fn emrs_answers_for_nothing_there_read_as_nothing_there() {
+        assert!(any(CLUSTER_GONE, "InvalidRequestException", "Cluster id 'j-0NOSUCH' is not valid."));
+        assert!(any(CLUSTER_GONE, "ClusterNotFound", ""));
+        assert!(!any(CLUSTER_GONE, "InvalidRequestException", "The instance fleet is in RESIZING state"));
+        let finished = "A job flow that is shutting down, terminated, or finished may not be modified.";
+        assert!(any(NO_SCALING_POLICY, "ValidationException", finished));
+        assert!(!any(NO_SCALING_POLICY, "ValidationException", "1 validation error detected"));
+        let old_release = "Auto-termination is not available for this account when using this release of EMR";
+        assert!(any(NO_AUTO_TERMINATION, "ValidationException", old_release));
+        let unknown = "Could not find operation GetAutoTerminationPolicy for version 2009-03-31";
+        assert!(any(NO_AUTO_TERMINATION, "UnknownOperationException", unknown));
+        assert!(!any(NO_AUTO_TERMINATION, "ThrottlingException", "Rate exceeded"));
+    }
+}

@@ -184,3 +184,36 @@ fn missing_policy(error: ExecError, arn: &str) -> ExecError {
         "no managed policy `{arn}` can be attached in this account: check the ARN in the spec (AWS-managed policies are `arn:aws:iam::aws:policy/…`, some under `service-role/`), or create the policy first"
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use converge_executor::{ErrorClass, ExecError};
+    use converge_model::{Address, Kind};
+
+    use super::missing_policy;
+
+    #[test]
+    fn a_policy_no_retry_brings_into_being_is_the_specs_to_fix() {
+        let address = Address::new(Kind::IamRole, "emr");
+        let arn = "arn:aws:iam::aws:policy/AmazonEMRFullAcess";
+        let policy = ExecError::new(
+            ErrorClass::NotFound,
+            "AttachRolePolicy",
+            &address,
+            "NoSuchEntity",
+            format!("Policy {arn} does not exist or is not attachable."),
+        );
+        let refused = missing_policy(policy, arn);
+        assert_eq!(refused.class, ErrorClass::Invalid);
+        assert!(refused.hint().contains("check the ARN"), "{}", refused.hint());
+        // The role itself not visible yet: IAM's eventual consistency, left to the retry.
+        let role = ExecError::new(
+            ErrorClass::NotFound,
+            "AttachRolePolicy",
+            &address,
+            "NoSuchEntity",
+            "The role with name emr cannot be found.",
+        );
+        assert_eq!(missing_policy(role, arn).class, ErrorClass::NotFound);
+    }
+}

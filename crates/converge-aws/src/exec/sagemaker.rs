@@ -338,3 +338,17 @@ pub(super) async fn poll(call: &Call<'_>, operation: &Operation, progress: &Outp
         _ => Ok(Outcome::Done(progress.clone())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::SPACE_GONE;
+
+    #[test]
+    fn a_space_is_gone_under_either_answer() {
+        let gone = |code: &str, message: &str| SPACE_GONE.iter().any(|a| a.matches(code, message));
+        assert!(gone("ResourceNotFound", "Space scratch does not exist."));
+        assert!(gone("ValidationException", "RecordNotFound"));
+        assert!(!gone("ValidationException", "1 validation error detected: Value 'x' at 'spaceName'"));
+        assert!(!gone("ResourceInUse", "Space scratch is being deleted"));
+    }
+}
