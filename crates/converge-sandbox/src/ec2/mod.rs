@@ -83,9 +83,27 @@ pub(super) fn filters(p: &Params) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
-pub(super) fn tag_filter(name: &str, values: &[String], tags: &Tags) -> Option<bool> {
+fn tag_filter(name: &str, values: &[String], tags: &Tags) -> Option<bool> {
     let key = name.strip_prefix("tag:")?;
     Some(tags.get(key).is_some_and(|v| values.contains(v)))
+}
+
+/// Whether a resource passes every `Filter.N`: `field` gives the resource's values
+/// of a filter it knows; `tag:<key>` filters match its tags; others are ignored.
+pub(super) fn matches_filters(
+    filters: &[(String, Vec<String>)],
+    field: impl Fn(&str) -> Option<Vec<String>>,
+    tags: &Tags,
+) -> bool {
+    filters.iter().all(|(name, values)| match field(name) {
+        Some(have) => have.iter().any(|h| values.contains(h)),
+        None => tag_filter(name, values, tags).unwrap_or(true),
+    })
+}
+
+/// EC2's answer for an id it does not know: `The vpc ID 'vpc-…' does not exist`.
+pub(super) fn not_found(code: &str, kind: &str, id: &str) -> ApiError {
+    ApiError::bad_request(code, format!("The {kind} ID '{id}' does not exist"))
 }
 
 fn vpc_xml(x: &mut Xml, tag: &str, vpc: &Vpc) {
@@ -314,13 +332,8 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
         }
         "DescribeVpcs" => {
             let ids = p.strings("VpcId");
-            for id in &ids {
-                if !world.ec2.vpcs.contains_key(id) {
-                    return Err(ApiError::bad_request(
-                        "InvalidVpcID.NotFound",
-                        format!("The vpc ID '{id}' does not exist"),
-                    ));
-                }
+            if let Some(missing) = ids.iter().find(|id| !world.ec2.vpcs.contains_key(*id)) {
+                return Err(not_found("InvalidVpcID.NotFound", "vpc", missing));
             }
             let filters = filters(p);
             let vpcs: Vec<&Vpc> = world
@@ -329,10 +342,14 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
                 .values()
                 .filter(|v| ids.is_empty() || ids.contains(&v.id))
                 .filter(|vpc| {
-                    filters.iter().all(|(name, values)| match name.as_str() {
-                        "vpc-id" => values.contains(&vpc.id),
-                        other => tag_filter(other, values, &vpc.tags).unwrap_or(true),
-                    })
+                    matches_filters(
+                        &filters,
+                        |name| match name {
+                            "vpc-id" => Some(vec![vpc.id.clone()]),
+                            _ => None,
+                        },
+                        &vpc.tags,
+                    )
                 })
                 .collect();
             let (vpcs, next) = ec2_page(vpcs, p, ctx)?;
@@ -348,10 +365,7 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
         "DeleteVpc" => {
             let id = p.required("VpcId")?;
             if !world.ec2.vpcs.contains_key(id) {
-                return Err(ApiError::bad_request(
-                    "InvalidVpcID.NotFound",
-                    format!("The vpc ID '{id}' does not exist"),
-                ));
+                return Err(not_found("InvalidVpcID.NotFound", "vpc", id));
             }
             if world.ec2.subnets.values().any(|s| s.vpc_id == id)
                 || world.ec2.groups.values().any(|g| g.vpc_id == id)
@@ -370,9 +384,7 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
         }
         "CreateSubnet" => {
             let vpc_id = p.required("VpcId")?;
-            let vpc = world.ec2.vpcs.get(vpc_id).ok_or_else(|| {
-                ApiError::bad_request("InvalidVpcID.NotFound", format!("The vpc ID '{vpc_id}' does not exist"))
-            })?;
+            let vpc = world.ec2.vpcs.get(vpc_id).ok_or_else(|| not_found("InvalidVpcID.NotFound", "vpc", vpc_id))?;
             let text = p.required("CidrBlock")?;
             let cidr = canonical_v4(text).ok_or_else(|| {
                 ApiError::bad_request(
@@ -419,13 +431,8 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
         }
         "DescribeSubnets" => {
             let ids = p.strings("SubnetId");
-            for id in &ids {
-                if !world.ec2.subnets.contains_key(id) {
-                    return Err(ApiError::bad_request(
-                        "InvalidSubnetID.NotFound",
-                        format!("The subnet ID '{id}' does not exist"),
-                    ));
-                }
+            if let Some(missing) = ids.iter().find(|id| !world.ec2.subnets.contains_key(*id)) {
+                return Err(not_found("InvalidSubnetID.NotFound", "subnet", missing));
             }
             let filters = filters(p);
             let subnets: Vec<&Subnet> = world
@@ -434,12 +441,16 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
                 .values()
                 .filter(|s| ids.is_empty() || ids.contains(&s.id))
                 .filter(|subnet| {
-                    filters.iter().all(|(name, values)| match name.as_str() {
-                        "vpc-id" => values.contains(&subnet.vpc_id),
-                        "subnet-id" => values.contains(&subnet.id),
-                        "cidr-block" | "cidrBlock" | "cidr" => values.contains(&subnet.cidr),
-                        other => tag_filter(other, values, &subnet.tags).unwrap_or(true),
-                    })
+                    matches_filters(
+                        &filters,
+                        |name| match name {
+                            "vpc-id" => Some(vec![subnet.vpc_id.clone()]),
+                            "subnet-id" => Some(vec![subnet.id.clone()]),
+                            "cidr-block" | "cidrBlock" | "cidr" => Some(vec![subnet.cidr.clone()]),
+                            _ => None,
+                        },
+                        &subnet.tags,
+                    )
                 })
                 .collect();
             let (subnets, next) = ec2_page(subnets, p, ctx)?;
@@ -455,10 +466,7 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
         "DeleteSubnet" => {
             let id = p.required("SubnetId")?;
             if !world.ec2.subnets.contains_key(id) {
-                return Err(ApiError::bad_request(
-                    "InvalidSubnetID.NotFound",
-                    format!("The subnet ID '{id}' does not exist"),
-                ));
+                return Err(not_found("InvalidSubnetID.NotFound", "subnet", id));
             }
             // EMR instances, Studio apps and the home EFS's mount targets (kept after a Retain delete) hold ENIs here.
             let in_use = world.emr.clusters.values().any(|c| c.is_live(ctx.now_ms) && c.subnet == id)
@@ -483,10 +491,7 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
             check_description("GroupDescription", description)?;
             let vpc_id = p.required("VpcId")?;
             if !world.ec2.vpcs.contains_key(vpc_id) {
-                return Err(ApiError::bad_request(
-                    "InvalidVpcID.NotFound",
-                    format!("The vpc ID '{vpc_id}' does not exist"),
-                ));
+                return Err(not_found("InvalidVpcID.NotFound", "vpc", vpc_id));
             }
             if name.to_ascii_lowercase().starts_with("sg-") {
                 return Err(ApiError::bad_request(
@@ -544,12 +549,16 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
                 .values()
                 .filter(|g| (ids.is_empty() || ids.contains(&g.id)) && (names.is_empty() || names.contains(&g.name)))
                 .filter(|group| {
-                    filters.iter().all(|(name, values)| match name.as_str() {
-                        "vpc-id" => values.contains(&group.vpc_id),
-                        "group-id" => values.contains(&group.id),
-                        "group-name" => values.contains(&group.name),
-                        other => tag_filter(other, values, &group.tags).unwrap_or(true),
-                    })
+                    matches_filters(
+                        &filters,
+                        |name| match name {
+                            "vpc-id" => Some(vec![group.vpc_id.clone()]),
+                            "group-id" => Some(vec![group.id.clone()]),
+                            "group-name" => Some(vec![group.name.clone()]),
+                            _ => None,
+                        },
+                        &group.tags,
+                    )
                 })
                 .collect();
             let (groups, next) = ec2_page(groups, p, ctx)?;
@@ -637,10 +646,7 @@ pub(crate) fn handle(world: &mut World, ctx: &Ctx<'_>, operation: &str, p: &Para
             }
             for rule_id in &by_id {
                 if !target.iter().any(|r| &r.id == rule_id) {
-                    return Err(ApiError::bad_request(
-                        "InvalidSecurityGroupRuleId.NotFound",
-                        format!("The security group rule ID '{rule_id}' does not exist"),
-                    ));
+                    return Err(not_found("InvalidSecurityGroupRuleId.NotFound", "security group rule", rule_id));
                 }
             }
             target.retain(|r| !requested.iter().any(|q| q.same_permission(r)) && !by_id.contains(&r.id));

@@ -12,7 +12,8 @@ use crate::state::{ElasticIp, InternetGateway, NatGateway, Route, RouteTable, Ti
 use crate::xml::Xml;
 
 use super::{
-    canonical_v4, cidr_text, ec2_page, filters, next_token_xml, respond, tag_filter, tag_specifications, tags_xml,
+    canonical_v4, cidr_text, ec2_page, filters, matches_filters, next_token_xml, not_found, respond,
+    tag_specifications, tags_xml,
 };
 
 /// Seconds of AWS time before a NAT gateway is `available` (it is usable while `pending`).
@@ -92,10 +93,6 @@ pub(crate) fn tags_of<'w>(world: &'w mut World, id: &str) -> Option<&'w mut crat
         return Some(&mut e.tags);
     }
     ec2.addresses.get_mut(id).map(|a| &mut a.tags)
-}
-
-fn not_found(code: &str, kind: &str, id: &str) -> ApiError {
-    ApiError::bad_request(code, format!("The {kind} ID '{id}' does not exist"))
 }
 
 fn public_ip(n: u64) -> String {
@@ -194,17 +191,6 @@ fn prefix_list(service_name: &str) -> String {
     let hash =
         service_name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
     format!("pl-{:08x}", hash as u32)
-}
-
-fn matches_filters(
-    filters: &[(String, Vec<String>)],
-    field: impl Fn(&str) -> Option<Vec<String>>,
-    tags: &crate::state::Tags,
-) -> bool {
-    filters.iter().all(|(name, values)| match field(name) {
-        Some(have) => have.iter().any(|h| values.contains(h)),
-        None => tag_filter(name, values, tags).unwrap_or(true),
-    })
 }
 
 fn subnet_vpc(world: &World, subnet: &str) -> Result<String, ApiError> {
