@@ -92,21 +92,10 @@ impl EmrRules {
                     rules.instance_groups.insert(address);
                 }
             }
-            let subnet = cluster.subnets.first();
-            let (subnet_id, vpc) = match subnet.map(|s| s.target(Kind::Subnet)) {
-                Some(RefTarget::Spec(address)) => (
-                    ids.get(&address).cloned(),
-                    spec.subnets.get(&address.name).and_then(|s| match s.vpc.target(Kind::Vpc) {
-                        RefTarget::Spec(vpc) => spec.vpcs.get(&vpc.name).map(|v| v.id.clone()),
-                        RefTarget::Literal(id) => Some(id.to_owned()),
-                        _ => None,
-                    }),
-                ),
-                Some(RefTarget::Literal(id)) => {
-                    (Some(id.to_owned()), live.subnets.iter().find(|s| s.id == id).map(|s| s.vpc_id.clone()))
-                }
-                _ => (None, None),
-            };
+            let (subnet_id, vpc) = cluster
+                .subnets
+                .first()
+                .map_or((None, None), |subnet| crate::network::locate_subnet(spec, live, ids, subnet));
             clusters.push(Cluster {
                 master: group_id(&cluster.master_security_group),
                 core: group_id(&cluster.core_security_group),

@@ -52,27 +52,40 @@ struct Subnet {
     vpc: Option<String>,
 }
 
+/// The live id (once it exists) and the VPC of the subnet `reference` names: a
+/// subnet of the spec (its id as far as `ids` knows it, its VPC from the spec)
+/// or a literal id (its VPC from the live subnets).
+pub(crate) fn locate_subnet(
+    spec: &Spec,
+    live: &LiveState,
+    ids: &BTreeMap<Address, String>,
+    reference: &Ref,
+) -> (Option<String>, Option<String>) {
+    match reference.target(Kind::Subnet) {
+        RefTarget::Spec(address) => {
+            let vpc = spec.subnets.get(&address.name).and_then(|s| match s.vpc.target(Kind::Vpc) {
+                RefTarget::Spec(vpc) => spec.vpcs.get(&vpc.name).map(|v| v.id.clone()),
+                RefTarget::Literal(id) => Some(id.to_owned()),
+                _ => None,
+            });
+            (ids.get(&address).cloned(), vpc)
+        }
+        RefTarget::Literal(id) => {
+            (Some(id.to_owned()), live.subnets.iter().find(|s| s.id == id).map(|s| s.vpc_id.clone()))
+        }
+        _ => (None, None),
+    }
+}
+
 impl Network<'_> {
     fn subnet(&self, reference: &Ref) -> Subnet {
-        let (id, vpc, name) = match reference.target(Kind::Subnet) {
-            RefTarget::Spec(address) => {
-                let vpc = self.spec.subnets.get(&address.name).and_then(|s| match s.vpc.target(Kind::Vpc) {
-                    RefTarget::Spec(vpc) => self.spec.vpcs.get(&vpc.name).map(|v| v.id.clone()),
-                    RefTarget::Literal(id) => Some(id.to_owned()),
-                    _ => None,
-                });
-                let id = self.ids.get(&address).cloned();
-                let name = match &id {
-                    Some(id) => format!("`{address}` ({id})"),
-                    None => format!("`{address}` (to be created, with the VPC's main route table)"),
-                };
-                (id, vpc, name)
+        let (id, vpc) = locate_subnet(self.spec, self.live, self.ids, reference);
+        let name = match (reference.target(Kind::Subnet), &id) {
+            (RefTarget::Spec(address), Some(id)) => format!("`{address}` ({id})"),
+            (RefTarget::Spec(address), None) => {
+                format!("`{address}` (to be created, with the VPC's main route table)")
             }
-            RefTarget::Literal(id) => {
-                let vpc = self.live.subnets.iter().find(|s| s.id == id).map(|s| s.vpc_id.clone());
-                (Some(id.to_owned()), vpc, format!("`{id}`"))
-            }
-            _ => (None, None, format!("`{}`", reference.as_str())),
+            _ => format!("`{}`", id.as_deref().unwrap_or(reference.as_str())),
         };
         let reach = match &vpc {
             Some(vpc) => self.live.subnet_reach(vpc, id.as_deref()),
