@@ -80,13 +80,7 @@ pub(crate) fn class_of(code: &str, message: &str, status: Option<u16>) -> ErrorC
         ErrorClass::Transient
     } else if DENIED.contains(&code) {
         ErrorClass::Denied
-    } else if CONFLICT.contains(&code) {
-        ErrorClass::Conflict
-    } else if code == "InvalidRequestException" && {
-        let message = message.to_ascii_lowercase();
-        message.contains("resiz") || message.contains("reconfigur")
-    } {
-        // EMR refuses to modify a fleet while it resizes or reconfigures.
+    } else if CONFLICT.contains(&code) || FLEET_BUSY.iter().any(|answer| answer.matches(code, message)) {
         ErrorClass::Conflict
     } else if NOT_FOUND.contains(&code) || code.ends_with(".NotFound") || code.ends_with("NotFound") {
         ErrorClass::NotFound
@@ -134,6 +128,11 @@ const PROPAGATING: &[Answer] = &[
     Answer::saying("InvalidParametersException", "profile does not exist"),
     Answer::saying("ValidationException", "Could not assume role"),
 ];
+
+/// EMR refusing to modify a fleet while it resizes or reconfigures: it clears
+/// once the fleet is RUNNING (the wording is unknown: docs/aws-fidelity.md).
+const FLEET_BUSY: &[Answer] =
+    &[Answer::saying("InvalidRequestException", "resiz"), Answer::saying("InvalidRequestException", "reconfigur")];
 
 /// An SDK error as converge reports it: class, AWS operation, address, code, message.
 pub(crate) fn exec_error<E>(error: SdkError<E, HttpResponse>, operation: &'static str, address: &Address) -> ExecError
