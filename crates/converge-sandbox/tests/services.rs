@@ -18,6 +18,13 @@ use converge_sandbox::{Config, Sandbox};
 const FAST: f64 = 0.0005;
 const TRUST_EC2: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
+/// A role `service` may assume; its ARN.
+async fn role(iam: &aws_sdk_iam::Client, name: &str, service: &str) -> String {
+    let trust = TRUST_EC2.replace("ec2.amazonaws.com", &format!("{service}.amazonaws.com"));
+    let created = iam.create_role().role_name(name).assume_role_policy_document(trust).send().await.expect("role");
+    created.role.expect("role").arn
+}
+
 /// A VPC with two private subnets, EMR's three managed groups, and the EMR roles.
 struct Network {
     vpc: String,
@@ -43,49 +50,18 @@ async fn network(config: &aws_config::SdkConfig) -> Network {
             .expect("subnet");
         subnets.push(subnet.subnet.and_then(|s| s.subnet_id).expect("id"));
     }
-    let master = ec2
-        .create_security_group()
-        .group_name("master")
-        .description("m")
-        .vpc_id(&vpc)
-        .send()
-        .await
-        .expect("sg")
-        .group_id
-        .expect("id");
-    let core = ec2
-        .create_security_group()
-        .group_name("core")
-        .description("c")
-        .vpc_id(&vpc)
-        .send()
-        .await
-        .expect("sg")
-        .group_id
-        .expect("id");
-    let service_access = ec2
-        .create_security_group()
-        .group_name("service-access")
-        .description("s")
-        .vpc_id(&vpc)
-        .send()
-        .await
-        .expect("sg")
-        .group_id
-        .expect("id");
+    let group = |name: &'static str| {
+        let ec2 = ec2.clone();
+        let vpc = vpc.clone();
+        async move {
+            let created = ec2.create_security_group().group_name(name).description(name).vpc_id(vpc).send().await;
+            created.expect("sg").group_id.expect("id")
+        }
+    };
+    let (master, core, service_access) = (group("master").await, group("core").await, group("service-access").await);
     let iam = aws_sdk_iam::Client::new(config);
-    iam.create_role()
-        .role_name("EMR_DefaultRole")
-        .assume_role_policy_document(TRUST_EC2.replace("ec2", "elasticmapreduce"))
-        .send()
-        .await
-        .expect("role");
-    iam.create_role()
-        .role_name("EMR_EC2_DefaultRole")
-        .assume_role_policy_document(TRUST_EC2)
-        .send()
-        .await
-        .expect("role");
+    role(&iam, "EMR_DefaultRole", "elasticmapreduce").await;
+    role(&iam, "EMR_EC2_DefaultRole", "ec2").await;
     iam.create_instance_profile().instance_profile_name("EMR_EC2_DefaultRole").send().await.expect("profile");
     iam.add_role_to_instance_profile()
         .instance_profile_name("EMR_EC2_DefaultRole")
@@ -481,16 +457,7 @@ async fn sagemaker_domains_and_user_profiles() {
     let config = sdk(&sandbox).await;
     let n = network(&config).await;
     let iam = aws_sdk_iam::Client::new(&config);
-    let role = iam
-        .create_role()
-        .role_name("execution")
-        .assume_role_policy_document(TRUST_EC2.replace("ec2", "sagemaker"))
-        .send()
-        .await
-        .expect("role")
-        .role
-        .expect("role")
-        .arn;
+    let role = role(&iam, "execution", "sagemaker").await;
     let sm = aws_sdk_sagemaker::Client::new(&config);
     let settings = |groups: Vec<String>| {
         aws_sdk_sagemaker::types::UserSettings::builder()
@@ -649,26 +616,8 @@ async fn service_catalog_with_templates_in_s3() {
     assert_eq!(code(s3.get_object().bucket("artifacts").key("missing").send().await), "NoSuchKey");
 
     let iam = aws_sdk_iam::Client::new(&config);
-    let execution = iam
-        .create_role()
-        .role_name("execution")
-        .assume_role_policy_document(TRUST_EC2.replace("ec2", "sagemaker"))
-        .send()
-        .await
-        .expect("role")
-        .role
-        .expect("role")
-        .arn;
-    let launch = iam
-        .create_role()
-        .role_name("launch")
-        .assume_role_policy_document(TRUST_EC2.replace("ec2", "servicecatalog"))
-        .send()
-        .await
-        .expect("role")
-        .role
-        .expect("role")
-        .arn;
+    let execution = role(&iam, "execution", "sagemaker").await;
+    let launch = role(&iam, "launch", "servicecatalog").await;
 
     let sc = aws_sdk_servicecatalog::Client::new(&config);
     let portfolio = |token: &str| {
@@ -992,16 +941,7 @@ async fn iam_and_sagemaker_answer_what_a_first_real_run_meets() {
     attach("arn:aws:iam::aws:policy/service-role/AmazonEMRServicePolicy_v2").await.expect("a real one attaches");
 
     // A role IAM has not propagated yet: SageMaker cannot assume it, and says so.
-    let role = iam
-        .create_role()
-        .role_name("execution")
-        .assume_role_policy_document(TRUST_EC2.replace("ec2", "sagemaker"))
-        .send()
-        .await
-        .expect("role")
-        .role
-        .expect("role")
-        .arn;
+    let role = role(&iam, "execution", "sagemaker").await;
     let sm = aws_sdk_sagemaker::Client::new(&config);
     let domain = |auth: aws_sdk_sagemaker::types::AuthMode, name: &str| {
         sm.create_domain()
