@@ -237,3 +237,113 @@ async fn capacity_that_scaling_owns_is_drift_only_outside_its_range() {
     assert_eq!(fields, ["task.spot: 1200 → 960"], "{shown}");
     env.stop().await;
 }
+
+const SMALL: &str = r#"
+[stack]
+name = "digests"
+region = "us-east-1"
+account = "123456789012"
+
+[vpc.main]
+id = "vpc-0a1b2c3d4e5f60718"
+cidrs = ["10.20.0.0/16"]
+
+[subnet.a]
+vpc = "main"
+cidr = "10.20.0.0/20"
+availability_zone = "us-east-1a"
+
+[iam_role.etl]
+trust = ["ec2.amazonaws.com"]
+managed_policies = ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]
+"#;
+
+fn digest_tag(live: &converge_model::LiveState, kind: &str) -> Option<String> {
+    let tags = match kind {
+        "role" => &live.iam_roles.iter().find(|r| r.name == "etl")?.tags,
+        _ => &live.subnets.first()?.tags,
+    };
+    tags.get(converge_model::live::SPEC_DIGEST_TAG).cloned()
+}
+
+/// A role whose managed policy ARN is mistyped: CreateRole succeeds,
+/// AttachRolePolicy fails. The role then says `pending`, and drift reports
+/// converge's own unfinished apply, not a change made in AWS; once the ARN is
+/// fixed, the next apply attaches it and records the digest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resource_whose_follow_up_failed_is_an_apply_not_finished() {
+    let typo = edit(SMALL, "AmazonS3ReadOnlyAccess", "AmazonS3ReadOnlyAcess");
+    let spec_typo = spec(&typo);
+    let env = Env::start(&spec_typo).await;
+    let plan = env.plan(&spec_typo).await;
+    let report = env.run(&plan).await;
+    assert!(!report.is_success(), "AttachRolePolicy of a policy that does not exist fails");
+    let live = env.read(&spec_typo).await;
+    assert_eq!(digest_tag(&live, "role").as_deref(), Some("pending"), "the role's last steps did not run");
+    assert!(digest_tag(&live, "subnet").is_some_and(|d| d.starts_with("v2:")), "a one-step create records at once");
+
+    let report = drift(&env, &spec_typo, &[]).await;
+    assert_eq!(causes(&report), [("iam_role.etl".to_owned(), "apply_not_finished")]);
+    assert!(!report.resources[0].cause.is_aws(), "converge's work, not AWS's");
+    assert!(converge_plan::drift::text(&report).contains("apply not finished"));
+
+    let fixed = spec(SMALL);
+    env.apply(&fixed).await;
+    let live = env.read(&fixed).await;
+    assert_eq!(
+        digest_tag(&live, "role"),
+        converge_plan::spec_digest(&fixed, &converge_model::Address::parse("iam_role.etl").expect("an address"))
+    );
+    env.assert_converged(&fixed).await;
+    assert!(drift(&env, &fixed, &[]).await.is_empty());
+    env.stop().await;
+}
+
+/// Tags written by an older converge (20 hex digits, no version) are not
+/// edits: no drift while AWS matches, "differs" (not "spec not applied")
+/// when it does not, and the next apply rewrites them without a change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn digests_of_an_older_format_are_not_edits_and_the_next_apply_rewrites_them() {
+    let spec = spec(SMALL);
+    let env = Env::start(&spec).await;
+    env.apply(&spec).await;
+    let live = env.read(&spec).await;
+    let subnet = live.subnets[0].id.clone();
+    let older = Tags::from([(converge_model::live::SPEC_DIGEST_TAG.to_owned(), "00c1d6ce0f80647fa8ac".to_owned())]);
+    by_hand(
+        &env,
+        &Operation::SetTags { target: Tagged::Ec2 { id: Id::known(&subnet) }, set: older.clone(), remove: vec![] },
+    )
+    .await;
+    by_hand(&env, &Operation::SetTags { target: Tagged::IamRole { name: "etl".into() }, set: older, remove: vec![] })
+        .await;
+
+    assert!(drift(&env, &spec, &[]).await.is_empty(), "an older digest alone is not drift");
+    by_hand(
+        &env,
+        &Operation::DetachRolePolicies {
+            role: "etl".into(),
+            policy_arns: vec!["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess".into()],
+        },
+    )
+    .await;
+    assert_eq!(causes(&drift(&env, &spec, &[]).await), [("iam_role.etl".to_owned(), "differs")]);
+
+    let plan = env.plan(&spec).await;
+    assert_eq!(common::actions(&plan), ["iam_role.etl=update"]);
+    let rewritten: Vec<String> = plan.digests.iter().map(|d| d.address.to_string()).collect();
+    assert_eq!(rewritten, ["subnet.a"], "the updated role records its digest with its update");
+    assert!(
+        converge_plan::render::text(&plan, converge_plan::render::Style::plain())
+            .contains("written by an older converge"),
+        "the plan says so, quietly"
+    );
+    common::assert_success(&plan, &env.run(&plan).await);
+    let live = env.read(&spec).await;
+    for kind in ["role", "subnet"] {
+        assert!(digest_tag(&live, kind).is_some_and(|d| d.starts_with("v2:")), "{kind} is re-tagged");
+    }
+    let next = env.plan(&spec).await;
+    assert!(next.is_empty() && next.digests.is_empty() && next.steps.is_empty(), "nothing left to record");
+    env.stop().await;
+}

@@ -102,7 +102,7 @@ async fn run_saved(plan_path: &Path, saved: &SavedPlan, args: &AwsArgs, options:
             say("Not applying: only `yes` approves.");
             return Ok(ExitCode::from(1));
         }
-        lock.record_plan(&saved.spec_digest[..16]).await?;
+        lock.record_plan(saved.spec_digest.get(..19).unwrap_or(&saved.spec_digest)).await?;
         let clock = Clock { began, read, planned: checked - read, engine: Duration::ZERO };
         Ok(carry_out(&session, &steps, "apply", options, clock).await)
     }
@@ -140,6 +140,13 @@ async fn locked(
     };
     if plan.is_empty() {
         say(nothing);
+        if let Some(line) = converge_plan::render::digests_line(&plan) {
+            // converge's own tags on resources that need nothing else: no question to ask.
+            say(&line);
+            lock.record_plan(&plan_id(&plan)).await?;
+            let clock = Clock { began, read, planned: planned_at - read, engine: Duration::ZERO };
+            return Ok(carry_out(session, &plan.steps, verb, options, clock).await);
+        }
         return Ok(ExitCode::SUCCESS);
     }
     write!(std::io::stdout().lock(), "{}", plan::render(&plan, PlanFormat::Text)?)?;

@@ -140,7 +140,7 @@ fn plan_formats() {
     let live = "fixtures/plan/sg-description-replaces-dependents/live.json";
     let output = converge(&["plan", spec, "--live", live, "--format", "json"]);
     let document: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON plan");
-    assert_eq!(document["format_version"], "2.1");
+    assert_eq!(document["format_version"], "2.2");
     assert_eq!(document["summary"]["replace"], 2);
     assert_eq!(document["changes"][1]["action_reason"], "replace_because_dependency_replaced");
     // The steps are a graph of typed operations: the new cluster names the new group by the step that creates it.

@@ -14,19 +14,22 @@ use crate::{Address, Kind, Ref};
 pub type Tags = BTreeMap<String, String>;
 
 /// Settings every resource accepts besides its own.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Lifecycle {
     /// A planned delete or replacement of this resource is an error.
+    #[serde(skip_serializing_if = "is_default")]
     pub prevent_destroy: bool,
     /// Warning code → the written reason it does not apply here.
+    #[serde(skip_serializing_if = "is_default")]
     pub silence: BTreeMap<String, String>,
     /// Take over an existing resource of the same AWS name that this stack does not own yet.
+    #[serde(skip_serializing_if = "is_default")]
     pub adopt: bool,
 }
 
 /// The whole desired state: one map per kind, keyed by the resource's spec name.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Spec {
     pub stack: Stack,
     pub vpcs: BTreeMap<String, Vpc>,
@@ -40,58 +43,58 @@ pub struct Spec {
     pub emr_clusters: BTreeMap<String, EmrCluster>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stack {
     pub name: String,
     pub region: String,
     /// The AWS account the stack lives in; converge refuses to touch another.
     pub account: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub tags: Tags,
     /// An S3 bucket holding the stack's lock; without one, a lock file next to the spec.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub state_bucket: Option<String>,
 }
 
 /// An existing VPC, referenced by id: read and checked, never changed.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Vpc {
     pub id: String,
     /// The VPC's IPv4 ranges, when known; subnets must fall inside one of them.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub cidrs: Vec<String>,
     #[serde(flatten)]
     pub lifecycle: Lifecycle,
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Subnet {
     pub vpc: Ref,
     pub cidr: String,
     pub availability_zone: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub tags: Tags,
     #[serde(flatten)]
     pub lifecycle: Lifecycle,
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SecurityGroup {
     pub vpc: Ref,
     /// The EC2 group name; defaults to `<stack>-<spec name>`.
     pub name: Option<String>,
     pub description: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub ingress: Vec<IngressRule>,
     /// `None` keeps the allow-all egress rule EC2 gives every new group.
     pub egress: Option<Vec<EgressRule>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub tags: Tags,
     #[serde(flatten)]
     pub lifecycle: Lifecycle,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
     Tcp,
@@ -113,7 +116,7 @@ impl Protocol {
 }
 
 /// A port or an inclusive range, written `8998` or `"8000-8100"`.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Ports {
     Single(i64),
@@ -133,7 +136,7 @@ impl Ports {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IngressRule {
     pub protocol: Protocol,
     pub ports: Option<Ports>,
@@ -149,7 +152,7 @@ pub struct IngressRule {
     pub description: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EgressRule {
     pub protocol: Protocol,
     pub ports: Option<Ports>,
@@ -168,25 +171,25 @@ pub struct EgressRule {
 /// The peer of a rule that names a group, whichever direction it has.
 pub const SELF_PEER: &str = "self";
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IamRole {
     /// The IAM role name; defaults to the spec name.
     pub name: Option<String>,
-    #[serde(default = "default_path")]
+    #[serde(default = "default_path", skip_serializing_if = "is_default_path")]
     pub path: String,
     pub description: Option<String>,
     /// Service principals (`sagemaker.amazonaws.com`), role ARNs, or roles of the spec.
     pub trust: Vec<TrustPrincipal>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub managed_policies: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub inline_policies: BTreeMap<String, Document>,
     /// Also create an instance profile of the same name holding the role (EMR's EC2 role).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub instance_profile: bool,
-    #[serde(default = "default_session_duration")]
+    #[serde(default = "default_session_duration", skip_serializing_if = "is_default_session_duration")]
     pub max_session_duration: i64,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub tags: Tags,
     #[serde(flatten)]
     pub lifecycle: Lifecycle,
@@ -196,8 +199,16 @@ fn default_path() -> String {
     "/".to_owned()
 }
 
+fn is_default_path(path: &str) -> bool {
+    path == "/"
+}
+
 fn default_session_duration() -> i64 {
     3600
+}
+
+fn is_default_session_duration(seconds: &i64) -> bool {
+    *seconds == default_session_duration()
 }
 
 impl IamRole {
@@ -222,6 +233,15 @@ impl<'de> Deserialize<'de> for TrustPrincipal {
     }
 }
 
+impl Serialize for TrustPrincipal {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            TrustPrincipal::Service(service) => serializer.serialize_str(service),
+            TrustPrincipal::Role(role) => role.serialize(serializer),
+        }
+    }
+}
+
 impl TrustPrincipal {
     pub fn parse(text: &str) -> TrustPrincipal {
         if text.ends_with(".amazonaws.com") || text.ends_with(".amazonaws.com.cn") {
@@ -241,6 +261,14 @@ pub struct Document {
     /// The path as written in the spec, relative to the spec's directory; `None` when inline.
     pub file: Option<String>,
     pub text: String,
+}
+
+/// A document serialises as its content: where it was written (a file, inline)
+/// is layout, not meaning.
+impl Serialize for Document {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
+    }
 }
 
 impl<'de> Deserialize<'de> for Document {
@@ -294,7 +322,7 @@ impl NetworkAccess {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum HomeEfsOnDelete {
     #[default]
     Retain,
@@ -338,24 +366,24 @@ impl NotebookOutput {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SagemakerDomain {
     pub name: String,
     pub auth_mode: AuthMode,
-    #[serde(default = "default_network_access")]
+    #[serde(default = "default_network_access", skip_serializing_if = "is_default_network_access")]
     pub network_access: NetworkAccess,
     pub vpc: Ref,
     pub subnets: Vec<Ref>,
     /// The default user settings' execution role.
     pub execution_role: Ref,
     /// The default user settings' security groups.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub security_groups: Vec<Ref>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub home_efs_on_delete: HomeEfsOnDelete,
     pub kms_key: Option<String>,
     pub sharing: Option<SharingSettings>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub tags: Tags,
     #[serde(flatten)]
     pub lifecycle: Lifecycle,
@@ -365,32 +393,36 @@ fn default_network_access() -> NetworkAccess {
     NetworkAccess::PublicInternetOnly
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+fn is_default_network_access(access: &NetworkAccess) -> bool {
+    *access == default_network_access()
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SagemakerUser {
     pub domain: Ref,
     /// The user profile name; defaults to the spec name.
     pub name: Option<String>,
     pub execution_role: Option<Ref>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub security_groups: Vec<Ref>,
     pub sharing: Option<SharingSettings>,
     /// The IAM Identity Center user name of the profile's user (SSO domains only).
     pub sso_user_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub tags: Tags,
     #[serde(flatten)]
     pub lifecycle: Lifecycle,
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CatalogPortfolio {
     pub display_name: String,
     pub provider: String,
     pub description: Option<String>,
     /// IAM roles allowed to see the portfolio's products.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub principals: Vec<Ref>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub tags: Tags,
     #[serde(flatten)]
     pub lifecycle: Lifecycle,
@@ -399,7 +431,7 @@ pub struct CatalogPortfolio {
 /// The tag Studio looks for to list a product as an EMR template.
 pub const STUDIO_VISIBILITY_TAG: &str = "sagemaker:studio-visibility:emr";
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CatalogProduct {
     pub portfolio: Ref,
     pub name: String,
@@ -415,19 +447,19 @@ pub struct CatalogProduct {
     /// The launch constraint's role.
     pub launch_role: Option<Ref>,
     /// Adds the tag `sagemaker:studio-visibility:emr = true`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub studio_visible: bool,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub tags: Tags,
     #[serde(flatten)]
     pub lifecycle: Lifecycle,
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EmrCluster {
     pub name: String,
     pub release: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub applications: Vec<String>,
     /// Several subnets let EMR choose the AZ at creation.
     pub subnets: Vec<Ref>,
@@ -437,30 +469,30 @@ pub struct EmrCluster {
     pub master_security_group: Option<Ref>,
     pub core_security_group: Option<Ref>,
     pub service_access_security_group: Option<Ref>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub additional_master_security_groups: Vec<Ref>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub additional_core_security_groups: Vec<Ref>,
     pub log_uri: Option<String>,
     pub key_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub bootstrap: Vec<BootstrapAction>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub configurations: Vec<Configuration>,
     pub ebs_root_volume_size: Option<i64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub termination_protection: bool,
     pub auto_termination_idle_seconds: Option<i64>,
-    #[serde(default = "one")]
+    #[serde(default = "one", skip_serializing_if = "is_one")]
     pub step_concurrency: i64,
     /// Always true: EMR no longer supports `false` (a spec error).
-    #[serde(default = "yes")]
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
     pub visible_to_all_users: bool,
     pub master: Option<InstanceFleet>,
     pub core: Option<InstanceFleet>,
     pub task: Option<InstanceFleet>,
     pub scaling: Option<ManagedScaling>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub tags: Tags,
     #[serde(flatten)]
     pub lifecycle: Lifecycle,
@@ -470,8 +502,23 @@ fn one() -> i64 {
     1
 }
 
+fn is_one(value: &i64) -> bool {
+    *value == 1
+}
+
 fn yes() -> bool {
     true
+}
+
+fn is_yes(value: &bool) -> bool {
+    *value
+}
+
+/// A key left at its default is not written: a key added to the spec language
+/// with a default leaves the serialised form (and every digest of it) of
+/// specs that do not set it as it was.
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 /// The node type of an instance fleet. A cluster has at most one fleet of each.
@@ -545,16 +592,16 @@ impl EmrCluster {
 pub struct BootstrapAction {
     pub name: String,
     pub path: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub args: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Configuration {
     pub classification: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub properties: BTreeMap<String, String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub configurations: Vec<Configuration>,
 }
 
@@ -602,6 +649,23 @@ impl Capacity {
     }
 }
 
+/// As the spec writes it: `480`, `{ min, max }` or `"external"`.
+impl Serialize for Capacity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        match *self {
+            Capacity::Fixed(units) => serializer.serialize_i64(units),
+            Capacity::Range { min, max } => {
+                let mut range = serializer.serialize_struct("Range", 2)?;
+                range.serialize_field("min", &min)?;
+                range.serialize_field("max", &max)?;
+                range.end()
+            }
+            Capacity::External => serializer.serialize_str("external"),
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for Capacity {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
@@ -620,20 +684,20 @@ impl<'de> Deserialize<'de> for Capacity {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InstanceFleet {
     pub name: Option<String>,
     pub instance_types: Vec<InstanceTypeConfig>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub on_demand: Capacity,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub spot: Capacity,
     pub spot_timeout_minutes: Option<i64>,
     pub spot_timeout_action: Option<SpotTimeoutAction>,
     pub spot_allocation: Option<SpotAllocation>,
     pub on_demand_allocation: Option<OnDemandAllocation>,
     /// Configurations of this fleet's instances (reconfigured in place, EMR 5.21.0+).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub configurations: Vec<Configuration>,
     /// How resizes of a running fleet behave (changed in place).
     pub resize: Option<ResizeSettings>,
@@ -669,6 +733,29 @@ pub struct InstanceTypeConfig {
     pub bid_percent: Option<f64>,
     pub ebs: Vec<EbsVolume>,
     pub ebs_optimized: Option<bool>,
+}
+
+/// Always the table form (`{ type = "m5.xlarge" }` and `"m5.xlarge"` mean the
+/// same), without the keys left at their defaults.
+impl Serialize for InstanceTypeConfig {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut table = serializer.serialize_struct("InstanceTypeConfig", 5)?;
+        table.serialize_field("type", &self.instance_type)?;
+        if !is_one(&self.weight) {
+            table.serialize_field("weight", &self.weight)?;
+        }
+        if let Some(bid_percent) = self.bid_percent {
+            table.serialize_field("bid_percent", &bid_percent)?;
+        }
+        if !self.ebs.is_empty() {
+            table.serialize_field("ebs", &self.ebs)?;
+        }
+        if let Some(ebs_optimized) = self.ebs_optimized {
+            table.serialize_field("ebs_optimized", &ebs_optimized)?;
+        }
+        table.end()
+    }
 }
 
 impl<'de> Deserialize<'de> for InstanceTypeConfig {
@@ -710,7 +797,7 @@ pub struct EbsVolume {
     #[serde(rename = "type")]
     pub volume_type: String,
     pub size: i64,
-    #[serde(default = "one")]
+    #[serde(default = "one", skip_serializing_if = "is_one")]
     pub count: i64,
     pub iops: Option<i64>,
     pub throughput: Option<i64>,

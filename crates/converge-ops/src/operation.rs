@@ -819,6 +819,23 @@ impl Operation {
         )
     }
 
+    /// The tags a create operation gives the resource it creates (and, for a
+    /// role, the instance profile beside it).
+    pub fn creation_tags_mut(&mut self) -> Option<&mut Tags> {
+        match self {
+            Operation::CreateSubnet { tags, .. }
+            | Operation::CreateSecurityGroup { tags, .. }
+            | Operation::CreateRole { tags, .. }
+            | Operation::CreateInstanceProfile { tags, .. }
+            | Operation::CreateDomain { tags, .. }
+            | Operation::CreateUserProfile { tags, .. }
+            | Operation::CreatePortfolio { tags, .. }
+            | Operation::CreateProduct { tags, .. } => Some(tags),
+            Operation::RunJobFlow(run) => Some(&mut run.tags),
+            _ => None,
+        }
+    }
+
     /// Every id the operation names, in a stable order.
     pub fn ids(&self) -> Vec<Id> {
         // `ids_mut` is the one walk over the fields.

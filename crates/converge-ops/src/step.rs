@@ -37,6 +37,8 @@ pub enum Phase {
     AuthorizeRules,
     /// Changes a resource in place.
     Update,
+    /// Records the spec digest on a resource once every other step of it succeeded.
+    Record,
 }
 
 impl Phase {
@@ -50,6 +52,7 @@ impl Phase {
             Phase::CreateReplacement => "create the replacement of",
             Phase::AuthorizeRules => "authorize the group rules of",
             Phase::Update => "update",
+            Phase::Record => "record the spec digest of",
         }
     }
 
@@ -63,6 +66,7 @@ impl Phase {
             Phase::CreateReplacement => "create_replacement",
             Phase::AuthorizeRules => "authorize_rules",
             Phase::Update => "update",
+            Phase::Record => "record",
         }
     }
 }

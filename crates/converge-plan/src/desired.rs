@@ -14,7 +14,6 @@ use converge_ops::{
     FleetConfig, Id, InstanceTypeSpec, IpProtocol, Peer, ProductVersion, Rule, RunJobFlow, SpotTimeout, StepId,
     UserSettings,
 };
-use sha2::{Digest, Sha256};
 
 use crate::normalize;
 
@@ -143,26 +142,7 @@ pub fn template_version(text: &str) -> String {
 }
 
 fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A digest of the spec's definition of `address` (with the stack's tags),
-/// recorded on the resource at apply time as `converge:spec-digest`. It covers
-/// the parsed definition, not the text: comments and layout do not change it.
-pub fn spec_digest(spec: &Spec, address: &Address) -> Option<String> {
-    let name = address.name.as_str();
-    let definition = match address.kind {
-        Kind::Vpc => return None,
-        Kind::Subnet => format!("{:?}", spec.subnets.get(name)?),
-        Kind::SecurityGroup => format!("{:?}", spec.security_groups.get(name)?),
-        Kind::IamRole => format!("{:?}", spec.iam_roles.get(name)?),
-        Kind::SagemakerDomain => format!("{:?}", spec.sagemaker_domains.get(name)?),
-        Kind::SagemakerUser => format!("{:?}", spec.sagemaker_users.get(name)?),
-        Kind::CatalogPortfolio => format!("{:?}", spec.catalog_portfolios.get(name)?),
-        Kind::CatalogProduct => format!("{:?}", spec.catalog_products.get(name)?),
-        Kind::EmrCluster => format!("{:?}", spec.emr_clusters.get(name)?),
-    };
-    Some(sha256_hex(&format!("{address}\n{definition}\n{:?}", spec.stack.tags))[..20].to_owned())
+    crate::digest::sha256_hex(text.as_bytes())
 }
 
 /// A token that makes a retried create return the first one's resource

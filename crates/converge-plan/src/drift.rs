@@ -19,7 +19,7 @@ use converge_model::live::{OWNER_ADDRESS_TAG, OWNER_STACK_TAG, SPEC_DIGEST_TAG};
 use converge_model::{Address, Kind, LiveState, Spec, Tags};
 use serde_json::json;
 
-use crate::desired::spec_digest;
+use crate::digest::{Recorded, spec_digest};
 use crate::plan::{Action, FieldChange, Plan, PlanError, plan};
 use crate::value::Value;
 
@@ -31,9 +31,14 @@ pub const DRIFT_FORMAT_VERSION: &str = "1.0";
 pub enum Cause {
     /// Changed outside converge: it carries the digest of this very spec.
     ChangedInAws,
-    /// Differs from the spec, and converge never recorded which spec it
-    /// applied (created before spec digests, or adopted and never changed).
+    /// Differs from the spec, and converge has no record it can compare of
+    /// which spec it applied (adopted and never changed, or recorded by an
+    /// older converge in a format this one does not read).
     Differs,
+    /// Created by an apply that stopped before the resource's last step (a
+    /// policy attachment, a rule, an association): converge's unfinished
+    /// work, not a change in AWS.
+    ApplyNotFinished,
     /// Terminated in AWS (EMR keeps a terminated cluster's record for a
     /// while): its state and the reason AWS gives.
     TerminatedInAws { cluster: String, reason: Option<String> },
@@ -55,6 +60,7 @@ impl Cause {
         match self {
             Cause::ChangedInAws => "changed_in_aws",
             Cause::Differs => "differs",
+            Cause::ApplyNotFinished => "apply_not_finished",
             Cause::TerminatedInAws { .. } => "terminated_in_aws",
             Cause::Missing => "missing",
             Cause::SpecNotApplied => "spec_not_applied",
@@ -65,7 +71,10 @@ impl Cause {
     fn describe(&self) -> String {
         match self {
             Cause::ChangedInAws => "changed in AWS".into(),
-            Cause::Differs => "differs from the spec (no applied spec recorded on it)".into(),
+            Cause::Differs => "differs from the spec (no applied spec recorded on it that converge can compare)".into(),
+            Cause::ApplyNotFinished => {
+                "apply not finished: an apply created it and stopped before its last steps; apply again".into()
+            }
             Cause::TerminatedInAws { cluster, reason } => match reason {
                 Some(reason) => format!("terminated in AWS: `{cluster}` is {reason}"),
                 None => format!("terminated in AWS: `{cluster}`"),
@@ -195,10 +204,13 @@ fn from_plan(spec: &Spec, live: &LiveState, plan: &Plan, ignore: &[Ignore]) -> D
                     continue; // every differing field is ignored
                 }
                 let recorded = change.live_id.as_deref().and_then(|id| tags_of(live, change.address.kind, id));
-                match recorded.and_then(|tags| tags.get(SPEC_DIGEST_TAG)) {
-                    None => Cause::Differs,
-                    Some(digest) if Some(digest) == spec_digest(spec, &change.address).as_ref() => Cause::ChangedInAws,
-                    Some(_) => Cause::SpecNotApplied,
+                match Recorded::of(recorded.and_then(|tags| tags.get(SPEC_DIGEST_TAG)).map(String::as_str)) {
+                    Recorded::Absent | Recorded::Unknown => Cause::Differs,
+                    Recorded::Pending => Cause::ApplyNotFinished,
+                    Recorded::Applied(digest) if Some(digest) == spec_digest(spec, &change.address).as_deref() => {
+                        Cause::ChangedInAws
+                    }
+                    Recorded::Applied(_) => Cause::SpecNotApplied,
                 }
             }
         };

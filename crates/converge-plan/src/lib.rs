@@ -31,6 +31,7 @@
 //! `converge-model`.
 mod attrs;
 mod desired;
+pub mod digest;
 pub mod drift;
 mod emr_rules;
 mod fields;
@@ -46,14 +47,15 @@ pub mod saved;
 mod steps;
 mod value;
 
-pub use desired::{spec_digest, template_version};
+pub use desired::template_version;
+pub use digest::spec_digest;
 pub use emr_rules::EmrRules;
 pub use fields::Effect;
 pub use graph::{Cycle, Dependency, DependencyGraph};
 pub use normalize::decode_policy;
 pub use outputs::{ResourceOutput, outputs};
 pub use plan::{
-    Action, FieldChange, Plan, PlanError, PlanWarning, ReplaceOrder, Replacement, ResourceChange, ownership_tags, plan,
-    plan_destroy, plan_replacing, read_scope,
+    Action, DigestRewrite, FieldChange, Plan, PlanError, PlanWarning, ReplaceOrder, Replacement, ResourceChange,
+    ownership_tags, plan, plan_destroy, plan_replacing, read_scope,
 };
 pub use value::Value;

@@ -3,12 +3,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use converge_executor::{Claim, Scope};
-use converge_model::live::{OWNER_ADDRESS_TAG, OWNER_STACK_TAG, PREVENT_DESTROY_TAG};
+use converge_model::live::{OWNER_ADDRESS_TAG, OWNER_STACK_TAG, PREVENT_DESTROY_TAG, SPEC_DIGEST_TAG};
 use converge_model::{Address, FleetRole, Ipv4Cidr, Kind, LiveState, Spec, Strength, Tags};
 use converge_ops::{Direction, Id, StepGraph};
 
 use crate::attrs::{self, Attrs, FleetPart, fleet_path};
 use crate::desired::{self, Desired, Resolver, UNNUMBERED};
+use crate::digest::Recorded;
 use crate::emr_rules::EmrRules;
 use crate::fields::{self, Effect, Mutability};
 use crate::graph::DependencyGraph;
@@ -104,6 +105,18 @@ pub struct Plan {
     /// What live state shows is likely wrong, though an apply would go through
     /// (a Studio subnet that reaches no AWS API), minus what the spec silences.
     pub warnings: Vec<PlanWarning>,
+    /// Unchanged resources whose spec digest the apply records again (one
+    /// `SetTags` each, in [`Plan::steps`]): not changes, and not counted as such.
+    pub digests: Vec<DigestRewrite>,
+}
+
+/// An unchanged resource whose `converge:spec-digest` tag is rewritten.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DigestRewrite {
+    pub address: Address,
+    pub live_id: String,
+    /// `true`: an apply stopped before the resource's last step; `false`: an older converge wrote it.
+    pub pending: bool,
 }
 
 /// Something the live network shows is likely wrong: the same code, message
@@ -333,6 +346,17 @@ pub fn plan_replacing(spec: &Spec, live: &LiveState, replace: &[Address]) -> Res
         change.notes.extend(ops.notes.iter().cloned());
         built.insert(address.clone(), ops);
     }
+    let mut digests = Vec::new();
+    for (address, item) in matched.iter().filter(|(address, _)| !changes.contains_key(*address)) {
+        let recorded = Recorded::of(item.tags().get(SPEC_DIGEST_TAG).map(String::as_str));
+        if recorded.needs_rewrite()
+            && let Some(ops) = operations::rewrite_digest(&context, address, item)
+        {
+            let pending = recorded == Recorded::Pending;
+            digests.push(DigestRewrite { address: address.clone(), live_id: item.id(), pending });
+            built.insert(address.clone(), ops);
+        }
+    }
     let steps = crate::steps::order(&graph, &changes, &matched, built)?;
     Ok(Plan {
         stack: spec.stack.name.clone(),
@@ -342,6 +366,7 @@ pub fn plan_replacing(spec: &Spec, live: &LiveState, replace: &[Address]) -> Res
         unchanged,
         steps,
         warnings,
+        digests,
     })
 }
 

@@ -13,7 +13,7 @@ use crate::plan::{Action, FieldChange, Plan, ReplaceOrder, ResourceChange};
 use crate::value::{Value, document_text, unified};
 
 /// The version of the JSON plan document.
-pub const JSON_FORMAT_VERSION: &str = "2.1";
+pub const JSON_FORMAT_VERSION: &str = "2.2";
 
 /// Colours for the text plan; [`Style::plain`] for files, logs and `NO_COLOR`.
 #[derive(Clone, Copy, Debug)]
@@ -64,6 +64,27 @@ pub fn summary(plan: &Plan) -> String {
     )
 }
 
+/// The quiet line about unchanged resources whose spec digest is recorded again.
+pub fn digests_line(plan: &Plan) -> Option<String> {
+    let (pending, older): (Vec<_>, Vec<_>) = plan.digests.iter().partition(|d| d.pending);
+    let list = |rewrites: &[&crate::DigestRewrite]| {
+        rewrites.iter().map(|d| format!("`{}`", d.address)).collect::<Vec<_>>().join(", ")
+    };
+    let mut why = Vec::new();
+    if !pending.is_empty() {
+        why.push(format!("{} that an apply stopped before recording ({})", pending.len(), list(&pending)));
+    }
+    if !older.is_empty() {
+        why.push(format!("{} written by an older converge ({})", older.len(), list(&older)));
+    }
+    (!why.is_empty()).then(|| {
+        format!(
+            "The apply also records the spec digest (converge's own tag, nothing else) of unchanged resources: {}.",
+            why.join("; ")
+        )
+    })
+}
+
 fn headline(change: &ResourceChange) -> String {
     let id = change.live_id.as_ref().map(|id| format!(" ({id})")).unwrap_or_default();
     let what = match change.action {
@@ -104,6 +125,9 @@ pub fn text(plan: &Plan, style: Style) -> String {
     }
     if plan.is_empty() {
         let _ = writeln!(out, "\n{}", summary(plan));
+        if let Some(line) = digests_line(plan) {
+            let _ = writeln!(out, "{line}");
+        }
         return out;
     }
     let _ = writeln!(out, "\nSymbols: + create, ~ update in place, -/+ replace, - delete\n");
@@ -126,6 +150,9 @@ pub fn text(plan: &Plan, style: Style) -> String {
         let _ = writeln!(out, "{}", step_line(step));
     }
     let _ = writeln!(out, "\n{}", summary(plan));
+    if let Some(line) = digests_line(plan) {
+        let _ = writeln!(out, "{line}");
+    }
     out
 }
 
@@ -207,6 +234,9 @@ pub fn markdown(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "### converge plan: `{}` ({}, account {})\n", plan.stack, plan.region, plan.account);
     let _ = writeln!(out, "**{}**\n", summary(plan));
+    if let Some(line) = digests_line(plan) {
+        let _ = writeln!(out, "{line}\n");
+    }
     for warning in &plan.warnings {
         let _ = writeln!(
             out,
@@ -354,6 +384,11 @@ pub fn json(plan: &Plan) -> serde_json::Value {
             "hint": w.hint,
         })).collect::<Vec<_>>(),
         "changes": changes,
+        "digests": plan.digests.iter().map(|d| json!({
+            "address": d.address.to_string(),
+            "live_id": d.live_id,
+            "recorded": if d.pending { "pending" } else { "older_format" },
+        })).collect::<Vec<_>>(),
         "steps": plan.steps.steps().iter().map(|s| json!({
             "id": s.id,
             "address": s.address.to_string(),

@@ -14,13 +14,14 @@ use converge_model::live::{OWNER_ADDRESS_TAG, OWNER_STACK_TAG};
 use converge_model::{Address, Kind, LiveState, RefTarget, Spec};
 use converge_ops::StepGraph;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
+pub use crate::digest::spec_content_digest;
 use crate::plan::{Action, Plan};
 
 /// What `--out` writes: this name and version head the document.
 pub const SAVED_PLAN_FORMAT: &str = "converge-saved-plan";
-pub const SAVED_PLAN_VERSION: u32 = 1;
+/// 2: the spec digest is `v2:` of the canonical encoding (docs/drift.md).
+pub const SAVED_PLAN_VERSION: u32 = 2;
 
 /// A plan written to a file, to apply later exactly as reviewed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -79,15 +80,6 @@ impl SavedPlanError {
             SavedPlanError::Steps(_) => "plan again; a saved plan is applied as written and this one was edited",
         }
     }
-}
-
-/// A digest of everything the spec says (documents included), not of its layout.
-pub fn spec_content_digest(spec: &Spec) -> String {
-    hex(&Sha256::digest(format!("{spec:?}").as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Makes the saved form of `plan`, made from `spec` and `live`.

@@ -32,7 +32,7 @@ pub(super) fn create_role(ctx: &Context<'_>, ops: &mut ResourceOps, address: &Ad
         ops.push(phase, operation, &["inline_policies"], &[create]);
     }
     if r.instance_profile {
-        let tags = ctx.creation_tags(address, &r.tags);
+        let tags = ctx.part_tags(address, &r.tags);
         let operation = Operation::CreateInstanceProfile { name: role.clone(), role: role.clone(), tags };
         ops.push(phase, operation, &["instance_profile"], &[create]);
     }
@@ -116,7 +116,7 @@ pub(super) fn update_role(
             Operation::CreateInstanceProfile {
                 name: role.clone(),
                 role: role.clone(),
-                tags: ctx.creation_tags(address, &r.tags),
+                tags: ctx.part_tags(address, &r.tags),
             }
         } else {
             Operation::DeleteInstanceProfile { name: role.clone(), role: Some(role.clone()) }

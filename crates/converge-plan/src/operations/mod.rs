@@ -15,10 +15,11 @@ use std::collections::BTreeMap;
 
 use converge_model::live::{REPLACES_TAG, SPEC_DIGEST_TAG};
 use converge_model::{Address, LiveState, Spec, Tags};
-use converge_ops::{Operation, Phase, Tagged};
+use converge_ops::{Id, Operation, Phase, Tagged};
 
 use crate::attrs::user_tags;
-use crate::desired::{self, Desired, Resolver};
+use crate::desired::{self, Desired, Resolver, UNNUMBERED};
+use crate::digest::{PENDING, spec_digest};
 use crate::live_index::LiveItem;
 use crate::plan::{Action, FieldChange, PlanError, ResourceChange, ownership_tags};
 use crate::value::Value;
@@ -37,17 +38,25 @@ pub(crate) struct Context<'a> {
 
 impl Context<'_> {
     /// The tags a new resource is created with: the spec's, converge's
-    /// ownership tags, and for a replacement the id of the resource it replaces.
+    /// ownership tags, for a replacement the id of the resource it replaces,
+    /// and the spec digest as [`PENDING`] until [`record_digest`] settles it.
     fn creation_tags(&self, address: &Address, user: &Tags) -> Tags {
-        let protect = self.spec.lifecycle(address).is_some_and(|l| l.prevent_destroy);
-        let mut tags = user.clone();
-        tags.extend(ownership_tags(&self.spec.stack.name, address, protect));
+        let mut tags = self.part_tags(address, user);
         if let Some(old) = self.replaced.get(address) {
             tags.insert(REPLACES_TAG.to_owned(), old.clone());
         }
-        if let Some(digest) = desired::spec_digest(self.spec, address) {
-            tags.insert(SPEC_DIGEST_TAG.to_owned(), digest);
+        if spec_digest(self.spec, address).is_some() {
+            tags.insert(SPEC_DIGEST_TAG.to_owned(), PENDING.to_owned());
         }
+        tags
+    }
+
+    /// The tags of a part created beside a resource (a role's instance
+    /// profile): the spec's and the ownership tags; the resource carries the digest.
+    fn part_tags(&self, address: &Address, user: &Tags) -> Tags {
+        let protect = self.spec.lifecycle(address).is_some_and(|l| l.prevent_destroy);
+        let mut tags = user.clone();
+        tags.extend(ownership_tags(&self.spec.stack.name, address, protect));
         tags
     }
 
@@ -123,10 +132,16 @@ pub(crate) fn build(
     };
     let live = || live.ok_or_else(|| vec![PlanError::Internal(format!("`{address}` is changed but not in AWS"))]);
     match change.action {
-        Action::Create => create(ctx, &mut ops, address, &wanted()?, Phase::Create),
+        Action::Create => {
+            let wanted = wanted()?;
+            create(ctx, &mut ops, address, &wanted, Phase::Create);
+            record_digest(ctx, &mut ops, address, &wanted, 0);
+        }
         Action::Replace => {
             destroy(ctx, &mut ops, address, live()?, Phase::DestroyReplaced);
-            create(ctx, &mut ops, address, &wanted()?, Phase::CreateReplacement);
+            let (wanted, first) = (wanted()?, ops.ops.len());
+            create(ctx, &mut ops, address, &wanted, Phase::CreateReplacement);
+            record_digest(ctx, &mut ops, address, &wanted, first);
         }
         Action::Update => update(ctx, &mut ops, address, &wanted()?, live()?, &Changed { fields: &change.fields }),
         Action::Delete => destroy(ctx, &mut ops, address, live()?, Phase::Delete),
@@ -147,6 +162,58 @@ fn create(ctx: &Context<'_>, ops: &mut ResourceOps, address: &Address, wanted: &
     }
 }
 
+/// Settles the spec digest of a resource just created (by the operations
+/// from `first` on): written by the create itself when it is the resource's
+/// only operation, else by one last `SetTags` after all of them, so that a
+/// resource whose policies, rules or associations failed still says
+/// `pending` and `drift` reports an unfinished apply, not a change in AWS.
+fn record_digest(ctx: &Context<'_>, ops: &mut ResourceOps, address: &Address, wanted: &Desired, first: usize) {
+    let Some(digest) = spec_digest(ctx.spec, address) else { return };
+    let created: Vec<usize> = (first..ops.ops.len()).collect();
+    if let [only] = created[..]
+        && let Some(tags) = ops.ops[only].operation.creation_tags_mut()
+    {
+        tags.insert(SPEC_DIGEST_TAG.to_owned(), digest);
+        return;
+    }
+    let own = || Id::Output { output_of: UNNUMBERED, address: address.clone() };
+    let target = match wanted {
+        Desired::Subnet(_) | Desired::Group(_) => Tagged::Ec2 { id: own() },
+        Desired::Role(r) => Tagged::IamRole { name: r.name.clone() },
+        Desired::Domain(_) => Tagged::SagemakerDomain { domain: own() },
+        Desired::User(u) => Tagged::SagemakerUserProfile { domain: u.domain.clone(), name: u.name.clone() },
+        Desired::Portfolio(_) => Tagged::Portfolio { portfolio: own() },
+        Desired::Product(_) => Tagged::Product { product: own() },
+        Desired::Cluster(_) => Tagged::EmrCluster { cluster: own() },
+    };
+    let set = Tags::from([(SPEC_DIGEST_TAG.to_owned(), digest)]);
+    ops.push(Phase::Record, Operation::SetTags { target, set, remove: Vec::new() }, &[], &created);
+}
+
+/// The one operation of an unchanged resource whose digest tag is `pending`
+/// or of an older format: the current digest, and nothing else.
+pub(crate) fn rewrite_digest(ctx: &Context<'_>, address: &Address, live: &LiveItem<'_>) -> Option<ResourceOps> {
+    let digest = spec_digest(ctx.spec, address)?;
+    let mut ops = ResourceOps::default();
+    let set = Tags::from([(SPEC_DIGEST_TAG.to_owned(), digest)]);
+    ops.push(Phase::Record, Operation::SetTags { target: tag_target(live), set, remove: Vec::new() }, &[], &[]);
+    Some(ops)
+}
+
+/// How the service of a live resource names it to tag it.
+fn tag_target(live: &LiveItem<'_>) -> Tagged {
+    match live {
+        LiveItem::Subnet(l) => Tagged::Ec2 { id: Id::known(&l.id) },
+        LiveItem::SecurityGroup(l) => Tagged::Ec2 { id: Id::known(&l.id) },
+        LiveItem::IamRole(l) => Tagged::IamRole { name: l.name.clone() },
+        LiveItem::Domain(l) => Tagged::SagemakerDomain { domain: Id::known(&l.id) },
+        LiveItem::User(l) => Tagged::SagemakerUserProfile { domain: Id::known(&l.domain_id), name: l.name.clone() },
+        LiveItem::Portfolio(l) => Tagged::Portfolio { portfolio: Id::known(&l.id) },
+        LiveItem::Product(l) => Tagged::Product { product: Id::known(&l.id) },
+        LiveItem::Emr(l) => Tagged::EmrCluster { cluster: Id::known(&l.id) },
+    }
+}
+
 fn update(
     ctx: &Context<'_>,
     ops: &mut ResourceOps,
@@ -155,42 +222,39 @@ fn update(
     live: &LiveItem<'_>,
     changed: &Changed<'_>,
 ) {
-    let (target, desired_tags) = match (wanted, live) {
-        (Desired::Subnet(s), LiveItem::Subnet(l)) => (Tagged::Ec2 { id: converge_ops::Id::known(&l.id) }, &s.tags),
+    let desired_tags = match (wanted, live) {
+        (Desired::Subnet(s), LiveItem::Subnet(_)) => &s.tags,
         (Desired::Group(g), LiveItem::SecurityGroup(l)) => {
             ec2::update_group(ctx, ops, g, l, changed);
-            (Tagged::Ec2 { id: converge_ops::Id::known(&l.id) }, &g.tags)
+            &g.tags
         }
         (Desired::Role(r), LiveItem::IamRole(l)) => {
             iam::update_role(ctx, ops, address, r, l, changed);
-            (Tagged::IamRole { name: l.name.clone() }, &r.tags)
+            &r.tags
         }
         (Desired::Domain(d), LiveItem::Domain(l)) => {
             sagemaker::update_domain(ops, d, l, changed);
-            (Tagged::SagemakerDomain { domain: converge_ops::Id::known(&l.id) }, &d.tags)
+            &d.tags
         }
         (Desired::User(u), LiveItem::User(l)) => {
             sagemaker::update_user(ops, u, l, changed);
-            (
-                Tagged::SagemakerUserProfile { domain: converge_ops::Id::known(&l.domain_id), name: l.name.clone() },
-                &u.tags,
-            )
+            &u.tags
         }
         (Desired::Portfolio(p), LiveItem::Portfolio(l)) => {
             catalog::update_portfolio(ops, p, l, changed);
-            (Tagged::Portfolio { portfolio: converge_ops::Id::known(&l.id) }, &p.tags)
+            &p.tags
         }
         (Desired::Product(p), LiveItem::Product(l)) => {
             catalog::update_product(ctx, ops, address, p, l, changed);
-            (Tagged::Product { product: converge_ops::Id::known(&l.id) }, &p.tags)
+            &p.tags
         }
         (Desired::Cluster(c), LiveItem::Emr(l)) => {
             emr::update_cluster(ops, c, l, changed);
-            (Tagged::EmrCluster { cluster: converge_ops::Id::known(&l.id) }, &c.run.tags)
+            &c.run.tags
         }
         _ => return,
     };
-    set_tags(ctx, ops, address, target, desired_tags, live.tags(), changed);
+    set_tags(ctx, ops, address, tag_target(live), desired_tags, live.tags(), changed);
 }
 
 /// One `SetTags` for user tag changes, on adoption or take-over the ownership
@@ -218,7 +282,7 @@ fn set_tags(
         fields.push("ownership");
         set.extend(ownership_tags(&ctx.spec.stack.name, address, false));
     }
-    let digest = desired::spec_digest(ctx.spec, address);
+    let digest = spec_digest(ctx.spec, address);
     if let Some(digest) = digest.filter(|d| live.get(SPEC_DIGEST_TAG) != Some(d)) {
         set.insert(SPEC_DIGEST_TAG.to_owned(), digest);
     }
