@@ -5,7 +5,11 @@
 //! profiles, SSO, IMDS; `--profile`, `--region`), honours `AWS_ENDPOINT_URL`
 //! and `AWS_ENDPOINT_URL_<SERVICE>` (with an endpoint override, S3 uses
 //! path-style addressing, so the environment `converge sandbox` prints is all
-//! it takes), and retries adaptively. Every client counts its calls
+//! it takes). Reads retry in the SDK (adaptive, 5 attempts: a read is safe
+//! to send twice); the clients of the executor's steps do not retry at all,
+//! so that every retry of a step is the engine's, bounded by its one policy,
+//! and goes through the step's look-first start (an SDK retry of a create
+//! whose answer was lost would create a second resource). Every client counts its calls
 //! ([`Stats`]). [`Aws::guard_account`] refuses another account before any
 //! other call. Reading is in `read/`, operations in `exec/`: SDK types become
 //! the model's types and SDK errors become classified [`ExecError`]s here,
@@ -29,6 +33,12 @@ use converge_ops::Operation;
 
 pub use lock::LockStoreError;
 pub use stats::{Count, Stats, is_read_only};
+
+/// The SDK's retries of reads: adaptive (it slows down after throttling),
+/// at most 5 attempts with its exponential backoff (at most 20 s apart).
+fn read_retries() -> RetryConfig {
+    RetryConfig::adaptive().with_max_attempts(5)
+}
 
 /// How often background work is polled against AWS (EMR's own waiters poll every 30 s).
 pub const DEFAULT_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
@@ -81,6 +91,14 @@ pub enum AccountError {
     Mismatch { expected: String, actual: String },
     #[error("cannot tell which AWS account the credentials are for")]
     Unknown(#[source] ExecError),
+    /// No source of the credential chain gave credentials: `tried` is the
+    /// chain's own account of each source (environment, profile, web
+    /// identity, ECS container, EC2 instance role) and why it had none.
+    #[error("no AWS credentials (profile `{profile}`): {tried}")]
+    NoCredentials { profile: String, tried: String },
+    /// AWS refused the credentials it was given (expired, revoked, another partition's).
+    #[error("AWS refuses the credentials: {0}")]
+    Refused(#[source] ExecError),
 }
 
 impl AccountError {
@@ -92,6 +110,8 @@ impl AccountError {
                 )
             }
             AccountError::Unknown(error) => error.hint(),
+            AccountError::NoCredentials { .. } => "set `AWS_PROFILE` (or pass `--profile`) to a profile with credentials, run `aws sso login --profile NAME` for an SSO profile, or export `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`".into(),
+            AccountError::Refused(_) => errors::CREDENTIALS_HINT.into(),
         }
     }
 }
@@ -99,6 +119,13 @@ impl AccountError {
 /// Clients for every service converge uses, sharing one configuration and one [`Stats`].
 #[derive(Clone, Debug)]
 pub struct Aws {
+    /// The profile asked for (`--profile`), to name it in errors.
+    profile: Option<String>,
+    /// The credential chain (or the given keys), asked again only to explain a failure.
+    credentials: Option<aws_sdk_sts::config::SharedCredentialsProvider>,
+    /// The same clients without SDK retries, for the executor's steps (the
+    /// engine retries them); `None` in that copy itself.
+    steps: Option<Box<Aws>>,
     pub(crate) ec2: aws_sdk_ec2::Client,
     pub(crate) iam: aws_sdk_iam::Client,
     pub(crate) emr: aws_sdk_emr::Client,
@@ -114,8 +141,7 @@ pub struct Aws {
 
 impl Aws {
     pub async fn connect(options: &Options) -> Result<Aws, ConnectError> {
-        let mut loader =
-            aws_config::defaults(BehaviorVersion::latest()).retry_config(RetryConfig::adaptive().with_max_attempts(5));
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(read_retries());
         if let Some(profile) = &options.profile {
             loader = loader.profile_name(profile);
         }
@@ -137,31 +163,48 @@ impl Aws {
         let overridden = sdk.endpoint_url().is_some();
         let path_style = overridden || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
         let poll_interval = if overridden { EMULATOR_POLL_INTERVAL } else { DEFAULT_POLL_INTERVAL };
-        macro_rules! client {
-            ($sdk_crate:ident $(, $extra:ident($value:expr))?) => {
-                $sdk_crate::Client::from_conf(
-                    $sdk_crate::config::Builder::from(&sdk).interceptor(stats.interceptor())$(.$extra($value))?.build(),
-                )
-            };
-        }
-        Ok(Aws {
-            ec2: client!(aws_sdk_ec2),
-            iam: client!(aws_sdk_iam),
-            emr: client!(aws_sdk_emr),
-            sagemaker: client!(aws_sdk_sagemaker),
-            catalog: client!(aws_sdk_servicecatalog),
-            s3: client!(aws_sdk_s3, force_path_style(path_style)),
-            sts: client!(aws_sdk_sts),
-            region,
-            stats,
-            poll_interval,
-        })
+        let clients = |retries: RetryConfig, steps: Option<Box<Aws>>| {
+            macro_rules! client {
+                ($sdk_crate:ident $(, $extra:ident($value:expr))?) => {
+                    $sdk_crate::Client::from_conf(
+                        $sdk_crate::config::Builder::from(&sdk)
+                            .retry_config(retries.clone())
+                            .interceptor(stats.interceptor())
+                            $(.$extra($value))?
+                            .build(),
+                    )
+                };
+            }
+            Aws {
+                profile: options.profile.clone(),
+                credentials: sdk.credentials_provider(),
+                steps,
+                ec2: client!(aws_sdk_ec2),
+                iam: client!(aws_sdk_iam),
+                emr: client!(aws_sdk_emr),
+                sagemaker: client!(aws_sdk_sagemaker),
+                catalog: client!(aws_sdk_servicecatalog),
+                s3: client!(aws_sdk_s3, force_path_style(path_style)),
+                sts: client!(aws_sdk_sts),
+                region: region.clone(),
+                stats: stats.clone(),
+                poll_interval,
+            }
+        };
+        let steps = clients(RetryConfig::disabled(), None);
+        Ok(clients(read_retries(), Some(Box::new(steps))))
+    }
+
+    /// The clients the executor's steps call through: without SDK retries.
+    pub(crate) fn for_steps(&self) -> &Aws {
+        self.steps.as_deref().unwrap_or(self)
     }
 
     /// Polls background work (a cluster starting) every `interval` instead of
     /// every [`DEFAULT_POLL_INTERVAL`]: the sandbox, whose time runs faster, needs less.
     pub fn with_poll_interval(mut self, interval: std::time::Duration) -> Aws {
         self.poll_interval = interval;
+        self.steps = self.steps.map(|steps| Box::new(steps.with_poll_interval(interval)));
         self
     }
 
@@ -188,10 +231,39 @@ impl Aws {
         })
     }
 
-    /// Refuses, before any other call, credentials of another account than `expected`.
+    /// Refuses, before any other call, credentials of another account than
+    /// `expected`, and says which sources of credentials were tried when
+    /// there are none (the first call is where a missing credential shows).
     pub async fn guard_account(&self, expected: &str) -> Result<(), AccountError> {
-        let actual = self.account().await.map_err(AccountError::Unknown)?;
+        let actual = match self.account().await {
+            Ok(actual) => actual,
+            Err(error) if error.code == "NetworkError" || error.code == "NoCredentials" => {
+                return Err(self.missing_credentials().await.unwrap_or(AccountError::Unknown(error)));
+            }
+            Err(error) if error.hint.as_deref() == Some(errors::CREDENTIALS_HINT) => {
+                return Err(AccountError::Refused(error));
+            }
+            Err(error) => return Err(AccountError::Unknown(error)),
+        };
         if actual == expected { Ok(()) } else { Err(AccountError::Mismatch { expected: expected.to_owned(), actual }) }
+    }
+
+    /// After a call that never reached AWS: `NoCredentials` when the chain
+    /// has none to give (then the call failed for that reason, not the network).
+    async fn missing_credentials(&self) -> Option<AccountError> {
+        use aws_sdk_sts::config::ProvideCredentials;
+        let provider = self.credentials.as_ref()?;
+        let error = provider.provide_credentials().await.err()?;
+        let profile =
+            self.profile.clone().or_else(|| std::env::var("AWS_PROFILE").ok()).unwrap_or_else(|| "default".into());
+        // The chain's own words, source by source, without its debug dump.
+        let mut tried = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            tried.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        Some(AccountError::NoCredentials { profile, tried })
     }
 }
 

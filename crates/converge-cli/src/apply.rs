@@ -211,8 +211,20 @@ fn timeline(steps: &StepGraph, report: &Report, clock: &Clock) -> String {
     spans.sort_by_key(|(id, t)| (t.started, **id));
     for (id, timing) in spans {
         let step = steps.get(*id).map_or_else(|| format!("step {id}"), label);
+        // Starts and polls apart: a step that waited on AWS polled; one that was retried attempted more than once.
+        let calls = match report.results.get(id) {
+            Some(StepResult::Done { attempts, polls, .. } | StepResult::Failed { attempts, polls, .. }) => {
+                match (*attempts, *polls) {
+                    (0 | 1, 0) => String::new(),
+                    (0 | 1, polls) => format!("  ({polls} polls)"),
+                    (attempts, 0) => format!("  ({attempts} attempts)"),
+                    (attempts, polls) => format!("  ({attempts} attempts, {polls} polls)"),
+                }
+            }
+            _ => String::new(),
+        };
         out.push_str(&format!(
-            "  {} → {}  {id:>3}. {step}\n",
+            "  {} → {}  {id:>3}. {step}{calls}\n",
             at(clock.engine + timing.started),
             at(clock.engine + timing.ended)
         ));
@@ -301,8 +313,12 @@ pub(crate) fn summarize(steps: &StepGraph, report: &Report, verb: &str) -> ExitC
     for (id, result) in &report.results {
         let step = steps.get(*id).map_or_else(|| format!("step {id}"), label);
         match result {
-            StepResult::Failed { error, attempts } => {
-                let tries = if *attempts > 1 { format!(" (after {attempts} attempts)") } else { String::new() };
+            StepResult::Failed { error, attempts, polls } => {
+                let tries = match (*attempts, *polls) {
+                    (0 | 1, 0) => String::new(),
+                    (attempts, 0) => format!(" (after {attempts} attempts)"),
+                    (attempts, polls) => format!(" (after {attempts} attempts and {polls} polls)"),
+                };
                 out.push_str(&format!("\nerror: step {id}, {step}{tries}: {error}\n  hint: {}\n", error.hint()));
             }
             StepResult::Interrupted { .. } => {

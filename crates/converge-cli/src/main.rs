@@ -346,7 +346,21 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate { spec, format } => files::validate(&spec, format),
-        Command::Plan { spec, live: Some(snapshot), format, detailed_exitcode, out, stats: _, aws: _ } => {
+        Command::Plan { spec, live: Some(snapshot), format, detailed_exitcode, out, stats, aws } => {
+            // A snapshot is read from a file: nothing of AWS to count, no profile or region to use.
+            let ignored: Vec<&str> =
+                [(stats, "--stats"), (aws.profile.is_some(), "--profile"), (aws.region.is_some(), "--region")]
+                    .into_iter()
+                    .filter_map(|(given, flag)| given.then_some(flag))
+                    .collect();
+            if !ignored.is_empty() {
+                anyhow::bail!(
+                    "`{}` cannot be used with `--live`: the plan reads `{}`, not AWS\n\nhint: drop {}, or drop `--live` to read the spec's account",
+                    ignored.join("`, `"),
+                    snapshot.display(),
+                    ignored.join(" and ")
+                );
+            }
             plan::offline(&spec, &snapshot, &plan::Show { format, detailed: detailed_exitcode, out: out.as_deref() })
         }
         Command::Plan { spec, live: None, format, detailed_exitcode, out, stats, aws } => {

@@ -171,6 +171,14 @@ fn plan_rejects_bad_inputs_with_hints() {
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("is not a converge snapshot"), "{}", stderr(&output));
     assert!(stderr(&output).contains("hint: docs/plan.md describes the snapshot format"), "{}", stderr(&output));
+
+    // A snapshot is not AWS: flags about AWS are refused, not silently ignored.
+    let snapshot = ["plan", "fixtures/plan/no-changes/spec.toml", "--live", "fixtures/plan/no-changes/live.json"];
+    let output = converge(&[&snapshot[..], &["--stats", "--region", "us-east-1"]].concat());
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(text.contains("`--stats`, `--region` cannot be used with `--live`"), "{text}");
+    assert!(text.contains("hint: drop --stats and --region"), "{text}");
 }
 
 #[test]
@@ -195,4 +203,32 @@ fn graph_formats() {
     let output = converge(&["graph", "specs/etl-cluster.toml", "--format", "dot"]);
     assert_eq!(output.status.code(), Some(0));
     insta::assert_snapshot!("graph_dot", stdout(&output));
+}
+
+/// With no credentials anywhere, `plan` says so, names the sources it tried
+/// and what to set: not "AWS could not be reached", and not `apply`.
+#[test]
+fn plan_without_credentials_names_the_credential_sources() {
+    let home = std::env::temp_dir().join(format!("converge-no-credentials-{}", std::process::id()));
+    std::fs::create_dir_all(&home).expect("an empty home");
+    let output = Command::new(env!("CARGO_BIN_EXE_converge"))
+        .args(["plan", "specs/etl-cluster.toml"])
+        .current_dir(root())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &home)
+        // No instance role to find here; and the network must never be what is blamed.
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .output()
+        .expect("converge runs");
+    let _ = std::fs::remove_dir_all(&home);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("error: no AWS credentials (profile `default`)"), "{text}");
+    for source in ["Environment", "Profile", "WebIdentityToken", "EcsContainer", "Ec2InstanceMetadata"] {
+        assert!(text.contains(&format!("{source}:")), "names {source}: {text}");
+    }
+    assert!(text.contains("hint: set `AWS_PROFILE`") && text.contains("aws sso login"), "{text}");
+    assert!(!text.contains("could not be reached") && !text.contains("apply"), "{text}");
 }

@@ -101,13 +101,17 @@ pub enum SkipReason {
 /// What became of one step.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StepResult {
+    /// `attempts` counts the starts (the first and the retried), `polls` the
+    /// looks at background work after AWS accepted the call.
     Done {
         output: Output,
         attempts: u32,
+        polls: u32,
     },
     Failed {
         error: ExecError,
         attempts: u32,
+        polls: u32,
     },
     /// Cancelled after AWS accepted the call, while waiting on it or to retry:
     /// AWS may still be carrying it out. The next plan shows where it got.
@@ -349,26 +353,31 @@ async fn run_step<E: Executor>(
                 format!("step {id} needs the id step {missing} produces, and it has none"),
             )
             .with_hint("this is a bug in converge's plan; run `converge plan` again and report it");
-            return (id, StepResult::Failed { error, attempts: 0 });
+            return (id, StepResult::Failed { error, attempts: 0, polls: 0 });
         }
     };
     let began = Instant::now();
-    // Calls made, and failures in a row (what the retry policy looks at).
-    let (mut attempts, mut failures) = (0, 0);
+    // Starts and polls made, and failures in a row (what the retry policy looks at).
+    let (mut attempts, mut polls, mut failures) = (0, 0, 0);
     // The output of a call AWS accepted, while it is pending.
     let mut accepted: Option<Output> = None;
     let mut waited_since: Option<Instant> = None;
     loop {
-        attempts += 1;
         let outcome = match &accepted {
-            None => executor.start(&step.address, &operation).await,
-            Some(progress) => executor.poll(&step.address, &operation, progress).await,
+            None => {
+                attempts += 1;
+                executor.start(&step.address, &operation).await
+            }
+            Some(progress) => {
+                polls += 1;
+                executor.poll(&step.address, &operation, progress).await
+            }
         };
         if outcome.is_ok() {
             failures = 0;
         }
         match outcome {
-            Ok(Outcome::Done(output)) => return (id, StepResult::Done { output, attempts }),
+            Ok(Outcome::Done(output)) => return (id, StepResult::Done { output, attempts, polls }),
             Ok(Outcome::Pending { output, waiting_for, poll_after }) => {
                 let since = *waited_since.get_or_insert_with(Instant::now);
                 if since.elapsed() >= config.max_wait {
@@ -379,8 +388,8 @@ async fn run_step<E: Executor>(
                         "WaitTimedOut",
                         format!("still waiting for {waiting_for} after {:?}", config.max_wait),
                     )
-                    .with_hint("look at the resource in the AWS console; run `converge apply` again once it is ready");
-                    return (id, StepResult::Failed { error, attempts });
+                    .with_hint("look at the resource in the AWS console; run the command again once it is ready");
+                    return (id, StepResult::Failed { error, attempts, polls });
                 }
                 emit(events, Event::Waiting { step: id, waiting_for });
                 accepted = Some(output);
@@ -399,7 +408,7 @@ async fn run_step<E: Executor>(
                         };
                     }
                 }
-                Decision::GiveUp => return (id, StepResult::Failed { error, attempts }),
+                Decision::GiveUp => return (id, StepResult::Failed { error, attempts, polls }),
             },
         }
     }

@@ -24,6 +24,13 @@ pub struct RetryPolicy {
     /// How long a resource may stay not found: AWS is eventually consistent
     /// right after a create (an EC2 group, an IAM role), not longer.
     pub not_found_window: Duration,
+    /// How long another service may not see a new IAM role or instance
+    /// profile (terraform-provider-aws waits 2 minutes: `internal/service/iam/wait.go`,
+    /// `propagationTimeout`).
+    pub propagation_window: Duration,
+    /// How many times in a row an endpoint may answer something that is not
+    /// AWS before the step fails (a proxy's error page does not clear by waiting).
+    pub unexpected_attempts: u32,
     /// Seeds the jitter, so a run can be replayed.
     pub jitter_seed: u64,
 }
@@ -35,6 +42,8 @@ impl Default for RetryPolicy {
             max_delay: Duration::from_secs(30),
             max_elapsed: Duration::from_secs(10 * 60),
             not_found_window: Duration::from_secs(60),
+            propagation_window: Duration::from_secs(2 * 60),
+            unexpected_attempts: 3,
             jitter_seed: 0x5eed,
         }
     }
@@ -50,6 +59,10 @@ impl RetryPolicy {
             // In use, or not visible yet to another service (a new role): it may clear.
             ErrorClass::Conflict => self.max_elapsed,
             ErrorClass::NotFound => self.not_found_window,
+            ErrorClass::Propagating => self.propagation_window,
+            // Not AWS answering: a few tries, in case it was a blip of a proxy.
+            ErrorClass::Unexpected if failures >= self.unexpected_attempts => return Decision::GiveUp,
+            ErrorClass::Unexpected => self.max_elapsed,
             // Retrying cannot fix a request AWS rejects or credentials that may not.
             ErrorClass::Denied | ErrorClass::Invalid | ErrorClass::Fatal => return Decision::GiveUp,
         };

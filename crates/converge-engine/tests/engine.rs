@@ -183,7 +183,9 @@ async fn a_failure_stops_only_its_dependents() {
     let executor = Scripted::new(TEN, &[("a", vec![Answer::Fail(ErrorClass::Invalid)])]);
     let (report, events) = run(&graph, &executor, &Config::default()).await;
     let result = |id| report.results[&StepId(id)].clone();
-    assert!(matches!(result(1), StepResult::Failed { attempts: 1, ref error } if error.class == ErrorClass::Invalid));
+    assert!(
+        matches!(result(1), StepResult::Failed { attempts: 1, ref error, .. } if error.class == ErrorClass::Invalid)
+    );
     assert_eq!(result(2), StepResult::Skipped(SkipReason::DependencyFailed(StepId(1))));
     assert_eq!(result(4), StepResult::Skipped(SkipReason::DependencyFailed(StepId(1))), "skipped because of a, not b");
     assert!(matches!(result(3), StepResult::Done { .. }));
@@ -252,7 +254,7 @@ async fn waiting_is_bounded() {
     let (report, _) = run(&graph, &executor, &config).await;
     let StepResult::Failed { error, .. } = &report.results[&StepId(1)] else { panic!("{report:?}") };
     assert_eq!(error.code, "WaitTimedOut");
-    assert!(error.hint().contains("converge apply"), "{}", error.hint());
+    assert!(error.hint().contains("run the command again"), "{}", error.hint());
 }
 
 #[tokio::test(start_paused = true)]

@@ -19,7 +19,7 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
-use converge_model::{Address, Kind, LiveState};
+use converge_model::{Address, LiveState};
 use converge_ops::Operation;
 
 /// What an operation produced: the id of the resource it created, if any.
@@ -61,14 +61,20 @@ pub enum ErrorClass {
     /// A 5xx, a timeout or a dropped connection: the same call may succeed.
     Transient,
     /// The resource is busy or in use (`DependencyViolation`, `ResourceInUse`,
-    /// a fleet still resizing, a role not yet visible to EMR): it may clear.
+    /// a fleet still resizing): it may clear.
     Conflict,
+    /// A role or instance profile created moments ago that another service
+    /// cannot see yet (IAM is eventually consistent): it clears in a minute or two.
+    Propagating,
     /// The resource is not there (it may be eventual consistency right after a create).
     NotFound,
     /// The credentials may not do this (`AccessDenied`, `UnauthorizedOperation`).
     Denied,
     /// AWS rejects the request itself (`ValidationException`, `InvalidParameterValue`).
     Invalid,
+    /// The endpoint answered something that is not an AWS answer (an HTML
+    /// page from a proxy, a 500 without an AWS error): tried a few times only.
+    Unexpected,
     /// Anything else: do not retry.
     Fatal,
 }
@@ -79,9 +85,11 @@ impl ErrorClass {
             ErrorClass::Throttled => "throttled",
             ErrorClass::Transient => "transient",
             ErrorClass::Conflict => "conflict",
+            ErrorClass::Propagating => "propagating",
             ErrorClass::NotFound => "not found",
             ErrorClass::Denied => "denied",
             ErrorClass::Invalid => "invalid",
+            ErrorClass::Unexpected => "unexpected answer",
             ErrorClass::Fatal => "fatal",
         }
     }
@@ -139,7 +147,15 @@ impl ExecError {
         }
         match self.class {
             ErrorClass::Throttled | ErrorClass::Transient => {
-                "AWS kept failing; run `converge apply` again, it continues from where this stopped".into()
+                "AWS kept failing; run the command again: an apply continues from where this one stopped".into()
+            }
+            ErrorClass::Propagating => format!(
+                "AWS still does not see a role or instance profile `{}` uses, minutes after it was created; check it exists, then run the command again",
+                self.address
+            ),
+            ErrorClass::Unexpected => {
+                "the endpoint kept answering something that is not AWS; check `--endpoint-url`, proxies and the network"
+                    .into()
             }
             ErrorClass::Conflict => format!(
                 "something else is changing `{}` or still uses it; wait for it, then run `converge plan` again",
@@ -159,39 +175,8 @@ impl ExecError {
     }
 }
 
-/// A name the spec claims, which a live resource outside the stack may already hold.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Claim {
-    pub kind: Kind,
-    pub name: String,
-}
-
-/// What to read: the stack's resources (by ownership tag), the names its spec
-/// claims (to find conflicts and resources to adopt), and the VPCs it names.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Scope {
-    pub stack: String,
-    pub account: String,
-    pub region: String,
-    pub vpc_ids: Vec<String>,
-    pub claims: Vec<Claim>,
-    /// The names of the EMR clusters the spec wants. EMR names are not unique
-    /// and claim nothing; for one with no running cluster of the stack, the
-    /// reader also finds the stack's last terminated cluster of that name, so
-    /// drift can say it was terminated and why.
-    pub cluster_names: Vec<String>,
-    /// Read every resource of the region (in `vpc_ids`' VPCs when there are
-    /// any, every VPC otherwise), whoever owns it: what `converge import`
-    /// chooses from. Nothing is changed by reading, whatever the scope.
-    pub everything: bool,
-}
-
-impl Scope {
-    /// Everything the account holds in `region`, in the given VPCs (or all).
-    pub fn everything(account: &str, region: &str, vpc_ids: Vec<String>) -> Scope {
-        Scope { account: account.to_owned(), region: region.to_owned(), vpc_ids, everything: true, ..Scope::default() }
-    }
-}
+/// What to read ([`Scope`]) is the model's: the planner says it, the executor reads it.
+pub use converge_model::{Claim, Scope};
 
 /// Reads and changes AWS, one operation at a time.
 ///

@@ -3,7 +3,7 @@
 use converge_executor::{ErrorClass, ExecError, Output};
 use converge_model::live::{
     ClusterState, LiveBootstrap, LiveConfiguration, LiveEbsVolume, LiveEmrCluster, LiveFleet, LiveInstanceType,
-    LiveResize, LiveScaling,
+    LiveResize, LiveRule, LiveScaling, LiveState,
 };
 use converge_model::{Configuration, FleetRole, ManagedScaling, ResizeSettings};
 use converge_ops::{FleetConfig, Id, Operation};
@@ -45,8 +45,11 @@ fn scaling(policy: &ManagedScaling) -> LiveScaling {
 }
 
 /// A fleet as `ListInstanceFleets` reports it: one EBS entry per volume, EMR's spellings.
-fn fleet(account: &mut Account, cluster: &str, config: &FleetConfig) -> LiveFleet {
-    LiveFleet {
+/// A fleet as EMR keeps it: an instance type of an EBS-only family given no
+/// volumes gets EMR's default ones (EMR Management Guide, "Default Amazon EBS
+/// storage for instances"; gp2, as the sandbox answers).
+fn fleet(account: &mut Account, cluster: &str, release: &str, config: &FleetConfig) -> LiveFleet {
+    let mut fleet = LiveFleet {
         id: account.new_id("if", &format!("{cluster}/{}", config.role.aws()), 13, true),
         role: config.role,
         name: config.name.clone(),
@@ -57,21 +60,27 @@ fn fleet(account: &mut Account, cluster: &str, config: &FleetConfig) -> LiveFlee
                 instance_type: t.instance_type.clone(),
                 weight: t.weight,
                 bid_percent: Some(t.bid_percent.unwrap_or(100.0)),
-                ebs: t
-                    .ebs
-                    .iter()
-                    .flat_map(|v| {
-                        std::iter::repeat_n(
-                            LiveEbsVolume {
-                                volume_type: v.volume_type.clone(),
-                                size: v.size,
-                                iops: v.iops,
-                                throughput: v.throughput,
-                            },
-                            usize::try_from(v.count.clamp(0, 64)).unwrap_or(0),
-                        )
-                    })
-                    .collect(),
+                ebs: match converge_model::emr::default_ebs_volumes(&t.instance_type, release) {
+                    Some((count, size)) if t.ebs.is_empty() => {
+                        let volume = LiveEbsVolume { volume_type: "gp2".into(), size, iops: None, throughput: None };
+                        std::iter::repeat_n(volume, usize::try_from(count).unwrap_or(0)).collect()
+                    }
+                    _ => t
+                        .ebs
+                        .iter()
+                        .flat_map(|v| {
+                            std::iter::repeat_n(
+                                LiveEbsVolume {
+                                    volume_type: v.volume_type.clone(),
+                                    size: v.size,
+                                    iops: v.iops,
+                                    throughput: v.throughput,
+                                },
+                                usize::try_from(v.count.clamp(0, 64)).unwrap_or(0),
+                            )
+                        })
+                        .collect(),
+                },
                 ebs_optimized: t.ebs_optimized,
                 configurations: configurations(&t.configurations),
             })
@@ -83,10 +92,17 @@ fn fleet(account: &mut Account, cluster: &str, config: &FleetConfig) -> LiveFlee
         spot_timeout_minutes: config.spot_timeout.map(|t| t.minutes),
         spot_timeout_action: config.spot_timeout.map(|t| t.action.aws().to_owned()),
         spot_allocation: config.spot_allocation.map(|s| s.aws().to_owned()),
-        // EMR reports its default On-Demand strategy when none is given.
-        on_demand_allocation: Some(config.on_demand_allocation.map_or("lowest-price", |s| s.aws()).to_owned()),
+        // Only a strategy asked for is reported, as the sandbox answers.
+        on_demand_allocation: config.on_demand_allocation.map(|s| s.aws().to_owned()),
         resize: config.resize.as_ref().map(resize),
+    };
+    // Volumes attached make an instance type EBS-optimized unless it said otherwise.
+    for instance_type in &mut fleet.instance_types {
+        if instance_type.ebs_optimized.is_none() && !instance_type.ebs.is_empty() {
+            instance_type.ebs_optimized = Some(true);
+        }
     }
+    fleet
 }
 
 fn check_fleet(call: &Call<'_>, config: &FleetConfig) -> Result<(), ExecError> {
@@ -111,6 +127,53 @@ fn cluster<'a>(account: &'a mut Account, call: &Call<'_>, id: &str) -> Result<&'
         return Err(call.fail(ErrorClass::Invalid, "InvalidRequestException", format!("Cluster {id} is terminated.")));
     }
     Ok(cluster)
+}
+
+/// The rules EMR writes into the managed groups it is handed when a cluster
+/// starts (EMR Management Guide, "Working with Amazon EMR-managed security
+/// groups"): primary and core reach each other by ICMP, TCP and UDP, both may
+/// send anywhere, and in a private subnet the service-access group and the
+/// two reach each other on 8443 and the primary the service group on 9443.
+/// As the sandbox writes them (`converge-sandbox/src/emr.rs` `managed_rules`);
+/// the in-memory account has no route tables, so every subnet is private here.
+fn add_managed_rules(live: &mut LiveState, master: Option<String>, core: Option<String>, service: Option<String>) {
+    let (Some(master), Some(core)) = (master, core) else { return };
+    let rule = |protocol: &str, ports: Option<(i64, i64)>, cidr: Option<&str>, group: Option<&str>| LiveRule {
+        protocol: protocol.to_owned(),
+        from_port: ports.map(|p| p.0),
+        to_port: ports.map(|p| p.1),
+        cidr: cidr.map(str::to_owned),
+        group_id: group.map(str::to_owned),
+        prefix_list_id: None,
+        description: None,
+    };
+    let mut rules: Vec<(&str, bool, LiveRule)> = Vec::new();
+    for own in [&master, &core] {
+        for peer in [&master, &core] {
+            rules.push((own, false, rule("icmp", Some((-1, -1)), None, Some(peer))));
+            rules.push((own, false, rule("tcp", Some((0, 65535)), None, Some(peer))));
+            rules.push((own, false, rule("udp", Some((0, 65535)), None, Some(peer))));
+        }
+        rules.push((own, true, rule("-1", None, Some("0.0.0.0/0"), None)));
+    }
+    if let Some(service) = &service {
+        for own in [&master, &core] {
+            rules.push((own, false, rule("tcp", Some((8443, 8443)), None, Some(service))));
+            rules.push((service, true, rule("tcp", Some((8443, 8443)), None, Some(own))));
+        }
+        rules.push((service, false, rule("tcp", Some((9443, 9443)), None, Some(&master))));
+    }
+    for (group, egress, rule) in rules {
+        let Some(group) = live.security_groups.iter_mut().find(|g| g.id == group) else { continue };
+        let present = if egress { &mut group.egress } else { &mut group.ingress };
+        let same = |r: &LiveRule| {
+            (&r.protocol, r.from_port, r.to_port, &r.cidr, &r.group_id, &r.prefix_list_id)
+                == (&rule.protocol, rule.from_port, rule.to_port, &rule.cidr, &rule.group_id, &rule.prefix_list_id)
+        };
+        if !present.iter().any(same) {
+            present.push(rule);
+        }
+    }
 }
 
 pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operation) -> Result<Output, ExecError> {
@@ -152,7 +215,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
                 check_fleet(call, config)?;
             }
             let id = account.new_id("j", &run.name, 13, true);
-            let fleets = run.fleets.iter().map(|config| fleet(account, &id, config)).collect();
+            let fleets = run.fleets.iter().map(|config| fleet(account, &id, &run.release, config)).collect();
             account.live.emr_clusters.push(LiveEmrCluster {
                 id: id.clone(),
                 name: run.name.clone(),
@@ -186,6 +249,12 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
                 state_reason: None,
                 tags: run.tags.clone(),
             });
+            let (master, core, service) = (
+                run.master_security_group.as_ref().map(known),
+                run.core_security_group.as_ref().map(known),
+                run.service_access_security_group.as_ref().map(known),
+            );
+            add_managed_rules(&mut account.live, master, core, service);
             Ok(Output::id(id))
         }
         Operation::AddInstanceFleet { cluster: id, fleet: config } => {
@@ -199,7 +268,8 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
                     "Only a task instance fleet can be added, and a cluster has at most one",
                 ));
             }
-            let new = fleet(account, &id, config);
+            let release = existing.release.clone();
+            let new = fleet(account, &id, &release, config);
             cluster(account, call, &id)?.fleets.push(new);
             Ok(Output::none())
         }

@@ -6,16 +6,6 @@ use converge_ops::Operation;
 
 use crate::{Account, Call};
 
-/// Percent-encodes like IAM does in `GetRole` and `GetRolePolicy` responses.
-fn url_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'*' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// IAM rejects documents that are not JSON, and trust policies naming roles that do not exist.
 fn check_document(account: &Account, call: &Call<'_>, text: &str, trust: bool) -> Result<(), ExecError> {
     let document: serde_json::Value = serde_json::from_str(text).map_err(|e| {
@@ -78,7 +68,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
                 arn: format!("arn:aws:iam::{}:role{path}{name}", account.live.account),
                 path,
                 description: description.clone(),
-                assume_role_policy: url_encode(trust_policy),
+                assume_role_policy: trust_policy.clone(),
                 managed_policies: Vec::new(),
                 inline_policies: Default::default(),
                 instance_profile: false,
@@ -95,7 +85,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
         }
         Operation::UpdateAssumeRolePolicy { role: name, policy } => {
             check_document(account, call, policy, true)?;
-            role(account, call, name)?.assume_role_policy = url_encode(policy);
+            role(account, call, name)?.assume_role_policy = policy.clone();
             Ok(Output::none())
         }
         Operation::AttachRolePolicies { role: name, policy_arns } => {
@@ -128,7 +118,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             }
             let role = role(account, call, name)?;
             for (policy, text) in policies {
-                role.inline_policies.insert(policy.clone(), url_encode(text));
+                role.inline_policies.insert(policy.clone(), text.clone());
             }
             Ok(Output::none())
         }

@@ -27,6 +27,19 @@ fn sharing(settings: &UserSettings) -> Option<LiveSharing> {
     })
 }
 
+/// The sharing an update leaves: what it gives, or sharing turned off, which
+/// is what the AWS executor sends for settings the spec no longer has
+/// (`converge-aws/src/exec/sagemaker.rs` `settings`) and SageMaker then reports.
+fn updated_sharing(settings: &UserSettings) -> Option<LiveSharing> {
+    sharing(settings).or_else(|| {
+        Some(LiveSharing {
+            notebook_output: converge_model::NotebookOutput::Disabled.aws().to_owned(),
+            s3_output_path: None,
+            s3_kms_key: None,
+        })
+    })
+}
+
 /// SageMaker validates what the settings name.
 fn check_settings(account: &Account, call: &Call<'_>, settings: &UserSettings) -> Result<(), ExecError> {
     let invalid = |message: String| call.fail(ErrorClass::Invalid, "ValidationException", message);
@@ -197,7 +210,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             if let Some(settings) = default_user_settings {
                 live_domain.execution_role = settings.execution_role.clone().unwrap_or_default();
                 live_domain.security_group_ids = ids(&settings.security_groups);
-                live_domain.sharing = sharing(settings);
+                live_domain.sharing = updated_sharing(settings);
             }
             // The home volume's mount targets follow the domain's subnets (an assumption: docs/plan.md).
             let subnets_now = live_domain.subnet_ids.clone();
@@ -268,7 +281,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             let user = &mut account.live.sagemaker_users[index];
             user.execution_role = user_settings.execution_role.clone();
             user.security_group_ids = ids(&user_settings.security_groups);
-            user.sharing = sharing(user_settings);
+            user.sharing = updated_sharing(user_settings);
             Ok(Output::none())
         }
         Operation::DeleteApp { domain: id, user_profile, space, app_type, app_name } => {

@@ -18,9 +18,11 @@ mod kind;
 pub mod live;
 mod partition;
 mod resources;
+mod scope;
 
 pub use cidr::{CidrError, IpCidr, Ipv4Cidr};
 pub use kind::{Address, Kind, Ref, RefTarget};
 pub use live::LiveState;
 pub use partition::Partition;
 pub use resources::*;
+pub use scope::{Claim, Scope};

@@ -794,3 +794,52 @@ mod tests {
         assert_eq!(s3_object("ftp://bucket/x"), None);
     }
 }
+
+/// A policy document as IAM returns it (`GetRole`, `GetRolePolicy`): URL-encoded
+/// per RFC 3986 ("The policy document returned in this structure is URL-encoded
+/// compliant with RFC 3986", IAM API Reference, `Role.AssumeRolePolicyDocument`),
+/// which the SDK leaves as it is. `%XX` escapes are undone and `+` is kept (it
+/// is not a space in RFC 3986). Text that is not valid percent-encoding, or
+/// already a JSON document, is kept as given: live state holds documents
+/// decoded, and this is the one decoder of them (the reader's and, for
+/// hand-written snapshots, the planner's).
+pub fn decode_policy(text: &str) -> String {
+    fn hex(b: u8) -> Option<u8> {
+        (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
+    }
+    let trimmed = text.trim();
+    if trimmed.starts_with('{') {
+        return trimmed.to_owned();
+    }
+    let bytes = trimmed.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let byte = bytes.get(i + 1).copied().and_then(hex).zip(bytes.get(i + 2).copied().and_then(hex));
+                let Some((high, low)) = byte else { return trimmed.to_owned() };
+                out.push(high << 4 | low);
+                i += 3;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::decode_policy;
+
+    #[test]
+    fn policies_are_decoded_as_rfc_3986_says() {
+        assert_eq!(decode_policy("%7B%22a%22%3A%22b+c%20d%22%7D"), r#"{"a":"b+c d"}"#, "`+` is not a space");
+        assert_eq!(decode_policy(r#" {"a": "100%"} "#), r#"{"a": "100%"}"#, "JSON is kept");
+        assert_eq!(decode_policy("%7B%zz"), "%7B%zz", "not percent-encoding: kept");
+        assert_eq!(decode_policy("%FF%FE"), "%FF%FE", "not UTF-8: kept");
+    }
+}

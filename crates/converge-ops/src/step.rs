@@ -114,10 +114,25 @@ impl fmt::Display for GraphError {
 impl std::error::Error for GraphError {}
 
 /// The steps of a plan, in display order: a topological order of their `after` edges.
+/// Read back from JSON (a saved plan) only through [`StepGraph::new`]'s checks.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(into = "Vec<Step>", try_from = "Vec<Step>")]
 pub struct StepGraph {
     steps: Vec<Step>,
+}
+
+impl TryFrom<Vec<Step>> for StepGraph {
+    type Error = GraphError;
+
+    fn try_from(steps: Vec<Step>) -> Result<StepGraph, GraphError> {
+        StepGraph::new(steps)
+    }
+}
+
+impl From<StepGraph> for Vec<Step> {
+    fn from(graph: StepGraph) -> Vec<Step> {
+        graph.steps
+    }
 }
 
 impl StepGraph {
@@ -244,6 +259,17 @@ mod tests {
             StepGraph::new(vec![step(2, &[], create())]),
             Err(GraphError::Numbering { position: 0, id: StepId(2) })
         );
+    }
+
+    /// A graph read back from JSON (an edited saved plan) is checked as one built by the planner.
+    #[test]
+    fn a_graph_read_from_json_is_checked() {
+        let good = StepGraph::new(vec![step(1, &[], create()), step(2, &[1], tag_output_of(1))]).expect("valid");
+        let text = serde_json::to_string(&good).expect("serialises");
+        assert_eq!(serde_json::from_str::<StepGraph>(&text).expect("reads back"), good);
+        let edited = text.replace(r#""after":[1]"#, r#""after":[]"#);
+        let error = serde_json::from_str::<StepGraph>(&edited).expect_err("step 2 no longer waits for step 1");
+        assert!(error.to_string().contains("step 2"), "{error}");
     }
 
     #[test]

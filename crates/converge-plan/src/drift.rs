@@ -19,8 +19,10 @@ use converge_model::live::{OWNER_ADDRESS_TAG, OWNER_STACK_TAG, SPEC_DIGEST_TAG};
 use converge_model::{Address, Kind, LiveState, Spec, Tags};
 use serde_json::json;
 
+use crate::change::{Action, FieldChange, Plan};
 use crate::digest::{Recorded, spec_digest};
-use crate::plan::{Action, FieldChange, Plan, PlanError, plan};
+use crate::error::PlanError;
+use crate::plan::plan;
 use crate::value::Value;
 
 /// The version of the JSON drift document.

@@ -27,13 +27,16 @@
 //! converge does not own, `prevent_destroy`, an impossible replacement).
 //!
 //! **Architecture invariant:** the planner does not know the spec's TOML or
-//! diagnostics (`converge-spec`), nor how AWS is called: it sees only
-//! `converge-model`.
+//! diagnostics (`converge-spec`), nor how AWS is called: it sees the model
+//! (`converge-model`, `Scope` included) and the operation vocabulary it plans
+//! in (`converge-ops`), never an executor (`scripts/check-layers`).
 mod attrs;
+mod change;
 mod desired;
 pub mod digest;
 pub mod drift;
 mod emr_rules;
+mod error;
 mod fields;
 mod graph;
 mod live_index;
@@ -47,15 +50,16 @@ pub mod saved;
 mod steps;
 mod value;
 
+pub use change::{
+    Action, DigestRewrite, FieldChange, Plan, PlanWarning, ReplaceOrder, Replacement, ResourceChange, ownership_tags,
+};
 pub use desired::template_version;
 pub use digest::spec_digest;
 pub use emr_rules::EmrRules;
+pub use error::PlanError;
 pub use fields::Effect;
 pub use graph::{Cycle, Dependency, DependencyGraph};
 pub use normalize::decode_policy;
 pub use outputs::{ResourceOutput, outputs};
-pub use plan::{
-    Action, DigestRewrite, FieldChange, Plan, PlanError, PlanWarning, ReplaceOrder, Replacement, ResourceChange,
-    ownership_tags, plan, plan_destroy, plan_replacing, read_scope,
-};
+pub use plan::{plan, plan_destroy, plan_replacing, read_scope};
 pub use value::Value;

@@ -23,7 +23,8 @@ use std::collections::BTreeMap;
 use converge_model::live::SubnetReach;
 use converge_model::{Address, Kind, LiveState, NetworkAccess, Ref, RefTarget, Spec};
 
-use crate::plan::{PlanError, PlanWarning};
+use crate::change::PlanWarning;
+use crate::error::PlanError;
 
 /// The services a Studio notebook that drives EMR calls, as VPC endpoint names
 /// (`com.amazonaws.<region>.<name>`).

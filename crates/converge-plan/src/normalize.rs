@@ -13,32 +13,10 @@ pub(crate) fn s3_uri(text: &str) -> String {
     }
 }
 
-/// Decodes `%XX` escapes (IAM returns policy documents URL-encoded).
-pub(crate) fn url_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len() + 1
-            && let (Some(hi), Some(lo)) =
-                (bytes.get(i + 1).and_then(|b| hex(*b)), bytes.get(i + 2).and_then(|b| hex(*b)))
-        {
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
-            continue;
-        }
-        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-        i += 1;
-    }
-    String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
-}
-
-/// A policy document as written: IAM's URL encoding undone.
+/// A policy document as written: IAM's URL encoding undone (live state
+/// read from AWS is decoded already; a hand-written snapshot may not be).
 pub fn decode_policy(text: &str) -> String {
-    let trimmed = text.trim();
-    if trimmed.starts_with('%') || !trimmed.starts_with('{') { url_decode(trimmed) } else { trimmed.to_owned() }
+    converge_model::live::decode_policy(text)
 }
 
 /// An IAM policy in canonical form: URL-decoded, keys sorted, single strings
@@ -145,6 +123,5 @@ mod tests {
     fn spellings_fold() {
         assert_eq!(s3_uri("s3n://logs/emr/"), "s3://logs/emr/");
         assert_eq!(cidr("100.68.0.18/18"), "100.68.0.0/18");
-        assert_eq!(url_decode("a%20b+c"), "a b c");
     }
 }

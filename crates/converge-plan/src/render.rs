@@ -8,8 +8,8 @@ use serde_json::json;
 
 use converge_ops::Step;
 
+use crate::change::{Action, FieldChange, Plan, ReplaceOrder, ResourceChange};
 use crate::fields::Effect;
-use crate::plan::{Action, FieldChange, Plan, ReplaceOrder, ResourceChange};
 use crate::value::{Value, document_text, unified};
 
 /// The version of the JSON plan document.
@@ -67,7 +67,7 @@ pub fn summary(plan: &Plan) -> String {
 /// The quiet line about unchanged resources whose spec digest is recorded again.
 pub fn digests_line(plan: &Plan) -> Option<String> {
     let (pending, older): (Vec<_>, Vec<_>) = plan.digests.iter().partition(|d| d.pending);
-    let list = |rewrites: &[&crate::DigestRewrite]| {
+    let list = |rewrites: &[&crate::change::DigestRewrite]| {
         rewrites.iter().map(|d| format!("`{}`", d.address)).collect::<Vec<_>>().join(", ")
     };
     let mut why = Vec::new();

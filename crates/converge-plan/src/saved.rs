@@ -15,8 +15,8 @@ use converge_model::{Address, Kind, LiveState, RefTarget, Spec};
 use converge_ops::StepGraph;
 use serde::{Deserialize, Serialize};
 
+use crate::change::{Action, Plan};
 pub use crate::digest::spec_content_digest;
-use crate::plan::{Action, Plan};
 
 /// What `--out` writes: this name and version head the document.
 pub const SAVED_PLAN_FORMAT: &str = "converge-saved-plan";

@@ -8,10 +8,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use converge_model::{Address, Kind, Strength};
 use converge_ops::{Id, Phase, Step, StepGraph, StepId};
 
+use crate::change::{ReplaceOrder, ResourceChange};
+use crate::error::PlanError;
 use crate::graph::DependencyGraph;
 use crate::live_index::LiveItem;
 use crate::operations::{Planned, ResourceOps};
-use crate::plan::{PlanError, ReplaceOrder, ResourceChange};
 
 /// What a resource's dependents wait for before they are built.
 const BUILD: [Phase; 4] = [Phase::Create, Phase::CreateReplacement, Phase::AuthorizeRules, Phase::Update];

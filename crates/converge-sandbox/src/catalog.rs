@@ -1,75 +1,13 @@
 //! Service Catalog: portfolios, products and their versions, associations,
 //! principals and launch constraints, with the conflicts AWS reports.
 
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::context::Ctx;
 use crate::error::ApiError;
 use crate::json::{CATALOG_PAGES, bool_of, paged, required, str_of, strings, tags_json, tags_of};
-use crate::server::Ctx;
+use crate::state::catalog::{Constraint, Portfolio, Product, Version};
 use crate::state::{Tags, Timeline, World};
-
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub(crate) struct CatalogState {
-    pub(crate) portfolios: BTreeMap<String, Portfolio>,
-    pub(crate) products: BTreeMap<String, Product>,
-    pub(crate) constraints: BTreeMap<String, Constraint>,
-    /// Idempotency token → the id it created.
-    pub(crate) tokens: BTreeMap<String, String>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub(crate) struct Portfolio {
-    pub(crate) id: String,
-    pub(crate) arn: String,
-    pub(crate) display_name: String,
-    pub(crate) provider: String,
-    pub(crate) description: Option<String>,
-    pub(crate) created_ms: u64,
-    pub(crate) tags: Tags,
-    pub(crate) principals: Vec<(String, String)>,
-    pub(crate) products: Vec<String>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub(crate) struct Product {
-    pub(crate) id: String,
-    pub(crate) arn: String,
-    pub(crate) name: String,
-    pub(crate) owner: String,
-    pub(crate) product_type: String,
-    pub(crate) description: Option<String>,
-    pub(crate) distributor: Option<String>,
-    pub(crate) support_email: Option<String>,
-    pub(crate) created_ms: u64,
-    pub(crate) tags: Tags,
-    pub(crate) timeline: Timeline,
-    pub(crate) versions: Vec<Version>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub(crate) struct Version {
-    pub(crate) id: String,
-    pub(crate) name: String,
-    pub(crate) description: Option<String>,
-    pub(crate) created_ms: u64,
-    pub(crate) active: bool,
-    pub(crate) guidance: String,
-    pub(crate) template_url: String,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub(crate) struct Constraint {
-    pub(crate) id: String,
-    pub(crate) portfolio_id: String,
-    pub(crate) product_id: String,
-    pub(crate) constraint_type: String,
-    pub(crate) parameters: String,
-    pub(crate) description: Option<String>,
-}
 
 fn not_found(what: &str) -> ApiError {
     ApiError::bad_request("ResourceNotFoundException", format!("{what} not found."))

@@ -18,6 +18,13 @@ pub enum FaultKind {
     Latency,
     /// Break the connection without a complete response.
     Drop,
+    /// Carry the request out, then break the connection instead of
+    /// answering: a timeout after AWS did the work, which a client can only
+    /// tell from "never arrived" by looking.
+    LoseResponse,
+    /// HTTP 500 with an HTML page, as a proxy or load balancer in front of the
+    /// endpoint answers: not an AWS error at all.
+    Html,
 }
 
 /// A rule: for `service` (and `operation`, or every operation), do `kind`
@@ -110,7 +117,7 @@ pub(crate) fn error(service: &str, kind: FaultKind) -> Option<ApiError> {
         FaultKind::Unavailable => {
             ApiError::new(503, "ServiceUnavailable", "The service is unavailable. Please try again shortly.")
         }
-        FaultKind::Latency | FaultKind::Drop => return None,
+        FaultKind::Latency | FaultKind::Drop | FaultKind::LoseResponse | FaultKind::Html => return None,
     })
 }
 
@@ -137,9 +144,11 @@ impl std::str::FromStr for Fault {
             "unavailable" => FaultKind::Unavailable,
             "latency" => FaultKind::Latency,
             "drop" => FaultKind::Drop,
+            "lose_response" => FaultKind::LoseResponse,
+            "html" => FaultKind::Html,
             other => {
                 return Err(format!(
-                    "`{other}` is not a fault kind (throttle, internal_error, unavailable, latency, drop)"
+                    "`{other}` is not a fault kind (throttle, internal_error, unavailable, latency, drop, lose_response, html)"
                 ));
             }
         };

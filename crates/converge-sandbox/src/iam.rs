@@ -1,9 +1,9 @@
 //! IAM: roles, their policies and tags, instance profiles, with IAM's
 //! conflicts (`DeleteConflict`, `EntityAlreadyExists`, `NoSuchEntity`).
 
+use crate::context::Ctx;
 use crate::error::ApiError;
 use crate::query::Params;
-use crate::server::Ctx;
 use crate::state::{InstanceProfile, Role, World};
 use crate::xml::{Xml, iso8601, url_encode};
 

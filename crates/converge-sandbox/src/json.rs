@@ -77,7 +77,7 @@ pub(crate) fn paged(
     input: &Value,
     list: &str,
     paging: &Paging,
-    ctx: &crate::server::Ctx<'_>,
+    ctx: &crate::context::Ctx<'_>,
 ) -> Result<Value, ApiError> {
     let asked =
         if paging.size.is_empty() { None } else { int_of(input, paging.size).and_then(|n| usize::try_from(n).ok()) };

@@ -15,6 +15,7 @@
 
 mod admin;
 mod catalog;
+mod context;
 mod ec2;
 mod emr;
 mod error;

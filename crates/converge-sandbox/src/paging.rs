@@ -3,8 +3,8 @@
 //! opaque token for the next page. Items come in a stable order, so a token
 //! stays valid while the client pages.
 
+use crate::context::Ctx;
 use crate::error::ApiError;
-use crate::server::Ctx;
 
 /// One page of `items`, starting where `token` says; the token of the next page, if any.
 ///

@@ -3,31 +3,12 @@
 use std::collections::BTreeMap;
 
 use axum::http::{HeaderMap, Method};
-use serde::{Deserialize, Serialize};
 
+use crate::context::Ctx;
 use crate::error::ApiError;
-use crate::server::Ctx;
 use crate::state::World;
+use crate::state::s3::{Bucket, Object};
 use crate::xml::{Xml, iso8601};
-
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub(crate) struct S3State {
-    pub(crate) buckets: BTreeMap<String, Bucket>,
-}
-
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub(crate) struct Bucket {
-    pub(crate) created: u64,
-    pub(crate) objects: BTreeMap<String, Object>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub(crate) struct Object {
-    pub(crate) body: Vec<u8>,
-    pub(crate) etag: String,
-    pub(crate) modified: u64,
-}
 
 /// A REST response: status, extra headers, body.
 pub(crate) struct S3Response {

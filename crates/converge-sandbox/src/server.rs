@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
@@ -14,6 +14,7 @@ use axum::response::Response;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::context::{Ctx, lock};
 use crate::error::ApiError;
 use crate::faults::{self, Draws, Fault, FaultKind, Faults};
 use crate::query::Params;
@@ -92,6 +93,21 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// What the admin API may read and change.
+    fn admin<'a>(
+        &'a self,
+        play: &'a dyn Fn(&crate::emr::ClusterEvent) -> Result<(), String>,
+    ) -> crate::admin::Admin<'a> {
+        crate::admin::Admin {
+            account: &self.config.account,
+            region: &self.config.region,
+            world: &self.world,
+            faults: &self.faults,
+            log: &self.log,
+            play,
+        }
+    }
+
     fn new(config: Config, world: World) -> Arc<Shared> {
         Arc::new(Shared {
             faults: Mutex::new(Faults { rules: config.faults.clone(), draws: Draws::new(config.seed) }),
@@ -146,47 +162,6 @@ impl Offline {
     /// Every request served so far.
     pub fn requests(&self) -> Vec<RequestRecord> {
         lock(&self.shared.log).clone()
-    }
-}
-
-/// Locks a mutex, recovering the data if a handler panicked while holding it.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// What a handler knows about the request besides its parameters.
-pub(crate) struct Ctx<'a> {
-    pub(crate) account: &'a str,
-    pub(crate) region: &'a str,
-    /// Seconds since the epoch.
-    pub(crate) now: u64,
-    /// Milliseconds since the epoch.
-    pub(crate) now_ms: u64,
-    /// Multiplies AWS's typical durations.
-    pub(crate) time_scale: f64,
-    pub(crate) request_id: &'a str,
-    /// `http://127.0.0.1:<port>`, for URLs that point back at the sandbox.
-    pub(crate) endpoint: &'a str,
-    /// The cap on page sizes (`Config::page_size`).
-    pub(crate) page_size: Option<usize>,
-    /// Seconds of AWS time before another service sees a new IAM role (`Config::iam_propagation_seconds`).
-    pub(crate) iam_propagation: f64,
-}
-
-impl Ctx<'_> {
-    /// True while a role created at `created_ms` is still invisible to other services (IAM propagation).
-    pub(crate) fn propagating(&self, created_ms: u64) -> bool {
-        self.now_ms < created_ms + (self.iam_propagation * 1000.0 * self.time_scale) as u64
-    }
-
-    /// The time `real_seconds` of AWS time from now, in sandbox time.
-    pub(crate) fn after(&self, real_seconds: f64) -> u64 {
-        self.now_ms + (real_seconds * 1000.0 * self.time_scale).round() as u64
-    }
-
-    /// Seconds since the epoch of a millisecond time, as JSON timestamps carry them.
-    pub(crate) fn seconds(ms: u64) -> f64 {
-        ms as f64 / 1000.0
     }
 }
 
@@ -427,7 +402,10 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     if uri.path().starts_with("/_sandbox") {
-        return crate::admin::handle(&shared, &method, uri.path(), &body);
+        return {
+            let play = |event: &crate::emr::ClusterEvent| shared.play(event);
+            crate::admin::handle(&shared.admin(&play), &method, uri.path(), &body)
+        };
     }
     let started = Instant::now();
     let request_id = shared.request_id();
@@ -440,9 +418,10 @@ async fn handle(
             return respond(&shared, "unknown", "unknown", &request_id, Err(error), started, false);
         }
     };
-    let injected = match inject(&shared, &service, &operation, &request_id, started).await {
+    let (injected, lose) = match inject(&shared, &service, &operation, &request_id, started).await {
         Injected::Answer(response) => return response,
-        Injected::Proceed { injected } => injected,
+        Injected::Proceed { injected } => (injected, false),
+        Injected::ProceedThenDrop => (true, true),
     };
     let endpoint = endpoint_of(&headers);
     let result = {
@@ -484,13 +463,19 @@ async fn handle(
     if result.is_ok() && crate::state::may_change(&operation) {
         shared.persist();
     }
+    if lose {
+        let error = Some(format!("ResponseLost({})", result.as_ref().err().map_or("done", |e| e.code.as_str())));
+        record(&shared, &service, &operation, 0, error, started, true);
+        return dropped();
+    }
     respond(&shared, &service, &operation, &request_id, result, started, injected)
 }
 
-/// A body whose stream fails at once: the client sees the connection break.
-fn futures_util_stream_error() -> Body {
+/// A response whose body fails at once: the client sees the connection break.
+fn dropped() -> Response {
     let error = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "fault: dropped connection");
-    Body::from_stream(futures_util::stream::iter([Err::<Bytes, std::io::Error>(error)]))
+    let body = Body::from_stream(futures_util::stream::iter([Err::<Bytes, std::io::Error>(error)]));
+    Response::builder().status(StatusCode::OK).body(body).unwrap_or_default()
 }
 
 async fn handle_s3(
@@ -511,9 +496,10 @@ async fn handle_s3(
         ("HEAD", true) => "HeadObject",
         _ => "DeleteObject",
     };
-    let injected = match inject(shared, "s3", guess, request_id, started).await {
+    let (injected, lose) = match inject(shared, "s3", guess, request_id, started).await {
         Injected::Answer(response) => return response,
-        Injected::Proceed { injected } => injected,
+        Injected::Proceed { injected } => (injected, false),
+        Injected::ProceedThenDrop => (true, true),
     };
     let endpoint = endpoint_of(headers);
     let (operation, response) = {
@@ -531,6 +517,10 @@ async fn handle_s3(
     });
     if error.is_none() && matches!(*method, Method::PUT | Method::DELETE) {
         shared.persist();
+    }
+    if lose {
+        record(shared, "s3", &operation, 0, Some("ResponseLost".into()), started, true);
+        return dropped();
     }
     record(shared, "s3", &operation, response.status, error, started, injected);
     let mut builder = Response::builder()
@@ -551,6 +541,8 @@ async fn handle_s3(
 enum Injected {
     /// Serve it (after any injected latency); `injected` says whether a fault applied.
     Proceed { injected: bool },
+    /// Carry it out, then break the connection instead of answering.
+    ProceedThenDrop,
     /// Answer with this instead: the fault's error, or a broken connection.
     Answer(Response),
 }
@@ -562,11 +554,24 @@ async fn inject(shared: &Shared, service: &str, operation: &str, request_id: &st
     if let Some(error) = faults::error(service, fault.kind) {
         return Injected::Answer(respond(shared, service, operation, request_id, Err(error), started, true));
     }
-    if fault.kind == FaultKind::Drop {
-        record(shared, service, operation, 0, Some("ConnectionDropped".into()), started, true);
-        return Injected::Answer(
-            Response::builder().status(StatusCode::OK).body(futures_util_stream_error()).unwrap_or_default(),
-        );
+    match fault.kind {
+        FaultKind::Drop => {
+            record(shared, service, operation, 0, Some("ConnectionDropped".into()), started, true);
+            return Injected::Answer(dropped());
+        }
+        FaultKind::LoseResponse => return Injected::ProceedThenDrop,
+        FaultKind::Html => {
+            record(shared, service, operation, 500, Some("HtmlPage".into()), started, true);
+            let page = "<html><head><title>500 Internal Server Error</title></head><body><center><h1>500 Internal Server Error</h1></center></body></html>";
+            return Injected::Answer(
+                Response::builder()
+                    .status(StatusCode::INTERNAL_SERVER_ERROR)
+                    .header(header::CONTENT_TYPE, "text/html")
+                    .body(Body::from(page))
+                    .unwrap_or_default(),
+            );
+        }
+        _ => {}
     }
     tokio::time::sleep(std::time::Duration::from_millis(fault.latency_ms.unwrap_or(1000))).await;
     Injected::Proceed { injected: true }

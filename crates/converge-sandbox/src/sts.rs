@@ -1,8 +1,8 @@
 //! STS: who am I.
 
+use crate::context::Ctx;
 use crate::error::ApiError;
 use crate::query::Params;
-use crate::server::Ctx;
 use crate::xml::Xml;
 
 const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";

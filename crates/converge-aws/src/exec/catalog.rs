@@ -122,7 +122,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 .send()
                 .await
                 .map_err(|e| exec_error(e, name, call.address))?;
-            let id = created.portfolio_detail().and_then(|p| p.id()).unwrap_or_default();
+            let id = call.created_id(name, created.portfolio_detail().and_then(|p| p.id()))?;
             Ok(Outcome::Done(Output::id(id)))
         }
         Operation::UpdatePortfolio { portfolio, display_name, provider, description } => {
@@ -208,11 +208,8 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 .await
                 .map_err(|e| exec_error(e, name, call.address))?;
             let detail = created.product_view_detail();
-            let id = detail
-                .and_then(|d| d.product_view_summary())
-                .and_then(|s| s.product_id())
-                .unwrap_or_default()
-                .to_owned();
+            let id =
+                call.created_id(name, detail.and_then(|d| d.product_view_summary()).and_then(|s| s.product_id()))?;
             match detail.and_then(|d| d.status()).map(|s| s.as_str()) {
                 Some("AVAILABLE") => Ok(Outcome::Done(Output::id(id))),
                 _ => Ok(call.pending(Output::id(&id), format!("product {id} to be AVAILABLE"))),
@@ -251,7 +248,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 .send()
                 .await
                 .map_err(|e| exec_error(e, name, call.address))?;
-            let id = created.provisioning_artifact_detail().and_then(|a| a.id()).unwrap_or_default().to_owned();
+            let id = call.created_id(name, created.provisioning_artifact_detail().and_then(|a| a.id()))?;
             match created.status().map(|s| s.as_str()) {
                 Some("CREATING") => {
                     Ok(call.pending(Output::id(&id), format!("version {} to be AVAILABLE", version.name)))

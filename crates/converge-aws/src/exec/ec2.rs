@@ -111,7 +111,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 .send()
                 .await
                 .map_err(|e| exec_error(e, name, call.address))?;
-            let id = created.subnet().and_then(|s| s.subnet_id()).unwrap_or_default();
+            let id = call.created_id(name, created.subnet().and_then(|s| s.subnet_id()))?;
             Ok(Outcome::Done(Output::id(id)))
         }
         Operation::DeleteSubnet { subnet } => {
@@ -133,7 +133,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 .send()
                 .await;
             match created {
-                Ok(created) => Ok(Outcome::Done(Output::id(created.group_id().unwrap_or_default()))),
+                Ok(created) => Ok(Outcome::Done(Output::id(call.created_id(name, created.group_id())?))),
                 Err(e) if code_of(&e) == Some("InvalidGroup.Duplicate") => {
                     // Names are unique per VPC: the holder is this create's own group (an
                     // interrupted apply made it) or someone else's.
@@ -145,7 +145,9 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                         .await
                         .map_err(|e| exec_error(e, "DescribeSecurityGroups", call.address))?;
                     match found.security_groups().iter().find(|g| is_ours(&read_tags(g.tags()), tags)) {
-                        Some(group) => Ok(Outcome::Done(Output::id(group.group_id().unwrap_or_default()))),
+                        Some(group) => {
+                            Ok(Outcome::Done(Output::id(call.created_id("DescribeSecurityGroups", group.group_id())?)))
+                        }
                         None => Err(taken(
                             call,
                             name,

@@ -267,7 +267,7 @@ async fn run_job_flow(call: &Call<'_>, run: &RunJobFlow) -> Result<String, ExecE
         .send()
         .await
         .map_err(|e| exec_error(e, "RunJobFlow", call.address))?;
-    Ok(started.job_flow_id().unwrap_or_default().to_owned())
+    call.created_id("RunJobFlow", started.job_flow_id())
 }
 
 pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outcome, ExecError> {
@@ -283,6 +283,28 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
             poll(call, operation, &Output::id(id)).await
         }
         Operation::AddInstanceFleet { cluster, fleet: config } => {
+            // Look first: a retry after a lost answer finds the fleet it added
+            // (a cluster has at most one fleet of each type).
+            let fleets = fleets_of(call, known(cluster)).await?;
+            let role = config.role.aws();
+            if let Some(existing) = fleets.iter().find(|f| f.instance_fleet_type().map(|t| t.as_str()) == Some(role)) {
+                if config.name.is_none() || existing.name() == config.name.as_deref() {
+                    return done;
+                }
+                return Err(call
+                    .fail(
+                        ErrorClass::Invalid,
+                        name,
+                        "FleetExists",
+                        format!(
+                            "cluster {} already has a {} fleet `{}`",
+                            known(cluster),
+                            config.role,
+                            existing.name().unwrap_or_default()
+                        ),
+                    )
+                    .with_hint("plan again: someone added a fleet of this type since the plan was made"));
+            }
             emr.add_instance_fleet()
                 .cluster_id(known(cluster))
                 .instance_fleet(fleet(config))
@@ -390,12 +412,9 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
     }
 }
 
-/// Waits, as a conflict the engine retries, while the fleet is not RUNNING: a
-/// reconfiguration right after a resize (or while managed scaling resizes)
-/// would meet a refusal whose wording AWS does not document, so converge asks
-/// first (one ListInstanceFleets) instead of reading the refusal.
-async fn settled(call: &Call<'_>, cluster: &str, fleet: &str) -> Result<(), ExecError> {
-    let fleets = call
+/// The instance fleets of a cluster, every page.
+async fn fleets_of(call: &Call<'_>, cluster: &str) -> Result<Vec<aws_sdk_emr::types::InstanceFleet>, ExecError> {
+    let pages: Vec<_> = call
         .aws
         .emr
         .list_instance_fleets()
@@ -405,9 +424,17 @@ async fn settled(call: &Call<'_>, cluster: &str, fleet: &str) -> Result<(), Exec
         .try_collect()
         .await
         .map_err(|e| exec_error(e, "ListInstanceFleets", call.address))?;
-    let state = fleets
+    Ok(pages.into_iter().flat_map(|page| page.instance_fleets.unwrap_or_default()).collect())
+}
+
+/// Waits, as a conflict the engine retries, while the fleet is not RUNNING: a
+/// reconfiguration right after a resize (or while managed scaling resizes)
+/// would meet a refusal whose wording AWS does not document, so converge asks
+/// first (one ListInstanceFleets) instead of reading the refusal.
+async fn settled(call: &Call<'_>, cluster: &str, fleet: &str) -> Result<(), ExecError> {
+    let state = fleets_of(call, cluster)
+        .await?
         .iter()
-        .flat_map(|page| page.instance_fleets())
         .find(|f| f.id() == Some(fleet))
         .and_then(|f| f.status()?.state())
         .map(|s| s.as_str().to_owned());

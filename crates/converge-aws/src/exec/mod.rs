@@ -18,7 +18,7 @@ mod tags;
 
 use aws_smithy_types::error::operation::BuildError;
 use converge_executor::{ErrorClass, ExecError, Outcome, Output};
-use converge_model::live::REPLACES_TAG;
+use converge_model::live::{OWNER_ADDRESS_TAG, OWNER_STACK_TAG, REPLACES_TAG};
 use converge_model::{Address, Tags};
 use converge_ops::{Id, Operation, Service};
 
@@ -47,6 +47,20 @@ impl Call<'_> {
         result.map_err(|e| self.fail(ErrorClass::Fatal, operation, "RequestNotBuilt", e.to_string()))
     }
 
+    /// The id a create call answered with. AWS always sends one; an answer
+    /// without it is an error naming the call, never an empty id that later
+    /// steps would use.
+    pub(crate) fn created_id(&self, operation: &'static str, id: Option<&str>) -> Result<String, ExecError> {
+        match id.filter(|id| !id.is_empty()) {
+            Some(id) => Ok(id.to_owned()),
+            None => Err(self
+                .fail(ErrorClass::Fatal, operation, "MissingId", "AWS answered without the id of what it created")
+                .with_hint(format!(
+                    "apply again: converge finds what `{operation}` made by its tags; if this repeats, the endpoint is not AWS's (check `--endpoint-url`)"
+                ))),
+        }
+    }
+
     /// Waiting for AWS: poll again after the client's interval.
     pub(crate) fn pending(&self, output: Output, waiting_for: impl Into<String>) -> Outcome {
         Outcome::Pending { output, waiting_for: waiting_for.into(), poll_after: self.aws.poll_interval }
@@ -72,7 +86,7 @@ pub(crate) fn is_ours(live: &Tags, wanted: &Tags) -> bool {
     let (live, wanted) = (ownership(live), ownership(wanted));
     let key = |tags: &Tags, k: &str| tags.get(k).cloned();
     !wanted.is_empty()
-        && ["converge:stack", "converge:address", REPLACES_TAG].iter().all(|k| key(&live, k) == key(&wanted, k))
+        && [OWNER_STACK_TAG, OWNER_ADDRESS_TAG, REPLACES_TAG].iter().all(|k| key(&live, k) == key(&wanted, k))
 }
 
 /// The error for a name that a resource outside the stack holds.
@@ -86,7 +100,7 @@ pub(crate) fn taken(call: &Call<'_>, operation: &'static str, code: &str, what: 
 }
 
 pub(crate) async fn start(aws: &Aws, address: &Address, operation: &Operation) -> Result<Outcome, ExecError> {
-    let call = Call { address, aws };
+    let call = Call { address, aws: aws.for_steps() };
     if let Some(unresolved) = operation.ids().iter().find(|id| id.as_known().is_none()) {
         return Err(call.fail(
             ErrorClass::Fatal,
@@ -114,7 +128,7 @@ pub(crate) async fn poll(
     operation: &Operation,
     progress: &Output,
 ) -> Result<Outcome, ExecError> {
-    let call = Call { address, aws };
+    let call = Call { address, aws: aws.for_steps() };
     match operation.service() {
         Service::Sagemaker => sagemaker::poll(&call, operation, progress).await,
         Service::ServiceCatalog => catalog::poll(&call, operation, progress).await,

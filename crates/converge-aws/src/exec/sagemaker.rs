@@ -123,11 +123,10 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 .send()
                 .await
                 .map_err(|e| exec_error(e, name, call.address))?;
-            let id = created
-                .domain_id()
-                .map(str::to_owned)
-                .or_else(|| created.domain_arn().and_then(|arn| arn.rsplit('/').next()).map(str::to_owned))
-                .unwrap_or_default();
+            let id = call.created_id(
+                name,
+                created.domain_id().or_else(|| created.domain_arn().and_then(|arn| arn.rsplit('/').next())),
+            )?;
             Ok(call.pending(Output::id(&id), format!("domain {id} to be InService")))
         }
         Operation::UpdateDomain { domain, network_access, subnets, default_user_settings } => {

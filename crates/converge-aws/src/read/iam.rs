@@ -70,30 +70,9 @@ pub(super) async fn read(aws: &Aws, scope: &Scope) -> Result<Vec<LiveIamRole>, E
     Ok(roles)
 }
 
-/// A policy document as IAM returns it: URL-encoded (RFC 3986), which the SDK
-/// leaves as it is. Text that is not valid percent-encoding is kept as given.
+/// A policy document as IAM returns it, decoded (one decoder: the model's).
 fn policy_text(encoded: &str) -> String {
-    fn hex(b: u8) -> Option<u8> {
-        (b as char).to_digit(16).map(|d| d as u8)
-    }
-    let bytes = encoded.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let byte = bytes.get(i + 1).copied().and_then(hex).zip(bytes.get(i + 2).copied().and_then(hex));
-                let Some((high, low)) = byte else { return encoded.to_owned() };
-                out.push(high << 4 | low);
-                i += 3;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).unwrap_or_else(|_| encoded.to_owned())
+    converge_model::live::decode_policy(encoded)
 }
 
 #[cfg(test)]

@@ -18,10 +18,11 @@ use converge_model::{Address, LiveState, Spec, Tags};
 use converge_ops::{Id, Operation, Phase, Tagged};
 
 use crate::attrs::user_tags;
+use crate::change::{Action, FieldChange, ResourceChange, ownership_tags};
 use crate::desired::{self, Desired, Resolver, UNNUMBERED};
 use crate::digest::{PENDING, spec_digest};
+use crate::error::PlanError;
 use crate::live_index::LiveItem;
-use crate::plan::{Action, FieldChange, PlanError, ResourceChange, ownership_tags};
 use crate::value::Value;
 
 /// What the builders read.

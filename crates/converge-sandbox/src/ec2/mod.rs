@@ -9,9 +9,9 @@ pub(crate) use network::{create_main_route_table, is_public};
 
 use std::net::Ipv4Addr;
 
+use crate::context::Ctx;
 use crate::error::ApiError;
 use crate::query::Params;
-use crate::server::Ctx;
 use crate::state::{Rule, SecurityGroup, Subnet, Tags, Vpc, World};
 use crate::xml::Xml;
 

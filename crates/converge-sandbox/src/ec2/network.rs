@@ -5,9 +5,9 @@
 //! it reaches AWS's APIs through a NAT gateway or endpoints (VPC User Guide,
 //! "Subnets for your VPC", "Route tables", "NAT gateways", "Gateway endpoints").
 
+use crate::context::Ctx;
 use crate::error::ApiError;
 use crate::query::Params;
-use crate::server::Ctx;
 use crate::state::{ElasticIp, InternetGateway, NatGateway, Route, RouteTable, Timeline, Vpc, VpcEndpoint, World};
 use crate::xml::Xml;
 

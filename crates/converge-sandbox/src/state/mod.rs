@@ -4,6 +4,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) mod catalog;
+pub(crate) mod emr;
+pub(crate) mod s3;
+pub(crate) mod sagemaker;
+
 pub(crate) type Tags = BTreeMap<String, String>;
 
 /// The emulated account.
@@ -14,10 +19,10 @@ pub(crate) struct World {
     pub(crate) next_id: u64,
     pub(crate) ec2: Ec2State,
     pub(crate) iam: IamState,
-    pub(crate) emr: crate::emr::EmrState,
-    pub(crate) sagemaker: crate::sagemaker::SageMakerState,
-    pub(crate) catalog: crate::catalog::CatalogState,
-    pub(crate) s3: crate::s3::S3State,
+    pub(crate) emr: emr::EmrState,
+    pub(crate) sagemaker: sagemaker::SageMakerState,
+    pub(crate) catalog: catalog::CatalogState,
+    pub(crate) s3: s3::S3State,
 }
 
 /// Scheduled state changes: the state at a time is the last entry at or before it.
