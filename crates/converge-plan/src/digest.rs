@@ -125,13 +125,13 @@ fn write(out: &mut String, value: &Value) {
     match value {
         Value::Object(members) => {
             let mut members: Vec<(&String, &Value)> = members.iter().filter(|(_, v)| !v.is_null()).collect();
-            members.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            members.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
             out.push('{');
             for (i, (key, value)) in members.into_iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
-                out.push_str(&Value::String(key.clone()).to_string());
+                write_str(out, key);
                 out.push(':');
                 write(out, value);
             }
@@ -147,13 +147,49 @@ fn write(out: &mut String, value: &Value) {
             }
             out.push(']');
         }
-        scalar => out.push_str(&scalar.to_string()),
+        Value::String(text) => write_str(out, text),
+        Value::Number(number) => out.push_str(&number.to_string()),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Null => out.push_str("null"),
     }
 }
 
+/// A JSON string as serde_json writes it: `"` and `\` escaped, the short
+/// escapes for the usual control characters, `\u00XX` for the others.
+fn write_str(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if u32::from(c) < 0x20 => {
+                let code = u32::from(c);
+                out.push_str("\\u00");
+                out.push(HEX[(code >> 4) as usize] as char);
+                out.push(HEX[(code & 0xf) as usize] as char);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
 /// SHA-256 as lower-case hex: the one hash of converge's persisted names and digests.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    let mut out = String::with_capacity(64);
+    for byte in Sha256::digest(bytes) {
+        out.push(HEX[usize::from(byte >> 4)] as char);
+        out.push(HEX[usize::from(byte & 0xf)] as char);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -164,6 +200,18 @@ mod tests {
     fn the_canonical_encoding_sorts_keys_and_drops_nulls() {
         let value = serde_json::json!({"b": 1, "a": {"z": null, "y": [true, "x\"y"]}, "c": null});
         assert_eq!(canonical(&value), r#"{"a":{"y":[true,"x\"y"]},"b":1}"#);
+    }
+
+    /// Strings are escaped exactly as serde_json escapes them.
+    #[test]
+    fn strings_are_written_as_serde_json_writes_them() {
+        for text in ["plain", "quote \" and \\ back", "lines\n\r\t", "\u{1}\u{8}\u{c}\u{1f}", "unicode é ✓ 𝄞", "<&>'"]
+        {
+            let mut ours = String::new();
+            write_str(&mut ours, text);
+            assert_eq!(ours, serde_json::to_string(text).expect("a string"), "{text:?}");
+        }
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[test]

@@ -84,10 +84,17 @@ pub fn plan_replacing(spec: &Spec, live: &LiveState, replace: &[Address]) -> Res
     // resources keep their ids and the second plans with all of them known.
     // Rules never force a replacement, so both passes agree on every action.
     // What both passes compute alike is computed once.
+    // When the first pass keeps no id (an empty account), the second would
+    // start from the same ids and find the same: it is skipped.
     let mut cache = Cache::default();
     let first = diff_pass(spec, live, &order, &graph, replace, BTreeMap::new(), &mut cache);
-    let Pass { mut changes, matched, unchanged, errors: pass_errors, ids, emr_rules } =
-        diff_pass(spec, live, &order, &graph, replace, first.ids, &mut cache);
+    let second = if first.ids.is_empty() {
+        first
+    } else {
+        let seed = first.ids;
+        diff_pass(spec, live, &order, &graph, replace, seed, &mut cache)
+    };
+    let Pass { mut changes, matched, mut wanted, unchanged, errors: pass_errors, ids, emr_rules } = second;
     errors.extend(pass_errors);
 
     let network = crate::network::Network { spec, live, ids: &ids };
@@ -99,16 +106,20 @@ pub fn plan_replacing(spec: &Spec, live: &LiveState, replace: &[Address]) -> Res
     if !errors.is_empty() {
         return Err(errors);
     }
-    let resolver = Resolver { spec, account: &spec.stack.account, ids };
     let replaced = changes
         .values()
         .filter(|c| c.action == Action::Replace)
         .filter_map(|c| Some((c.address.clone(), c.live_id.clone()?)))
         .collect();
-    let context = operations::Context { spec, live, resolver: &resolver, replaced, emr_rules: &emr_rules };
+    let digests: BTreeMap<Address, String> = changes
+        .iter()
+        .filter(|(_, c)| c.action != Action::Delete)
+        .filter_map(|(address, _)| Some((address.clone(), crate::digest::spec_digest(spec, address)?)))
+        .collect();
+    let context = operations::Context { spec, live, replaced, emr_rules: &emr_rules, digests: &digests };
     let mut built = BTreeMap::new();
     for (address, change) in &mut changes {
-        let ops = operations::build(&context, change, matched.get(address))?;
+        let ops = operations::build(&context, change, wanted.remove(address).as_ref(), matched.get(address))?;
         attribute_effects(change, &ops)?;
         change.notes.extend(ops.notes.iter().cloned());
         built.insert(address.clone(), ops);
@@ -173,6 +184,8 @@ struct Cache {
 struct Pass<'a> {
     changes: BTreeMap<Address, ResourceChange>,
     matched: BTreeMap<Address, LiveItem<'a>>,
+    /// What the spec wants of each changed resource (the operations are built from it).
+    wanted: BTreeMap<Address, Desired>,
     ids: BTreeMap<Address, String>,
     unchanged: usize,
     errors: Vec<PlanError>,
@@ -195,6 +208,7 @@ fn diff_pass<'a>(
     let mut resolver = Resolver { spec, account: &spec.stack.account, ids: seed };
     let mut changes: BTreeMap<Address, ResourceChange> = BTreeMap::new();
     let mut matched: BTreeMap<Address, LiveItem<'_>> = BTreeMap::new();
+    let mut wanted_of: BTreeMap<Address, Desired> = BTreeMap::new();
     let mut unchanged = 0;
 
     for address in order {
@@ -269,6 +283,7 @@ fn diff_pass<'a>(
                     notes,
                 },
             );
+            wanted_of.insert(address.clone(), wanted);
             continue;
         };
         let live_id = item.id();
@@ -340,6 +355,7 @@ fn diff_pass<'a>(
             address.clone(),
             ResourceChange { address: address.clone(), live_id: Some(live_id), action, fields, replacement, notes },
         );
+        wanted_of.insert(address.clone(), wanted);
         matched.insert(address.clone(), item);
     }
 
@@ -376,7 +392,7 @@ fn diff_pass<'a>(
         matched.insert(delete_address, item);
     }
 
-    Pass { changes, matched, ids: resolver.ids, unchanged, errors, emr_rules }
+    Pass { changes, matched, wanted: wanted_of, ids: resolver.ids, unchanged, errors, emr_rules }
 }
 
 /// What a reviewer should know about how a resource is created: a task fleet

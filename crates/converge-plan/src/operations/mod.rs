@@ -19,7 +19,7 @@ use converge_ops::{Id, Operation, Phase, Tagged};
 
 use crate::attrs::user_tags;
 use crate::change::{Action, FieldChange, ResourceChange, ownership_tags};
-use crate::desired::{self, Desired, Resolver, UNNUMBERED};
+use crate::desired::{self, Desired, UNNUMBERED};
 use crate::digest::{PENDING, spec_digest};
 use crate::error::PlanError;
 use crate::live_index::LiveItem;
@@ -29,12 +29,12 @@ use crate::value::Value;
 pub(crate) struct Context<'a> {
     pub spec: &'a Spec,
     pub live: &'a LiveState,
-    /// Ids of every resource that keeps its identity; the others are outputs of their create step.
-    pub resolver: &'a Resolver<'a>,
     /// The live id of each resource this plan replaces.
     pub replaced: BTreeMap<Address, String>,
     /// The rules EMR keeps in the groups it is handed: never revoked.
     pub emr_rules: &'a crate::emr_rules::EmrRules,
+    /// The spec digest of each changed resource, worked out once per plan.
+    pub digests: &'a BTreeMap<Address, String>,
 }
 
 impl Context<'_> {
@@ -46,7 +46,7 @@ impl Context<'_> {
         if let Some(old) = self.replaced.get(address) {
             tags.insert(REPLACES_TAG.to_owned(), old.clone());
         }
-        if spec_digest(self.spec, address).is_some() {
+        if self.digests.contains_key(address) {
             tags.insert(SPEC_DIGEST_TAG.to_owned(), PENDING.to_owned());
         }
         tags
@@ -120,31 +120,32 @@ impl Changed<'_> {
 }
 
 /// The operations that carry out one change.
+/// The operations that carry out one change, from what the spec wants of the
+/// resource (worked out once, by the diff) and what AWS has.
 pub(crate) fn build(
     ctx: &Context<'_>,
     change: &ResourceChange,
+    wanted: Option<&Desired>,
     live: Option<&LiveItem<'_>>,
 ) -> Result<ResourceOps, Vec<PlanError>> {
     let mut ops = ResourceOps::default();
     let address = &change.address;
-    let wanted = || {
-        desired::of(ctx.resolver, address)
-            .ok_or_else(|| vec![PlanError::Internal(format!("`{address}` is planned but not in the spec"))])
-    };
+    let wanted =
+        || wanted.ok_or_else(|| vec![PlanError::Internal(format!("`{address}` is planned but not in the spec"))]);
     let live = || live.ok_or_else(|| vec![PlanError::Internal(format!("`{address}` is changed but not in AWS"))]);
     match change.action {
         Action::Create => {
             let wanted = wanted()?;
-            create(ctx, &mut ops, address, &wanted, Phase::Create);
-            record_digest(ctx, &mut ops, address, &wanted, 0);
+            create(ctx, &mut ops, address, wanted, Phase::Create);
+            record_digest(ctx, &mut ops, address, wanted, 0);
         }
         Action::Replace => {
             destroy(ctx, &mut ops, address, live()?, Phase::DestroyReplaced);
             let (wanted, first) = (wanted()?, ops.ops.len());
-            create(ctx, &mut ops, address, &wanted, Phase::CreateReplacement);
-            record_digest(ctx, &mut ops, address, &wanted, first);
+            create(ctx, &mut ops, address, wanted, Phase::CreateReplacement);
+            record_digest(ctx, &mut ops, address, wanted, first);
         }
-        Action::Update => update(ctx, &mut ops, address, &wanted()?, live()?, &Changed { fields: &change.fields }),
+        Action::Update => update(ctx, &mut ops, address, wanted()?, live()?, &Changed { fields: &change.fields }),
         Action::Delete => destroy(ctx, &mut ops, address, live()?, Phase::Delete),
     }
     Ok(ops)
@@ -169,7 +170,7 @@ fn create(ctx: &Context<'_>, ops: &mut ResourceOps, address: &Address, wanted: &
 /// resource whose policies, rules or associations failed still says
 /// `pending` and `drift` reports an unfinished apply, not a change in AWS.
 fn record_digest(ctx: &Context<'_>, ops: &mut ResourceOps, address: &Address, wanted: &Desired, first: usize) {
-    let Some(digest) = spec_digest(ctx.spec, address) else { return };
+    let Some(digest) = ctx.digests.get(address).cloned() else { return };
     let created: Vec<usize> = (first..ops.ops.len()).collect();
     if let [only] = created[..]
         && let Some(tags) = ops.ops[only].operation.creation_tags_mut()
@@ -283,9 +284,8 @@ fn set_tags(
         fields.push("ownership");
         set.extend(ownership_tags(&ctx.spec.stack.name, address, false));
     }
-    let digest = spec_digest(ctx.spec, address);
-    if let Some(digest) = digest.filter(|d| live.get(SPEC_DIGEST_TAG) != Some(d)) {
-        set.insert(SPEC_DIGEST_TAG.to_owned(), digest);
+    if let Some(digest) = ctx.digests.get(address).filter(|d| live.get(SPEC_DIGEST_TAG) != Some(*d)) {
+        set.insert(SPEC_DIGEST_TAG.to_owned(), digest.clone());
     }
     if !set.is_empty() || !remove.is_empty() {
         let before: Vec<usize> = (0..ops.ops.len()).collect();
