@@ -179,14 +179,12 @@ async fn carry_out(
     code
 }
 
-/// A short digest of the plan's JSON, to name it in the lock and in logs.
+/// A short digest of the plan's JSON, to name it in the lock and in logs
+/// (converge's one hash: `converge_plan::digest::sha256_hex`).
 pub(crate) fn plan_id(plan: &Plan) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in converge_plan::render::json(plan).to_string().bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{hash:016x}")
+    let mut id = converge_plan::digest::sha256_hex(converge_plan::render::json(plan).to_string().as_bytes());
+    id.truncate(16);
+    id
 }
 
 /// The id the replacement (or the creation) of `address` got.

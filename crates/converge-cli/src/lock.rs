@@ -249,10 +249,7 @@ fn owner() -> String {
 /// 16 hex digits from the time and the process id.
 fn lock_id() -> String {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in format!("{nanos}/{}", std::process::id()).bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{hash:016x}")
+    let mut id = converge_plan::digest::sha256_hex(format!("{nanos}/{}", std::process::id()).as_bytes());
+    id.truncate(16);
+    id
 }
