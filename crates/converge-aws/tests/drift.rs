@@ -7,7 +7,7 @@ mod common;
 
 use common::{Env, by_hand, edit, reference, spec};
 use converge_model::{NetworkAccess, STUDIO_VISIBILITY_TAG, Spec, Tags};
-use converge_ops::{Direction, Id, IpProtocol, Operation, Peer, Rule, Tagged};
+use converge_ops::{Direction, Ec2Op, IamOp, Id, IpProtocol, Operation, Peer, Rule, SagemakerOp, TagOp, Tagged};
 use converge_plan::drift::{Cause, Drift, Ignore};
 use converge_sandbox::ClusterEvent;
 
@@ -56,7 +56,7 @@ async fn drift_tells_changes_in_aws_from_spec_edits_not_applied() {
     // A rule added to a security group at the console.
     by_hand(
         &env,
-        &Operation::AuthorizeRules {
+        &Operation::Ec2(Ec2Op::AuthorizeRules {
             group: Id::known(id("master")),
             direction: Direction::Ingress,
             rules: vec![Rule {
@@ -66,37 +66,37 @@ async fn drift_tells_changes_in_aws_from_spec_edits_not_applied() {
                 peer: Peer::Cidr("0.0.0.0/0".into()),
                 description: Some("debugging".into()),
             }],
-        },
+        }),
     )
     .await;
     // A managed policy detached from a role.
     by_hand(
         &env,
-        &Operation::DetachRolePolicies {
+        &Operation::Iam(IamOp::DetachRolePolicies {
             role: "sc_launch".into(),
             policy_arns: vec!["arn:aws:iam::aws:policy/AWSCloudFormationReadOnlyAccess".into()],
-        },
+        }),
     )
     .await;
     // A domain setting changed.
     by_hand(
         &env,
-        &Operation::UpdateDomain {
+        &Operation::Sagemaker(SagemakerOp::UpdateDomain {
             domain: Id::known(id("domain")),
             network_access: Some(NetworkAccess::PublicInternetOnly),
             subnets: None,
             default_user_settings: None,
-        },
+        }),
     )
     .await;
     // The tag that shows the product in Studio removed.
     by_hand(
         &env,
-        &Operation::SetTags {
+        &Operation::Tags(TagOp::SetTags {
             target: Tagged::Product { product: Id::known(id("product")) },
             set: Tags::new(),
             remove: vec![STUDIO_VISIBILITY_TAG.into()],
-        },
+        }),
     )
     .await;
     // The cluster fails.
@@ -312,19 +312,26 @@ async fn digests_of_an_older_format_are_not_edits_and_the_next_apply_rewrites_th
     let older = Tags::from([(converge_model::live::SPEC_DIGEST_TAG.to_owned(), "00c1d6ce0f80647fa8ac".to_owned())]);
     by_hand(
         &env,
-        &Operation::SetTags { target: Tagged::Ec2 { id: Id::known(&subnet) }, set: older.clone(), remove: vec![] },
+        &Operation::Tags(TagOp::SetTags {
+            target: Tagged::Ec2 { id: Id::known(&subnet) },
+            set: older.clone(),
+            remove: vec![],
+        }),
     )
     .await;
-    by_hand(&env, &Operation::SetTags { target: Tagged::IamRole { name: "etl".into() }, set: older, remove: vec![] })
-        .await;
+    by_hand(
+        &env,
+        &Operation::Tags(TagOp::SetTags { target: Tagged::IamRole { name: "etl".into() }, set: older, remove: vec![] }),
+    )
+    .await;
 
     assert!(drift(&env, &spec, &[]).await.is_empty(), "an older digest alone is not drift");
     by_hand(
         &env,
-        &Operation::DetachRolePolicies {
+        &Operation::Iam(IamOp::DetachRolePolicies {
             role: "etl".into(),
             policy_arns: vec!["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess".into()],
-        },
+        }),
     )
     .await;
     assert_eq!(causes(&drift(&env, &spec, &[]).await), [("iam_role.etl".to_owned(), "differs")]);

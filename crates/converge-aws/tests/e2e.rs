@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::{Env, action_of, actions, edit, reference, repo, spec, spec_with};
 use converge_executor::Executor as _;
 use converge_model::{Address, Tags};
-use converge_ops::{FleetConfig, Id, InstanceTypeSpec, Operation, RunJobFlow};
+use converge_ops::{Ec2Op, EmrOp, FleetConfig, IamOp, Id, InstanceTypeSpec, Operation, RunJobFlow};
 use converge_plan::Action;
 use converge_sandbox::{Config, Fault};
 
@@ -300,40 +300,40 @@ async fn hand_made(env: &Env, vpc: &str, zone: &str) {
         }
     };
     let none = Tags::new();
-    let subnet = start(Operation::CreateSubnet {
+    let subnet = start(Operation::Ec2(Ec2Op::CreateSubnet {
         vpc: Id::known(vpc),
         cidr: "10.0.9.0/24".into(),
         availability_zone: zone.into(),
         tags: none.clone(),
-    })
+    }))
     .await
     .expect("a subnet id");
     let mut groups = Vec::new();
     // The subnet is private (its route table sends 0.0.0.0/0 to a NAT gateway): EMR wants a service-access group.
     for name in ["hand-made-master", "hand-made-core", "hand-made-service-access"] {
-        let group = start(Operation::CreateSecurityGroup {
+        let group = start(Operation::Ec2(Ec2Op::CreateSecurityGroup {
             vpc: Id::known(vpc),
             name: name.into(),
             description: "made by hand".into(),
             tags: none.clone(),
-        });
+        }));
         groups.push(group.await.expect("a group id"));
     }
     let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["ec2.amazonaws.com","elasticmapreduce.amazonaws.com"]},"Action":"sts:AssumeRole"}]}"#;
-    start(Operation::CreateRole {
+    start(Operation::Iam(IamOp::CreateRole {
         name: "hand-made-emr".into(),
         path: "/".into(),
         description: None,
         trust_policy: trust.into(),
         max_session_duration: 3600,
         tags: none.clone(),
-    })
+    }))
     .await;
-    start(Operation::CreateInstanceProfile {
+    start(Operation::Iam(IamOp::CreateInstanceProfile {
         name: "hand-made-emr".into(),
         role: "hand-made-emr".into(),
         tags: none.clone(),
-    })
+    }))
     .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let fleet = |role, on_demand| FleetConfig {
@@ -378,7 +378,7 @@ async fn hand_made(env: &Env, vpc: &str, zone: &str) {
         scaling: None,
         tags: none,
     };
-    start(Operation::RunJobFlow(Box::new(run))).await;
+    start(Operation::Emr(EmrOp::RunJobFlow(Box::new(run)))).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

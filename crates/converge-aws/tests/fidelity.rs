@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::{Env, actions, by_hand, edit, reference, spec};
 use converge_executor::{Executor as _, Outcome};
 use converge_model::{Address, Kind};
-use converge_ops::{Direction, Id, IpProtocol, Operation, Peer, Rule};
+use converge_ops::{Direction, Ec2Op, EmrOp, Id, IpProtocol, Operation, Peer, Rule};
 use converge_plan::Action;
 use converge_sandbox::{Config, SeedNetwork};
 
@@ -81,7 +81,11 @@ async fn emrs_rules_in_its_groups_are_emrs_and_a_rule_added_by_hand_is_drift() {
     let ssh = tcp(22, 22, Peer::Cidr("0.0.0.0/0".into()), Some("opened by hand"));
     by_hand(
         &env,
-        &Operation::AuthorizeRules { group: Id::known(&master), direction: Direction::Ingress, rules: vec![ssh] },
+        &Operation::Ec2(Ec2Op::AuthorizeRules {
+            group: Id::known(&master),
+            direction: Direction::Ingress,
+            rules: vec![ssh],
+        }),
     )
     .await;
     let emrs = Rule {
@@ -93,7 +97,11 @@ async fn emrs_rules_in_its_groups_are_emrs_and_a_rule_added_by_hand_is_drift() {
     };
     by_hand(
         &env,
-        &Operation::RevokeRules { group: Id::known(&master), direction: Direction::Ingress, rules: vec![emrs] },
+        &Operation::Ec2(Ec2Op::RevokeRules {
+            group: Id::known(&master),
+            direction: Direction::Ingress,
+            rules: vec![emrs],
+        }),
     )
     .await;
     let before = env.sandbox.requests().len();
@@ -180,7 +188,7 @@ async fn plans_read_clusters_shutting_down_finished_or_on_releases_without_auto_
 
     // Terminated by hand: while it shuts down EMR refuses GetManagedScalingPolicy; plans read on.
     let cluster = wait_for_cluster(&env, &spec, "WAITING").await;
-    by_hand(&env, &Operation::TerminateCluster { cluster: Id::known(&cluster) }).await;
+    by_hand(&env, &Operation::Emr(EmrOp::TerminateCluster { cluster: Id::known(&cluster) })).await;
     let plan = env.plan(&spec).await;
     assert_eq!(plan.change(&Address::new(Kind::EmrCluster, "notebooks")).map(|c| c.action), Some(Action::Create));
     assert!(
@@ -193,7 +201,10 @@ async fn plans_read_clusters_shutting_down_finished_or_on_releases_without_auto_
 
     // EMR has no "not found" error of its own: terminating a cluster it does not know is done.
     let address = Address::new(Kind::EmrCluster, "gone");
-    let gone = env.aws.start(&address, &Operation::TerminateCluster { cluster: Id::known("j-0NOSUCHCLUSTER") }).await;
+    let gone = env
+        .aws
+        .start(&address, &Operation::Emr(EmrOp::TerminateCluster { cluster: Id::known("j-0NOSUCHCLUSTER") }))
+        .await;
     assert!(matches!(gone, Ok(Outcome::Done(_))), "{gone:?}");
     env.stop().await;
 }

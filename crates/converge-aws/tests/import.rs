@@ -9,7 +9,7 @@ use common::{Env, by_hand, reference, spec};
 use converge_executor::{Executor as _, Scope};
 use converge_import::{Imported, Request};
 use converge_model::{LiveState, Spec, Tags};
-use converge_ops::{Id, Operation, Tagged};
+use converge_ops::{Id, Operation, TagOp, Tagged};
 use converge_plan::Action;
 
 /// Removes every tag converge wrote, as if nobody had ever run converge here.
@@ -18,7 +18,7 @@ async fn forget_converge(env: &Env, live: &LiveState) {
         |tags: &Tags| -> Vec<String> { tags.keys().filter(|k| k.starts_with("converge:")).cloned().collect() };
     let mut untag = Vec::new();
     let mut push = |target: Tagged, tags: &Tags| {
-        untag.push(Operation::SetTags { target, set: Tags::new(), remove: converge_keys(tags) });
+        untag.push(Operation::Tags(TagOp::SetTags { target, set: Tags::new(), remove: converge_keys(tags) }));
     };
     for s in &live.subnets {
         push(Tagged::Ec2 { id: Id::known(&s.id) }, &s.tags);

@@ -16,7 +16,7 @@ use converge_aws::{Aws, Options};
 use converge_executor::Executor as _;
 use converge_model::live::OWNER_ADDRESS_TAG;
 use converge_model::{LiveState, Spec};
-use converge_ops::{Direction, Id, IpProtocol, Operation, Peer, Rule};
+use converge_ops::{Direction, Ec2Op, IamOp, Id, IpProtocol, Operation, Peer, Rule};
 use converge_plan::Plan;
 
 use crate::live::Session;
@@ -223,12 +223,16 @@ async fn drift(aws: &Aws, live: &LiveState) -> anyhow::Result<()> {
         (
             "security_group.emr_master",
             format!("opens tcp/22 to 0.0.0.0/0 on {group} (AuthorizeSecurityGroupIngress)"),
-            Operation::AuthorizeRules { group: Id::known(&group), direction: Direction::Ingress, rules: vec![ssh] },
+            Operation::Ec2(Ec2Op::AuthorizeRules {
+                group: Id::known(&group),
+                direction: Direction::Ingress,
+                rules: vec![ssh],
+            }),
         ),
         (
             "iam_role.sagemaker_execution",
             format!("detaches AmazonS3FullAccess from the role {role} (DetachRolePolicy)"),
-            Operation::DetachRolePolicies { role: role.clone(), policy_arns: vec![policy] },
+            Operation::Iam(IamOp::DetachRolePolicies { role: role.clone(), policy_arns: vec![policy] }),
         ),
     ];
     for (address, what, operation) in changes {

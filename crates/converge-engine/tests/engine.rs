@@ -8,7 +8,7 @@ use std::time::Duration;
 use converge_engine::{Cancel, Config, Event, SkipReason, StepResult, apply};
 use converge_executor::{ErrorClass, ExecError, Executor, Outcome, Output, Scope};
 use converge_model::{Address, Kind, LiveState};
-use converge_ops::{Id, Operation, Phase, Step, StepGraph, StepId, Tagged};
+use converge_ops::{Ec2Op, Id, Operation, Phase, Step, StepGraph, StepId, TagOp, Tagged};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -111,12 +111,12 @@ fn address(name: &str) -> Address {
 }
 
 fn create(name: &str) -> Operation {
-    Operation::CreateSecurityGroup {
+    Operation::Ec2(Ec2Op::CreateSecurityGroup {
         vpc: Id::known("vpc-1"),
         name: name.into(),
         description: "d".into(),
         tags: Default::default(),
-    }
+    })
 }
 
 /// A graph from `(name, after)`: each step creates a group named like its address.
@@ -266,11 +266,11 @@ async fn outputs_reach_the_steps_that_use_them() {
             id: StepId(2),
             address: group.clone(),
             phase: Phase::Update,
-            operation: Operation::SetTags {
+            operation: Operation::Tags(TagOp::SetTags {
                 target: Tagged::Ec2 { id: Id::Output { output_of: StepId(1), address: group.clone() } },
                 set: [("k".to_owned(), "v".to_owned())].into_iter().collect(),
                 remove: vec![],
-            },
+            }),
             after: vec![StepId(1)],
         },
     ];

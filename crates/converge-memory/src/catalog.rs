@@ -3,7 +3,7 @@
 
 use converge_executor::{ErrorClass, ExecError, Output};
 use converge_model::live::{LiveCatalogPortfolio, LiveCatalogProduct, LiveLaunchConstraint, LiveProductVersion};
-use converge_ops::{Id, Operation, ProductVersion};
+use converge_ops::{CatalogOp, Id, ProductVersion};
 
 use crate::{Account, Call};
 
@@ -57,9 +57,9 @@ fn remembered(account: &Account, token: &str) -> Option<String> {
     exists.then(|| id.clone())
 }
 
-pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operation) -> Result<Output, ExecError> {
-    match operation {
-        Operation::CreatePortfolio { display_name, provider, description, tags, idempotency_token } => {
+pub(crate) fn apply(account: &mut Account, call: &Call<'_>, op: &CatalogOp) -> Result<Output, ExecError> {
+    match op {
+        CatalogOp::CreatePortfolio { display_name, provider, description, tags, idempotency_token } => {
             if let Some(id) = remembered(account, idempotency_token) {
                 return Ok(Output::id(id));
             }
@@ -75,14 +75,14 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             });
             Ok(Output::id(id))
         }
-        Operation::UpdatePortfolio { portfolio: id, display_name, provider, description } => {
+        CatalogOp::UpdatePortfolio { portfolio: id, display_name, provider, description } => {
             let portfolio = portfolio(account, call, &known(id))?;
             portfolio.display_name = display_name.clone();
             portfolio.provider = provider.clone();
             portfolio.description = description.clone();
             Ok(Output::none())
         }
-        Operation::AssociatePrincipals { portfolio: id, principal_arns } => {
+        CatalogOp::AssociatePrincipals { portfolio: id, principal_arns } => {
             if let Some(missing) = principal_arns.iter().find(|arn| !role_exists(account, arn)) {
                 return Err(call.fail(
                     ErrorClass::Invalid,
@@ -98,7 +98,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             }
             Ok(Output::none())
         }
-        Operation::DisassociatePrincipals { portfolio: id, principal_arns } => {
+        CatalogOp::DisassociatePrincipals { portfolio: id, principal_arns } => {
             let portfolio = portfolio(account, call, &known(id))?;
             if let Some(missing) = principal_arns.iter().find(|arn| !portfolio.principal_arns.contains(arn)) {
                 return Err(call.fail(
@@ -110,7 +110,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             portfolio.principal_arns.retain(|arn| !principal_arns.contains(arn));
             Ok(Output::none())
         }
-        Operation::DeletePortfolio { portfolio: id } => {
+        CatalogOp::DeletePortfolio { portfolio: id } => {
             let id = known(id);
             let principals = !portfolio(account, call, &id)?.principal_arns.is_empty();
             let products = account.live.catalog_products.iter().any(|p| p.portfolio_ids.contains(&id));
@@ -126,11 +126,11 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             account.live.catalog_portfolios.retain(|p| p.id != id);
             Ok(Output::none())
         }
-        Operation::UploadTemplate { bucket, key, body } => {
+        CatalogOp::UploadTemplate { bucket, key, body } => {
             account.objects.insert((bucket.clone(), key.clone()), body.clone());
             Ok(Output::none())
         }
-        Operation::CreateProduct {
+        CatalogOp::CreateProduct {
             name,
             owner,
             description,
@@ -168,7 +168,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             });
             Ok(Output::id(id))
         }
-        Operation::UpdateProduct { product: id, name, owner, description, distributor, support_email } => {
+        CatalogOp::UpdateProduct { product: id, name, owner, description, distributor, support_email } => {
             let product = product(account, call, &known(id))?;
             product.name = name.clone();
             product.owner = owner.clone();
@@ -177,7 +177,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             product.support_email = support_email.clone();
             Ok(Output::none())
         }
-        Operation::CreateProductVersion { product: id, version, idempotency_token } => {
+        CatalogOp::CreateProductVersion { product: id, version, idempotency_token } => {
             let id = known(id);
             product(account, call, &id)?;
             if remembered(account, idempotency_token).is_some() {
@@ -196,7 +196,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             });
             Ok(Output::none())
         }
-        Operation::SetProductVersionsActive { product: id, versions, active } => {
+        CatalogOp::SetProductVersionsActive { product: id, versions, active } => {
             let product = product(account, call, &known(id))?;
             if let Some(missing) = versions.iter().find(|v| !product.versions.iter().any(|pv| pv.id == **v)) {
                 return Err(call.fail(
@@ -210,7 +210,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             }
             Ok(Output::none())
         }
-        Operation::AssociateProduct { product: product_id, portfolio: portfolio_id } => {
+        CatalogOp::AssociateProduct { product: product_id, portfolio: portfolio_id } => {
             let portfolio_id = known(portfolio_id);
             portfolio(account, call, &portfolio_id)?;
             let product = product(account, call, &known(product_id))?;
@@ -219,7 +219,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             }
             Ok(Output::none())
         }
-        Operation::DisassociateProduct { product: product_id, portfolio: portfolio_id } => {
+        CatalogOp::DisassociateProduct { product: product_id, portfolio: portfolio_id } => {
             let portfolio_id = known(portfolio_id);
             let product = product(account, call, &known(product_id))?;
             if !product.portfolio_ids.contains(&portfolio_id) {
@@ -239,7 +239,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             product.portfolio_ids.retain(|p| *p != portfolio_id);
             Ok(Output::none())
         }
-        Operation::CreateLaunchConstraint {
+        CatalogOp::CreateLaunchConstraint {
             product: product_id,
             portfolio: portfolio_id,
             role_arn,
@@ -280,7 +280,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             account.tokens.insert(idempotency_token.clone(), constraint);
             Ok(Output::none())
         }
-        Operation::UpdateLaunchConstraint { constraint, role_arn } => {
+        CatalogOp::UpdateLaunchConstraint { constraint, role_arn } => {
             if !role_exists(account, role_arn) {
                 return Err(call.fail(
                     ErrorClass::Invalid,
@@ -304,7 +304,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             live.role_arn = role_arn.clone();
             Ok(Output::none())
         }
-        Operation::DeleteConstraint { constraint } => {
+        CatalogOp::DeleteConstraint { constraint } => {
             let owner = account
                 .live
                 .catalog_products
@@ -320,7 +320,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             product.launch_constraints.retain(|c| c.id != *constraint);
             Ok(Output::none())
         }
-        Operation::DeleteProduct { product: id } => {
+        CatalogOp::DeleteProduct { product: id } => {
             let id = known(id);
             if !product(account, call, &id)?.portfolio_ids.is_empty() {
                 return Err(call.fail(
@@ -332,6 +332,5 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             account.live.catalog_products.retain(|p| p.id != id);
             Ok(Output::none())
         }
-        _ => unreachable!("not a Service Catalog operation"),
     }
 }

@@ -3,7 +3,7 @@
 use converge_executor::{ErrorClass, ExecError, Output};
 use converge_model::Ipv4Cidr;
 use converge_model::live::{LiveRule, LiveSecurityGroup, LiveSubnet};
-use converge_ops::{Direction, Id, Operation, Peer, Rule};
+use converge_ops::{Direction, Ec2Op, Id, Peer, Rule};
 
 use crate::{Account, Call};
 
@@ -11,9 +11,9 @@ fn known(id: &Id) -> String {
     id.as_known().unwrap_or_default().to_owned()
 }
 
-pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operation) -> Result<Output, ExecError> {
-    match operation {
-        Operation::CreateSubnet { vpc, cidr, availability_zone, tags } => {
+pub(crate) fn apply(account: &mut Account, call: &Call<'_>, op: &Ec2Op) -> Result<Output, ExecError> {
+    match op {
+        Ec2Op::CreateSubnet { vpc, cidr, availability_zone, tags } => {
             let vpc = known(vpc);
             let Some(live_vpc) = account.live.vpcs.iter().find(|v| v.id == vpc) else {
                 return Err(call.fail(
@@ -61,7 +61,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             });
             Ok(Output::id(id))
         }
-        Operation::DeleteSubnet { subnet } => {
+        Ec2Op::DeleteSubnet { subnet } => {
             let id = known(subnet);
             if !account.live.subnets.iter().any(|s| s.id == id) {
                 return Err(call.fail(
@@ -84,7 +84,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             account.live.subnets.retain(|s| s.id != id);
             Ok(Output::none())
         }
-        Operation::CreateSecurityGroup { vpc, name, description, tags } => {
+        Ec2Op::CreateSecurityGroup { vpc, name, description, tags } => {
             let vpc = known(vpc);
             if !account.live.vpcs.iter().any(|v| v.id == vpc) {
                 return Err(call.fail(
@@ -128,7 +128,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             });
             Ok(Output::id(id))
         }
-        Operation::AuthorizeRules { group, direction, rules } => {
+        Ec2Op::AuthorizeRules { group, direction, rules } => {
             let id = known(group);
             check_peers(account, call, rules)?;
             let existing = rule_list(account, call, &id, *direction)?;
@@ -151,7 +151,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             rule_list(account, call, &id, *direction)?.extend(added);
             Ok(Output::none())
         }
-        Operation::RevokeRules { group, direction, rules } => {
+        Ec2Op::RevokeRules { group, direction, rules } => {
             let id = known(group);
             let existing = rule_list(account, call, &id, *direction)?;
             let mut keep = existing.clone();
@@ -174,7 +174,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             *rule_list(account, call, &id, *direction)? = keep;
             Ok(Output::none())
         }
-        Operation::UpdateRuleDescriptions { group, direction, rules } => {
+        Ec2Op::UpdateRuleDescriptions { group, direction, rules } => {
             let id = known(group);
             let mut updated = rule_list(account, call, &id, *direction)?.clone();
             for rule in rules {
@@ -193,7 +193,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             *rule_list(account, call, &id, *direction)? = updated;
             Ok(Output::none())
         }
-        Operation::DeleteSecurityGroup { group } => {
+        Ec2Op::DeleteSecurityGroup { group } => {
             let id = known(group);
             if !account.live.security_groups.iter().any(|g| g.id == id) {
                 return Err(call.fail(
@@ -228,7 +228,6 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             account.live.security_groups.retain(|g| g.id != id);
             Ok(Output::none())
         }
-        _ => unreachable!("not an EC2 operation"),
     }
 }
 

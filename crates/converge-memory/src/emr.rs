@@ -6,7 +6,7 @@ use converge_model::live::{
     LiveResize, LiveRule, LiveScaling, LiveState,
 };
 use converge_model::{Configuration, FleetRole, ManagedScaling, ResizeSettings};
-use converge_ops::{FleetConfig, Id, Operation};
+use converge_ops::{EmrOp, FleetConfig, Id};
 
 use crate::{Account, Call};
 
@@ -176,9 +176,9 @@ fn add_managed_rules(live: &mut LiveState, master: Option<String>, core: Option<
     }
 }
 
-pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operation) -> Result<Output, ExecError> {
-    match operation {
-        Operation::RunJobFlow(run) => {
+pub(crate) fn apply(account: &mut Account, call: &Call<'_>, op: &EmrOp) -> Result<Output, ExecError> {
+    match op {
+        EmrOp::RunJobFlow(run) => {
             let invalid = |message: String| call.fail(ErrorClass::Invalid, "ValidationException", message);
             let live = &account.live;
             if !live.iam_roles.iter().any(|r| r.name == run.service_role) {
@@ -257,7 +257,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             add_managed_rules(&mut account.live, master, core, service);
             Ok(Output::id(id))
         }
-        Operation::AddInstanceFleet { cluster: id, fleet: config } => {
+        EmrOp::AddInstanceFleet { cluster: id, fleet: config } => {
             let id = known(id);
             check_fleet(call, config)?;
             let existing = cluster(account, call, &id)?;
@@ -273,7 +273,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             cluster(account, call, &id)?.fleets.push(new);
             Ok(Output::none())
         }
-        Operation::ModifyInstanceFleet {
+        EmrOp::ModifyInstanceFleet {
             cluster: id,
             fleet: fleet_id,
             on_demand,
@@ -328,31 +328,31 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             }
             Ok(Output::none())
         }
-        Operation::PutManagedScalingPolicy { cluster: id, policy } => {
+        EmrOp::PutManagedScalingPolicy { cluster: id, policy } => {
             cluster(account, call, &known(id))?.scaling = Some(scaling(policy));
             Ok(Output::none())
         }
-        Operation::RemoveManagedScalingPolicy { cluster: id } => {
+        EmrOp::RemoveManagedScalingPolicy { cluster: id } => {
             cluster(account, call, &known(id))?.scaling = None;
             Ok(Output::none())
         }
-        Operation::SetTerminationProtection { cluster: id, protected } => {
+        EmrOp::SetTerminationProtection { cluster: id, protected } => {
             cluster(account, call, &known(id))?.termination_protection = *protected;
             Ok(Output::none())
         }
-        Operation::PutAutoTerminationPolicy { cluster: id, idle_seconds } => {
+        EmrOp::PutAutoTerminationPolicy { cluster: id, idle_seconds } => {
             cluster(account, call, &known(id))?.auto_termination_idle_seconds = Some(*idle_seconds);
             Ok(Output::none())
         }
-        Operation::RemoveAutoTerminationPolicy { cluster: id } => {
+        EmrOp::RemoveAutoTerminationPolicy { cluster: id } => {
             cluster(account, call, &known(id))?.auto_termination_idle_seconds = None;
             Ok(Output::none())
         }
-        Operation::ModifyCluster { cluster: id, step_concurrency } => {
+        EmrOp::ModifyCluster { cluster: id, step_concurrency } => {
             cluster(account, call, &known(id))?.step_concurrency = *step_concurrency;
             Ok(Output::none())
         }
-        Operation::TerminateCluster { cluster: id } => {
+        EmrOp::TerminateCluster { cluster: id } => {
             let cluster = cluster(account, call, &known(id))?;
             if cluster.termination_protection {
                 return Err(call.fail(
@@ -364,6 +364,5 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             cluster.state = ClusterState::Terminated;
             Ok(Output::none())
         }
-        _ => unreachable!("not an EMR operation"),
     }
 }

@@ -2,7 +2,7 @@
 
 use converge_executor::{ErrorClass, ExecError, Output};
 use converge_model::live::LiveIamRole;
-use converge_ops::Operation;
+use converge_ops::IamOp;
 
 use crate::{Account, Call};
 
@@ -44,9 +44,9 @@ fn role<'a>(account: &'a mut Account, call: &Call<'_>, name: &str) -> Result<&'a
     })
 }
 
-pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operation) -> Result<Output, ExecError> {
-    match operation {
-        Operation::CreateRole { name, path, description, trust_policy, max_session_duration, tags } => {
+pub(crate) fn apply(account: &mut Account, call: &Call<'_>, op: &IamOp) -> Result<Output, ExecError> {
+    match op {
+        IamOp::CreateRole { name, path, description, trust_policy, max_session_duration, tags } => {
             if account.live.iam_roles.iter().any(|r| r.name.eq_ignore_ascii_case(name)) {
                 return Err(call.fail(
                     ErrorClass::Invalid,
@@ -77,18 +77,18 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             });
             Ok(Output::none())
         }
-        Operation::UpdateRole { role: name, description, max_session_duration } => {
+        IamOp::UpdateRole { role: name, description, max_session_duration } => {
             let role = role(account, call, name)?;
             role.description = (!description.is_empty()).then(|| description.clone());
             role.max_session_duration = *max_session_duration;
             Ok(Output::none())
         }
-        Operation::UpdateAssumeRolePolicy { role: name, policy } => {
+        IamOp::UpdateAssumeRolePolicy { role: name, policy } => {
             check_document(account, call, policy, true)?;
             role(account, call, name)?.assume_role_policy = policy.clone();
             Ok(Output::none())
         }
-        Operation::AttachRolePolicies { role: name, policy_arns } => {
+        IamOp::AttachRolePolicies { role: name, policy_arns } => {
             if let Some(bad) = policy_arns.iter().find(|a| !a.starts_with("arn:")) {
                 return Err(call.fail(ErrorClass::Invalid, "InvalidInput", format!("ARN {bad} is not valid.")));
             }
@@ -100,7 +100,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             }
             Ok(Output::none())
         }
-        Operation::DetachRolePolicies { role: name, policy_arns } => {
+        IamOp::DetachRolePolicies { role: name, policy_arns } => {
             let role = role(account, call, name)?;
             if let Some(missing) = policy_arns.iter().find(|a| !role.managed_policies.contains(a)) {
                 return Err(call.fail(
@@ -112,7 +112,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             role.managed_policies.retain(|a| !policy_arns.contains(a));
             Ok(Output::none())
         }
-        Operation::PutRolePolicies { role: name, policies } => {
+        IamOp::PutRolePolicies { role: name, policies } => {
             for text in policies.values() {
                 check_document(account, call, text, false)?;
             }
@@ -122,7 +122,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             }
             Ok(Output::none())
         }
-        Operation::DeleteRolePolicies { role: name, names } => {
+        IamOp::DeleteRolePolicies { role: name, names } => {
             let role = role(account, call, name)?;
             if let Some(missing) = names.iter().find(|n| !role.inline_policies.contains_key(*n)) {
                 return Err(call.fail(
@@ -134,7 +134,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             role.inline_policies.retain(|n, _| !names.contains(n));
             Ok(Output::none())
         }
-        Operation::CreateInstanceProfile { name, role: role_name, .. } => {
+        IamOp::CreateInstanceProfile { name, role: role_name, .. } => {
             if name != role_name {
                 return Err(call.fail(
                     ErrorClass::Invalid,
@@ -153,7 +153,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             role.instance_profile = true;
             Ok(Output::none())
         }
-        Operation::DeleteInstanceProfile { name, .. } => {
+        IamOp::DeleteInstanceProfile { name, .. } => {
             let role =
                 account.live.iam_roles.iter_mut().find(|r| r.name == *name && r.instance_profile).ok_or_else(|| {
                     call.fail(ErrorClass::NotFound, "NoSuchEntity", format!("Instance Profile {name} cannot be found."))
@@ -161,7 +161,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             role.instance_profile = false;
             Ok(Output::none())
         }
-        Operation::DeleteRole { role: name } => {
+        IamOp::DeleteRole { role: name } => {
             let role = role(account, call, name)?;
             let conflict = |what: &str| {
                 call.fail(ErrorClass::Conflict, "DeleteConflict", format!("Cannot delete entity, must {what} first."))
@@ -178,6 +178,5 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             account.live.iam_roles.retain(|r| r.name != *name);
             Ok(Output::none())
         }
-        _ => unreachable!("not an IAM operation"),
     }
 }

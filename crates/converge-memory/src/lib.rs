@@ -29,7 +29,7 @@ use std::sync::Mutex;
 
 use converge_executor::{ErrorClass, ExecError, Executor, Outcome, Output, Scope};
 use converge_model::{Address, LiveState};
-use converge_ops::{Id, Operation, StepGraph, StepId, Tagged};
+use converge_ops::{Id, Operation, StepGraph, StepId, TagOp, Tagged};
 
 /// The emulated account: its live state and what AWS keeps besides.
 #[derive(Clone, Debug)]
@@ -123,58 +123,12 @@ impl Account {
             ));
         }
         let output = match operation {
-            Operation::CreateSubnet { .. }
-            | Operation::DeleteSubnet { .. }
-            | Operation::CreateSecurityGroup { .. }
-            | Operation::AuthorizeRules { .. }
-            | Operation::RevokeRules { .. }
-            | Operation::UpdateRuleDescriptions { .. }
-            | Operation::DeleteSecurityGroup { .. } => ec2::apply(self, &call, operation)?,
-            Operation::CreateRole { .. }
-            | Operation::UpdateRole { .. }
-            | Operation::UpdateAssumeRolePolicy { .. }
-            | Operation::AttachRolePolicies { .. }
-            | Operation::DetachRolePolicies { .. }
-            | Operation::PutRolePolicies { .. }
-            | Operation::DeleteRolePolicies { .. }
-            | Operation::CreateInstanceProfile { .. }
-            | Operation::DeleteInstanceProfile { .. }
-            | Operation::DeleteRole { .. } => iam::apply(self, &call, operation)?,
-            Operation::CreateDomain { .. }
-            | Operation::UpdateDomain { .. }
-            | Operation::DeleteDomain { .. }
-            | Operation::CreateUserProfile { .. }
-            | Operation::UpdateUserProfile { .. }
-            | Operation::DeleteApp { .. }
-            | Operation::DeleteSpace { .. }
-            | Operation::DeleteUserProfile { .. } => sagemaker::apply(self, &call, operation)?,
-            Operation::CreatePortfolio { .. }
-            | Operation::UpdatePortfolio { .. }
-            | Operation::AssociatePrincipals { .. }
-            | Operation::DisassociatePrincipals { .. }
-            | Operation::DeletePortfolio { .. }
-            | Operation::UploadTemplate { .. }
-            | Operation::CreateProduct { .. }
-            | Operation::UpdateProduct { .. }
-            | Operation::CreateProductVersion { .. }
-            | Operation::SetProductVersionsActive { .. }
-            | Operation::AssociateProduct { .. }
-            | Operation::DisassociateProduct { .. }
-            | Operation::CreateLaunchConstraint { .. }
-            | Operation::UpdateLaunchConstraint { .. }
-            | Operation::DeleteConstraint { .. }
-            | Operation::DeleteProduct { .. } => catalog::apply(self, &call, operation)?,
-            Operation::RunJobFlow(_)
-            | Operation::AddInstanceFleet { .. }
-            | Operation::ModifyInstanceFleet { .. }
-            | Operation::PutManagedScalingPolicy { .. }
-            | Operation::RemoveManagedScalingPolicy { .. }
-            | Operation::SetTerminationProtection { .. }
-            | Operation::PutAutoTerminationPolicy { .. }
-            | Operation::RemoveAutoTerminationPolicy { .. }
-            | Operation::ModifyCluster { .. }
-            | Operation::TerminateCluster { .. } => emr::apply(self, &call, operation)?,
-            Operation::SetTags { target, set, remove } => {
+            Operation::Ec2(op) => ec2::apply(self, &call, op)?,
+            Operation::Iam(op) => iam::apply(self, &call, op)?,
+            Operation::Sagemaker(op) => sagemaker::apply(self, &call, op)?,
+            Operation::Catalog(op) => catalog::apply(self, &call, op)?,
+            Operation::Emr(op) => emr::apply(self, &call, op)?,
+            Operation::Tags(TagOp::SetTags { target, set, remove }) => {
                 let tags = self.tags_of(&call, target)?;
                 tags.extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));
                 for key in remove {

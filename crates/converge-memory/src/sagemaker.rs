@@ -7,7 +7,7 @@ use converge_executor::{ErrorClass, ExecError, Output};
 use converge_model::live::{
     LiveFileSystem, LiveRule, LiveSagemakerDomain, LiveSagemakerUser, LiveSecurityGroup, LiveSharing, SagemakerStatus,
 };
-use converge_ops::{Id, Operation, UserSettings};
+use converge_ops::{Id, SagemakerOp, UserSettings};
 
 use crate::{Account, Call};
 
@@ -122,9 +122,9 @@ fn nfs_groups(domain: &str, vpc: &str, inbound: &str, outbound: &str) -> [LiveSe
     ]
 }
 
-pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operation) -> Result<Output, ExecError> {
-    match operation {
-        Operation::CreateDomain {
+pub(crate) fn apply(account: &mut Account, call: &Call<'_>, op: &SagemakerOp) -> Result<Output, ExecError> {
+    match op {
+        SagemakerOp::CreateDomain {
             name,
             auth_mode,
             network_access,
@@ -175,7 +175,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             });
             Ok(Output::id(id))
         }
-        Operation::UpdateDomain { domain: id, network_access, subnets, default_user_settings } => {
+        SagemakerOp::UpdateDomain { domain: id, network_access, subnets, default_user_settings } => {
             let id = known(id);
             let current = domain(account, call, &id)?.clone();
             let running = current.running_apps().count();
@@ -219,7 +219,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             }
             Ok(Output::none())
         }
-        Operation::DeleteDomain { domain: id, retain_home_efs } => {
+        SagemakerOp::DeleteDomain { domain: id, retain_home_efs } => {
             let id = known(id);
             let current = domain(account, call, &id)?.clone();
             if account.live.sagemaker_users.iter().any(|u| u.domain_id == id && !u.status.is_gone()) {
@@ -244,7 +244,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             }
             Ok(Output::none())
         }
-        Operation::CreateUserProfile { domain: id, name, user_settings, sso_user_name, tags } => {
+        SagemakerOp::CreateUserProfile { domain: id, name, user_settings, sso_user_name, tags } => {
             let id = known(id);
             // botocore: the IAM Identity Center user is required in an SSO domain.
             if domain(account, call, &id)?.auth_mode == "SSO" && sso_user_name.is_none() {
@@ -274,7 +274,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             });
             Ok(Output::none())
         }
-        Operation::UpdateUserProfile { domain: id, name, user_settings } => {
+        SagemakerOp::UpdateUserProfile { domain: id, name, user_settings } => {
             let id = known(id);
             let index = user_index(account, call, &id, name)?;
             check_settings(account, call, user_settings)?;
@@ -284,7 +284,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             user.sharing = updated_sharing(user_settings);
             Ok(Output::none())
         }
-        Operation::DeleteApp { domain: id, user_profile, space, app_type, app_name } => {
+        SagemakerOp::DeleteApp { domain: id, user_profile, space, app_type, app_name } => {
             let id = known(id);
             let live_domain = domain(account, call, &id)?;
             let before = live_domain.apps.len();
@@ -299,7 +299,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             }
             Ok(Output::none())
         }
-        Operation::DeleteSpace { domain: id, space } => {
+        SagemakerOp::DeleteSpace { domain: id, space } => {
             let id = known(id);
             let live_domain = domain(account, call, &id)?;
             let position =
@@ -316,7 +316,7 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             live_domain.spaces.remove(position);
             Ok(Output::none())
         }
-        Operation::DeleteUserProfile { domain: id, name } => {
+        SagemakerOp::DeleteUserProfile { domain: id, name } => {
             let id = known(id);
             let index = user_index(account, call, &id, name)?;
             let has_apps = account
@@ -350,6 +350,5 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, operation: &Operatio
             account.live.sagemaker_users.remove(index);
             Ok(Output::none())
         }
-        _ => unreachable!("not a SageMaker operation"),
     }
 }

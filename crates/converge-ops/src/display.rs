@@ -5,7 +5,9 @@ use std::fmt::{self, Display, Formatter};
 
 use converge_model::Tags;
 
-use crate::{Direction, Id, IpProtocol, Operation, Peer, Rule, Tagged};
+use crate::{
+    CatalogOp, Direction, Ec2Op, EmrOp, IamOp, Id, IpProtocol, Operation, Peer, Rule, SagemakerOp, TagOp, Tagged,
+};
 
 impl Display for Id {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
@@ -86,39 +88,46 @@ impl Display for Tagged {
 
 impl Display for Operation {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        use Operation::*;
         let call = self.aws_calls().join(" + ");
         match self {
-            CreateSubnet { vpc, cidr, availability_zone, .. } => {
+            Operation::Ec2(Ec2Op::CreateSubnet { vpc, cidr, availability_zone, .. }) => {
                 write!(f, "{call} {cidr} in {availability_zone} of {vpc}")
             }
-            DeleteSubnet { subnet } => write!(f, "{call} {subnet}"),
-            CreateSecurityGroup { vpc, name, .. } => write!(f, "{call} {name:?} in {vpc}"),
-            AuthorizeRules { group, direction, rules: r }
-            | RevokeRules { group, direction, rules: r }
-            | UpdateRuleDescriptions { group, direction, rules: r } => {
+            Operation::Ec2(Ec2Op::DeleteSubnet { subnet }) => write!(f, "{call} {subnet}"),
+            Operation::Ec2(Ec2Op::CreateSecurityGroup { vpc, name, .. }) => write!(f, "{call} {name:?} in {vpc}"),
+            Operation::Ec2(Ec2Op::AuthorizeRules { group, direction, rules: r })
+            | Operation::Ec2(Ec2Op::RevokeRules { group, direction, rules: r })
+            | Operation::Ec2(Ec2Op::UpdateRuleDescriptions { group, direction, rules: r }) => {
                 write!(f, "{call} {group}: {}", rules(*direction, r))
             }
-            DeleteSecurityGroup { group } => write!(f, "{call} {group}"),
-            CreateRole { name, path, .. } => write!(f, "{call} {path}{name}"),
-            UpdateRole { role, max_session_duration, .. } => {
+            Operation::Ec2(Ec2Op::DeleteSecurityGroup { group }) => write!(f, "{call} {group}"),
+            Operation::Iam(IamOp::CreateRole { name, path, .. }) => write!(f, "{call} {path}{name}"),
+            Operation::Iam(IamOp::UpdateRole { role, max_session_duration, .. }) => {
                 write!(f, "{call} {role} (description, max session {max_session_duration} s)")
             }
-            UpdateAssumeRolePolicy { role, .. } => write!(f, "{call} {role}"),
-            AttachRolePolicies { role, policy_arns } | DetachRolePolicies { role, policy_arns } => {
+            Operation::Iam(IamOp::UpdateAssumeRolePolicy { role, .. }) => write!(f, "{call} {role}"),
+            Operation::Iam(IamOp::AttachRolePolicies { role, policy_arns })
+            | Operation::Iam(IamOp::DetachRolePolicies { role, policy_arns }) => {
                 write!(f, "{call} {role}: {}", list(policy_arns))
             }
-            PutRolePolicies { role, policies } => {
+            Operation::Iam(IamOp::PutRolePolicies { role, policies }) => {
                 write!(f, "{call} {role}: {}", policies.keys().cloned().collect::<Vec<_>>().join(", "))
             }
-            DeleteRolePolicies { role, names } => write!(f, "{call} {role}: {}", list(names)),
-            CreateInstanceProfile { name, role, .. } => write!(f, "{call} {name} holding {role}"),
-            DeleteInstanceProfile { name, .. } => write!(f, "{call} {name}"),
-            DeleteRole { role } => write!(f, "{call} {role}"),
-            CreateDomain { name, network_access, vpc, .. } => {
+            Operation::Iam(IamOp::DeleteRolePolicies { role, names }) => write!(f, "{call} {role}: {}", list(names)),
+            Operation::Iam(IamOp::CreateInstanceProfile { name, role, .. }) => {
+                write!(f, "{call} {name} holding {role}")
+            }
+            Operation::Iam(IamOp::DeleteInstanceProfile { name, .. }) => write!(f, "{call} {name}"),
+            Operation::Iam(IamOp::DeleteRole { role }) => write!(f, "{call} {role}"),
+            Operation::Sagemaker(SagemakerOp::CreateDomain { name, network_access, vpc, .. }) => {
                 write!(f, "{call} {name:?} ({}) in {vpc}", network_access.aws())
             }
-            UpdateDomain { domain, network_access, subnets, default_user_settings } => {
+            Operation::Sagemaker(SagemakerOp::UpdateDomain {
+                domain,
+                network_access,
+                subnets,
+                default_user_settings,
+            }) => {
                 let mut parts = Vec::new();
                 if let Some(access) = network_access {
                     parts.push(format!("network access {}", access.aws()));
@@ -131,46 +140,74 @@ impl Display for Operation {
                 }
                 write!(f, "{call} {domain}: {}", parts.join("; "))
             }
-            DeleteDomain { domain, retain_home_efs } => {
+            Operation::Sagemaker(SagemakerOp::DeleteDomain { domain, retain_home_efs }) => {
                 let efs = if *retain_home_efs { "home EFS retained" } else { "home EFS and its NFS groups deleted" };
                 write!(f, "{call} {domain} ({efs})")
             }
-            DeleteSpace { domain, space } => write!(f, "{call} {space} in {domain}"),
-            CreateUserProfile { domain, name, .. }
-            | UpdateUserProfile { domain, name, .. }
-            | DeleteUserProfile { domain, name } => write!(f, "{call} {name} in {domain}"),
-            DeleteApp { domain, user_profile, space, app_type, app_name } => match (space, user_profile) {
-                (Some(space), _) => write!(f, "{call} {app_type} {app_name:?} in space {space} of {domain}"),
-                (None, user) => {
-                    write!(f, "{call} {app_type} {app_name:?} of {} in {domain}", user.as_deref().unwrap_or_default())
+            Operation::Sagemaker(SagemakerOp::DeleteSpace { domain, space }) => write!(f, "{call} {space} in {domain}"),
+            Operation::Sagemaker(SagemakerOp::CreateUserProfile { domain, name, .. })
+            | Operation::Sagemaker(SagemakerOp::UpdateUserProfile { domain, name, .. })
+            | Operation::Sagemaker(SagemakerOp::DeleteUserProfile { domain, name }) => {
+                write!(f, "{call} {name} in {domain}")
+            }
+            Operation::Sagemaker(SagemakerOp::DeleteApp { domain, user_profile, space, app_type, app_name }) => {
+                match (space, user_profile) {
+                    (Some(space), _) => write!(f, "{call} {app_type} {app_name:?} in space {space} of {domain}"),
+                    (None, user) => {
+                        write!(
+                            f,
+                            "{call} {app_type} {app_name:?} of {} in {domain}",
+                            user.as_deref().unwrap_or_default()
+                        )
+                    }
                 }
-            },
-            CreatePortfolio { display_name, .. } => write!(f, "{call} {display_name:?}"),
-            UpdatePortfolio { portfolio, display_name, .. } => write!(f, "{call} {portfolio} ({display_name:?})"),
-            AssociatePrincipals { portfolio, principal_arns }
-            | DisassociatePrincipals { portfolio, principal_arns } => {
+            }
+            Operation::Catalog(CatalogOp::CreatePortfolio { display_name, .. }) => write!(f, "{call} {display_name:?}"),
+            Operation::Catalog(CatalogOp::UpdatePortfolio { portfolio, display_name, .. }) => {
+                write!(f, "{call} {portfolio} ({display_name:?})")
+            }
+            Operation::Catalog(CatalogOp::AssociatePrincipals { portfolio, principal_arns })
+            | Operation::Catalog(CatalogOp::DisassociatePrincipals { portfolio, principal_arns }) => {
                 write!(f, "{call} {portfolio}: {}", list(principal_arns))
             }
-            DeletePortfolio { portfolio } => write!(f, "{call} {portfolio}"),
-            UploadTemplate { bucket, key, .. } => write!(f, "{call} s3://{bucket}/{key}"),
-            CreateProduct { name, version, .. } => write!(f, "{call} {name:?} with version {}", version.name),
-            UpdateProduct { product, name, .. } => write!(f, "{call} {product} ({name:?})"),
-            CreateProductVersion { product, version, .. } => write!(f, "{call} {} of {product}", version.name),
-            SetProductVersionsActive { product, versions, active } => {
+            Operation::Catalog(CatalogOp::DeletePortfolio { portfolio }) => write!(f, "{call} {portfolio}"),
+            Operation::Catalog(CatalogOp::UploadTemplate { bucket, key, .. }) => {
+                write!(f, "{call} s3://{bucket}/{key}")
+            }
+            Operation::Catalog(CatalogOp::CreateProduct { name, version, .. }) => {
+                write!(f, "{call} {name:?} with version {}", version.name)
+            }
+            Operation::Catalog(CatalogOp::UpdateProduct { product, name, .. }) => {
+                write!(f, "{call} {product} ({name:?})")
+            }
+            Operation::Catalog(CatalogOp::CreateProductVersion { product, version, .. }) => {
+                write!(f, "{call} {} of {product}", version.name)
+            }
+            Operation::Catalog(CatalogOp::SetProductVersionsActive { product, versions, active }) => {
                 let what = if *active { "activate" } else { "deactivate" };
                 write!(f, "{call} ({what}) {} of {product}", list(versions))
             }
-            AssociateProduct { product, portfolio } => write!(f, "{call} {product} with {portfolio}"),
-            DisassociateProduct { product, portfolio } => write!(f, "{call} {product} from {portfolio}"),
-            CreateLaunchConstraint { product, portfolio, role_arn, .. } => {
+            Operation::Catalog(CatalogOp::AssociateProduct { product, portfolio }) => {
+                write!(f, "{call} {product} with {portfolio}")
+            }
+            Operation::Catalog(CatalogOp::DisassociateProduct { product, portfolio }) => {
+                write!(f, "{call} {product} from {portfolio}")
+            }
+            Operation::Catalog(CatalogOp::CreateLaunchConstraint { product, portfolio, role_arn, .. }) => {
                 write!(f, "{call} LAUNCH on {product} in {portfolio}: {role_arn}")
             }
-            UpdateLaunchConstraint { constraint, role_arn } => write!(f, "{call} {constraint}: {role_arn}"),
-            DeleteConstraint { constraint } => write!(f, "{call} {constraint}"),
-            DeleteProduct { product } => write!(f, "{call} {product}"),
-            RunJobFlow(run) => write!(f, "{call} {:?} ({}, {} fleets)", run.name, run.release, run.fleets.len()),
-            AddInstanceFleet { cluster, fleet } => write!(f, "{call} {} to {cluster}", fleet.role),
-            ModifyInstanceFleet { cluster, fleet, on_demand, spot, resize, instance_types } => {
+            Operation::Catalog(CatalogOp::UpdateLaunchConstraint { constraint, role_arn }) => {
+                write!(f, "{call} {constraint}: {role_arn}")
+            }
+            Operation::Catalog(CatalogOp::DeleteConstraint { constraint }) => write!(f, "{call} {constraint}"),
+            Operation::Catalog(CatalogOp::DeleteProduct { product }) => write!(f, "{call} {product}"),
+            Operation::Emr(EmrOp::RunJobFlow(run)) => {
+                write!(f, "{call} {:?} ({}, {} fleets)", run.name, run.release, run.fleets.len())
+            }
+            Operation::Emr(EmrOp::AddInstanceFleet { cluster, fleet }) => {
+                write!(f, "{call} {} to {cluster}", fleet.role)
+            }
+            Operation::Emr(EmrOp::ModifyInstanceFleet { cluster, fleet, on_demand, spot, resize, instance_types }) => {
                 let mut parts = Vec::new();
                 if let Some(units) = on_demand {
                     parts.push(format!("On-Demand {units}"));
@@ -186,20 +223,26 @@ impl Display for Operation {
                 }
                 write!(f, "{call} {fleet} of {cluster}: {}", parts.join(", "))
             }
-            PutManagedScalingPolicy { cluster, policy } => {
+            Operation::Emr(EmrOp::PutManagedScalingPolicy { cluster, policy }) => {
                 write!(f, "{call} {cluster}: {} {}-{}", policy.unit.aws(), policy.min, policy.max)
             }
-            RemoveManagedScalingPolicy { cluster }
-            | RemoveAutoTerminationPolicy { cluster }
-            | TerminateCluster { cluster } => {
+            Operation::Emr(EmrOp::RemoveManagedScalingPolicy { cluster })
+            | Operation::Emr(EmrOp::RemoveAutoTerminationPolicy { cluster })
+            | Operation::Emr(EmrOp::TerminateCluster { cluster }) => {
                 write!(f, "{call} {cluster}")
             }
-            SetTerminationProtection { cluster, protected } => write!(f, "{call} {cluster}: {protected}"),
-            PutAutoTerminationPolicy { cluster, idle_seconds } => write!(f, "{call} {cluster}: idle {idle_seconds} s"),
-            ModifyCluster { cluster, step_concurrency } => {
+            Operation::Emr(EmrOp::SetTerminationProtection { cluster, protected }) => {
+                write!(f, "{call} {cluster}: {protected}")
+            }
+            Operation::Emr(EmrOp::PutAutoTerminationPolicy { cluster, idle_seconds }) => {
+                write!(f, "{call} {cluster}: idle {idle_seconds} s")
+            }
+            Operation::Emr(EmrOp::ModifyCluster { cluster, step_concurrency }) => {
                 write!(f, "{call} {cluster}: step concurrency {step_concurrency}")
             }
-            SetTags { target, set, remove } => write!(f, "{call} {target}: {}", tag_changes(set, remove)),
+            Operation::Tags(TagOp::SetTags { target, set, remove }) => {
+                write!(f, "{call} {target}: {}", tag_changes(set, remove))
+            }
         }
     }
 }

@@ -337,11 +337,29 @@ pub enum Tagged {
 
 // ---- the operations ------------------------------------------------------------
 
-/// One AWS call, or a tightly bound group of calls, with every input resolved.
+/// One AWS call, or a tightly bound group of calls, with every input resolved,
+/// grouped by the service that carries it out: an executor dispatches on the
+/// service and then matches that service's operations, every one of them.
+///
+/// The JSON form is the inner operation's (`{"operation": "create_subnet", …}`):
+/// the service is implied by the operation's name.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Operation {
+    Ec2(Ec2Op),
+    Iam(IamOp),
+    Sagemaker(SagemakerOp),
+    /// Service Catalog, and the S3 upload of the templates its products use.
+    Catalog(CatalogOp),
+    Emr(EmrOp),
+    /// Tags of a resource of any service.
+    Tags(TagOp),
+}
+
+/// Subnets, security groups and their rules.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "operation", rename_all = "snake_case")]
-pub enum Operation {
-    // EC2
+pub enum Ec2Op {
     CreateSubnet {
         vpc: Id,
         cidr: String,
@@ -376,8 +394,12 @@ pub enum Operation {
     DeleteSecurityGroup {
         group: Id,
     },
+}
 
-    // IAM
+/// Roles, their policies and instance profiles.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "operation", rename_all = "snake_case")]
+pub enum IamOp {
     CreateRole {
         name: String,
         path: String,
@@ -429,8 +451,12 @@ pub enum Operation {
     DeleteRole {
         role: String,
     },
+}
 
-    // SageMaker
+/// Studio domains, user profiles, and the apps and spaces that block their changes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "operation", rename_all = "snake_case")]
+pub enum SagemakerOp {
     CreateDomain {
         name: String,
         auth_mode: AuthMode,
@@ -493,8 +519,12 @@ pub enum Operation {
         domain: Id,
         name: String,
     },
+}
 
-    // Service Catalog and S3
+/// Portfolios, products, versions, constraints, and the templates in S3.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "operation", rename_all = "snake_case")]
+pub enum CatalogOp {
     CreatePortfolio {
         display_name: String,
         provider: String,
@@ -591,8 +621,12 @@ pub enum Operation {
     DeleteProduct {
         product: Id,
     },
+}
 
-    // EMR
+/// EMR clusters and their fleets.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "operation", rename_all = "snake_case")]
+pub enum EmrOp {
     RunJobFlow(Box<RunJobFlow>),
     AddInstanceFleet {
         cluster: Id,
@@ -639,72 +673,26 @@ pub enum Operation {
     TerminateCluster {
         cluster: Id,
     },
+}
 
-    // every service
+/// Tags, in the terms of the service of the resource they are on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "operation", rename_all = "snake_case")]
+pub enum TagOp {
     /// Tags to set (added or changed) and keys to remove.
-    SetTags {
-        target: Tagged,
-        set: Tags,
-        remove: Vec<String>,
-    },
+    SetTags { target: Tagged, set: Tags, remove: Vec<String> },
 }
 
 impl Operation {
     pub fn service(&self) -> Service {
-        use Operation::*;
         match self {
-            CreateSubnet { .. }
-            | DeleteSubnet { .. }
-            | CreateSecurityGroup { .. }
-            | AuthorizeRules { .. }
-            | RevokeRules { .. }
-            | UpdateRuleDescriptions { .. }
-            | DeleteSecurityGroup { .. } => Service::Ec2,
-            CreateRole { .. }
-            | UpdateRole { .. }
-            | UpdateAssumeRolePolicy { .. }
-            | AttachRolePolicies { .. }
-            | DetachRolePolicies { .. }
-            | PutRolePolicies { .. }
-            | DeleteRolePolicies { .. }
-            | CreateInstanceProfile { .. }
-            | DeleteInstanceProfile { .. }
-            | DeleteRole { .. } => Service::Iam,
-            CreateDomain { .. }
-            | UpdateDomain { .. }
-            | DeleteDomain { .. }
-            | CreateUserProfile { .. }
-            | UpdateUserProfile { .. }
-            | DeleteApp { .. }
-            | DeleteSpace { .. }
-            | DeleteUserProfile { .. } => Service::Sagemaker,
-            UploadTemplate { .. } => Service::S3,
-            CreatePortfolio { .. }
-            | UpdatePortfolio { .. }
-            | AssociatePrincipals { .. }
-            | DisassociatePrincipals { .. }
-            | DeletePortfolio { .. }
-            | CreateProduct { .. }
-            | UpdateProduct { .. }
-            | CreateProductVersion { .. }
-            | SetProductVersionsActive { .. }
-            | AssociateProduct { .. }
-            | DisassociateProduct { .. }
-            | CreateLaunchConstraint { .. }
-            | UpdateLaunchConstraint { .. }
-            | DeleteConstraint { .. }
-            | DeleteProduct { .. } => Service::ServiceCatalog,
-            RunJobFlow(_)
-            | AddInstanceFleet { .. }
-            | ModifyInstanceFleet { .. }
-            | PutManagedScalingPolicy { .. }
-            | RemoveManagedScalingPolicy { .. }
-            | SetTerminationProtection { .. }
-            | PutAutoTerminationPolicy { .. }
-            | RemoveAutoTerminationPolicy { .. }
-            | ModifyCluster { .. }
-            | TerminateCluster { .. } => Service::Emr,
-            SetTags { target, .. } => match target {
+            Operation::Ec2(_) => Service::Ec2,
+            Operation::Iam(_) => Service::Iam,
+            Operation::Sagemaker(_) => Service::Sagemaker,
+            Operation::Catalog(CatalogOp::UploadTemplate { .. }) => Service::S3,
+            Operation::Catalog(_) => Service::ServiceCatalog,
+            Operation::Emr(_) => Service::Emr,
+            Operation::Tags(TagOp::SetTags { target, .. }) => match target {
                 Tagged::Ec2 { .. } => Service::Ec2,
                 Tagged::IamRole { .. } => Service::Iam,
                 Tagged::SagemakerDomain { .. } | Tagged::SagemakerUserProfile { .. } => Service::Sagemaker,
@@ -716,71 +704,114 @@ impl Operation {
 
     /// The AWS API operations this makes, in order (the first names it in errors).
     pub fn aws_calls(&self) -> Vec<&'static str> {
-        use Operation::*;
         let one = |name: &'static str| vec![name];
         match self {
-            CreateSubnet { .. } => one("CreateSubnet"),
-            DeleteSubnet { .. } => one("DeleteSubnet"),
-            CreateSecurityGroup { .. } => one("CreateSecurityGroup"),
-            AuthorizeRules { direction: Direction::Ingress, .. } => one("AuthorizeSecurityGroupIngress"),
-            AuthorizeRules { direction: Direction::Egress, .. } => one("AuthorizeSecurityGroupEgress"),
-            RevokeRules { direction: Direction::Ingress, .. } => one("RevokeSecurityGroupIngress"),
-            RevokeRules { direction: Direction::Egress, .. } => one("RevokeSecurityGroupEgress"),
-            UpdateRuleDescriptions { direction: Direction::Ingress, .. } => {
+            Operation::Ec2(Ec2Op::CreateSubnet { .. }) => one("CreateSubnet"),
+            Operation::Ec2(Ec2Op::DeleteSubnet { .. }) => one("DeleteSubnet"),
+            Operation::Ec2(Ec2Op::CreateSecurityGroup { .. }) => one("CreateSecurityGroup"),
+            Operation::Ec2(Ec2Op::AuthorizeRules { direction: Direction::Ingress, .. }) => {
+                one("AuthorizeSecurityGroupIngress")
+            }
+            Operation::Ec2(Ec2Op::AuthorizeRules { direction: Direction::Egress, .. }) => {
+                one("AuthorizeSecurityGroupEgress")
+            }
+            Operation::Ec2(Ec2Op::RevokeRules { direction: Direction::Ingress, .. }) => {
+                one("RevokeSecurityGroupIngress")
+            }
+            Operation::Ec2(Ec2Op::RevokeRules { direction: Direction::Egress, .. }) => one("RevokeSecurityGroupEgress"),
+            Operation::Ec2(Ec2Op::UpdateRuleDescriptions { direction: Direction::Ingress, .. }) => {
                 one("UpdateSecurityGroupRuleDescriptionsIngress")
             }
-            UpdateRuleDescriptions { direction: Direction::Egress, .. } => {
+            Operation::Ec2(Ec2Op::UpdateRuleDescriptions { direction: Direction::Egress, .. }) => {
                 one("UpdateSecurityGroupRuleDescriptionsEgress")
             }
-            DeleteSecurityGroup { .. } => one("DeleteSecurityGroup"),
-            CreateRole { .. } => one("CreateRole"),
-            UpdateRole { .. } => one("UpdateRole"),
-            UpdateAssumeRolePolicy { .. } => one("UpdateAssumeRolePolicy"),
-            AttachRolePolicies { .. } => one("AttachRolePolicy"),
-            DetachRolePolicies { .. } => one("DetachRolePolicy"),
-            PutRolePolicies { .. } => one("PutRolePolicy"),
-            DeleteRolePolicies { .. } => one("DeleteRolePolicy"),
-            CreateInstanceProfile { .. } => vec!["CreateInstanceProfile", "AddRoleToInstanceProfile"],
-            DeleteInstanceProfile { role: Some(_), .. } => {
+            Operation::Ec2(Ec2Op::DeleteSecurityGroup { .. }) => one("DeleteSecurityGroup"),
+            Operation::Iam(IamOp::CreateRole { .. }) => one("CreateRole"),
+            Operation::Iam(IamOp::UpdateRole { .. }) => one("UpdateRole"),
+            Operation::Iam(IamOp::UpdateAssumeRolePolicy { .. }) => {
+                one("UpdateAssumeRolePolicy")
+            }
+            Operation::Iam(IamOp::AttachRolePolicies { .. }) => one("AttachRolePolicy"),
+            Operation::Iam(IamOp::DetachRolePolicies { .. }) => one("DetachRolePolicy"),
+            Operation::Iam(IamOp::PutRolePolicies { .. }) => one("PutRolePolicy"),
+            Operation::Iam(IamOp::DeleteRolePolicies { .. }) => one("DeleteRolePolicy"),
+            Operation::Iam(IamOp::CreateInstanceProfile { .. }) => {
+                vec!["CreateInstanceProfile", "AddRoleToInstanceProfile"]
+            }
+            Operation::Iam(IamOp::DeleteInstanceProfile { role: Some(_), .. }) => {
                 vec!["RemoveRoleFromInstanceProfile", "DeleteInstanceProfile"]
             }
-            DeleteInstanceProfile { role: None, .. } => one("DeleteInstanceProfile"),
-            DeleteRole { .. } => one("DeleteRole"),
-            CreateDomain { .. } => one("CreateDomain"),
-            UpdateDomain { .. } => one("UpdateDomain"),
-            DeleteDomain { .. } => one("DeleteDomain"),
-            CreateUserProfile { .. } => one("CreateUserProfile"),
-            UpdateUserProfile { .. } => one("UpdateUserProfile"),
-            DeleteApp { .. } => one("DeleteApp"),
-            DeleteSpace { .. } => one("DeleteSpace"),
-            DeleteUserProfile { .. } => one("DeleteUserProfile"),
-            CreatePortfolio { .. } => one("CreatePortfolio"),
-            UpdatePortfolio { .. } => one("UpdatePortfolio"),
-            AssociatePrincipals { .. } => one("AssociatePrincipalWithPortfolio"),
-            DisassociatePrincipals { .. } => one("DisassociatePrincipalFromPortfolio"),
-            DeletePortfolio { .. } => one("DeletePortfolio"),
-            UploadTemplate { .. } => one("PutObject"),
-            CreateProduct { .. } => one("CreateProduct"),
-            UpdateProduct { .. } => one("UpdateProduct"),
-            CreateProductVersion { .. } => one("CreateProvisioningArtifact"),
-            SetProductVersionsActive { .. } => one("UpdateProvisioningArtifact"),
-            AssociateProduct { .. } => one("AssociateProductWithPortfolio"),
-            DisassociateProduct { .. } => one("DisassociateProductFromPortfolio"),
-            CreateLaunchConstraint { .. } => one("CreateConstraint"),
-            UpdateLaunchConstraint { .. } => one("UpdateConstraint"),
-            DeleteConstraint { .. } => one("DeleteConstraint"),
-            DeleteProduct { .. } => one("DeleteProduct"),
-            RunJobFlow(_) => one("RunJobFlow"),
-            AddInstanceFleet { .. } => one("AddInstanceFleet"),
-            ModifyInstanceFleet { .. } => one("ModifyInstanceFleet"),
-            PutManagedScalingPolicy { .. } => one("PutManagedScalingPolicy"),
-            RemoveManagedScalingPolicy { .. } => one("RemoveManagedScalingPolicy"),
-            SetTerminationProtection { .. } => one("SetTerminationProtection"),
-            PutAutoTerminationPolicy { .. } => one("PutAutoTerminationPolicy"),
-            RemoveAutoTerminationPolicy { .. } => one("RemoveAutoTerminationPolicy"),
-            ModifyCluster { .. } => one("ModifyCluster"),
-            TerminateCluster { .. } => one("TerminateJobFlows"),
-            SetTags { target, set, remove } => {
+            Operation::Iam(IamOp::DeleteInstanceProfile { role: None, .. }) => {
+                one("DeleteInstanceProfile")
+            }
+            Operation::Iam(IamOp::DeleteRole { .. }) => one("DeleteRole"),
+            Operation::Sagemaker(SagemakerOp::CreateDomain { .. }) => {
+                one("CreateDomain")
+            }
+            Operation::Sagemaker(SagemakerOp::UpdateDomain { .. }) => {
+                one("UpdateDomain")
+            }
+            Operation::Sagemaker(SagemakerOp::DeleteDomain { .. }) => {
+                one("DeleteDomain")
+            }
+            Operation::Sagemaker(SagemakerOp::CreateUserProfile { .. }) => {
+                one("CreateUserProfile")
+            }
+            Operation::Sagemaker(SagemakerOp::UpdateUserProfile { .. }) => {
+                one("UpdateUserProfile")
+            }
+            Operation::Sagemaker(SagemakerOp::DeleteApp { .. }) => one("DeleteApp"),
+            Operation::Sagemaker(SagemakerOp::DeleteSpace { .. }) => {
+                one("DeleteSpace")
+            }
+            Operation::Sagemaker(SagemakerOp::DeleteUserProfile { .. }) => {
+                one("DeleteUserProfile")
+            }
+            Operation::Catalog(CatalogOp::CreatePortfolio { .. }) => {
+                one("CreatePortfolio")
+            }
+            Operation::Catalog(CatalogOp::UpdatePortfolio { .. }) => {
+                one("UpdatePortfolio")
+            }
+            Operation::Catalog(CatalogOp::AssociatePrincipals { .. }) => one("AssociatePrincipalWithPortfolio"),
+            Operation::Catalog(CatalogOp::DisassociatePrincipals { .. }) => one("DisassociatePrincipalFromPortfolio"),
+            Operation::Catalog(CatalogOp::DeletePortfolio { .. }) => {
+                one("DeletePortfolio")
+            }
+            Operation::Catalog(CatalogOp::UploadTemplate { .. }) => one("PutObject"),
+            Operation::Catalog(CatalogOp::CreateProduct { .. }) => one("CreateProduct"),
+            Operation::Catalog(CatalogOp::UpdateProduct { .. }) => one("UpdateProduct"),
+            Operation::Catalog(CatalogOp::CreateProductVersion { .. }) => one("CreateProvisioningArtifact"),
+            Operation::Catalog(CatalogOp::SetProductVersionsActive { .. }) => one("UpdateProvisioningArtifact"),
+            Operation::Catalog(CatalogOp::AssociateProduct { .. }) => one("AssociateProductWithPortfolio"),
+            Operation::Catalog(CatalogOp::DisassociateProduct { .. }) => one("DisassociateProductFromPortfolio"),
+            Operation::Catalog(CatalogOp::CreateLaunchConstraint { .. }) => one("CreateConstraint"),
+            Operation::Catalog(CatalogOp::UpdateLaunchConstraint { .. }) => one("UpdateConstraint"),
+            Operation::Catalog(CatalogOp::DeleteConstraint { .. }) => {
+                one("DeleteConstraint")
+            }
+            Operation::Catalog(CatalogOp::DeleteProduct { .. }) => one("DeleteProduct"),
+            Operation::Emr(EmrOp::RunJobFlow(_)) => one("RunJobFlow"),
+            Operation::Emr(EmrOp::AddInstanceFleet { .. }) => one("AddInstanceFleet"),
+            Operation::Emr(EmrOp::ModifyInstanceFleet { .. }) => one("ModifyInstanceFleet"),
+            Operation::Emr(EmrOp::PutManagedScalingPolicy { .. }) => {
+                one("PutManagedScalingPolicy")
+            }
+            Operation::Emr(EmrOp::RemoveManagedScalingPolicy { .. }) => {
+                one("RemoveManagedScalingPolicy")
+            }
+            Operation::Emr(EmrOp::SetTerminationProtection { .. }) => {
+                one("SetTerminationProtection")
+            }
+            Operation::Emr(EmrOp::PutAutoTerminationPolicy { .. }) => {
+                one("PutAutoTerminationPolicy")
+            }
+            Operation::Emr(EmrOp::RemoveAutoTerminationPolicy { .. }) => {
+                one("RemoveAutoTerminationPolicy")
+            }
+            Operation::Emr(EmrOp::ModifyCluster { .. }) => one("ModifyCluster"),
+            Operation::Emr(EmrOp::TerminateCluster { .. }) => one("TerminateJobFlows"),
+            Operation::Tags(TagOp::SetTags { target, set, remove }) => {
                 let (add, delete) = match target {
                     Tagged::Ec2 { .. } => ("CreateTags", "DeleteTags"),
                     Tagged::IamRole { .. } => ("TagRole", "UntagRole"),
@@ -810,12 +841,12 @@ impl Operation {
     pub fn outputs_id(&self) -> bool {
         matches!(
             self,
-            Operation::CreateSubnet { .. }
-                | Operation::CreateSecurityGroup { .. }
-                | Operation::CreateDomain { .. }
-                | Operation::CreatePortfolio { .. }
-                | Operation::CreateProduct { .. }
-                | Operation::RunJobFlow(_)
+            Operation::Ec2(Ec2Op::CreateSubnet { .. })
+                | Operation::Ec2(Ec2Op::CreateSecurityGroup { .. })
+                | Operation::Sagemaker(SagemakerOp::CreateDomain { .. })
+                | Operation::Catalog(CatalogOp::CreatePortfolio { .. })
+                | Operation::Catalog(CatalogOp::CreateProduct { .. })
+                | Operation::Emr(EmrOp::RunJobFlow(_))
         )
     }
 
@@ -823,15 +854,15 @@ impl Operation {
     /// role, the instance profile beside it).
     pub fn creation_tags_mut(&mut self) -> Option<&mut Tags> {
         match self {
-            Operation::CreateSubnet { tags, .. }
-            | Operation::CreateSecurityGroup { tags, .. }
-            | Operation::CreateRole { tags, .. }
-            | Operation::CreateInstanceProfile { tags, .. }
-            | Operation::CreateDomain { tags, .. }
-            | Operation::CreateUserProfile { tags, .. }
-            | Operation::CreatePortfolio { tags, .. }
-            | Operation::CreateProduct { tags, .. } => Some(tags),
-            Operation::RunJobFlow(run) => Some(&mut run.tags),
+            Operation::Ec2(Ec2Op::CreateSubnet { tags, .. })
+            | Operation::Ec2(Ec2Op::CreateSecurityGroup { tags, .. })
+            | Operation::Iam(IamOp::CreateRole { tags, .. })
+            | Operation::Iam(IamOp::CreateInstanceProfile { tags, .. })
+            | Operation::Sagemaker(SagemakerOp::CreateDomain { tags, .. })
+            | Operation::Sagemaker(SagemakerOp::CreateUserProfile { tags, .. })
+            | Operation::Catalog(CatalogOp::CreatePortfolio { tags, .. })
+            | Operation::Catalog(CatalogOp::CreateProduct { tags, .. }) => Some(tags),
+            Operation::Emr(EmrOp::RunJobFlow(run)) => Some(&mut run.tags),
             _ => None,
         }
     }
@@ -846,14 +877,14 @@ impl Operation {
 
     /// Calls `f` on every id the operation names.
     pub fn ids_mut(&mut self, f: &mut dyn FnMut(&mut Id)) {
-        use Operation::*;
         let each = |ids: &mut Vec<Id>, f: &mut dyn FnMut(&mut Id)| ids.iter_mut().for_each(&mut *f);
         match self {
-            CreateSubnet { vpc, .. } | CreateSecurityGroup { vpc, .. } => f(vpc),
-            DeleteSubnet { subnet } => f(subnet),
-            AuthorizeRules { group, rules, .. }
-            | RevokeRules { group, rules, .. }
-            | UpdateRuleDescriptions { group, rules, .. } => {
+            Operation::Ec2(Ec2Op::CreateSubnet { vpc, .. })
+            | Operation::Ec2(Ec2Op::CreateSecurityGroup { vpc, .. }) => f(vpc),
+            Operation::Ec2(Ec2Op::DeleteSubnet { subnet }) => f(subnet),
+            Operation::Ec2(Ec2Op::AuthorizeRules { group, rules, .. })
+            | Operation::Ec2(Ec2Op::RevokeRules { group, rules, .. })
+            | Operation::Ec2(Ec2Op::UpdateRuleDescriptions { group, rules, .. }) => {
                 f(group);
                 for rule in rules {
                     if let Peer::Group(peer) = &mut rule.peer {
@@ -861,28 +892,28 @@ impl Operation {
                     }
                 }
             }
-            DeleteSecurityGroup { group } => f(group),
-            CreateRole { .. }
-            | UpdateRole { .. }
-            | UpdateAssumeRolePolicy { .. }
-            | AttachRolePolicies { .. }
-            | DetachRolePolicies { .. }
-            | PutRolePolicies { .. }
-            | DeleteRolePolicies { .. }
-            | CreateInstanceProfile { .. }
-            | DeleteInstanceProfile { .. }
-            | DeleteRole { .. }
-            | UploadTemplate { .. }
-            | CreatePortfolio { .. }
-            | CreateProduct { .. }
-            | UpdateLaunchConstraint { .. }
-            | DeleteConstraint { .. } => {}
-            CreateDomain { vpc, subnets, default_user_settings, .. } => {
+            Operation::Ec2(Ec2Op::DeleteSecurityGroup { group }) => f(group),
+            Operation::Iam(IamOp::CreateRole { .. })
+            | Operation::Iam(IamOp::UpdateRole { .. })
+            | Operation::Iam(IamOp::UpdateAssumeRolePolicy { .. })
+            | Operation::Iam(IamOp::AttachRolePolicies { .. })
+            | Operation::Iam(IamOp::DetachRolePolicies { .. })
+            | Operation::Iam(IamOp::PutRolePolicies { .. })
+            | Operation::Iam(IamOp::DeleteRolePolicies { .. })
+            | Operation::Iam(IamOp::CreateInstanceProfile { .. })
+            | Operation::Iam(IamOp::DeleteInstanceProfile { .. })
+            | Operation::Iam(IamOp::DeleteRole { .. })
+            | Operation::Catalog(CatalogOp::UploadTemplate { .. })
+            | Operation::Catalog(CatalogOp::CreatePortfolio { .. })
+            | Operation::Catalog(CatalogOp::CreateProduct { .. })
+            | Operation::Catalog(CatalogOp::UpdateLaunchConstraint { .. })
+            | Operation::Catalog(CatalogOp::DeleteConstraint { .. }) => {}
+            Operation::Sagemaker(SagemakerOp::CreateDomain { vpc, subnets, default_user_settings, .. }) => {
                 f(vpc);
                 each(subnets, f);
                 each(&mut default_user_settings.security_groups, f);
             }
-            UpdateDomain { domain, subnets, default_user_settings, .. } => {
+            Operation::Sagemaker(SagemakerOp::UpdateDomain { domain, subnets, default_user_settings, .. }) => {
                 f(domain);
                 if let Some(subnets) = subnets {
                     each(subnets, f);
@@ -891,29 +922,30 @@ impl Operation {
                     each(&mut settings.security_groups, f);
                 }
             }
-            CreateUserProfile { domain, user_settings, .. } | UpdateUserProfile { domain, user_settings, .. } => {
+            Operation::Sagemaker(SagemakerOp::CreateUserProfile { domain, user_settings, .. })
+            | Operation::Sagemaker(SagemakerOp::UpdateUserProfile { domain, user_settings, .. }) => {
                 f(domain);
                 each(&mut user_settings.security_groups, f);
             }
-            DeleteDomain { domain, .. }
-            | DeleteApp { domain, .. }
-            | DeleteSpace { domain, .. }
-            | DeleteUserProfile { domain, .. } => f(domain),
-            UpdatePortfolio { portfolio, .. }
-            | AssociatePrincipals { portfolio, .. }
-            | DisassociatePrincipals { portfolio, .. }
-            | DeletePortfolio { portfolio } => f(portfolio),
-            UpdateProduct { product, .. }
-            | CreateProductVersion { product, .. }
-            | SetProductVersionsActive { product, .. }
-            | DeleteProduct { product } => f(product),
-            AssociateProduct { product, portfolio }
-            | DisassociateProduct { product, portfolio }
-            | CreateLaunchConstraint { product, portfolio, .. } => {
+            Operation::Sagemaker(SagemakerOp::DeleteDomain { domain, .. })
+            | Operation::Sagemaker(SagemakerOp::DeleteApp { domain, .. })
+            | Operation::Sagemaker(SagemakerOp::DeleteSpace { domain, .. })
+            | Operation::Sagemaker(SagemakerOp::DeleteUserProfile { domain, .. }) => f(domain),
+            Operation::Catalog(CatalogOp::UpdatePortfolio { portfolio, .. })
+            | Operation::Catalog(CatalogOp::AssociatePrincipals { portfolio, .. })
+            | Operation::Catalog(CatalogOp::DisassociatePrincipals { portfolio, .. })
+            | Operation::Catalog(CatalogOp::DeletePortfolio { portfolio }) => f(portfolio),
+            Operation::Catalog(CatalogOp::UpdateProduct { product, .. })
+            | Operation::Catalog(CatalogOp::CreateProductVersion { product, .. })
+            | Operation::Catalog(CatalogOp::SetProductVersionsActive { product, .. })
+            | Operation::Catalog(CatalogOp::DeleteProduct { product }) => f(product),
+            Operation::Catalog(CatalogOp::AssociateProduct { product, portfolio })
+            | Operation::Catalog(CatalogOp::DisassociateProduct { product, portfolio })
+            | Operation::Catalog(CatalogOp::CreateLaunchConstraint { product, portfolio, .. }) => {
                 f(product);
                 f(portfolio);
             }
-            RunJobFlow(run) => {
+            Operation::Emr(EmrOp::RunJobFlow(run)) => {
                 each(&mut run.subnets, f);
                 for group in [
                     &mut run.master_security_group,
@@ -928,16 +960,16 @@ impl Operation {
                 each(&mut run.additional_master_security_groups, f);
                 each(&mut run.additional_core_security_groups, f);
             }
-            AddInstanceFleet { cluster, .. }
-            | ModifyInstanceFleet { cluster, .. }
-            | PutManagedScalingPolicy { cluster, .. }
-            | RemoveManagedScalingPolicy { cluster }
-            | SetTerminationProtection { cluster, .. }
-            | PutAutoTerminationPolicy { cluster, .. }
-            | RemoveAutoTerminationPolicy { cluster }
-            | ModifyCluster { cluster, .. }
-            | TerminateCluster { cluster } => f(cluster),
-            SetTags { target, .. } => match target {
+            Operation::Emr(EmrOp::AddInstanceFleet { cluster, .. })
+            | Operation::Emr(EmrOp::ModifyInstanceFleet { cluster, .. })
+            | Operation::Emr(EmrOp::PutManagedScalingPolicy { cluster, .. })
+            | Operation::Emr(EmrOp::RemoveManagedScalingPolicy { cluster })
+            | Operation::Emr(EmrOp::SetTerminationProtection { cluster, .. })
+            | Operation::Emr(EmrOp::PutAutoTerminationPolicy { cluster, .. })
+            | Operation::Emr(EmrOp::RemoveAutoTerminationPolicy { cluster })
+            | Operation::Emr(EmrOp::ModifyCluster { cluster, .. })
+            | Operation::Emr(EmrOp::TerminateCluster { cluster }) => f(cluster),
+            Operation::Tags(TagOp::SetTags { target, .. }) => match target {
                 Tagged::Ec2 { id } => f(id),
                 Tagged::IamRole { .. } => {}
                 Tagged::SagemakerDomain { domain } | Tagged::SagemakerUserProfile { domain, .. } => f(domain),

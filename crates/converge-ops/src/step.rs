@@ -213,7 +213,7 @@ mod tests {
     use converge_model::Kind;
 
     use super::*;
-    use crate::{Id, Tagged};
+    use crate::{Ec2Op, Id, TagOp, Tagged};
 
     fn step(id: u32, after: &[u32], operation: Operation) -> Step {
         Step {
@@ -226,22 +226,22 @@ mod tests {
     }
 
     fn create() -> Operation {
-        Operation::CreateSecurityGroup {
+        Operation::Ec2(Ec2Op::CreateSecurityGroup {
             vpc: Id::known("vpc-1"),
             name: "g".into(),
             description: "d".into(),
             tags: Default::default(),
-        }
+        })
     }
 
     fn tag_output_of(step: u32) -> Operation {
-        Operation::SetTags {
+        Operation::Tags(TagOp::SetTags {
             target: Tagged::Ec2 {
                 id: Id::Output { output_of: StepId(step), address: Address::new(Kind::SecurityGroup, "g") },
             },
             set: Default::default(),
             remove: Vec::new(),
-        }
+        })
     }
 
     #[test]

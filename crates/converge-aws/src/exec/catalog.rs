@@ -17,7 +17,7 @@ use aws_sdk_servicecatalog::types::{
 };
 use converge_executor::{ErrorClass, ExecError, Outcome, Output};
 use converge_model::Tags;
-use converge_ops::{Operation, ProductVersion};
+use converge_ops::{CatalogOp, Operation, ProductVersion};
 
 use super::{Call, is_ours, known};
 use crate::errors::{Answer, exec_error, unless};
@@ -103,12 +103,12 @@ async fn own_product(call: &Call<'_>, name: &str, wanted: &Tags) -> Result<Optio
     Ok(None)
 }
 
-pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outcome, ExecError> {
+pub(super) async fn start(call: &Call<'_>, operation: &Operation, op: &CatalogOp) -> Result<Outcome, ExecError> {
     let catalog = &call.aws.catalog;
     let name = operation.aws_operation();
     let done = Ok(Outcome::Done(Output::none()));
-    match operation {
-        Operation::CreatePortfolio { display_name, provider, description, tags: wanted, idempotency_token } => {
+    match op {
+        CatalogOp::CreatePortfolio { display_name, provider, description, tags: wanted, idempotency_token } => {
             if let Some(id) = own_portfolio(call, display_name, wanted).await? {
                 return Ok(Outcome::Done(Output::id(id)));
             }
@@ -125,7 +125,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
             let id = call.created_id(name, created.portfolio_detail().and_then(|p| p.id()))?;
             Ok(Outcome::Done(Output::id(id)))
         }
-        Operation::UpdatePortfolio { portfolio, display_name, provider, description } => {
+        CatalogOp::UpdatePortfolio { portfolio, display_name, provider, description } => {
             catalog
                 .update_portfolio()
                 .id(known(portfolio))
@@ -137,7 +137,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 .map_err(|e| exec_error(e, name, call.address))?;
             done
         }
-        Operation::AssociatePrincipals { portfolio, principal_arns } => {
+        CatalogOp::AssociatePrincipals { portfolio, principal_arns } => {
             for arn in principal_arns {
                 catalog
                     .associate_principal_with_portfolio()
@@ -150,7 +150,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
             }
             done
         }
-        Operation::DisassociatePrincipals { portfolio, principal_arns } => {
+        CatalogOp::DisassociatePrincipals { portfolio, principal_arns } => {
             for arn in principal_arns {
                 let result = catalog
                     .disassociate_principal_from_portfolio()
@@ -163,11 +163,11 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
             }
             done
         }
-        Operation::DeletePortfolio { portfolio } => {
+        CatalogOp::DeletePortfolio { portfolio } => {
             unless(catalog.delete_portfolio().id(known(portfolio)).send().await, GONE, name, call.address)?;
             done
         }
-        Operation::UploadTemplate { bucket, key, body } => {
+        CatalogOp::UploadTemplate { bucket, key, body } => {
             // The key is the content's hash: writing it again writes the same bytes.
             call.aws
                 .s3
@@ -180,7 +180,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 .map_err(|e| exec_error(e, name, call.address))?;
             done
         }
-        Operation::CreateProduct {
+        CatalogOp::CreateProduct {
             name: product,
             owner,
             description,
@@ -215,7 +215,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 _ => Ok(call.pending(Output::id(&id), format!("product {id} to be AVAILABLE"))),
             }
         }
-        Operation::UpdateProduct { product, name: product_name, owner, description, distributor, support_email } => {
+        CatalogOp::UpdateProduct { product, name: product_name, owner, description, distributor, support_email } => {
             catalog
                 .update_product()
                 .id(known(product))
@@ -229,7 +229,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 .map_err(|e| exec_error(e, name, call.address))?;
             done
         }
-        Operation::CreateProductVersion { product, version, idempotency_token } => {
+        CatalogOp::CreateProductVersion { product, version, idempotency_token } => {
             // A version's name is its template's hash: one with the name is this one.
             let listed = catalog
                 .list_provisioning_artifacts()
@@ -262,7 +262,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 _ => done,
             }
         }
-        Operation::SetProductVersionsActive { product, versions, active } => {
+        CatalogOp::SetProductVersionsActive { product, versions, active } => {
             for version in versions {
                 catalog
                     .update_provisioning_artifact()
@@ -275,7 +275,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
             }
             done
         }
-        Operation::AssociateProduct { product, portfolio } => {
+        CatalogOp::AssociateProduct { product, portfolio } => {
             let result = catalog
                 .associate_product_with_portfolio()
                 .product_id(known(product))
@@ -285,7 +285,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
             unless(result, &[Answer::code("DuplicateResourceException")], name, call.address)?;
             done
         }
-        Operation::DisassociateProduct { product, portfolio } => {
+        CatalogOp::DisassociateProduct { product, portfolio } => {
             let result = catalog
                 .disassociate_product_from_portfolio()
                 .product_id(known(product))
@@ -295,7 +295,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
             unless(result, GONE, name, call.address)?;
             done
         }
-        Operation::CreateLaunchConstraint { product, portfolio, role_arn, idempotency_token } => {
+        CatalogOp::CreateLaunchConstraint { product, portfolio, role_arn, idempotency_token } => {
             let listed = catalog
                 .list_constraints_for_portfolio()
                 .portfolio_id(known(portfolio))
@@ -343,7 +343,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 .map_err(|e| exec_error(e, name, call.address))?;
             done
         }
-        Operation::UpdateLaunchConstraint { constraint, role_arn } => {
+        CatalogOp::UpdateLaunchConstraint { constraint, role_arn } => {
             catalog
                 .update_constraint()
                 .id(constraint)
@@ -353,15 +353,14 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 .map_err(|e| exec_error(e, name, call.address))?;
             done
         }
-        Operation::DeleteConstraint { constraint } => {
+        CatalogOp::DeleteConstraint { constraint } => {
             unless(catalog.delete_constraint().id(constraint).send().await, GONE, name, call.address)?;
             done
         }
-        Operation::DeleteProduct { product } => {
+        CatalogOp::DeleteProduct { product } => {
             unless(catalog.delete_product().id(known(product)).send().await, GONE, name, call.address)?;
             done
         }
-        _ => unreachable!("not a Service Catalog or S3 operation"),
     }
 }
 
@@ -369,7 +368,7 @@ pub(super) async fn poll(call: &Call<'_>, operation: &Operation, progress: &Outp
     let catalog = &call.aws.catalog;
     let id = progress.id.clone().unwrap_or_default();
     match operation {
-        Operation::CreateProduct { .. } => {
+        Operation::Catalog(CatalogOp::CreateProduct { .. }) => {
             let described = catalog
                 .describe_product_as_admin()
                 .id(&id)
@@ -389,7 +388,7 @@ pub(super) async fn poll(call: &Call<'_>, operation: &Operation, progress: &Outp
                 }
             }
         }
-        Operation::CreateProductVersion { product, version, .. } => {
+        Operation::Catalog(CatalogOp::CreateProductVersion { product, version, .. }) => {
             let described = catalog
                 .describe_provisioning_artifact()
                 .product_id(known(product))

@@ -6,7 +6,7 @@ use aws_sdk_ec2::types::{
 use converge_executor::{ErrorClass, ExecError, Outcome, Output};
 use converge_model::Tags;
 use converge_model::live::{OWNER_ADDRESS_TAG, OWNER_STACK_TAG};
-use converge_ops::{Direction, Operation, Peer, Rule};
+use converge_ops::{Direction, Ec2Op, Operation, Peer, Rule};
 
 use super::{Call, is_ours, known, taken};
 use crate::errors::{code_of, exec_error};
@@ -83,12 +83,12 @@ async fn current_rules(
     Ok(crate::read::ec2::rules(permissions).iter().filter_map(Rule::from_live).collect())
 }
 
-pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outcome, ExecError> {
+pub(super) async fn start(call: &Call<'_>, operation: &Operation, op: &Ec2Op) -> Result<Outcome, ExecError> {
     let ec2 = &call.aws.ec2;
     let name = operation.aws_operation();
     let done = Ok(Outcome::Done(Output::none()));
-    match operation {
-        Operation::CreateSubnet { vpc, cidr, availability_zone, tags } => {
+    match op {
+        Ec2Op::CreateSubnet { vpc, cidr, availability_zone, tags } => {
             // An interrupted apply may have made it: look for it by its tags first.
             let mut filters = owner_filters(tags);
             filters.push(Filter::builder().name("vpc-id").values(known(vpc)).build());
@@ -114,7 +114,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
             let id = call.created_id(name, created.subnet().and_then(|s| s.subnet_id()))?;
             Ok(Outcome::Done(Output::id(id)))
         }
-        Operation::DeleteSubnet { subnet } => {
+        Ec2Op::DeleteSubnet { subnet } => {
             match ec2.delete_subnet().subnet_id(known(subnet)).send().await {
                 Err(e) if code_of(&e) == Some("InvalidSubnetID.NotFound") => {}
                 other => {
@@ -123,7 +123,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
             }
             done
         }
-        Operation::CreateSecurityGroup { vpc, name: group_name, description, tags } => {
+        Ec2Op::CreateSecurityGroup { vpc, name: group_name, description, tags } => {
             let created = ec2
                 .create_security_group()
                 .vpc_id(known(vpc))
@@ -159,7 +159,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 Err(e) => Err(exec_error(e, name, call.address)),
             }
         }
-        Operation::AuthorizeRules { group, direction, rules } => {
+        Ec2Op::AuthorizeRules { group, direction, rules } => {
             let result = authorize(call, known(group), *direction, rules).await;
             match result {
                 Err(e) if e.code == "InvalidPermission.Duplicate" => {
@@ -179,25 +179,23 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 other => other.map(|()| Outcome::Done(Output::none())),
             }
         }
-        Operation::RevokeRules { group, direction, rules } => {
-            match revoke(call, known(group), *direction, rules).await {
-                Err(e) if e.code == "InvalidPermission.NotFound" => {
-                    let present = current_rules(call, known(group), *direction, name).await?;
-                    let still: Vec<Rule> = rules
-                        .iter()
-                        .filter(|r| present.iter().any(|p| p.permission() == r.permission()))
-                        .cloned()
-                        .collect();
-                    if !still.is_empty() {
-                        revoke(call, known(group), *direction, &still).await?;
-                    }
-                    done
+        Ec2Op::RevokeRules { group, direction, rules } => match revoke(call, known(group), *direction, rules).await {
+            Err(e) if e.code == "InvalidPermission.NotFound" => {
+                let present = current_rules(call, known(group), *direction, name).await?;
+                let still: Vec<Rule> = rules
+                    .iter()
+                    .filter(|r| present.iter().any(|p| p.permission() == r.permission()))
+                    .cloned()
+                    .collect();
+                if !still.is_empty() {
+                    revoke(call, known(group), *direction, &still).await?;
                 }
-                Err(e) if e.code == "InvalidGroup.NotFound" => done,
-                other => other.map(|()| Outcome::Done(Output::none())),
+                done
             }
-        }
-        Operation::UpdateRuleDescriptions { group, direction, rules } => {
+            Err(e) if e.code == "InvalidGroup.NotFound" => done,
+            other => other.map(|()| Outcome::Done(Output::none())),
+        },
+        Ec2Op::UpdateRuleDescriptions { group, direction, rules } => {
             match direction {
                 Direction::Ingress => ec2
                     .update_security_group_rule_descriptions_ingress()
@@ -218,7 +216,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
             }
             done
         }
-        Operation::DeleteSecurityGroup { group } => {
+        Ec2Op::DeleteSecurityGroup { group } => {
             match ec2.delete_security_group().group_id(known(group)).send().await {
                 Err(e) if code_of(&e) == Some("InvalidGroup.NotFound") => {}
                 other => {
@@ -227,7 +225,6 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
             }
             done
         }
-        _ => unreachable!("not an EC2 operation"),
     }
 }
 

@@ -14,7 +14,7 @@ use aws_sdk_emr::types::{
 };
 use converge_executor::{ErrorClass, ExecError, Outcome, Output};
 use converge_model::{Configuration, ManagedScaling, ResizeSettings, Tags};
-use converge_ops::{FleetConfig, Operation, RunJobFlow};
+use converge_ops::{EmrOp, FleetConfig, Operation, RunJobFlow};
 
 use super::{Call, is_ours, known, known_all};
 use crate::errors::{Answer, exec_error, unless};
@@ -270,19 +270,19 @@ async fn run_job_flow(call: &Call<'_>, run: &RunJobFlow) -> Result<String, ExecE
     call.created_id("RunJobFlow", started.job_flow_id())
 }
 
-pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outcome, ExecError> {
+pub(super) async fn start(call: &Call<'_>, operation: &Operation, op: &EmrOp) -> Result<Outcome, ExecError> {
     let emr = &call.aws.emr;
     let name = operation.aws_operation();
     let done = Ok(Outcome::Done(Output::none()));
-    match operation {
-        Operation::RunJobFlow(run) => {
+    match op {
+        EmrOp::RunJobFlow(run) => {
             let id = match own_cluster(call, run).await? {
                 Some(id) => id,
                 None => run_job_flow(call, run).await?,
             };
             poll(call, operation, &Output::id(id)).await
         }
-        Operation::AddInstanceFleet { cluster, fleet: config } => {
+        EmrOp::AddInstanceFleet { cluster, fleet: config } => {
             // Look first: a retry after a lost answer finds the fleet it added
             // (a cluster has at most one fleet of each type).
             let fleets = fleets_of(call, known(cluster)).await?;
@@ -313,14 +313,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 .map_err(|e| exec_error(e, name, call.address))?;
             done
         }
-        Operation::ModifyInstanceFleet {
-            cluster,
-            fleet: fleet_id,
-            on_demand,
-            spot,
-            resize: settings,
-            instance_types,
-        } => {
+        EmrOp::ModifyInstanceFleet { cluster, fleet: fleet_id, on_demand, spot, resize: settings, instance_types } => {
             let types = instance_types.as_ref().map(|types| {
                 types
                     .iter()
@@ -351,7 +344,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
             // The resize runs in the background; managed scaling and schedulers resize too, so converge does not wait on it.
             done
         }
-        Operation::PutManagedScalingPolicy { cluster, policy } => {
+        EmrOp::PutManagedScalingPolicy { cluster, policy } => {
             emr.put_managed_scaling_policy()
                 .cluster_id(known(cluster))
                 .managed_scaling_policy(scaling(policy))
@@ -360,7 +353,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 .map_err(|e| exec_error(e, name, call.address))?;
             done
         }
-        Operation::RemoveManagedScalingPolicy { cluster } => {
+        EmrOp::RemoveManagedScalingPolicy { cluster } => {
             emr.remove_managed_scaling_policy()
                 .cluster_id(known(cluster))
                 .send()
@@ -368,7 +361,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 .map_err(|e| exec_error(e, name, call.address))?;
             done
         }
-        Operation::SetTerminationProtection { cluster, protected } => {
+        EmrOp::SetTerminationProtection { cluster, protected } => {
             emr.set_termination_protection()
                 .job_flow_ids(known(cluster))
                 .termination_protected(*protected)
@@ -377,7 +370,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 .map_err(|e| exec_error(e, name, call.address))?;
             done
         }
-        Operation::PutAutoTerminationPolicy { cluster, idle_seconds } => {
+        EmrOp::PutAutoTerminationPolicy { cluster, idle_seconds } => {
             emr.put_auto_termination_policy()
                 .cluster_id(known(cluster))
                 .auto_termination_policy(AutoTerminationPolicy::builder().idle_timeout(*idle_seconds).build())
@@ -386,7 +379,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 .map_err(|e| exec_error(e, name, call.address))?;
             done
         }
-        Operation::RemoveAutoTerminationPolicy { cluster } => {
+        EmrOp::RemoveAutoTerminationPolicy { cluster } => {
             emr.remove_auto_termination_policy()
                 .cluster_id(known(cluster))
                 .send()
@@ -394,7 +387,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 .map_err(|e| exec_error(e, name, call.address))?;
             done
         }
-        Operation::ModifyCluster { cluster, step_concurrency } => {
+        EmrOp::ModifyCluster { cluster, step_concurrency } => {
             emr.modify_cluster()
                 .cluster_id(known(cluster))
                 .step_concurrency_level(units(*step_concurrency))
@@ -403,12 +396,11 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 .map_err(|e| exec_error(e, name, call.address))?;
             done
         }
-        Operation::TerminateCluster { cluster } => {
+        EmrOp::TerminateCluster { cluster } => {
             let result = emr.terminate_job_flows().job_flow_ids(known(cluster)).send().await;
             unless(result, CLUSTER_GONE, name, call.address)?;
             poll(call, operation, &Output::none()).await
         }
-        _ => unreachable!("not an EMR operation"),
     }
 }
 
@@ -451,8 +443,8 @@ async fn settled(call: &Call<'_>, cluster: &str, fleet: &str) -> Result<(), Exec
 
 pub(super) async fn poll(call: &Call<'_>, operation: &Operation, progress: &Output) -> Result<Outcome, ExecError> {
     let (id, creating) = match operation {
-        Operation::RunJobFlow(_) => (progress.id.clone().unwrap_or_default(), true),
-        Operation::TerminateCluster { cluster } => (known(cluster).to_owned(), false),
+        Operation::Emr(EmrOp::RunJobFlow(_)) => (progress.id.clone().unwrap_or_default(), true),
+        Operation::Emr(EmrOp::TerminateCluster { cluster }) => (known(cluster).to_owned(), false),
         _ => return Ok(Outcome::Done(progress.clone())),
     };
     let described = call.aws.emr.describe_cluster().cluster_id(&id).send().await;

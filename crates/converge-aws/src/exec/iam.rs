@@ -5,7 +5,7 @@
 use aws_sdk_iam::types::Tag;
 use converge_executor::{ErrorClass, ExecError, Outcome, Output};
 use converge_model::Tags;
-use converge_ops::Operation;
+use converge_ops::{IamOp, Operation};
 
 use super::{Call, is_ours, taken};
 use crate::errors::{Answer, code_of, exec_error, unless};
@@ -17,11 +17,11 @@ fn tags(call: &Call<'_>, tags: &Tags, operation: &'static str) -> Result<Vec<Tag
 /// IAM's answer to a delete of what is gone.
 const GONE: &[Answer] = &[Answer::code("NoSuchEntity")];
 
-pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outcome, ExecError> {
+pub(super) async fn start(call: &Call<'_>, operation: &Operation, op: &IamOp) -> Result<Outcome, ExecError> {
     let iam = &call.aws.iam;
     let name = operation.aws_operation();
-    match operation {
-        Operation::CreateRole { name: role, path, description, trust_policy, max_session_duration, tags: wanted } => {
+    match op {
+        IamOp::CreateRole { name: role, path, description, trust_policy, max_session_duration, tags: wanted } => {
             let created = iam
                 .create_role()
                 .role_name(role)
@@ -53,7 +53,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 Err(e) => return Err(exec_error(e, name, call.address)),
             }
         }
-        Operation::UpdateRole { role, description, max_session_duration } => {
+        IamOp::UpdateRole { role, description, max_session_duration } => {
             iam.update_role()
                 .role_name(role)
                 .description(description)
@@ -62,7 +62,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 .await
                 .map_err(|e| exec_error(e, name, call.address))?;
         }
-        Operation::UpdateAssumeRolePolicy { role, policy } => {
+        IamOp::UpdateAssumeRolePolicy { role, policy } => {
             iam.update_assume_role_policy()
                 .role_name(role)
                 .policy_document(policy)
@@ -70,7 +70,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 .await
                 .map_err(|e| exec_error(e, name, call.address))?;
         }
-        Operation::AttachRolePolicies { role, policy_arns } => {
+        IamOp::AttachRolePolicies { role, policy_arns } => {
             for arn in policy_arns {
                 iam.attach_role_policy()
                     .role_name(role)
@@ -80,7 +80,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                     .map_err(|e| missing_policy(exec_error(e, name, call.address), arn))?;
             }
         }
-        Operation::DetachRolePolicies { role, policy_arns } => {
+        IamOp::DetachRolePolicies { role, policy_arns } => {
             for arn in policy_arns {
                 unless(
                     iam.detach_role_policy().role_name(role).policy_arn(arn).send().await,
@@ -90,7 +90,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 )?;
             }
         }
-        Operation::PutRolePolicies { role, policies } => {
+        IamOp::PutRolePolicies { role, policies } => {
             for (policy_name, document) in policies {
                 iam.put_role_policy()
                     .role_name(role)
@@ -101,7 +101,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                     .map_err(|e| exec_error(e, name, call.address))?;
             }
         }
-        Operation::DeleteRolePolicies { role, names } => {
+        IamOp::DeleteRolePolicies { role, names } => {
             for policy_name in names {
                 unless(
                     iam.delete_role_policy().role_name(role).policy_name(policy_name).send().await,
@@ -111,7 +111,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 )?;
             }
         }
-        Operation::CreateInstanceProfile { name: profile, role, tags: wanted } => {
+        IamOp::CreateInstanceProfile { name: profile, role, tags: wanted } => {
             let created = iam
                 .create_instance_profile()
                 .instance_profile_name(profile)
@@ -152,7 +152,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 Err(e) => return Err(exec_error(e, "AddRoleToInstanceProfile", call.address)),
             }
         }
-        Operation::DeleteInstanceProfile { name: profile, role } => {
+        IamOp::DeleteInstanceProfile { name: profile, role } => {
             if let Some(role) = role {
                 let removed =
                     iam.remove_role_from_instance_profile().instance_profile_name(profile).role_name(role).send().await;
@@ -165,10 +165,9 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 call.address,
             )?;
         }
-        Operation::DeleteRole { role } => {
+        IamOp::DeleteRole { role } => {
             unless(iam.delete_role().role_name(role).send().await, GONE, name, call.address)?;
         }
-        _ => unreachable!("not an IAM operation"),
     }
     Ok(Outcome::Done(Output::none()))
 }

@@ -20,7 +20,7 @@ use aws_smithy_types::error::operation::BuildError;
 use converge_executor::{ErrorClass, ExecError, Outcome, Output};
 use converge_model::live::{OWNER_ADDRESS_TAG, OWNER_STACK_TAG, REPLACES_TAG};
 use converge_model::{Address, Tags};
-use converge_ops::{Id, Operation, Service};
+use converge_ops::{Id, Operation, TagOp};
 
 use crate::Aws;
 
@@ -109,16 +109,16 @@ pub(crate) async fn start(aws: &Aws, address: &Address, operation: &Operation) -
             format!("the operation still names {unresolved}, the output of a step not run"),
         ));
     }
-    if let Operation::SetTags { target, set, remove } = operation {
-        return tags::set(&call, target, set, remove).await.map(|()| Outcome::Done(Output::none()));
-    }
-    match operation.service() {
-        Service::Ec2 => ec2::start(&call, operation).await,
-        Service::Iam => iam::start(&call, operation).await,
-        Service::Sagemaker => sagemaker::start(&call, operation).await,
+    match operation {
+        Operation::Ec2(op) => ec2::start(&call, operation, op).await,
+        Operation::Iam(op) => iam::start(&call, operation, op).await,
+        Operation::Sagemaker(op) => sagemaker::start(&call, operation, op).await,
         // Templates are uploaded to S3 on the way to the product that uses them.
-        Service::ServiceCatalog | Service::S3 => catalog::start(&call, operation).await,
-        Service::Emr => emr::start(&call, operation).await,
+        Operation::Catalog(op) => catalog::start(&call, operation, op).await,
+        Operation::Emr(op) => emr::start(&call, operation, op).await,
+        Operation::Tags(TagOp::SetTags { target, set, remove }) => {
+            tags::set(&call, target, set, remove).await.map(|()| Outcome::Done(Output::none()))
+        }
     }
 }
 
@@ -129,10 +129,10 @@ pub(crate) async fn poll(
     progress: &Output,
 ) -> Result<Outcome, ExecError> {
     let call = Call { address, aws: aws.for_steps() };
-    match operation.service() {
-        Service::Sagemaker => sagemaker::poll(&call, operation, progress).await,
-        Service::ServiceCatalog => catalog::poll(&call, operation, progress).await,
-        Service::Emr => emr::poll(&call, operation, progress).await,
-        Service::Ec2 | Service::Iam | Service::S3 => Ok(Outcome::Done(progress.clone())),
+    match operation {
+        Operation::Sagemaker(_) => sagemaker::poll(&call, operation, progress).await,
+        Operation::Catalog(_) => catalog::poll(&call, operation, progress).await,
+        Operation::Emr(_) => emr::poll(&call, operation, progress).await,
+        Operation::Ec2(_) | Operation::Iam(_) | Operation::Tags(_) => Ok(Outcome::Done(progress.clone())),
     }
 }

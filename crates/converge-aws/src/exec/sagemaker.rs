@@ -9,7 +9,7 @@ use aws_sdk_sagemaker::types::{
 };
 use converge_executor::{ErrorClass, ExecError, Outcome, Output};
 use converge_model::Tags;
-use converge_ops::{Operation, UserSettings};
+use converge_ops::{Operation, SagemakerOp, UserSettings};
 
 use super::{Call, ec2, is_ours, known, known_all};
 use crate::errors::{Answer, code_of, exec_error, unless};
@@ -93,11 +93,11 @@ async fn own_domain(call: &Call<'_>, name: &str, wanted: &Tags) -> Result<Option
     Ok(None)
 }
 
-pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outcome, ExecError> {
+pub(super) async fn start(call: &Call<'_>, operation: &Operation, op: &SagemakerOp) -> Result<Outcome, ExecError> {
     let sagemaker = &call.aws.sagemaker;
     let name = operation.aws_operation();
-    match operation {
-        Operation::CreateDomain {
+    match op {
+        SagemakerOp::CreateDomain {
             name: domain_name,
             auth_mode,
             network_access,
@@ -129,7 +129,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
             )?;
             Ok(call.pending(Output::id(&id), format!("domain {id} to be InService")))
         }
-        Operation::UpdateDomain { domain, network_access, subnets, default_user_settings } => {
+        SagemakerOp::UpdateDomain { domain, network_access, subnets, default_user_settings } => {
             sagemaker
                 .update_domain()
                 .domain_id(known(domain))
@@ -141,7 +141,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 .map_err(|e| exec_error(e, name, call.address))?;
             Ok(call.pending(Output::none(), format!("domain {} to be InService", known(domain))))
         }
-        Operation::DeleteDomain { domain, retain_home_efs } => {
+        SagemakerOp::DeleteDomain { domain, retain_home_efs } => {
             let retention = if *retain_home_efs { RetentionType::Retain } else { RetentionType::Delete };
             let deleted = sagemaker
                 .delete_domain()
@@ -152,7 +152,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
             unless(deleted, GONE, name, call.address)?;
             poll(call, operation, &Output::none()).await
         }
-        Operation::CreateUserProfile { domain, name: user, user_settings, sso_user_name, tags: wanted } => {
+        SagemakerOp::CreateUserProfile { domain, name: user, user_settings, sso_user_name, tags: wanted } => {
             let created = sagemaker
                 .create_user_profile()
                 .domain_id(known(domain))
@@ -184,7 +184,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
             }
             Ok(call.pending(Output::none(), format!("user profile {user} to be InService")))
         }
-        Operation::UpdateUserProfile { domain, name: user, user_settings } => {
+        SagemakerOp::UpdateUserProfile { domain, name: user, user_settings } => {
             sagemaker
                 .update_user_profile()
                 .domain_id(known(domain))
@@ -195,7 +195,7 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
                 .map_err(|e| exec_error(e, name, call.address))?;
             Ok(call.pending(Output::none(), format!("user profile {user} to be InService")))
         }
-        Operation::DeleteApp { domain, user_profile, space, app_type, app_name } => {
+        SagemakerOp::DeleteApp { domain, user_profile, space, app_type, app_name } => {
             let deleted = sagemaker
                 .delete_app()
                 .domain_id(known(domain))
@@ -208,17 +208,16 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation) -> Result<Outc
             unless(deleted, GONE, name, call.address)?;
             poll(call, operation, &Output::none()).await
         }
-        Operation::DeleteSpace { domain, space } => {
+        SagemakerOp::DeleteSpace { domain, space } => {
             let deleted = sagemaker.delete_space().domain_id(known(domain)).space_name(space).send().await;
             unless(deleted, GONE, name, call.address)?;
             poll(call, operation, &Output::none()).await
         }
-        Operation::DeleteUserProfile { domain, name: user } => {
+        SagemakerOp::DeleteUserProfile { domain, name: user } => {
             let deleted = sagemaker.delete_user_profile().domain_id(known(domain)).user_profile_name(user).send().await;
             unless(deleted, GONE, name, call.address)?;
             poll(call, operation, &Output::none()).await
         }
-        _ => unreachable!("not a SageMaker operation"),
     }
 }
 
@@ -235,11 +234,12 @@ fn failed(call: &Call<'_>, what: &str, status: &str, reason: Option<&str>) -> Ex
 pub(super) async fn poll(call: &Call<'_>, operation: &Operation, progress: &Output) -> Result<Outcome, ExecError> {
     let sagemaker = &call.aws.sagemaker;
     match operation {
-        Operation::CreateDomain { .. } | Operation::UpdateDomain { .. } | Operation::DeleteDomain { .. } => {
+        Operation::Sagemaker(SagemakerOp::CreateDomain { .. })
+        | Operation::Sagemaker(SagemakerOp::UpdateDomain { .. })
+        | Operation::Sagemaker(SagemakerOp::DeleteDomain { .. }) => {
             let id = match operation {
-                Operation::UpdateDomain { domain, .. } | Operation::DeleteDomain { domain, .. } => {
-                    known(domain).to_owned()
-                }
+                Operation::Sagemaker(SagemakerOp::UpdateDomain { domain, .. })
+                | Operation::Sagemaker(SagemakerOp::DeleteDomain { domain, .. }) => known(domain).to_owned(),
                 _ => progress.id.clone().unwrap_or_default(),
             };
             let described = sagemaker.describe_domain().domain_id(&id).send().await;
@@ -248,7 +248,7 @@ pub(super) async fn poll(call: &Call<'_>, operation: &Operation, progress: &Outp
             let reason = described.as_ref().and_then(|d| d.failure_reason());
             let what = format!("domain {id}");
             match (operation, status.as_deref()) {
-                (Operation::DeleteDomain { retain_home_efs, .. }, None) => {
+                (Operation::Sagemaker(SagemakerOp::DeleteDomain { retain_home_efs, .. }), None) => {
                     if *retain_home_efs || ec2::delete_nfs_groups(call, &id).await? {
                         Ok(Outcome::Done(Output::none()))
                     } else {
@@ -258,10 +258,10 @@ pub(super) async fn poll(call: &Call<'_>, operation: &Operation, progress: &Outp
                         ))
                     }
                 }
-                (Operation::DeleteDomain { .. }, Some(status @ "Delete_Failed")) => {
+                (Operation::Sagemaker(SagemakerOp::DeleteDomain { .. }), Some(status @ "Delete_Failed")) => {
                     Err(failed(call, &what, status, reason))
                 }
-                (Operation::DeleteDomain { .. }, Some(status)) => {
+                (Operation::Sagemaker(SagemakerOp::DeleteDomain { .. }), Some(status)) => {
                     Ok(call.pending(Output::none(), format!("{what} to be deleted (now {status})")))
                 }
                 (_, None) => Err(call.fail(
@@ -277,8 +277,8 @@ pub(super) async fn poll(call: &Call<'_>, operation: &Operation, progress: &Outp
                 }
             }
         }
-        Operation::CreateUserProfile { domain, name: user, .. }
-        | Operation::UpdateUserProfile { domain, name: user, .. } => {
+        Operation::Sagemaker(SagemakerOp::CreateUserProfile { domain, name: user, .. })
+        | Operation::Sagemaker(SagemakerOp::UpdateUserProfile { domain, name: user, .. }) => {
             let described =
                 sagemaker.describe_user_profile().domain_id(known(domain)).user_profile_name(user).send().await;
             let described = described.map_err(|e| exec_error(e, "DescribeUserProfile", call.address))?;
@@ -289,7 +289,7 @@ pub(super) async fn poll(call: &Call<'_>, operation: &Operation, progress: &Outp
                 status => Ok(call.pending(Output::none(), format!("{what} to be InService (now {status})"))),
             }
         }
-        Operation::DeleteUserProfile { domain, name: user } => {
+        Operation::Sagemaker(SagemakerOp::DeleteUserProfile { domain, name: user }) => {
             let described =
                 sagemaker.describe_user_profile().domain_id(known(domain)).user_profile_name(user).send().await;
             let described = unless(described, GONE, "DescribeUserProfile", call.address)?;
@@ -302,7 +302,7 @@ pub(super) async fn poll(call: &Call<'_>, operation: &Operation, progress: &Outp
                 Some(status) => Ok(call.pending(Output::none(), format!("{what} to be deleted (now {status})"))),
             }
         }
-        Operation::DeleteApp { domain, user_profile, space, app_type, app_name } => {
+        Operation::Sagemaker(SagemakerOp::DeleteApp { domain, user_profile, space, app_type, app_name }) => {
             let described = sagemaker
                 .describe_app()
                 .domain_id(known(domain))
@@ -322,7 +322,7 @@ pub(super) async fn poll(call: &Call<'_>, operation: &Operation, progress: &Outp
                 Some(status) => Ok(call.pending(Output::none(), format!("{what} to be deleted (now {status})"))),
             }
         }
-        Operation::DeleteSpace { domain, space } => {
+        Operation::Sagemaker(SagemakerOp::DeleteSpace { domain, space }) => {
             let described = sagemaker.describe_space().domain_id(known(domain)).space_name(space).send().await;
             let described = unless(described, SPACE_GONE, "DescribeSpace", call.address)?;
             let what = format!("space {space}");

@@ -56,51 +56,13 @@ pub(super) async fn set(call: &Call<'_>, target: &Tagged, set: &Tags, remove: &[
                     .map_err(|e| exec_error(e, "UntagRole", address))?;
             }
         }
-        Tagged::SagemakerDomain { .. } | Tagged::SagemakerUserProfile { .. } => {
-            let arn = match target {
-                Tagged::SagemakerDomain { domain } => {
-                    let described = aws
-                        .sagemaker
-                        .describe_domain()
-                        .domain_id(known(domain))
-                        .send()
-                        .await
-                        .map_err(|e| exec_error(e, "DescribeDomain", address))?;
-                    described.domain_arn().unwrap_or_default().to_owned()
-                }
-                Tagged::SagemakerUserProfile { domain, name } => {
-                    let described = aws
-                        .sagemaker
-                        .describe_user_profile()
-                        .domain_id(known(domain))
-                        .user_profile_name(name)
-                        .send()
-                        .await
-                        .map_err(|e| exec_error(e, "DescribeUserProfile", address))?;
-                    described.user_profile_arn().unwrap_or_default().to_owned()
-                }
-                _ => unreachable!(),
-            };
-            if !set.is_empty() {
-                let tags =
-                    set.iter().map(|(k, v)| aws_sdk_sagemaker::types::Tag::builder().key(k).value(v).build()).collect();
-                aws.sagemaker
-                    .add_tags()
-                    .resource_arn(&arn)
-                    .set_tags(Some(tags))
-                    .send()
-                    .await
-                    .map_err(|e| exec_error(e, "AddTags", address))?;
-            }
-            if !remove.is_empty() {
-                aws.sagemaker
-                    .delete_tags()
-                    .resource_arn(&arn)
-                    .set_tag_keys(Some(remove.to_vec()))
-                    .send()
-                    .await
-                    .map_err(|e| exec_error(e, "DeleteTags", address))?;
-            }
+        Tagged::SagemakerDomain { domain } => {
+            let arn = sagemaker_arn(call, SagemakerResource::Domain(domain)).await?;
+            sagemaker_tags(call, &arn, set, remove).await?;
+        }
+        Tagged::SagemakerUserProfile { domain, name } => {
+            let arn = sagemaker_arn(call, SagemakerResource::UserProfile(domain, name)).await?;
+            sagemaker_tags(call, &arn, set, remove).await?;
         }
         Tagged::Portfolio { portfolio } => {
             let tags = catalog_tags(call, set, "UpdatePortfolio")?;
@@ -161,4 +123,62 @@ fn catalog_tags(
         .map(|(k, v)| call.built(operation, aws_sdk_servicecatalog::types::Tag::builder().key(k).value(v).build()))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Some(tags))
+}
+
+/// What SageMaker tags a domain or a user profile by: its ARN (its tag calls take ARNs, not ids).
+enum SagemakerResource<'a> {
+    Domain(&'a converge_ops::Id),
+    UserProfile(&'a converge_ops::Id, &'a str),
+}
+
+async fn sagemaker_arn(call: &Call<'_>, resource: SagemakerResource<'_>) -> Result<String, ExecError> {
+    let (aws, address) = (call.aws, call.address);
+    Ok(match resource {
+        SagemakerResource::UserProfile(domain, name) => {
+            let described = aws
+                .sagemaker
+                .describe_user_profile()
+                .domain_id(known(domain))
+                .user_profile_name(name)
+                .send()
+                .await
+                .map_err(|e| exec_error(e, "DescribeUserProfile", address))?;
+            described.user_profile_arn().unwrap_or_default().to_owned()
+        }
+        SagemakerResource::Domain(domain) => {
+            let described = aws
+                .sagemaker
+                .describe_domain()
+                .domain_id(known(domain))
+                .send()
+                .await
+                .map_err(|e| exec_error(e, "DescribeDomain", address))?;
+            described.domain_arn().unwrap_or_default().to_owned()
+        }
+    })
+}
+
+/// SageMaker's `AddTags` and `DeleteTags` on one ARN.
+async fn sagemaker_tags(call: &Call<'_>, arn: &str, set: &Tags, remove: &[String]) -> Result<(), ExecError> {
+    let (aws, address) = (call.aws, call.address);
+    if !set.is_empty() {
+        let tags = set.iter().map(|(k, v)| aws_sdk_sagemaker::types::Tag::builder().key(k).value(v).build()).collect();
+        aws.sagemaker
+            .add_tags()
+            .resource_arn(arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| exec_error(e, "AddTags", address))?;
+    }
+    if !remove.is_empty() {
+        aws.sagemaker
+            .delete_tags()
+            .resource_arn(arn)
+            .set_tag_keys(Some(remove.to_vec()))
+            .send()
+            .await
+            .map_err(|e| exec_error(e, "DeleteTags", address))?;
+    }
+    Ok(())
 }

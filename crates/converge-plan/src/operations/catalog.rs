@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use converge_model::Address;
 use converge_model::live::{LiveCatalogPortfolio, LiveCatalogProduct};
-use converge_ops::{Id, Operation, Phase};
+use converge_ops::{CatalogOp, Id, Operation, Phase};
 
 use super::{Changed, Context, ResourceOps};
 use crate::desired::{DesiredPortfolio, DesiredProduct, UNNUMBERED};
@@ -19,19 +19,20 @@ pub(super) fn create_portfolio(
 ) {
     let create = ops.push(
         phase,
-        Operation::CreatePortfolio {
+        Operation::Catalog(CatalogOp::CreatePortfolio {
             display_name: p.display_name.clone(),
             provider: p.provider.clone(),
             description: p.description.clone(),
             tags: ctx.creation_tags(address, &p.tags),
             idempotency_token: ctx.token(address, "create"),
-        },
+        }),
         &["display_name", "provider", "description", "tags"],
         &[],
     );
     if !p.principals.is_empty() {
         let portfolio = Id::Output { output_of: UNNUMBERED, address: address.clone() };
-        let operation = Operation::AssociatePrincipals { portfolio, principal_arns: p.principals.clone() };
+        let operation =
+            Operation::Catalog(CatalogOp::AssociatePrincipals { portfolio, principal_arns: p.principals.clone() });
         ops.push(phase, operation, &["principals"], &[create]);
     }
 }
@@ -45,12 +46,12 @@ pub(super) fn update_portfolio(
     let portfolio = Id::known(&live.id);
     let metadata = ["display_name", "provider", "description"];
     if changed.any(&metadata) {
-        let operation = Operation::UpdatePortfolio {
+        let operation = Operation::Catalog(CatalogOp::UpdatePortfolio {
             portfolio: portfolio.clone(),
             display_name: p.display_name.clone(),
             provider: p.provider.clone(),
             description: p.description.clone(),
-        };
+        });
         ops.push(Phase::Update, operation, &metadata, &[]);
     }
     if changed.has("principals") {
@@ -59,11 +60,15 @@ pub(super) fn update_portfolio(
             live.principal_arns.iter().filter(|a| !p.principals.contains(a)).cloned().collect();
         removed.sort();
         if !added.is_empty() {
-            let operation = Operation::AssociatePrincipals { portfolio: portfolio.clone(), principal_arns: added };
+            let operation = Operation::Catalog(CatalogOp::AssociatePrincipals {
+                portfolio: portfolio.clone(),
+                principal_arns: added,
+            });
             ops.push(Phase::Update, operation, &["principals"], &[]);
         }
         if !removed.is_empty() {
-            let operation = Operation::DisassociatePrincipals { portfolio, principal_arns: removed };
+            let operation =
+                Operation::Catalog(CatalogOp::DisassociatePrincipals { portfolio, principal_arns: removed });
             ops.push(Phase::Update, operation, &["principals"], &[]);
         }
     }
@@ -77,15 +82,21 @@ pub(super) fn delete_portfolio(ops: &mut ResourceOps, p: &LiveCatalogPortfolio, 
     if !p.principal_arns.is_empty() {
         let mut arns = p.principal_arns.clone();
         arns.sort();
-        let operation = Operation::DisassociatePrincipals { portfolio: portfolio.clone(), principal_arns: arns };
+        let operation = Operation::Catalog(CatalogOp::DisassociatePrincipals {
+            portfolio: portfolio.clone(),
+            principal_arns: arns,
+        });
         first.push(ops.push(phase, operation, &[], &[]));
     }
-    ops.push(phase, Operation::DeletePortfolio { portfolio }, &[], &first);
+    ops.push(phase, Operation::Catalog(CatalogOp::DeletePortfolio { portfolio }), &[], &first);
 }
 
 fn upload(ops: &mut ResourceOps, p: &DesiredProduct, phase: Phase) -> usize {
-    let operation =
-        Operation::UploadTemplate { bucket: p.bucket.clone(), key: p.key.clone(), body: p.template.clone() };
+    let operation = Operation::Catalog(CatalogOp::UploadTemplate {
+        bucket: p.bucket.clone(),
+        key: p.key.clone(),
+        body: p.template.clone(),
+    });
     ops.push(phase, operation, &["template"], &[])
 }
 
@@ -99,7 +110,7 @@ pub(super) fn create_product(
     let uploaded = upload(ops, p, phase);
     let create = ops.push(
         phase,
-        Operation::CreateProduct {
+        Operation::Catalog(CatalogOp::CreateProduct {
             name: p.name.clone(),
             owner: p.owner.clone(),
             description: p.description.clone(),
@@ -108,20 +119,21 @@ pub(super) fn create_product(
             tags: ctx.creation_tags(address, &p.tags),
             version: p.version.clone(),
             idempotency_token: ctx.token(address, "create"),
-        },
+        }),
         &["name", "owner", "description", "distributor", "support_email", "template", "tags"],
         &[uploaded],
     );
     let product = Id::Output { output_of: UNNUMBERED, address: address.clone() };
-    let operation = Operation::AssociateProduct { product: product.clone(), portfolio: p.portfolio.clone() };
+    let operation =
+        Operation::Catalog(CatalogOp::AssociateProduct { product: product.clone(), portfolio: p.portfolio.clone() });
     let associated = ops.push(phase, operation, &["portfolio"], &[create]);
     if let Some(role_arn) = &p.launch_role {
-        let operation = Operation::CreateLaunchConstraint {
+        let operation = Operation::Catalog(CatalogOp::CreateLaunchConstraint {
             product,
             portfolio: p.portfolio.clone(),
             role_arn: role_arn.clone(),
             idempotency_token: ctx.token(address, &format!("launch {}", p.portfolio)),
-        };
+        });
         ops.push(phase, operation, &["launch_role"], &[associated]);
     }
 }
@@ -138,14 +150,14 @@ pub(super) fn update_product(
     let update = Phase::Update;
     let metadata = ["name", "owner", "description", "distributor", "support_email"];
     if changed.any(&metadata) {
-        let operation = Operation::UpdateProduct {
+        let operation = Operation::Catalog(CatalogOp::UpdateProduct {
             product: product.clone(),
             name: p.name.clone(),
             owner: p.owner.clone(),
             description: p.description.clone(),
             distributor: p.distributor.clone(),
             support_email: p.support_email.clone(),
-        };
+        });
         ops.push(update, operation, &metadata, &[]);
     }
     if changed.has("template") {
@@ -173,20 +185,20 @@ fn template(
     let current = match existing {
         Some(version) if version.active => vec![],
         Some(version) => {
-            let operation = Operation::SetProductVersionsActive {
+            let operation = Operation::Catalog(CatalogOp::SetProductVersionsActive {
                 product: product.clone(),
                 versions: vec![version.id.clone()],
                 active: true,
-            };
+            });
             vec![ops.push(update, operation, &["template"], &[])]
         }
         None => {
             let uploaded = upload(ops, p, update);
-            let operation = Operation::CreateProductVersion {
+            let operation = Operation::Catalog(CatalogOp::CreateProductVersion {
                 product: product.clone(),
                 version: p.version.clone(),
                 idempotency_token: ctx.token(address, &format!("version {}", p.version.name)),
-            };
+            });
             vec![ops.push(update, operation, &["template"], &[uploaded])]
         }
     };
@@ -202,7 +214,8 @@ fn template(
             if older.len() == 1 { "" } else { "s" },
             older.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
         ));
-        let operation = Operation::SetProductVersionsActive { product, versions: older, active: false };
+        let operation =
+            Operation::Catalog(CatalogOp::SetProductVersionsActive { product, versions: older, active: false });
         ops.push(update, operation, &["template"], &current);
     }
 }
@@ -231,30 +244,38 @@ fn portfolios(
     let mut ready = Vec::new();
     let associated = live.portfolio_ids.iter().any(|id| is_wanted(id));
     if !associated {
-        let operation = Operation::AssociateProduct { product: product.clone(), portfolio: wanted.clone() };
+        let operation =
+            Operation::Catalog(CatalogOp::AssociateProduct { product: product.clone(), portfolio: wanted.clone() });
         ready.push(ops.push(update, operation, &["portfolio"], &[]));
     }
     let on_wanted = wanted.as_known().and_then(|id| constraints.get(id).copied());
     match (&p.launch_role, on_wanted) {
         (Some(role), Some((_, live_role))) if role == live_role => {}
         (Some(role), Some((constraint, _))) => {
-            let operation =
-                Operation::UpdateLaunchConstraint { constraint: constraint.to_owned(), role_arn: role.clone() };
+            let operation = Operation::Catalog(CatalogOp::UpdateLaunchConstraint {
+                constraint: constraint.to_owned(),
+                role_arn: role.clone(),
+            });
             ready.push(ops.push(update, operation, &["launch_role"], &[]));
         }
         (Some(role), None) => {
-            let operation = Operation::CreateLaunchConstraint {
+            let operation = Operation::Catalog(CatalogOp::CreateLaunchConstraint {
                 product: product.clone(),
                 portfolio: wanted.clone(),
                 role_arn: role.clone(),
                 idempotency_token: ctx.token(address, &format!("launch {wanted}")),
-            };
+            });
             let after = ready.clone();
             ready.push(ops.push(update, operation, &["launch_role"], &after));
         }
         // A LAUNCH constraint cannot be emptied by UpdateConstraint: it is deleted.
         (None, Some((constraint, _))) => {
-            ops.push(update, Operation::DeleteConstraint { constraint: constraint.to_owned() }, &["launch_role"], &[]);
+            ops.push(
+                update,
+                Operation::Catalog(CatalogOp::DeleteConstraint { constraint: constraint.to_owned() }),
+                &["launch_role"],
+                &[],
+            );
         }
         (None, None) => {}
     }
@@ -262,20 +283,26 @@ fn portfolios(
     for (portfolio, (constraint, _)) in constraints.iter().filter(|(portfolio, _)| !is_wanted(portfolio)) {
         let deleted = ops.push(
             update,
-            Operation::DeleteConstraint { constraint: (*constraint).to_owned() },
+            Operation::Catalog(CatalogOp::DeleteConstraint { constraint: (*constraint).to_owned() }),
             &["launch_role"],
             &ready,
         );
         if !live.portfolio_ids.iter().any(|id| id == portfolio) {
             continue;
         }
-        let operation = Operation::DisassociateProduct { product: product.clone(), portfolio: Id::known(*portfolio) };
+        let operation = Operation::Catalog(CatalogOp::DisassociateProduct {
+            product: product.clone(),
+            portfolio: Id::known(*portfolio),
+        });
         let mut after = ready.clone();
         after.push(deleted);
         ops.push(update, operation, &["portfolio"], &after);
     }
     for portfolio in live.portfolio_ids.iter().filter(|id| !is_wanted(id) && !constraints.contains_key(id.as_str())) {
-        let operation = Operation::DisassociateProduct { product: product.clone(), portfolio: Id::known(portfolio) };
+        let operation = Operation::Catalog(CatalogOp::DisassociateProduct {
+            product: product.clone(),
+            portfolio: Id::known(portfolio),
+        });
         ops.push(update, operation, &["portfolio"], &ready);
     }
 }
@@ -285,17 +312,25 @@ pub(super) fn delete_product(ops: &mut ResourceOps, p: &LiveCatalogProduct, phas
     let product = Id::known(&p.id);
     let mut constraints_gone: BTreeMap<&str, usize> = BTreeMap::new();
     for constraint in &p.launch_constraints {
-        let index = ops.push(phase, Operation::DeleteConstraint { constraint: constraint.id.clone() }, &[], &[]);
+        let index = ops.push(
+            phase,
+            Operation::Catalog(CatalogOp::DeleteConstraint { constraint: constraint.id.clone() }),
+            &[],
+            &[],
+        );
         constraints_gone.insert(constraint.portfolio_id.as_str(), index);
     }
     let mut first = Vec::new();
     for portfolio in &p.portfolio_ids {
         let after: Vec<usize> = constraints_gone.get(portfolio.as_str()).copied().into_iter().collect();
-        let operation = Operation::DisassociateProduct { product: product.clone(), portfolio: Id::known(portfolio) };
+        let operation = Operation::Catalog(CatalogOp::DisassociateProduct {
+            product: product.clone(),
+            portfolio: Id::known(portfolio),
+        });
         first.push(ops.push(phase, operation, &[], &after));
     }
     first.extend(constraints_gone.values());
     first.sort_unstable();
     first.dedup();
-    ops.push(phase, Operation::DeleteProduct { product }, &[], &first);
+    ops.push(phase, Operation::Catalog(CatalogOp::DeleteProduct { product }), &[], &first);
 }

@@ -2,7 +2,7 @@
 
 use converge_model::Address;
 use converge_model::live::{LiveSecurityGroup, LiveSubnet};
-use converge_ops::{Direction, Id, Operation, Peer, Phase, Rule};
+use converge_ops::{Direction, Ec2Op, Id, Operation, Peer, Phase, Rule};
 
 use super::{Changed, Context, ResourceOps};
 use crate::attrs::live_rules;
@@ -15,17 +15,17 @@ pub(super) fn create_subnet(
     s: &DesiredSubnet,
     phase: Phase,
 ) {
-    let operation = Operation::CreateSubnet {
+    let operation = Operation::Ec2(Ec2Op::CreateSubnet {
         vpc: s.vpc.clone(),
         cidr: s.cidr.clone(),
         availability_zone: s.availability_zone.clone(),
         tags: ctx.creation_tags(address, &s.tags),
-    };
+    });
     ops.push(phase, operation, &["vpc", "cidr", "availability_zone", "tags"], &[]);
 }
 
 pub(super) fn delete_subnet(ops: &mut ResourceOps, s: &LiveSubnet, phase: Phase) {
-    ops.push(phase, Operation::DeleteSubnet { subnet: Id::known(&s.id) }, &[], &[]);
+    ops.push(phase, Operation::Ec2(Ec2Op::DeleteSubnet { subnet: Id::known(&s.id) }), &[], &[]);
 }
 
 pub(super) fn create_group(
@@ -37,12 +37,12 @@ pub(super) fn create_group(
 ) {
     let create = ops.push(
         phase,
-        Operation::CreateSecurityGroup {
+        Operation::Ec2(Ec2Op::CreateSecurityGroup {
             vpc: g.vpc.clone(),
             name: g.name.clone(),
             description: g.description.clone(),
             tags: ctx.creation_tags(address, &g.tags),
-        },
+        }),
         &["vpc", "name", "description", "tags"],
         &[],
     );
@@ -105,18 +105,28 @@ fn change_rules(
         let rules = added;
         revoke_after = vec![ops.push(
             phase,
-            Operation::AuthorizeRules { group: group.clone(), direction, rules },
+            Operation::Ec2(Ec2Op::AuthorizeRules { group: group.clone(), direction, rules }),
             &[field],
             after,
         )];
     }
     if !described.is_empty() {
         let rules = described;
-        ops.push(phase, Operation::UpdateRuleDescriptions { group: group.clone(), direction, rules }, &[field], after);
+        ops.push(
+            phase,
+            Operation::Ec2(Ec2Op::UpdateRuleDescriptions { group: group.clone(), direction, rules }),
+            &[field],
+            after,
+        );
     }
     if !removed.is_empty() {
         let rules = removed;
-        ops.push(phase, Operation::RevokeRules { group: group.clone(), direction, rules }, &[field], &revoke_after);
+        ops.push(
+            phase,
+            Operation::Ec2(Ec2Op::RevokeRules { group: group.clone(), direction, rules }),
+            &[field],
+            &revoke_after,
+        );
     }
 }
 
@@ -128,9 +138,9 @@ pub(super) fn delete_group(ops: &mut ResourceOps, g: &LiveSecurityGroup, phase: 
         let naming_others: Vec<Rule> =
             live_rules(rules).into_iter().filter(|r| matches!(&r.peer, Peer::Group(id) if *id != own)).collect();
         if !naming_others.is_empty() {
-            let operation = Operation::RevokeRules { group: own.clone(), direction, rules: naming_others };
+            let operation = Operation::Ec2(Ec2Op::RevokeRules { group: own.clone(), direction, rules: naming_others });
             revokes.push(ops.push(Phase::RevokeRules, operation, &[], &[]));
         }
     }
-    ops.push(phase, Operation::DeleteSecurityGroup { group: own }, &[], &revokes);
+    ops.push(phase, Operation::Ec2(Ec2Op::DeleteSecurityGroup { group: own }), &[], &revokes);
 }

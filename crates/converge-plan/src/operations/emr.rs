@@ -2,7 +2,7 @@
 
 use converge_model::live::LiveEmrCluster;
 use converge_model::{Address, FleetRole};
-use converge_ops::{Id, Operation, Phase, RunJobFlow, TypeConfigurations};
+use converge_ops::{EmrOp, Id, Operation, Phase, RunJobFlow, TypeConfigurations};
 
 use super::{Changed, Context, ResourceOps};
 use crate::attrs::{FleetPart, fleet_path};
@@ -19,7 +19,7 @@ pub(super) fn create_cluster(
     let run = RunJobFlow { tags: ctx.creation_tags(address, &c.run.tags), ..c.run.clone() };
     let fields: Vec<&'static str> =
         crate::fields::of(converge_model::Kind::EmrCluster).iter().map(|f| f.path).collect();
-    ops.push(phase, Operation::RunJobFlow(Box::new(run)), &fields, &[]);
+    ops.push(phase, Operation::Emr(EmrOp::RunJobFlow(Box::new(run))), &fields, &[]);
 }
 
 pub(super) fn update_cluster(ops: &mut ResourceOps, c: &DesiredCluster, live: &LiveEmrCluster, changed: &Changed<'_>) {
@@ -27,19 +27,24 @@ pub(super) fn update_cluster(ops: &mut ResourceOps, c: &DesiredCluster, live: &L
     let update = Phase::Update;
     let run = &c.run;
     if changed.has("termination_protection") {
-        let operation =
-            Operation::SetTerminationProtection { cluster: cluster.clone(), protected: run.termination_protected };
+        let operation = Operation::Emr(EmrOp::SetTerminationProtection {
+            cluster: cluster.clone(),
+            protected: run.termination_protected,
+        });
         ops.push(update, operation, &["termination_protection"], &[]);
     }
     if changed.has("auto_termination_idle_seconds") {
         let operation = match run.auto_termination_idle_seconds {
-            Some(idle_seconds) => Operation::PutAutoTerminationPolicy { cluster: cluster.clone(), idle_seconds },
-            None => Operation::RemoveAutoTerminationPolicy { cluster: cluster.clone() },
+            Some(idle_seconds) => {
+                Operation::Emr(EmrOp::PutAutoTerminationPolicy { cluster: cluster.clone(), idle_seconds })
+            }
+            None => Operation::Emr(EmrOp::RemoveAutoTerminationPolicy { cluster: cluster.clone() }),
         };
         ops.push(update, operation, &["auto_termination_idle_seconds"], &[]);
     }
     if changed.has("step_concurrency") {
-        let operation = Operation::ModifyCluster { cluster: cluster.clone(), step_concurrency: run.step_concurrency };
+        let operation =
+            Operation::Emr(EmrOp::ModifyCluster { cluster: cluster.clone(), step_concurrency: run.step_concurrency });
         ops.push(update, operation, &["step_concurrency"], &[]);
     }
     for role in FleetRole::ALL {
@@ -47,8 +52,10 @@ pub(super) fn update_cluster(ops: &mut ResourceOps, c: &DesiredCluster, live: &L
     }
     if changed.has("scaling") {
         let operation = match &run.scaling {
-            Some(policy) => Operation::PutManagedScalingPolicy { cluster: cluster.clone(), policy: policy.clone() },
-            None => Operation::RemoveManagedScalingPolicy { cluster },
+            Some(policy) => {
+                Operation::Emr(EmrOp::PutManagedScalingPolicy { cluster: cluster.clone(), policy: policy.clone() })
+            }
+            None => Operation::Emr(EmrOp::RemoveManagedScalingPolicy { cluster }),
         };
         ops.push(update, operation, &["scaling"], &[]);
     }
@@ -65,7 +72,7 @@ fn fleet(ops: &mut ResourceOps, c: &DesiredCluster, live: &LiveEmrCluster, role:
         // Only a task fleet can be added to a running cluster.
         if let Some(fleet) = c.fleet(role).filter(|_| role == FleetRole::Task) {
             let fields: Vec<&'static str> = FleetPart::RESIZABLE.into_iter().map(path).collect();
-            ops.push(update, Operation::AddInstanceFleet { cluster, fleet: fleet.clone() }, &fields, &[]);
+            ops.push(update, Operation::Emr(EmrOp::AddInstanceFleet { cluster, fleet: fleet.clone() }), &fields, &[]);
         }
         return;
     };
@@ -89,14 +96,14 @@ fn fleet(ops: &mut ResourceOps, c: &DesiredCluster, live: &LiveEmrCluster, role:
                 fields.push(path(part));
             }
         }
-        let operation = Operation::ModifyInstanceFleet {
+        let operation = Operation::Emr(EmrOp::ModifyInstanceFleet {
             cluster: cluster.clone(),
             fleet: live_fleet.id.clone(),
             on_demand,
             spot,
             resize,
             instance_types: None,
-        };
+        });
         resized.push(ops.push(update, operation, &fields, &[]));
     }
     if changed.has(path(FleetPart::Configurations)) {
@@ -110,14 +117,14 @@ fn fleet(ops: &mut ResourceOps, c: &DesiredCluster, live: &LiveEmrCluster, role:
                 configurations: configurations.clone(),
             })
             .collect();
-        let operation = Operation::ModifyInstanceFleet {
+        let operation = Operation::Emr(EmrOp::ModifyInstanceFleet {
             cluster,
             fleet: live_fleet.id.clone(),
             on_demand: None,
             spot: None,
             resize: None,
             instance_types: Some(instance_types),
-        };
+        });
         // One modification of a fleet at a time: EMR refuses another while the fleet resizes.
         ops.push(update, operation, &[path(FleetPart::Configurations)], &resized);
     }
@@ -128,8 +135,8 @@ pub(super) fn delete_cluster(ops: &mut ResourceOps, c: &LiveEmrCluster, phase: P
     let cluster = Id::known(&c.id);
     let mut first = Vec::new();
     if c.termination_protection {
-        let operation = Operation::SetTerminationProtection { cluster: cluster.clone(), protected: false };
+        let operation = Operation::Emr(EmrOp::SetTerminationProtection { cluster: cluster.clone(), protected: false });
         first.push(ops.push(phase, operation, &[], &[]));
     }
-    ops.push(phase, Operation::TerminateCluster { cluster }, &[], &first);
+    ops.push(phase, Operation::Emr(EmrOp::TerminateCluster { cluster }), &[], &first);
 }

@@ -2,7 +2,7 @@
 
 use converge_model::Address;
 use converge_model::live::LiveIamRole;
-use converge_ops::{Operation, Phase};
+use converge_ops::{IamOp, Operation, Phase};
 
 use super::{Changed, Context, ResourceOps};
 use crate::desired::DesiredRole;
@@ -11,29 +11,31 @@ use crate::normalize;
 pub(super) fn create_role(ctx: &Context<'_>, ops: &mut ResourceOps, address: &Address, r: &DesiredRole, phase: Phase) {
     let create = ops.push(
         phase,
-        Operation::CreateRole {
+        Operation::Iam(IamOp::CreateRole {
             name: r.name.clone(),
             path: r.path.clone(),
             description: r.description.clone(),
             trust_policy: r.trust_policy.clone(),
             max_session_duration: r.max_session_duration,
             tags: ctx.creation_tags(address, &r.tags),
-        },
+        }),
         &["name", "path", "description", "trust", "max_session_duration", "tags"],
         &[],
     );
     let role = &r.name;
     if !r.managed_policies.is_empty() {
-        let operation = Operation::AttachRolePolicies { role: role.clone(), policy_arns: r.managed_policies.clone() };
+        let operation =
+            Operation::Iam(IamOp::AttachRolePolicies { role: role.clone(), policy_arns: r.managed_policies.clone() });
         ops.push(phase, operation, &["managed_policies"], &[create]);
     }
     if !r.inline_policies.is_empty() {
-        let operation = Operation::PutRolePolicies { role: role.clone(), policies: r.inline_policies.clone() };
+        let operation =
+            Operation::Iam(IamOp::PutRolePolicies { role: role.clone(), policies: r.inline_policies.clone() });
         ops.push(phase, operation, &["inline_policies"], &[create]);
     }
     if r.instance_profile {
         let tags = ctx.part_tags(address, &r.tags);
-        let operation = Operation::CreateInstanceProfile { name: role.clone(), role: role.clone(), tags };
+        let operation = Operation::Iam(IamOp::CreateInstanceProfile { name: role.clone(), role: role.clone(), tags });
         ops.push(phase, operation, &["instance_profile"], &[create]);
     }
 }
@@ -49,15 +51,16 @@ pub(super) fn update_role(
     let role = live.name.clone();
     let update = Phase::Update;
     if changed.any(&["description", "max_session_duration"]) {
-        let operation = Operation::UpdateRole {
+        let operation = Operation::Iam(IamOp::UpdateRole {
             role: role.clone(),
             description: r.description.clone().unwrap_or_default(),
             max_session_duration: r.max_session_duration,
-        };
+        });
         ops.push(update, operation, &["description", "max_session_duration"], &[]);
     }
     if changed.has("trust") {
-        let operation = Operation::UpdateAssumeRolePolicy { role: role.clone(), policy: r.trust_policy.clone() };
+        let operation =
+            Operation::Iam(IamOp::UpdateAssumeRolePolicy { role: role.clone(), policy: r.trust_policy.clone() });
         ops.push(update, operation, &["trust"], &[]);
     }
     if changed.has("managed_policies") {
@@ -69,7 +72,7 @@ pub(super) fn update_role(
         if !attach.is_empty() {
             ops.push(
                 update,
-                Operation::AttachRolePolicies { role: role.clone(), policy_arns: attach },
+                Operation::Iam(IamOp::AttachRolePolicies { role: role.clone(), policy_arns: attach }),
                 &["managed_policies"],
                 &[],
             );
@@ -77,7 +80,7 @@ pub(super) fn update_role(
         if !detach.is_empty() {
             ops.push(
                 update,
-                Operation::DetachRolePolicies { role: role.clone(), policy_arns: detach },
+                Operation::Iam(IamOp::DetachRolePolicies { role: role.clone(), policy_arns: detach }),
                 &["managed_policies"],
                 &[],
             );
@@ -97,7 +100,7 @@ pub(super) fn update_role(
         if !put.is_empty() {
             ops.push(
                 update,
-                Operation::PutRolePolicies { role: role.clone(), policies: put },
+                Operation::Iam(IamOp::PutRolePolicies { role: role.clone(), policies: put }),
                 &["inline_policies"],
                 &[],
             );
@@ -105,7 +108,7 @@ pub(super) fn update_role(
         if !delete.is_empty() {
             ops.push(
                 update,
-                Operation::DeleteRolePolicies { role: role.clone(), names: delete },
+                Operation::Iam(IamOp::DeleteRolePolicies { role: role.clone(), names: delete }),
                 &["inline_policies"],
                 &[],
             );
@@ -113,13 +116,13 @@ pub(super) fn update_role(
     }
     if changed.has("instance_profile") {
         let operation = if r.instance_profile {
-            Operation::CreateInstanceProfile {
+            Operation::Iam(IamOp::CreateInstanceProfile {
                 name: role.clone(),
                 role: role.clone(),
                 tags: ctx.part_tags(address, &r.tags),
-            }
+            })
         } else {
-            Operation::DeleteInstanceProfile { name: role.clone(), role: Some(role.clone()) }
+            Operation::Iam(IamOp::DeleteInstanceProfile { name: role.clone(), role: Some(role.clone()) })
         };
         ops.push(update, operation, &["instance_profile"], &[]);
     }
@@ -131,17 +134,22 @@ pub(super) fn delete_role(ops: &mut ResourceOps, r: &LiveIamRole, phase: Phase) 
     let role = r.name.clone();
     let mut first = Vec::new();
     if r.instance_profile {
-        let operation = Operation::DeleteInstanceProfile { name: role.clone(), role: Some(role.clone()) };
+        let operation = Operation::Iam(IamOp::DeleteInstanceProfile { name: role.clone(), role: Some(role.clone()) });
         first.push(ops.push(phase, operation, &[], &[]));
     }
     if !r.managed_policies.is_empty() {
         let mut arns = r.managed_policies.clone();
         arns.sort();
-        first.push(ops.push(phase, Operation::DetachRolePolicies { role: role.clone(), policy_arns: arns }, &[], &[]));
+        first.push(ops.push(
+            phase,
+            Operation::Iam(IamOp::DetachRolePolicies { role: role.clone(), policy_arns: arns }),
+            &[],
+            &[],
+        ));
     }
     if !r.inline_policies.is_empty() {
         let names = r.inline_policies.keys().cloned().collect();
-        first.push(ops.push(phase, Operation::DeleteRolePolicies { role: role.clone(), names }, &[], &[]));
+        first.push(ops.push(phase, Operation::Iam(IamOp::DeleteRolePolicies { role: role.clone(), names }), &[], &[]));
     }
-    ops.push(phase, Operation::DeleteRole { role }, &[], &first);
+    ops.push(phase, Operation::Iam(IamOp::DeleteRole { role }), &[], &first);
 }

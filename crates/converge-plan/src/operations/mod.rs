@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use converge_model::live::{REPLACES_TAG, SPEC_DIGEST_TAG};
 use converge_model::{Address, LiveState, Spec, Tags};
-use converge_ops::{Id, Operation, Phase, Tagged};
+use converge_ops::{Id, Operation, Phase, TagOp, Tagged};
 
 use crate::attrs::user_tags;
 use crate::change::{Action, FieldChange, ResourceChange, ownership_tags};
@@ -189,7 +189,7 @@ fn record_digest(ctx: &Context<'_>, ops: &mut ResourceOps, address: &Address, wa
         Desired::Cluster(_) => Tagged::EmrCluster { cluster: own() },
     };
     let set = Tags::from([(SPEC_DIGEST_TAG.to_owned(), digest)]);
-    ops.push(Phase::Record, Operation::SetTags { target, set, remove: Vec::new() }, &[], &created);
+    ops.push(Phase::Record, Operation::Tags(TagOp::SetTags { target, set, remove: Vec::new() }), &[], &created);
 }
 
 /// The one operation of an unchanged resource whose digest tag is `pending`
@@ -198,7 +198,12 @@ pub(crate) fn rewrite_digest(ctx: &Context<'_>, address: &Address, live: &LiveIt
     let digest = spec_digest(ctx.spec, address)?;
     let mut ops = ResourceOps::default();
     let set = Tags::from([(SPEC_DIGEST_TAG.to_owned(), digest)]);
-    ops.push(Phase::Record, Operation::SetTags { target: tag_target(live), set, remove: Vec::new() }, &[], &[]);
+    ops.push(
+        Phase::Record,
+        Operation::Tags(TagOp::SetTags { target: tag_target(live), set, remove: Vec::new() }),
+        &[],
+        &[],
+    );
     Some(ops)
 }
 
@@ -289,7 +294,7 @@ fn set_tags(
     }
     if !set.is_empty() || !remove.is_empty() {
         let before: Vec<usize> = (0..ops.ops.len()).collect();
-        ops.push(Phase::Update, Operation::SetTags { target, set, remove }, &fields, &before);
+        ops.push(Phase::Update, Operation::Tags(TagOp::SetTags { target, set, remove }), &fields, &before);
     }
 }
 

@@ -2,7 +2,7 @@
 
 use converge_model::Address;
 use converge_model::live::{HOME_EFS_TAG, LiveApp, LiveSagemakerDomain, LiveSagemakerUser, LiveSpace, SagemakerStatus};
-use converge_ops::{Id, Operation, Phase, Tagged};
+use converge_ops::{Id, Operation, Phase, SagemakerOp, TagOp, Tagged};
 
 use super::{Changed, Context, ResourceOps};
 use crate::desired::{DesiredDomain, DesiredUser};
@@ -14,7 +14,7 @@ pub(super) fn create_domain(
     d: &DesiredDomain,
     phase: Phase,
 ) {
-    let operation = Operation::CreateDomain {
+    let operation = Operation::Sagemaker(SagemakerOp::CreateDomain {
         name: d.name.clone(),
         auth_mode: d.auth_mode,
         network_access: d.network_access,
@@ -23,7 +23,7 @@ pub(super) fn create_domain(
         kms_key: d.kms_key.clone(),
         default_user_settings: d.settings.clone(),
         tags: with_retention(ctx.creation_tags(address, &d.tags), d),
-    };
+    });
     let fields = [
         "name",
         "auth_mode",
@@ -71,16 +71,20 @@ pub(super) fn update_domain(
         d.settings.clone()
     });
     if !fields.is_empty() {
-        let operation =
-            Operation::UpdateDomain { domain: Id::known(&live.id), network_access, subnets, default_user_settings };
+        let operation = Operation::Sagemaker(SagemakerOp::UpdateDomain {
+            domain: Id::known(&live.id),
+            network_access,
+            subnets,
+            default_user_settings,
+        });
         ops.push(Phase::Update, operation, &fields, &[]);
     }
     if changed.has("home_efs_on_delete") {
-        let operation = Operation::SetTags {
+        let operation = Operation::Tags(TagOp::SetTags {
             target: Tagged::SagemakerDomain { domain: Id::known(&live.id) },
             set: with_retention(Default::default(), d),
             remove: Vec::new(),
-        };
+        });
         ops.push(Phase::Update, operation, &["home_efs_on_delete"], &[]);
     }
 }
@@ -99,28 +103,33 @@ pub(super) fn delete_domain(
     };
     // Private spaces go with their user profiles (deleted first, in their own steps); shared ones here.
     let first = delete_spaces(ops, d, |space| space.owner.is_none(), phase);
-    ops.push(phase, Operation::DeleteDomain { domain: Id::known(&d.id), retain_home_efs }, &[], &first);
+    ops.push(
+        phase,
+        Operation::Sagemaker(SagemakerOp::DeleteDomain { domain: Id::known(&d.id), retain_home_efs }),
+        &[],
+        &first,
+    );
 }
 
 pub(super) fn create_user(ctx: &Context<'_>, ops: &mut ResourceOps, address: &Address, u: &DesiredUser, phase: Phase) {
-    let operation = Operation::CreateUserProfile {
+    let operation = Operation::Sagemaker(SagemakerOp::CreateUserProfile {
         domain: u.domain.clone(),
         name: u.name.clone(),
         user_settings: u.settings.clone(),
         sso_user_name: u.sso_user_name.clone(),
         tags: ctx.creation_tags(address, &u.tags),
-    };
+    });
     let fields = ["domain", "name", "execution_role", "security_groups", "sharing", "sso_user_name", "tags"];
     ops.push(phase, operation, &fields, &[]);
 }
 
 pub(super) fn update_user(ops: &mut ResourceOps, u: &DesiredUser, live: &LiveSagemakerUser, changed: &Changed<'_>) {
     if changed.any(&SETTINGS) {
-        let operation = Operation::UpdateUserProfile {
+        let operation = Operation::Sagemaker(SagemakerOp::UpdateUserProfile {
             domain: Id::known(&live.domain_id),
             name: live.name.clone(),
             user_settings: u.settings.clone(),
-        };
+        });
         ops.push(Phase::Update, operation, &SETTINGS, &[]);
     }
 }
@@ -141,7 +150,7 @@ pub(super) fn delete_user(ctx: &Context<'_>, ops: &mut ResourceOps, u: &LiveSage
         first.extend(delete_spaces(ops, domain, |space| space.owner.as_deref() == owner, phase));
     }
     let domain = Id::known(&u.domain_id);
-    ops.push(phase, Operation::DeleteUserProfile { domain, name: u.name.clone() }, &[], &first);
+    ops.push(phase, Operation::Sagemaker(SagemakerOp::DeleteUserProfile { domain, name: u.name.clone() }), &[], &first);
 }
 
 /// Deletes the running apps of `domain` that `which` selects; returns their operations.
@@ -161,13 +170,13 @@ fn delete_apps(
             (None, user) => format!("of `{}`", user.as_deref().unwrap_or_default()),
         };
         ops.notes.push(format!("deletes the running {} app `{}` {owner} first", app.app_type, app.name));
-        let operation = Operation::DeleteApp {
+        let operation = Operation::Sagemaker(SagemakerOp::DeleteApp {
             domain: Id::known(&domain.id),
             user_profile: app.user_profile.clone(),
             space: app.space.clone(),
             app_type: app.app_type.clone(),
             app_name: app.name.clone(),
-        };
+        });
         done.push(ops.push(phase, operation, &[], &[]));
     }
     done
@@ -184,7 +193,8 @@ fn delete_spaces(
     for space in domain.live_spaces().filter(|space| which(space)) {
         let apps = delete_apps(ops, domain, |app| app.space.as_deref() == Some(space.name.as_str()), phase);
         ops.notes.push(format!("deletes the space `{}` first", space.name));
-        let operation = Operation::DeleteSpace { domain: Id::known(&domain.id), space: space.name.clone() };
+        let operation =
+            Operation::Sagemaker(SagemakerOp::DeleteSpace { domain: Id::known(&domain.id), space: space.name.clone() });
         done.push(ops.push(phase, operation, &[], &apps));
     }
     done
