@@ -728,9 +728,7 @@ impl Operation {
             Operation::Ec2(Ec2Op::DeleteSecurityGroup { .. }) => one("DeleteSecurityGroup"),
             Operation::Iam(IamOp::CreateRole { .. }) => one("CreateRole"),
             Operation::Iam(IamOp::UpdateRole { .. }) => one("UpdateRole"),
-            Operation::Iam(IamOp::UpdateAssumeRolePolicy { .. }) => {
-                one("UpdateAssumeRolePolicy")
-            }
+            Operation::Iam(IamOp::UpdateAssumeRolePolicy { .. }) => one("UpdateAssumeRolePolicy"),
             Operation::Iam(IamOp::AttachRolePolicies { .. }) => one("AttachRolePolicy"),
             Operation::Iam(IamOp::DetachRolePolicies { .. }) => one("DetachRolePolicy"),
             Operation::Iam(IamOp::PutRolePolicies { .. }) => one("PutRolePolicy"),
@@ -741,43 +739,21 @@ impl Operation {
             Operation::Iam(IamOp::DeleteInstanceProfile { role: Some(_), .. }) => {
                 vec!["RemoveRoleFromInstanceProfile", "DeleteInstanceProfile"]
             }
-            Operation::Iam(IamOp::DeleteInstanceProfile { role: None, .. }) => {
-                one("DeleteInstanceProfile")
-            }
+            Operation::Iam(IamOp::DeleteInstanceProfile { role: None, .. }) => one("DeleteInstanceProfile"),
             Operation::Iam(IamOp::DeleteRole { .. }) => one("DeleteRole"),
-            Operation::Sagemaker(SagemakerOp::CreateDomain { .. }) => {
-                one("CreateDomain")
-            }
-            Operation::Sagemaker(SagemakerOp::UpdateDomain { .. }) => {
-                one("UpdateDomain")
-            }
-            Operation::Sagemaker(SagemakerOp::DeleteDomain { .. }) => {
-                one("DeleteDomain")
-            }
-            Operation::Sagemaker(SagemakerOp::CreateUserProfile { .. }) => {
-                one("CreateUserProfile")
-            }
-            Operation::Sagemaker(SagemakerOp::UpdateUserProfile { .. }) => {
-                one("UpdateUserProfile")
-            }
+            Operation::Sagemaker(SagemakerOp::CreateDomain { .. }) => one("CreateDomain"),
+            Operation::Sagemaker(SagemakerOp::UpdateDomain { .. }) => one("UpdateDomain"),
+            Operation::Sagemaker(SagemakerOp::DeleteDomain { .. }) => one("DeleteDomain"),
+            Operation::Sagemaker(SagemakerOp::CreateUserProfile { .. }) => one("CreateUserProfile"),
+            Operation::Sagemaker(SagemakerOp::UpdateUserProfile { .. }) => one("UpdateUserProfile"),
             Operation::Sagemaker(SagemakerOp::DeleteApp { .. }) => one("DeleteApp"),
-            Operation::Sagemaker(SagemakerOp::DeleteSpace { .. }) => {
-                one("DeleteSpace")
-            }
-            Operation::Sagemaker(SagemakerOp::DeleteUserProfile { .. }) => {
-                one("DeleteUserProfile")
-            }
-            Operation::Catalog(CatalogOp::CreatePortfolio { .. }) => {
-                one("CreatePortfolio")
-            }
-            Operation::Catalog(CatalogOp::UpdatePortfolio { .. }) => {
-                one("UpdatePortfolio")
-            }
+            Operation::Sagemaker(SagemakerOp::DeleteSpace { .. }) => one("DeleteSpace"),
+            Operation::Sagemaker(SagemakerOp::DeleteUserProfile { .. }) => one("DeleteUserProfile"),
+            Operation::Catalog(CatalogOp::CreatePortfolio { .. }) => one("CreatePortfolio"),
+            Operation::Catalog(CatalogOp::UpdatePortfolio { .. }) => one("UpdatePortfolio"),
             Operation::Catalog(CatalogOp::AssociatePrincipals { .. }) => one("AssociatePrincipalWithPortfolio"),
             Operation::Catalog(CatalogOp::DisassociatePrincipals { .. }) => one("DisassociatePrincipalFromPortfolio"),
-            Operation::Catalog(CatalogOp::DeletePortfolio { .. }) => {
-                one("DeletePortfolio")
-            }
+            Operation::Catalog(CatalogOp::DeletePortfolio { .. }) => one("DeletePortfolio"),
             Operation::Catalog(CatalogOp::UploadTemplate { .. }) => one("PutObject"),
             Operation::Catalog(CatalogOp::CreateProduct { .. }) => one("CreateProduct"),
             Operation::Catalog(CatalogOp::UpdateProduct { .. }) => one("UpdateProduct"),
@@ -787,28 +763,16 @@ impl Operation {
             Operation::Catalog(CatalogOp::DisassociateProduct { .. }) => one("DisassociateProductFromPortfolio"),
             Operation::Catalog(CatalogOp::CreateLaunchConstraint { .. }) => one("CreateConstraint"),
             Operation::Catalog(CatalogOp::UpdateLaunchConstraint { .. }) => one("UpdateConstraint"),
-            Operation::Catalog(CatalogOp::DeleteConstraint { .. }) => {
-                one("DeleteConstraint")
-            }
+            Operation::Catalog(CatalogOp::DeleteConstraint { .. }) => one("DeleteConstraint"),
             Operation::Catalog(CatalogOp::DeleteProduct { .. }) => one("DeleteProduct"),
             Operation::Emr(EmrOp::RunJobFlow(_)) => one("RunJobFlow"),
             Operation::Emr(EmrOp::AddInstanceFleet { .. }) => one("AddInstanceFleet"),
             Operation::Emr(EmrOp::ModifyInstanceFleet { .. }) => one("ModifyInstanceFleet"),
-            Operation::Emr(EmrOp::PutManagedScalingPolicy { .. }) => {
-                one("PutManagedScalingPolicy")
-            }
-            Operation::Emr(EmrOp::RemoveManagedScalingPolicy { .. }) => {
-                one("RemoveManagedScalingPolicy")
-            }
-            Operation::Emr(EmrOp::SetTerminationProtection { .. }) => {
-                one("SetTerminationProtection")
-            }
-            Operation::Emr(EmrOp::PutAutoTerminationPolicy { .. }) => {
-                one("PutAutoTerminationPolicy")
-            }
-            Operation::Emr(EmrOp::RemoveAutoTerminationPolicy { .. }) => {
-                one("RemoveAutoTerminationPolicy")
-            }
+            Operation::Emr(EmrOp::PutManagedScalingPolicy { .. }) => one("PutManagedScalingPolicy"),
+            Operation::Emr(EmrOp::RemoveManagedScalingPolicy { .. }) => one("RemoveManagedScalingPolicy"),
+            Operation::Emr(EmrOp::SetTerminationProtection { .. }) => one("SetTerminationProtection"),
+            Operation::Emr(EmrOp::PutAutoTerminationPolicy { .. }) => one("PutAutoTerminationPolicy"),
+            Operation::Emr(EmrOp::RemoveAutoTerminationPolicy { .. }) => one("RemoveAutoTerminationPolicy"),
             Operation::Emr(EmrOp::ModifyCluster { .. }) => one("ModifyCluster"),
             Operation::Emr(EmrOp::TerminateCluster { .. }) => one("TerminateJobFlows"),
             Operation::Tags(TagOp::SetTags { target, set, remove }) => {
