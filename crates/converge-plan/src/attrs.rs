@@ -4,18 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use converge_model::live::{
-    LiveCatalogPortfolio, LiveCatalogProduct, LiveConfiguration, LiveEmrCluster, LiveFleet, LiveIamRole,
-    LiveInstanceType, LiveResize, LiveRule, LiveSagemakerDomain, LiveSagemakerUser, LiveSecurityGroup, LiveSharing,
-    LiveSubnet,
-};
+use converge_model::live::{LiveConfiguration, LiveFleet, LiveInstanceType, LiveResize, LiveRule, LiveSharing};
 use converge_model::{
     Configuration, EbsVolume, FleetRole, ManagedScaling, OnDemandAllocation, ResizeSettings, SharingSettings,
     SpotAllocation, SpotTimeoutAction, Tags,
 };
-use converge_ops::{FleetConfig, Id, InstanceTypeSpec, IpProtocol, Peer, Rule, UserSettings};
+use converge_ops::{Id, InstanceTypeSpec, IpProtocol, Peer, Rule};
 
-use crate::desired::{Desired, DesiredCluster};
 use crate::normalize;
 use crate::value::Value;
 
@@ -45,11 +40,11 @@ pub(crate) fn user_tags(tags: &Tags) -> Tags {
         .collect()
 }
 
-fn tag_map(tags: &Tags) -> Value {
+pub(crate) fn tag_map(tags: &Tags) -> Value {
     Value::Map(user_tags(tags).into_iter().map(|(k, v)| (k, Value::Str(v))).collect())
 }
 
-fn doc(text: &str) -> Value {
+pub(crate) fn doc(text: &str) -> Value {
     normalize::policy(text).map_or_else(|| Value::Text(text.to_owned()), Value::Doc)
 }
 
@@ -61,7 +56,7 @@ pub(crate) struct Documents {
 }
 
 impl Documents {
-    fn doc(&self, text: &str) -> Value {
+    pub(crate) fn doc(&self, text: &str) -> Value {
         if let Some(value) = self.normalised.borrow().get(text) {
             return value.clone();
         }
@@ -122,7 +117,7 @@ pub(crate) fn rules_value(rules: &[Rule], own: &Id) -> Value {
 /// Notebook sharing. None written is `Disabled` (what a new domain has, and
 /// what converge sends to turn it off); once disabled, an output path and key
 /// AWS may keep are of no consequence: `Disabled` is `Null`, however reached.
-fn sharing(s: Option<&SharingSettings>) -> Value {
+pub(crate) fn sharing(s: Option<&SharingSettings>) -> Value {
     s.map_or(Value::Null, |s| {
         sharing_value(s.notebook_output.aws(), s.s3_output_path.as_deref(), s.s3_kms_key.as_deref())
     })
@@ -139,89 +134,8 @@ fn sharing_value(output: &str, path: Option<&str>, key: Option<&str>) -> Value {
     ]))
 }
 
-fn settings(a: &mut Attrs, s: &UserSettings) {
-    a.set("execution_role", Value::opt_str(s.execution_role.as_deref()));
-    a.set("security_groups", Value::ids(&s.security_groups));
-    a.set("sharing", sharing(s.sharing.as_ref()));
-}
-
-/// The values of a desired resource. `own` is the resource's id (for `self` rules).
-pub(crate) fn desired(d: &Desired, own: &Id, documents: &Documents) -> Attrs {
-    let mut a = Attrs::default();
-    match d {
-        Desired::Subnet(s) => {
-            a.set("vpc", Value::id(&s.vpc));
-            a.set("cidr", Value::str(&s.cidr));
-            a.set("availability_zone", Value::str(&s.availability_zone));
-            a.set("tags", tag_map(&s.tags));
-        }
-        Desired::Group(g) => {
-            a.set("vpc", Value::id(&g.vpc));
-            a.set("name", Value::str(&g.name));
-            a.set("description", Value::str(&g.description));
-            a.set("ingress", rules_value(&g.ingress, own));
-            a.set("egress", rules_value(&g.egress, own));
-            a.set("tags", tag_map(&g.tags));
-        }
-        Desired::Role(role) => {
-            a.set("name", Value::str(&role.name));
-            a.set("path", Value::str(&role.path));
-            a.set("description", Value::opt_str(role.description.as_deref()));
-            a.set("trust", documents.doc(&role.trust_policy));
-            a.set("managed_policies", Value::strings(&role.managed_policies));
-            a.set(
-                "inline_policies",
-                Value::Map(role.inline_policies.iter().map(|(k, d)| (k.clone(), documents.doc(d))).collect()),
-            );
-            a.set("instance_profile", Value::Bool(role.instance_profile));
-            a.set("max_session_duration", Value::Int(role.max_session_duration));
-            a.set("tags", tag_map(&role.tags));
-        }
-        Desired::Domain(d) => {
-            a.set("name", Value::str(&d.name));
-            a.set("auth_mode", Value::str(d.auth_mode.aws()));
-            a.set("vpc", Value::id(&d.vpc));
-            a.set("kms_key", Value::opt_str(d.kms_key.as_deref()));
-            a.set("network_access", Value::str(d.network_access.aws()));
-            a.set("subnets", Value::ids(&d.subnets));
-            settings(&mut a, &d.settings);
-            a.set("home_efs_on_delete", Value::str(d.home_efs_on_delete.aws()));
-            a.set("tags", tag_map(&d.tags));
-        }
-        Desired::User(u) => {
-            a.set("domain", Value::id(&u.domain));
-            a.set("name", Value::str(&u.name));
-            settings(&mut a, &u.settings);
-            a.set("sso_user_name", Value::opt_str(u.sso_user_name.as_deref()));
-            a.set("tags", tag_map(&u.tags));
-        }
-        Desired::Portfolio(p) => {
-            a.set("display_name", Value::str(&p.display_name));
-            a.set("provider", Value::str(&p.provider));
-            a.set("description", Value::opt_str(p.description.as_deref()));
-            a.set("principals", Value::strings(&p.principals));
-            a.set("tags", tag_map(&p.tags));
-        }
-        Desired::Product(p) => {
-            a.set("portfolio", Value::id(&p.portfolio));
-            a.set("name", Value::str(&p.name));
-            a.set("owner", Value::str(&p.owner));
-            a.set("description", Value::opt_str(p.description.as_deref()));
-            a.set("distributor", Value::opt_str(p.distributor.as_deref()));
-            a.set("support_email", Value::opt_str(p.support_email.as_deref()));
-            a.set("template", Value::str(&p.version.name));
-            a.texts.insert("template", p.template.clone());
-            let constraints = p.launch_role.iter().map(|role| (id_key(&p.portfolio), Value::str(role))).collect();
-            a.set("launch_role", Value::Map(constraints));
-            a.set("tags", tag_map(&p.tags));
-        }
-        Desired::Cluster(c) => cluster(&mut a, c),
-    }
-    a
-}
-
 /// An id as a map key: the id, or `(address, known after apply)`.
-fn id_key(id: &Id) -> String {
+pub(crate) fn id_key(id: &Id) -> String {
     match id {
         Id::Known(id) => id.clone(),
         Id::Output { address, .. } => format!("({address}, known after apply)"),
@@ -261,7 +175,7 @@ fn instance_type_text(
     text
 }
 
-fn desired_type(t: &InstanceTypeSpec) -> Value {
+pub(crate) fn desired_type(t: &InstanceTypeSpec) -> Value {
     let ebs = t
         .ebs
         .iter()
@@ -275,7 +189,7 @@ fn desired_type(t: &InstanceTypeSpec) -> Value {
     Value::Str(instance_type_text(&t.instance_type, t.weight, t.bid_percent, ebs, t.ebs_optimized))
 }
 
-fn live_type(t: &LiveInstanceType) -> Value {
+pub(crate) fn live_type(t: &LiveInstanceType) -> Value {
     let ebs = t.ebs.iter().map(|v| volume_text(&v.volume_type, v.size, v.iops, v.throughput)).collect();
     Value::Str(instance_type_text(&t.instance_type, t.weight, t.bid_percent, ebs, t.ebs_optimized))
 }
@@ -296,7 +210,7 @@ pub(crate) fn live_types(fleet: &LiveFleet, default_ebs: &[&str]) -> Value {
     )
 }
 
-fn launch_text(
+pub(crate) fn launch_text(
     timeout: Option<(i64, SpotTimeoutAction)>,
     spot: Option<SpotAllocation>,
     on_demand: Option<OnDemandAllocation>,
@@ -317,7 +231,7 @@ fn launch_text(
 
 /// Resize settings as a map of the keys set (`Null` for none); the desired
 /// side names only what the spec writes.
-fn resize_value(resize: &ResizeSettings) -> Value {
+pub(crate) fn resize_value(resize: &ResizeSettings) -> Value {
     if *resize == ResizeSettings::default() {
         return Value::Null;
     }
@@ -372,7 +286,7 @@ pub(crate) fn configurations(items: &[LiveConfiguration]) -> Vec<Configuration> 
         .collect()
 }
 
-fn scaling_value(s: &ManagedScaling) -> Value {
+pub(crate) fn scaling_value(s: &ManagedScaling) -> Value {
     Value::Map(BTreeMap::from([
         ("unit".to_owned(), Value::str(s.unit.aws())),
         ("min".to_owned(), Value::Int(s.min)),
@@ -382,12 +296,12 @@ fn scaling_value(s: &ManagedScaling) -> Value {
     ]))
 }
 
-fn bootstrap_text(name: &str, path: &str, args: &[String]) -> String {
+pub(crate) fn bootstrap_text(name: &str, path: &str, args: &[String]) -> String {
     if args.is_empty() { format!("{name}: {path}") } else { format!("{name}: {path} {}", args.join(" ")) }
 }
 
 /// The field path of a fleet's part: `task.spot`.
-pub(crate) fn fleet_path(role: FleetRole, part: FleetPart) -> &'static str {
+pub(crate) const fn fleet_path(role: FleetRole, part: FleetPart) -> &'static str {
     use FleetPart::*;
     use FleetRole::*;
     match (role, part) {
@@ -442,179 +356,10 @@ impl FleetPart {
     ];
 }
 
-fn desired_fleet(a: &mut Attrs, fleet: &FleetConfig) {
-    let role = fleet.role;
-    let path = |part| fleet_path(role, part);
-    a.set(path(FleetPart::Name), Value::opt_str(fleet.name.as_deref()));
-    a.set(path(FleetPart::InstanceTypes), Value::set(fleet.instance_types.iter().map(desired_type)));
-    a.set(
-        path(FleetPart::Launch),
-        launch_text(
-            fleet.spot_timeout.map(|t| (t.minutes, t.action)),
-            fleet.spot_allocation,
-            fleet.on_demand_allocation,
-        ),
-    );
-    let configurations = fleet.instance_types.first().map(|t| t.configurations.as_slice()).unwrap_or_default();
-    a.set(path(FleetPart::Configurations), configurations_value(configurations));
-    if role == FleetRole::Master {
-        a.set(path(FleetPart::Market), Value::str(if fleet.on_demand > 0 { "on-demand" } else { "spot" }));
-    } else {
-        a.set(path(FleetPart::OnDemand), Value::Int(fleet.on_demand));
-        a.set(path(FleetPart::Spot), Value::Int(fleet.spot));
-        a.set(path(FleetPart::Resize), fleet.resize.as_ref().map_or(Value::Null, resize_value));
-    }
-}
-
-fn cluster(a: &mut Attrs, c: &DesiredCluster) {
-    let run = &c.run;
-    a.set("name", Value::str(&run.name));
-    a.set("release", Value::str(&run.release));
-    a.set("applications", Value::set(run.applications.iter().map(|s| Value::Str(s.to_ascii_lowercase()))));
-    a.set("subnets", Value::ids(&run.subnets));
-    a.set("service_role", Value::str(&run.service_role));
-    a.set("instance_profile", Value::str(&run.instance_profile));
-    let group = |g: &Option<Id>| g.as_ref().map_or(Value::Null, Value::id);
-    a.set("master_security_group", group(&run.master_security_group));
-    a.set("core_security_group", group(&run.core_security_group));
-    a.set("service_access_security_group", group(&run.service_access_security_group));
-    a.set("additional_master_security_groups", Value::ids(&run.additional_master_security_groups));
-    a.set("additional_core_security_groups", Value::ids(&run.additional_core_security_groups));
-    a.set("log_uri", run.log_uri.as_deref().map_or(Value::Null, |u| Value::Str(normalize::s3_uri(u))));
-    a.set("key_name", Value::opt_str(run.key_name.as_deref()));
-    a.set(
-        "bootstrap",
-        Value::List(run.bootstrap.iter().map(|b| Value::Str(bootstrap_text(&b.name, &b.path, &b.args))).collect()),
-    );
-    a.set("configurations", configurations_value(&run.configurations));
-    a.set("ebs_root_volume_size", run.ebs_root_volume_size.map_or(Value::Null, Value::Int));
-    a.set("termination_protection", Value::Bool(run.termination_protected));
-    a.set("auto_termination_idle_seconds", run.auto_termination_idle_seconds.map_or(Value::Null, Value::Int));
-    a.set("step_concurrency", Value::Int(run.step_concurrency));
-    for fleet in &run.fleets {
-        desired_fleet(a, fleet);
-    }
-    a.set("scaling", run.scaling.as_ref().map_or(Value::Null, scaling_value));
-    a.set("tags", tag_map(&run.tags));
-}
-
 // ---- live side -------------------------------------------------------------
 
-pub(crate) fn live_subnet(s: &LiveSubnet) -> Attrs {
-    let mut a = Attrs::default();
-    a.set("vpc", Value::str(&s.vpc_id));
-    a.set("cidr", Value::Str(normalize::cidr(&s.cidr)));
-    a.set("availability_zone", Value::str(&s.availability_zone));
-    a.set("tags", tag_map(&s.tags));
-    a
-}
-
-pub(crate) fn live_security_group(g: &LiveSecurityGroup) -> Attrs {
-    let own = Id::known(&g.id);
-    let mut a = Attrs::default();
-    a.set("vpc", Value::str(&g.vpc_id));
-    a.set("name", Value::str(&g.name));
-    a.set("description", Value::str(&g.description));
-    a.set("ingress", rules_value(&live_rules(&g.ingress), &own));
-    a.set("egress", rules_value(&live_rules(&g.egress), &own));
-    a.set("tags", tag_map(&g.tags));
-    a
-}
-
-pub(crate) fn live_iam_role(role: &LiveIamRole) -> Attrs {
-    let mut a = Attrs::default();
-    a.set("name", Value::str(&role.name));
-    a.set("path", Value::str(&role.path));
-    a.set("description", Value::opt_str(role.description.as_deref()));
-    a.set("trust", doc(&role.assume_role_policy));
-    a.set("managed_policies", Value::strings(&role.managed_policies));
-    a.set("inline_policies", Value::Map(role.inline_policies.iter().map(|(k, d)| (k.clone(), doc(d))).collect()));
-    a.set("instance_profile", Value::Bool(role.instance_profile));
-    a.set("max_session_duration", Value::Int(role.max_session_duration));
-    a.set("tags", tag_map(&role.tags));
-    a
-}
-
-fn live_sharing(s: Option<&LiveSharing>) -> Value {
+pub(crate) fn live_sharing(s: Option<&LiveSharing>) -> Value {
     s.map_or(Value::Null, |s| sharing_value(&s.notebook_output, s.s3_output_path.as_deref(), s.s3_kms_key.as_deref()))
-}
-
-pub(crate) fn live_domain(d: &LiveSagemakerDomain) -> Attrs {
-    let mut a = Attrs::default();
-    a.set("name", Value::str(&d.name));
-    a.set("auth_mode", Value::str(d.auth_mode.to_ascii_uppercase()));
-    a.set("vpc", Value::str(&d.vpc_id));
-    a.set("kms_key", Value::opt_str(d.kms_key.as_deref()));
-    a.set("network_access", Value::str(&d.network_access));
-    a.set("subnets", Value::strings(&d.subnet_ids));
-    a.set("execution_role", Value::str(&d.execution_role));
-    a.set("security_groups", Value::strings(&d.security_group_ids));
-    a.set("sharing", live_sharing(d.sharing.as_ref()));
-    a.set("home_efs_on_delete", Value::str(if d.retains_home_efs() { "Retain" } else { "Delete" }));
-    a.set("tags", tag_map(&d.tags));
-    a
-}
-
-pub(crate) fn live_user(u: &LiveSagemakerUser) -> Attrs {
-    let mut a = Attrs::default();
-    a.set("domain", Value::str(&u.domain_id));
-    a.set("name", Value::str(&u.name));
-    a.set("execution_role", Value::opt_str(u.execution_role.as_deref()));
-    a.set("security_groups", Value::strings(&u.security_group_ids));
-    a.set("sharing", live_sharing(u.sharing.as_ref()));
-    a.set("sso_user_name", Value::opt_str(u.sso_user_name.as_deref()));
-    a.set("tags", tag_map(&u.tags));
-    a
-}
-
-pub(crate) fn live_portfolio(p: &LiveCatalogPortfolio) -> Attrs {
-    let mut a = Attrs::default();
-    a.set("display_name", Value::str(&p.display_name));
-    a.set("provider", Value::str(&p.provider));
-    a.set("description", Value::opt_str(p.description.as_deref()));
-    a.set("principals", Value::strings(&p.principal_arns));
-    a.set("tags", tag_map(&p.tags));
-    a
-}
-
-pub(crate) fn live_product(p: &LiveCatalogProduct) -> Attrs {
-    let mut a = Attrs::default();
-    let portfolio = match p.portfolio_ids.as_slice() {
-        [] => Value::Null,
-        [one] => Value::str(one),
-        many => Value::strings(many),
-    };
-    a.set("portfolio", portfolio);
-    a.set("name", Value::str(&p.name));
-    a.set("owner", Value::str(&p.owner));
-    a.set("description", Value::opt_str(p.description.as_deref()));
-    a.set("distributor", Value::opt_str(p.distributor.as_deref()));
-    a.set("support_email", Value::opt_str(p.support_email.as_deref()));
-    // One active version is the template; several are a change (the older ones
-    // are deactivated). A version converge made is named after its template's
-    // content; one made by hand is known by the content read back, when it was.
-    let active: Vec<String> = p
-        .versions
-        .iter()
-        .filter(|v| v.active)
-        .map(|v| match &v.template {
-            Some(text) if !v.name.starts_with("sha256:") => crate::desired::template_version(text),
-            _ => v.name.clone(),
-        })
-        .collect();
-    let template = match active.as_slice() {
-        [] => Value::Null,
-        [one] => Value::str(one),
-        many => Value::strings(many),
-    };
-    a.set("template", template);
-    if let Some(text) = p.current_version().and_then(|v| v.template.clone()) {
-        a.texts.insert("template", text);
-    }
-    let constraints = p.launch_constraints.iter().map(|c| (c.portfolio_id.clone(), Value::str(&c.role_arn))).collect();
-    a.set("launch_role", Value::Map(constraints));
-    a.set("tags", tag_map(&p.tags));
-    a
 }
 
 /// The configurations of a live fleet: those of its instance types when they
@@ -637,77 +382,4 @@ pub(crate) fn live_resize(resize: Option<&LiveResize>) -> ResizeSettings {
         on_demand_timeout_minutes: resize.on_demand_timeout_minutes,
         on_demand_allocation: resize.on_demand_allocation.as_deref().and_then(OnDemandAllocation::from_aws),
     }
-}
-
-fn live_fleet(a: &mut Attrs, fleet: &LiveFleet) {
-    let role = fleet.role;
-    let path = |part| fleet_path(role, part);
-    a.set(path(FleetPart::Name), Value::opt_str(fleet.name.as_deref()));
-    a.set(path(FleetPart::InstanceTypes), Value::set(fleet.instance_types.iter().map(live_type)));
-    let timeout =
-        fleet.spot_timeout_minutes.zip(fleet.spot_timeout_action.as_deref().and_then(SpotTimeoutAction::from_aws));
-    a.set(
-        path(FleetPart::Launch),
-        launch_text(
-            timeout,
-            fleet.spot_allocation.as_deref().and_then(SpotAllocation::from_aws),
-            fleet.on_demand_allocation.as_deref().and_then(OnDemandAllocation::from_aws),
-        ),
-    );
-    a.set(path(FleetPart::Configurations), live_fleet_configurations(fleet));
-    if role == FleetRole::Master {
-        a.set(path(FleetPart::Market), Value::str(if fleet.target_on_demand > 0 { "on-demand" } else { "spot" }));
-    } else {
-        a.set(path(FleetPart::OnDemand), Value::Int(fleet.target_on_demand));
-        a.set(path(FleetPart::Spot), Value::Int(fleet.target_spot));
-        a.set(path(FleetPart::Resize), resize_value(&live_resize(fleet.resize.as_ref())));
-    }
-}
-
-pub(crate) fn live_emr(c: &LiveEmrCluster) -> Attrs {
-    let mut a = Attrs::default();
-    a.set("name", Value::str(&c.name));
-    a.set("release", Value::str(&c.release));
-    a.set("applications", Value::set(c.applications.iter().map(|s| Value::Str(s.to_ascii_lowercase()))));
-    a.set("subnets", Value::strings(&c.subnet_ids));
-    a.set("service_role", Value::str(c.service_role.rsplit('/').next().unwrap_or(&c.service_role)));
-    a.set("instance_profile", Value::str(c.instance_profile.rsplit('/').next().unwrap_or(&c.instance_profile)));
-    a.set("master_security_group", Value::opt_str(c.master_security_group.as_deref()));
-    a.set("core_security_group", Value::opt_str(c.core_security_group.as_deref()));
-    a.set("service_access_security_group", Value::opt_str(c.service_access_security_group.as_deref()));
-    a.set("additional_master_security_groups", Value::strings(&c.additional_master_security_groups));
-    a.set("additional_core_security_groups", Value::strings(&c.additional_core_security_groups));
-    a.set("log_uri", c.log_uri.as_deref().map_or(Value::Null, |u| Value::Str(normalize::s3_uri(u))));
-    a.set("key_name", Value::opt_str(c.key_name.as_deref()));
-    a.set(
-        "bootstrap",
-        Value::List(c.bootstrap.iter().map(|b| Value::Str(bootstrap_text(&b.name, &b.path, &b.args))).collect()),
-    );
-    a.set("configurations", configurations_value(&configurations(&c.configurations)));
-    a.set("ebs_root_volume_size", c.ebs_root_volume_size.map_or(Value::Null, Value::Int));
-    a.set("termination_protection", Value::Bool(c.termination_protection));
-    a.set("auto_termination_idle_seconds", c.auto_termination_idle_seconds.map_or(Value::Null, Value::Int));
-    a.set("step_concurrency", Value::Int(c.step_concurrency));
-    for fleet in &c.fleets {
-        live_fleet(&mut a, fleet);
-    }
-    let scaling = c.scaling.as_ref().and_then(|s| {
-        Some(ManagedScaling {
-            unit: converge_model::ScalingUnit::from_aws(&s.unit)?,
-            min: s.min,
-            max: s.max,
-            max_on_demand: s.max_on_demand,
-            max_core: s.max_core,
-        })
-    });
-    a.set(
-        "scaling",
-        match (&c.scaling, scaling) {
-            (_, Some(scaling)) => scaling_value(&scaling),
-            (Some(s), None) => Value::Str(format!("unit {}", s.unit)),
-            (None, None) => Value::Null,
-        },
-    );
-    a.set("tags", tag_map(&c.tags));
-    a
 }

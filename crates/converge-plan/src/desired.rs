@@ -7,8 +7,9 @@
 use std::collections::BTreeMap;
 
 use converge_model::{
-    Address, AuthMode, Capacity, EmrCluster, FleetRole, HomeEfsOnDelete, IamRole, Kind, NetworkAccess, Partition,
-    Ports, Protocol, Ref, RefTarget, SELF_PEER, STUDIO_VISIBILITY_TAG, SecurityGroup, Spec, Tags, TrustPrincipal,
+    Address, AuthMode, Capacity, CatalogPortfolio, CatalogProduct, EmrCluster, FleetRole, HomeEfsOnDelete, IamRole,
+    Kind, NetworkAccess, Partition, Ports, Protocol, Ref, RefTarget, SELF_PEER, STUDIO_VISIBILITY_TAG, SagemakerDomain,
+    SagemakerUser, SecurityGroup, Spec, Subnet, Tags, TrustPrincipal,
 };
 use converge_ops::{
     FleetConfig, Id, InstanceTypeSpec, IpProtocol, Peer, ProductVersion, Rule, RunJobFlow, SpotTimeout, StepId,
@@ -263,6 +264,9 @@ pub(crate) fn of(r: &Resolver<'_>, address: &Address) -> Option<Desired> {
         Kind::Vpc => return None,
         Kind::Subnet => {
             let s = spec.subnets.get(name)?;
+            // Every key of the spec's subnet, so that a key added to the spec language
+            // does not compile until the planner says what it means in AWS.
+            let Subnet { vpc: _, cidr: _, availability_zone: _, tags: _, lifecycle: _ } = s;
             Desired::Subnet(DesiredSubnet {
                 vpc: r.id(&s.vpc, Kind::Vpc),
                 cidr: normalize::cidr(&s.cidr),
@@ -273,6 +277,20 @@ pub(crate) fn of(r: &Resolver<'_>, address: &Address) -> Option<Desired> {
         Kind::SecurityGroup => Desired::Group(group(r, address, spec.security_groups.get(name)?)),
         Kind::IamRole => {
             let role = spec.iam_roles.get(name)?;
+            // Every key of the spec's role, so that a key added to the spec language
+            // does not compile until the planner says what it means in AWS.
+            let IamRole {
+                name: _,
+                path: _,
+                description: _,
+                trust: _,
+                managed_policies: _,
+                inline_policies: _,
+                instance_profile: _,
+                max_session_duration: _,
+                tags: _,
+                lifecycle: _,
+            } = role;
             Desired::Role(DesiredRole {
                 name: role.name.clone().unwrap_or_else(|| name.to_owned()),
                 path: role.path.clone(),
@@ -287,6 +305,22 @@ pub(crate) fn of(r: &Resolver<'_>, address: &Address) -> Option<Desired> {
         }
         Kind::SagemakerDomain => {
             let d = spec.sagemaker_domains.get(name)?;
+            // Every key of the spec's domain, so that a key added to the spec language
+            // does not compile until the planner says what it means in AWS.
+            let SagemakerDomain {
+                name: _,
+                auth_mode: _,
+                network_access: _,
+                vpc: _,
+                subnets: _,
+                execution_role: _,
+                security_groups: _,
+                home_efs_on_delete: _,
+                kms_key: _,
+                sharing: _,
+                tags: _,
+                lifecycle: _,
+            } = d;
             Desired::Domain(DesiredDomain {
                 name: d.name.clone(),
                 auth_mode: d.auth_mode,
@@ -305,6 +339,18 @@ pub(crate) fn of(r: &Resolver<'_>, address: &Address) -> Option<Desired> {
         }
         Kind::SagemakerUser => {
             let u = spec.sagemaker_users.get(name)?;
+            // Every key of the spec's user profile, so that a key added to the spec language
+            // does not compile until the planner says what it means in AWS.
+            let SagemakerUser {
+                domain: _,
+                name: _,
+                execution_role: _,
+                security_groups: _,
+                sharing: _,
+                sso_user_name: _,
+                tags: _,
+                lifecycle: _,
+            } = u;
             Desired::User(DesiredUser {
                 domain: r.id(&u.domain, Kind::SagemakerDomain),
                 name: u.name.clone().unwrap_or_else(|| name.to_owned()),
@@ -319,6 +365,10 @@ pub(crate) fn of(r: &Resolver<'_>, address: &Address) -> Option<Desired> {
         }
         Kind::CatalogPortfolio => {
             let p = spec.catalog_portfolios.get(name)?;
+            // Every key of the spec's portfolio, so that a key added to the spec language
+            // does not compile until the planner says what it means in AWS.
+            let CatalogPortfolio { display_name: _, provider: _, description: _, principals: _, tags: _, lifecycle: _ } =
+                p;
             let mut principals: Vec<String> = p.principals.iter().map(|role| r.role_arn(role)).collect();
             principals.sort();
             principals.dedup();
@@ -332,6 +382,23 @@ pub(crate) fn of(r: &Resolver<'_>, address: &Address) -> Option<Desired> {
         }
         Kind::CatalogProduct => {
             let p = spec.catalog_products.get(name)?;
+            // Every key of the spec's product, so that a key added to the spec language
+            // does not compile until the planner says what it means in AWS.
+            let CatalogProduct {
+                portfolio: _,
+                name: _,
+                owner: _,
+                description: _,
+                distributor: _,
+                support_email: _,
+                template: _,
+                template_bucket: _,
+                version_description: _,
+                launch_role: _,
+                studio_visible: _,
+                tags: _,
+                lifecycle: _,
+            } = p;
             let mut tags = p.tags.clone();
             if p.studio_visible {
                 tags.insert(STUDIO_VISIBILITY_TAG.to_owned(), "true".to_owned());
@@ -435,6 +502,9 @@ pub(crate) fn default_egress() -> Rule {
 }
 
 fn group(r: &Resolver<'_>, address: &Address, g: &SecurityGroup) -> DesiredGroup {
+    // Every key of the spec's security group, so that a key added to the spec language
+    // does not compile until the planner says what it means in AWS.
+    let SecurityGroup { vpc: _, name: _, description: _, ingress: _, egress: _, tags: _, lifecycle: _ } = g;
     let own = own_id(r, address);
     let mut ingress: Vec<Rule> = g
         .ingress
@@ -531,6 +601,36 @@ pub(crate) fn creation_targets(
 }
 
 fn cluster(r: &Resolver<'_>, c: &EmrCluster) -> DesiredCluster {
+    // Every key of the spec's cluster, so that a key added to the spec language
+    // does not compile until the planner says what it means in AWS.
+    let EmrCluster {
+        name: _,
+        release: _,
+        applications: _,
+        subnets: _,
+        service_role: _,
+        instance_profile: _,
+        master_security_group: _,
+        core_security_group: _,
+        service_access_security_group: _,
+        additional_master_security_groups: _,
+        additional_core_security_groups: _,
+        log_uri: _,
+        key_name: _,
+        bootstrap: _,
+        configurations: _,
+        ebs_root_volume_size: _,
+        termination_protection: _,
+        auto_termination_idle_seconds: _,
+        step_concurrency: _,
+        visible_to_all_users: _,
+        master: _,
+        core: _,
+        task: _,
+        scaling: _,
+        tags: _,
+        lifecycle: _,
+    } = c;
     let group = |g: &Option<Ref>| g.as_ref().map(|g| r.id(g, Kind::SecurityGroup));
     let mut capacity = BTreeMap::new();
     let fleets = c

@@ -39,6 +39,7 @@ mod emr_rules;
 mod error;
 mod fields;
 mod graph;
+mod kinds;
 mod live_index;
 pub mod network;
 mod normalize;

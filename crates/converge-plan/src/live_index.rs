@@ -8,7 +8,8 @@ use converge_model::live::{
 };
 use converge_model::{Address, Kind, LiveState, Tags};
 
-use crate::attrs::{self, Attrs};
+use crate::attrs::Attrs;
+use crate::kinds;
 
 /// One live resource of any kind.
 #[derive(Clone, Copy, Debug)]
@@ -94,14 +95,14 @@ impl LiveItem<'_> {
 
     pub(crate) fn attrs(&self) -> Attrs {
         match self {
-            LiveItem::Subnet(x) => attrs::live_subnet(x),
-            LiveItem::SecurityGroup(x) => attrs::live_security_group(x),
-            LiveItem::IamRole(x) => attrs::live_iam_role(x),
-            LiveItem::Domain(x) => attrs::live_domain(x),
-            LiveItem::User(x) => attrs::live_user(x),
-            LiveItem::Portfolio(x) => attrs::live_portfolio(x),
-            LiveItem::Product(x) => attrs::live_product(x),
-            LiveItem::Emr(x) => attrs::live_emr(x),
+            LiveItem::Subnet(x) => kinds::subnet::live(x),
+            LiveItem::SecurityGroup(x) => kinds::security_group::live(x),
+            LiveItem::IamRole(x) => kinds::iam_role::live(x),
+            LiveItem::Domain(x) => kinds::sagemaker_domain::live(x),
+            LiveItem::User(x) => kinds::sagemaker_user::live(x),
+            LiveItem::Portfolio(x) => kinds::catalog_portfolio::live(x),
+            LiveItem::Product(x) => kinds::catalog_product::live(x),
+            LiveItem::Emr(x) => kinds::emr_cluster::live(x),
         }
     }
 

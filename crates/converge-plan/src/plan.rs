@@ -12,7 +12,7 @@ use crate::desired::{self, Desired, Resolver, UNNUMBERED};
 use crate::digest::Recorded;
 use crate::emr_rules::EmrRules;
 use crate::error::PlanError;
-use crate::fields::{self, Effect, Mutability};
+use crate::fields::{Effect, Mutability};
 use crate::graph::DependencyGraph;
 use crate::live_index::{LiveIndex, LiveItem};
 use crate::operations;
@@ -271,7 +271,7 @@ fn diff_pass<'a>(
         let Some(item) = live_item else {
             notes.extend(creation_notes(spec, address));
             let own = Id::Output { output_of: UNNUMBERED, address: address.clone() };
-            let fields = create_fields(address.kind, &attrs::desired(&wanted, &own, &cache.documents));
+            let fields = create_fields(address.kind, &crate::kinds::desired(&wanted, &own, &cache.documents));
             changes.insert(
                 address.clone(),
                 ResourceChange {
@@ -287,7 +287,7 @@ fn diff_pass<'a>(
             continue;
         };
         let live_id = item.id();
-        let mut desired_attrs = attrs::desired(&wanted, &Id::known(&live_id), &cache.documents);
+        let mut desired_attrs = crate::kinds::desired(&wanted, &Id::known(&live_id), &cache.documents);
         let mut live_attrs =
             cache.live_values.entry((item.kind(), live_id.clone())).or_insert_with(|| item.attrs()).clone();
         let mut in_place = BTreeSet::new();
@@ -428,7 +428,7 @@ fn name_scope(wanted: &Desired) -> String {
 }
 
 fn create_fields(kind: Kind, desired: &Attrs) -> Vec<FieldChange> {
-    fields::of(kind)
+    crate::kinds::fields_of(kind)
         .iter()
         .filter_map(|field| {
             let after = desired.get(field.path);
@@ -454,7 +454,7 @@ fn effect(mutability: Mutability) -> Effect {
 }
 
 fn diff(kind: Kind, desired: &Attrs, live: &Attrs, in_place: &BTreeSet<&'static str>) -> Vec<FieldChange> {
-    fields::of(kind)
+    crate::kinds::fields_of(kind)
         .iter()
         .filter_map(|field| {
             let (after, before) = (desired.get(field.path), live.get(field.path));

@@ -18,7 +18,7 @@ pub(super) fn create_cluster(
 ) {
     let run = RunJobFlow { tags: ctx.creation_tags(address, &c.run.tags), ..c.run.clone() };
     let fields: Vec<&'static str> =
-        crate::fields::of(converge_model::Kind::EmrCluster).iter().map(|f| f.path).collect();
+        crate::kinds::fields_of(converge_model::Kind::EmrCluster).iter().map(|f| f.path).collect();
     ops.push(phase, Operation::Emr(EmrOp::RunJobFlow(Box::new(run))), &fields, &[]);
 }
 

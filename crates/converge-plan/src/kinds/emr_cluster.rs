@@ -1,0 +1,283 @@
+//! An EMR cluster and its instance fleets.
+
+use converge_model::live::{LiveEmrCluster, LiveFleet};
+use converge_model::{FleetRole, ManagedScaling, OnDemandAllocation, SpotAllocation, SpotTimeoutAction};
+use converge_ops::{FleetConfig, Id};
+
+use crate::attrs::{
+    Attrs, FleetPart, bootstrap_text, configurations, configurations_value, desired_type, fleet_path, launch_text,
+    live_fleet_configurations, live_resize, live_type, resize_value, scaling_value, tag_map,
+};
+use crate::desired::DesiredCluster;
+use crate::fields::Mutability::{self, InPlace, Replace};
+use crate::fields::{FLEET_NAME_FIXED, FLEET_TYPES_FIXED, LAUNCH_FIXED};
+use crate::normalize;
+use crate::value::Value;
+
+/// A field of a cluster: its own, or a part of one of its fleets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Field {
+    Name,
+    Release,
+    Applications,
+    Subnets,
+    ServiceRole,
+    InstanceProfile,
+    MasterSecurityGroup,
+    CoreSecurityGroup,
+    ServiceAccessSecurityGroup,
+    AdditionalMasterSecurityGroups,
+    AdditionalCoreSecurityGroups,
+    LogUri,
+    KeyName,
+    Bootstrap,
+    Configurations,
+    EbsRootVolumeSize,
+    TerminationProtection,
+    AutoTerminationIdleSeconds,
+    StepConcurrency,
+    Fleet(FleetRole, FleetPart),
+    Scaling,
+    Tags,
+}
+
+use FleetPart as P;
+use FleetRole::{Core, Master, Task};
+
+impl Field {
+    /// Every field, in the order plans show them: a master fleet has a market
+    /// (one instance, On-Demand or Spot), core and task fleets capacities and resizes.
+    pub(crate) const ALL: &'static [Field] = &[
+        Field::Name,
+        Field::Release,
+        Field::Applications,
+        Field::Subnets,
+        Field::ServiceRole,
+        Field::InstanceProfile,
+        Field::MasterSecurityGroup,
+        Field::CoreSecurityGroup,
+        Field::ServiceAccessSecurityGroup,
+        Field::AdditionalMasterSecurityGroups,
+        Field::AdditionalCoreSecurityGroups,
+        Field::LogUri,
+        Field::KeyName,
+        Field::Bootstrap,
+        Field::Configurations,
+        Field::EbsRootVolumeSize,
+        Field::TerminationProtection,
+        Field::AutoTerminationIdleSeconds,
+        Field::StepConcurrency,
+        Field::Fleet(Master, P::Name),
+        Field::Fleet(Master, P::Market),
+        Field::Fleet(Master, P::InstanceTypes),
+        Field::Fleet(Master, P::Launch),
+        Field::Fleet(Master, P::Configurations),
+        Field::Fleet(Core, P::Name),
+        Field::Fleet(Core, P::InstanceTypes),
+        Field::Fleet(Core, P::Launch),
+        Field::Fleet(Core, P::OnDemand),
+        Field::Fleet(Core, P::Spot),
+        Field::Fleet(Core, P::Resize),
+        Field::Fleet(Core, P::Configurations),
+        Field::Fleet(Task, P::Name),
+        Field::Fleet(Task, P::InstanceTypes),
+        Field::Fleet(Task, P::Launch),
+        Field::Fleet(Task, P::OnDemand),
+        Field::Fleet(Task, P::Spot),
+        Field::Fleet(Task, P::Resize),
+        Field::Fleet(Task, P::Configurations),
+        Field::Scaling,
+        Field::Tags,
+    ];
+
+    pub(crate) const fn path(self) -> &'static str {
+        match self {
+            Field::Name => "name",
+            Field::Release => "release",
+            Field::Applications => "applications",
+            Field::Subnets => "subnets",
+            Field::ServiceRole => "service_role",
+            Field::InstanceProfile => "instance_profile",
+            Field::MasterSecurityGroup => "master_security_group",
+            Field::CoreSecurityGroup => "core_security_group",
+            Field::ServiceAccessSecurityGroup => "service_access_security_group",
+            Field::AdditionalMasterSecurityGroups => "additional_master_security_groups",
+            Field::AdditionalCoreSecurityGroups => "additional_core_security_groups",
+            Field::LogUri => "log_uri",
+            Field::KeyName => "key_name",
+            Field::Bootstrap => "bootstrap",
+            Field::Configurations => "configurations",
+            Field::EbsRootVolumeSize => "ebs_root_volume_size",
+            Field::TerminationProtection => "termination_protection",
+            Field::AutoTerminationIdleSeconds => "auto_termination_idle_seconds",
+            Field::StepConcurrency => "step_concurrency",
+            Field::Fleet(role, part) => fleet_path(role, part),
+            Field::Scaling => "scaling",
+            Field::Tags => "tags",
+        }
+    }
+
+    pub(crate) const fn mutability(self) -> Mutability {
+        const GROUPS: &str = "EMR security groups are fixed at creation";
+        match self {
+            Field::Name => Replace("EMR cannot rename a cluster"),
+            Field::Release => Replace("the release is fixed at creation"),
+            Field::Applications => Replace("applications are installed at creation"),
+            Field::Subnets => Replace("EMR chooses the subnet and AZ at creation"),
+            Field::ServiceRole => Replace("the service role is fixed at creation"),
+            Field::InstanceProfile => Replace("the EC2 instance profile is fixed at creation"),
+            Field::MasterSecurityGroup
+            | Field::CoreSecurityGroup
+            | Field::ServiceAccessSecurityGroup
+            | Field::AdditionalMasterSecurityGroups
+            | Field::AdditionalCoreSecurityGroups => Replace(GROUPS),
+            Field::LogUri => Replace("the log location is fixed at creation"),
+            Field::KeyName => Replace("the EC2 key pair is fixed at creation"),
+            Field::Bootstrap => Replace("bootstrap actions run only at creation"),
+            Field::Configurations => {
+                Replace("cluster configurations are set at creation (per-fleet `configurations` change in place)")
+            }
+            Field::EbsRootVolumeSize => Replace("the root volume size is fixed at creation"),
+            Field::TerminationProtection | Field::AutoTerminationIdleSeconds | Field::StepConcurrency => InPlace,
+            Field::Fleet(_, P::Name) => Replace(FLEET_NAME_FIXED),
+            Field::Fleet(_, P::Market) => Replace(
+                "the master fleet runs one instance, On-Demand or Spot, and ModifyInstanceFleet cannot resize it",
+            ),
+            Field::Fleet(_, P::InstanceTypes) => Replace(FLEET_TYPES_FIXED),
+            Field::Fleet(_, P::Launch) => Replace(LAUNCH_FIXED),
+            Field::Fleet(_, P::OnDemand | P::Spot | P::Resize | P::Configurations) => InPlace,
+            Field::Scaling | Field::Tags => InPlace,
+        }
+    }
+}
+
+/// The field table of a cluster (`kinds::fields_of`).
+pub(crate) const TABLE: &[crate::fields::Field] = &{
+    let mut table = [crate::fields::Field { path: "", mutability: InPlace }; Field::ALL.len()];
+    let mut i = 0;
+    while i < Field::ALL.len() {
+        table[i] = crate::fields::Field { path: Field::ALL[i].path(), mutability: Field::ALL[i].mutability() };
+        i += 1;
+    }
+    table
+};
+
+pub(crate) fn desired(c: &DesiredCluster) -> Attrs {
+    let run = &c.run;
+    let group = |g: &Option<Id>| g.as_ref().map_or(Value::Null, Value::id);
+    super::attrs(Field::ALL, Field::path, |field| {
+        Some(match field {
+            Field::Name => Value::str(&run.name),
+            Field::Release => Value::str(&run.release),
+            Field::Applications => Value::set(run.applications.iter().map(|s| Value::Str(s.to_ascii_lowercase()))),
+            Field::Subnets => Value::ids(&run.subnets),
+            Field::ServiceRole => Value::str(&run.service_role),
+            Field::InstanceProfile => Value::str(&run.instance_profile),
+            Field::MasterSecurityGroup => group(&run.master_security_group),
+            Field::CoreSecurityGroup => group(&run.core_security_group),
+            Field::ServiceAccessSecurityGroup => group(&run.service_access_security_group),
+            Field::AdditionalMasterSecurityGroups => Value::ids(&run.additional_master_security_groups),
+            Field::AdditionalCoreSecurityGroups => Value::ids(&run.additional_core_security_groups),
+            Field::LogUri => run.log_uri.as_deref().map_or(Value::Null, |u| Value::Str(normalize::s3_uri(u))),
+            Field::KeyName => Value::opt_str(run.key_name.as_deref()),
+            Field::Bootstrap => Value::List(
+                run.bootstrap.iter().map(|b| Value::Str(bootstrap_text(&b.name, &b.path, &b.args))).collect(),
+            ),
+            Field::Configurations => configurations_value(&run.configurations),
+            Field::EbsRootVolumeSize => run.ebs_root_volume_size.map_or(Value::Null, Value::Int),
+            Field::TerminationProtection => Value::Bool(run.termination_protected),
+            Field::AutoTerminationIdleSeconds => run.auto_termination_idle_seconds.map_or(Value::Null, Value::Int),
+            Field::StepConcurrency => Value::Int(run.step_concurrency),
+            Field::Fleet(role, part) => desired_fleet(run.fleets.iter().find(|f| f.role == role)?, part),
+            Field::Scaling => run.scaling.as_ref().map_or(Value::Null, scaling_value),
+            Field::Tags => tag_map(&run.tags),
+        })
+    })
+}
+
+fn desired_fleet(fleet: &FleetConfig, part: FleetPart) -> Value {
+    match part {
+        P::Name => Value::opt_str(fleet.name.as_deref()),
+        P::InstanceTypes => Value::set(fleet.instance_types.iter().map(desired_type)),
+        P::Launch => launch_text(
+            fleet.spot_timeout.map(|t| (t.minutes, t.action)),
+            fleet.spot_allocation,
+            fleet.on_demand_allocation,
+        ),
+        P::Configurations => {
+            configurations_value(fleet.instance_types.first().map(|t| t.configurations.as_slice()).unwrap_or_default())
+        }
+        P::Market => Value::str(if fleet.on_demand > 0 { "on-demand" } else { "spot" }),
+        P::OnDemand => Value::Int(fleet.on_demand),
+        P::Spot => Value::Int(fleet.spot),
+        P::Resize => fleet.resize.as_ref().map_or(Value::Null, resize_value),
+    }
+}
+
+pub(crate) fn live(c: &LiveEmrCluster) -> Attrs {
+    super::attrs(Field::ALL, Field::path, |field| {
+        Some(match field {
+            Field::Name => Value::str(&c.name),
+            Field::Release => Value::str(&c.release),
+            Field::Applications => Value::set(c.applications.iter().map(|s| Value::Str(s.to_ascii_lowercase()))),
+            Field::Subnets => Value::strings(&c.subnet_ids),
+            Field::ServiceRole => Value::str(c.service_role.rsplit('/').next().unwrap_or(&c.service_role)),
+            Field::InstanceProfile => Value::str(c.instance_profile.rsplit('/').next().unwrap_or(&c.instance_profile)),
+            Field::MasterSecurityGroup => Value::opt_str(c.master_security_group.as_deref()),
+            Field::CoreSecurityGroup => Value::opt_str(c.core_security_group.as_deref()),
+            Field::ServiceAccessSecurityGroup => Value::opt_str(c.service_access_security_group.as_deref()),
+            Field::AdditionalMasterSecurityGroups => Value::strings(&c.additional_master_security_groups),
+            Field::AdditionalCoreSecurityGroups => Value::strings(&c.additional_core_security_groups),
+            Field::LogUri => c.log_uri.as_deref().map_or(Value::Null, |u| Value::Str(normalize::s3_uri(u))),
+            Field::KeyName => Value::opt_str(c.key_name.as_deref()),
+            Field::Bootstrap => {
+                Value::List(c.bootstrap.iter().map(|b| Value::Str(bootstrap_text(&b.name, &b.path, &b.args))).collect())
+            }
+            Field::Configurations => configurations_value(&configurations(&c.configurations)),
+            Field::EbsRootVolumeSize => c.ebs_root_volume_size.map_or(Value::Null, Value::Int),
+            Field::TerminationProtection => Value::Bool(c.termination_protection),
+            Field::AutoTerminationIdleSeconds => c.auto_termination_idle_seconds.map_or(Value::Null, Value::Int),
+            Field::StepConcurrency => Value::Int(c.step_concurrency),
+            Field::Fleet(role, part) => live_fleet(c.fleets.iter().find(|f| f.role == role)?, part),
+            Field::Scaling => {
+                let known = c.scaling.as_ref().and_then(|s| {
+                    Some(ManagedScaling {
+                        unit: converge_model::ScalingUnit::from_aws(&s.unit)?,
+                        min: s.min,
+                        max: s.max,
+                        max_on_demand: s.max_on_demand,
+                        max_core: s.max_core,
+                    })
+                });
+                match (&c.scaling, known) {
+                    (_, Some(scaling)) => scaling_value(&scaling),
+                    (Some(s), None) => Value::Str(format!("unit {}", s.unit)),
+                    (None, None) => Value::Null,
+                }
+            }
+            Field::Tags => tag_map(&c.tags),
+        })
+    })
+}
+
+fn live_fleet(fleet: &LiveFleet, part: FleetPart) -> Value {
+    match part {
+        P::Name => Value::opt_str(fleet.name.as_deref()),
+        P::InstanceTypes => Value::set(fleet.instance_types.iter().map(live_type)),
+        P::Launch => {
+            let timeout = fleet
+                .spot_timeout_minutes
+                .zip(fleet.spot_timeout_action.as_deref().and_then(SpotTimeoutAction::from_aws));
+            launch_text(
+                timeout,
+                fleet.spot_allocation.as_deref().and_then(SpotAllocation::from_aws),
+                fleet.on_demand_allocation.as_deref().and_then(OnDemandAllocation::from_aws),
+            )
+        }
+        P::Configurations => live_fleet_configurations(fleet),
+        P::Market => Value::str(if fleet.target_on_demand > 0 { "on-demand" } else { "spot" }),
+        P::OnDemand => Value::Int(fleet.target_on_demand),
+        P::Spot => Value::Int(fleet.target_spot),
+        P::Resize => resize_value(&live_resize(fleet.resize.as_ref())),
+    }
+}
