@@ -315,7 +315,10 @@ fn diff_pass<'a>(
             });
         }
         if let (Desired::Domain(_), LiveItem::Domain(_)) = (&wanted, &item)
-            && fields.iter().any(|f| f.path == "network_access" || f.path == "subnets")
+            && fields.iter().any(|f| {
+                use crate::kinds::sagemaker_domain::Field;
+                f.path == Field::NetworkAccess.path() || f.path == Field::Subnets.path()
+            })
         {
             notes.push(
                 "SageMaker refuses network access and subnet removals while Studio apps run; converge checks the live apps first"
@@ -603,7 +606,7 @@ fn replace_order(
                 Some(Value::Str(text)) => Ipv4Cidr::parse(text).ok(),
                 _ => None,
             };
-            let change = fields.iter().find(|f| f.path == "cidr");
+            let change = fields.iter().find(|f| f.path == crate::kinds::subnet::Field::Cidr.path());
             let overlap = match change {
                 None => true,
                 Some(f) => match (cidr(Some(&f.before)), cidr(Some(&f.after))) {

@@ -9,6 +9,8 @@ use converge_ops::{CatalogOp, Id, Operation, Phase};
 
 use super::{Changed, Context, ResourceOps};
 use crate::desired::{DesiredPortfolio, DesiredProduct, UNNUMBERED};
+use crate::kinds::catalog_portfolio::Field as PortfolioField;
+use crate::kinds::catalog_product::Field as ProductField;
 
 pub(super) fn create_portfolio(
     ctx: &Context<'_>,
@@ -26,14 +28,19 @@ pub(super) fn create_portfolio(
             tags: ctx.creation_tags(address, &p.tags),
             idempotency_token: ctx.token(address, "create"),
         }),
-        &["display_name", "provider", "description", "tags"],
+        &[
+            PortfolioField::DisplayName.path(),
+            PortfolioField::Provider.path(),
+            PortfolioField::Description.path(),
+            PortfolioField::Tags.path(),
+        ],
         &[],
     );
     if !p.principals.is_empty() {
         let portfolio = Id::Output { output_of: UNNUMBERED, address: address.clone() };
         let operation =
             Operation::Catalog(CatalogOp::AssociatePrincipals { portfolio, principal_arns: p.principals.clone() });
-        ops.push(phase, operation, &["principals"], &[create]);
+        ops.push(phase, operation, &[PortfolioField::Principals.path()], &[create]);
     }
 }
 
@@ -44,7 +51,8 @@ pub(super) fn update_portfolio(
     changed: &Changed<'_>,
 ) {
     let portfolio = Id::known(&live.id);
-    let metadata = ["display_name", "provider", "description"];
+    let metadata =
+        [PortfolioField::DisplayName.path(), PortfolioField::Provider.path(), PortfolioField::Description.path()];
     if changed.any(&metadata) {
         let operation = Operation::Catalog(CatalogOp::UpdatePortfolio {
             portfolio: portfolio.clone(),
@@ -54,7 +62,7 @@ pub(super) fn update_portfolio(
         });
         ops.push(Phase::Update, operation, &metadata, &[]);
     }
-    if changed.has("principals") {
+    if changed.has(PortfolioField::Principals.path()) {
         let added: Vec<String> = p.principals.iter().filter(|a| !live.principal_arns.contains(a)).cloned().collect();
         let mut removed: Vec<String> =
             live.principal_arns.iter().filter(|a| !p.principals.contains(a)).cloned().collect();
@@ -64,12 +72,12 @@ pub(super) fn update_portfolio(
                 portfolio: portfolio.clone(),
                 principal_arns: added,
             });
-            ops.push(Phase::Update, operation, &["principals"], &[]);
+            ops.push(Phase::Update, operation, &[PortfolioField::Principals.path()], &[]);
         }
         if !removed.is_empty() {
             let operation =
                 Operation::Catalog(CatalogOp::DisassociatePrincipals { portfolio, principal_arns: removed });
-            ops.push(Phase::Update, operation, &["principals"], &[]);
+            ops.push(Phase::Update, operation, &[PortfolioField::Principals.path()], &[]);
         }
     }
 }
@@ -97,7 +105,7 @@ fn upload(ops: &mut ResourceOps, p: &DesiredProduct, phase: Phase) -> usize {
         key: p.key.clone(),
         body: p.template.clone(),
     });
-    ops.push(phase, operation, &["template"], &[])
+    ops.push(phase, operation, &[ProductField::Template.path()], &[])
 }
 
 pub(super) fn create_product(
@@ -120,13 +128,21 @@ pub(super) fn create_product(
             version: p.version.clone(),
             idempotency_token: ctx.token(address, "create"),
         }),
-        &["name", "owner", "description", "distributor", "support_email", "template", "tags"],
+        &[
+            ProductField::Name.path(),
+            ProductField::Owner.path(),
+            ProductField::Description.path(),
+            ProductField::Distributor.path(),
+            ProductField::SupportEmail.path(),
+            ProductField::Template.path(),
+            ProductField::Tags.path(),
+        ],
         &[uploaded],
     );
     let product = Id::Output { output_of: UNNUMBERED, address: address.clone() };
     let operation =
         Operation::Catalog(CatalogOp::AssociateProduct { product: product.clone(), portfolio: p.portfolio.clone() });
-    let associated = ops.push(phase, operation, &["portfolio"], &[create]);
+    let associated = ops.push(phase, operation, &[ProductField::Portfolio.path()], &[create]);
     if let Some(role_arn) = &p.launch_role {
         let operation = Operation::Catalog(CatalogOp::CreateLaunchConstraint {
             product,
@@ -134,7 +150,7 @@ pub(super) fn create_product(
             role_arn: role_arn.clone(),
             idempotency_token: ctx.token(address, &format!("launch {}", p.portfolio)),
         });
-        ops.push(phase, operation, &["launch_role"], &[associated]);
+        ops.push(phase, operation, &[ProductField::LaunchRole.path()], &[associated]);
     }
 }
 
@@ -148,7 +164,13 @@ pub(super) fn update_product(
 ) {
     let product = Id::known(&live.id);
     let update = Phase::Update;
-    let metadata = ["name", "owner", "description", "distributor", "support_email"];
+    let metadata = [
+        ProductField::Name.path(),
+        ProductField::Owner.path(),
+        ProductField::Description.path(),
+        ProductField::Distributor.path(),
+        ProductField::SupportEmail.path(),
+    ];
     if changed.any(&metadata) {
         let operation = Operation::Catalog(CatalogOp::UpdateProduct {
             product: product.clone(),
@@ -160,10 +182,10 @@ pub(super) fn update_product(
         });
         ops.push(update, operation, &metadata, &[]);
     }
-    if changed.has("template") {
+    if changed.has(ProductField::Template.path()) {
         template(ctx, ops, address, p, live);
     }
-    if changed.any(&["portfolio", "launch_role"]) {
+    if changed.any(&[ProductField::Portfolio.path(), ProductField::LaunchRole.path()]) {
         portfolios(ctx, ops, address, p, live);
     }
 }
@@ -190,7 +212,7 @@ fn template(
                 versions: vec![version.id.clone()],
                 active: true,
             });
-            vec![ops.push(update, operation, &["template"], &[])]
+            vec![ops.push(update, operation, &[ProductField::Template.path()], &[])]
         }
         None => {
             let uploaded = upload(ops, p, update);
@@ -199,7 +221,7 @@ fn template(
                 version: p.version.clone(),
                 idempotency_token: ctx.token(address, &format!("version {}", p.version.name)),
             });
-            vec![ops.push(update, operation, &["template"], &[uploaded])]
+            vec![ops.push(update, operation, &[ProductField::Template.path()], &[uploaded])]
         }
     };
     let older: Vec<String> = live
@@ -216,7 +238,7 @@ fn template(
         ));
         let operation =
             Operation::Catalog(CatalogOp::SetProductVersionsActive { product, versions: older, active: false });
-        ops.push(update, operation, &["template"], &current);
+        ops.push(update, operation, &[ProductField::Template.path()], &current);
     }
 }
 
@@ -246,7 +268,7 @@ fn portfolios(
     if !associated {
         let operation =
             Operation::Catalog(CatalogOp::AssociateProduct { product: product.clone(), portfolio: wanted.clone() });
-        ready.push(ops.push(update, operation, &["portfolio"], &[]));
+        ready.push(ops.push(update, operation, &[ProductField::Portfolio.path()], &[]));
     }
     let on_wanted = wanted.as_known().and_then(|id| constraints.get(id).copied());
     match (&p.launch_role, on_wanted) {
@@ -256,7 +278,7 @@ fn portfolios(
                 constraint: constraint.to_owned(),
                 role_arn: role.clone(),
             });
-            ready.push(ops.push(update, operation, &["launch_role"], &[]));
+            ready.push(ops.push(update, operation, &[ProductField::LaunchRole.path()], &[]));
         }
         (Some(role), None) => {
             let operation = Operation::Catalog(CatalogOp::CreateLaunchConstraint {
@@ -266,14 +288,14 @@ fn portfolios(
                 idempotency_token: ctx.token(address, &format!("launch {wanted}")),
             });
             let after = ready.clone();
-            ready.push(ops.push(update, operation, &["launch_role"], &after));
+            ready.push(ops.push(update, operation, &[ProductField::LaunchRole.path()], &after));
         }
         // A LAUNCH constraint cannot be emptied by UpdateConstraint: it is deleted.
         (None, Some((constraint, _))) => {
             ops.push(
                 update,
                 Operation::Catalog(CatalogOp::DeleteConstraint { constraint: constraint.to_owned() }),
-                &["launch_role"],
+                &[ProductField::LaunchRole.path()],
                 &[],
             );
         }
@@ -284,7 +306,7 @@ fn portfolios(
         let deleted = ops.push(
             update,
             Operation::Catalog(CatalogOp::DeleteConstraint { constraint: (*constraint).to_owned() }),
-            &["launch_role"],
+            &[ProductField::LaunchRole.path()],
             &ready,
         );
         if !live.portfolio_ids.iter().any(|id| id == portfolio) {
@@ -296,14 +318,14 @@ fn portfolios(
         });
         let mut after = ready.clone();
         after.push(deleted);
-        ops.push(update, operation, &["portfolio"], &after);
+        ops.push(update, operation, &[ProductField::Portfolio.path()], &after);
     }
     for portfolio in live.portfolio_ids.iter().filter(|id| !is_wanted(id) && !constraints.contains_key(id.as_str())) {
         let operation = Operation::Catalog(CatalogOp::DisassociateProduct {
             product: product.clone(),
             portfolio: Id::known(portfolio),
         });
-        ops.push(update, operation, &["portfolio"], &ready);
+        ops.push(update, operation, &[ProductField::Portfolio.path()], &ready);
     }
 }
 

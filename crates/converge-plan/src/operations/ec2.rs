@@ -7,6 +7,8 @@ use converge_ops::{Direction, Ec2Op, Id, Operation, Peer, Phase, Rule};
 use super::{Changed, Context, ResourceOps};
 use crate::attrs::live_rules;
 use crate::desired::{DesiredGroup, DesiredSubnet, UNNUMBERED, default_egress};
+use crate::kinds::security_group::Field as GroupField;
+use crate::kinds::subnet::Field as SubnetField;
 
 pub(super) fn create_subnet(
     ctx: &Context<'_>,
@@ -21,7 +23,17 @@ pub(super) fn create_subnet(
         availability_zone: s.availability_zone.clone(),
         tags: ctx.creation_tags(address, &s.tags),
     });
-    ops.push(phase, operation, &["vpc", "cidr", "availability_zone", "tags"], &[]);
+    ops.push(
+        phase,
+        operation,
+        &[
+            SubnetField::Vpc.path(),
+            SubnetField::Cidr.path(),
+            SubnetField::AvailabilityZone.path(),
+            SubnetField::Tags.path(),
+        ],
+        &[],
+    );
 }
 
 pub(super) fn delete_subnet(ops: &mut ResourceOps, s: &LiveSubnet, phase: Phase) {
@@ -43,7 +55,7 @@ pub(super) fn create_group(
             description: g.description.clone(),
             tags: ctx.creation_tags(address, &g.tags),
         }),
-        &["vpc", "name", "description", "tags"],
+        &[GroupField::Vpc.path(), GroupField::Name.path(), GroupField::Description.path(), GroupField::Tags.path()],
         &[],
     );
     // The rules come once every group they name exists (`Phase::AuthorizeRules`).
@@ -55,8 +67,26 @@ pub(super) fn create_group(
     if ctx.emr_rules.keeps_default_egress(address) && !egress.iter().any(|r| r.permission() == given[0].permission()) {
         egress.push(default_egress());
     }
-    change_rules(ops, Phase::AuthorizeRules, &group, Direction::Ingress, &g.ingress, &[], "ingress", &[create]);
-    change_rules(ops, Phase::AuthorizeRules, &group, Direction::Egress, &egress, &given, "egress", &[create]);
+    change_rules(
+        ops,
+        Phase::AuthorizeRules,
+        &group,
+        Direction::Ingress,
+        &g.ingress,
+        &[],
+        GroupField::Ingress.path(),
+        &[create],
+    );
+    change_rules(
+        ops,
+        Phase::AuthorizeRules,
+        &group,
+        Direction::Egress,
+        &egress,
+        &given,
+        GroupField::Egress.path(),
+        &[create],
+    );
 }
 
 pub(super) fn update_group(
@@ -68,8 +98,8 @@ pub(super) fn update_group(
 ) {
     let group = Id::known(&live.id);
     for (field, direction, wanted, live_rules_of) in [
-        ("ingress", Direction::Ingress, &g.ingress, &live.ingress),
-        ("egress", Direction::Egress, &g.egress, &live.egress),
+        (GroupField::Ingress.path(), Direction::Ingress, &g.ingress, &live.ingress),
+        (GroupField::Egress.path(), Direction::Egress, &g.egress, &live.egress),
     ] {
         if changed.has(field) {
             // EMR's own rules in a group it is handed are neither revoked nor re-authorised.

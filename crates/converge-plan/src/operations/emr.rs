@@ -7,6 +7,7 @@ use converge_ops::{EmrOp, Id, Operation, Phase, RunJobFlow, TypeConfigurations};
 use super::{Changed, Context, ResourceOps};
 use crate::attrs::{FleetPart, fleet_path};
 use crate::desired::DesiredCluster;
+use crate::kinds::emr_cluster::Field as ClusterField;
 use crate::value::Value;
 
 pub(super) fn create_cluster(
@@ -26,38 +27,38 @@ pub(super) fn update_cluster(ops: &mut ResourceOps, c: &DesiredCluster, live: &L
     let cluster = Id::known(&live.id);
     let update = Phase::Update;
     let run = &c.run;
-    if changed.has("termination_protection") {
+    if changed.has(ClusterField::TerminationProtection.path()) {
         let operation = Operation::Emr(EmrOp::SetTerminationProtection {
             cluster: cluster.clone(),
             protected: run.termination_protected,
         });
-        ops.push(update, operation, &["termination_protection"], &[]);
+        ops.push(update, operation, &[ClusterField::TerminationProtection.path()], &[]);
     }
-    if changed.has("auto_termination_idle_seconds") {
+    if changed.has(ClusterField::AutoTerminationIdleSeconds.path()) {
         let operation = match run.auto_termination_idle_seconds {
             Some(idle_seconds) => {
                 Operation::Emr(EmrOp::PutAutoTerminationPolicy { cluster: cluster.clone(), idle_seconds })
             }
             None => Operation::Emr(EmrOp::RemoveAutoTerminationPolicy { cluster: cluster.clone() }),
         };
-        ops.push(update, operation, &["auto_termination_idle_seconds"], &[]);
+        ops.push(update, operation, &[ClusterField::AutoTerminationIdleSeconds.path()], &[]);
     }
-    if changed.has("step_concurrency") {
+    if changed.has(ClusterField::StepConcurrency.path()) {
         let operation =
             Operation::Emr(EmrOp::ModifyCluster { cluster: cluster.clone(), step_concurrency: run.step_concurrency });
-        ops.push(update, operation, &["step_concurrency"], &[]);
+        ops.push(update, operation, &[ClusterField::StepConcurrency.path()], &[]);
     }
     for role in FleetRole::ALL {
         fleet(ops, c, live, role, changed);
     }
-    if changed.has("scaling") {
+    if changed.has(ClusterField::Scaling.path()) {
         let operation = match &run.scaling {
             Some(policy) => {
                 Operation::Emr(EmrOp::PutManagedScalingPolicy { cluster: cluster.clone(), policy: policy.clone() })
             }
             None => Operation::Emr(EmrOp::RemoveManagedScalingPolicy { cluster }),
         };
-        ops.push(update, operation, &["scaling"], &[]);
+        ops.push(update, operation, &[ClusterField::Scaling.path()], &[]);
     }
 }
 

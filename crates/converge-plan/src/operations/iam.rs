@@ -6,6 +6,7 @@ use converge_ops::{IamOp, Operation, Phase};
 
 use super::{Changed, Context, ResourceOps};
 use crate::desired::DesiredRole;
+use crate::kinds::iam_role::Field as RoleField;
 use crate::normalize;
 
 pub(super) fn create_role(ctx: &Context<'_>, ops: &mut ResourceOps, address: &Address, r: &DesiredRole, phase: Phase) {
@@ -19,24 +20,31 @@ pub(super) fn create_role(ctx: &Context<'_>, ops: &mut ResourceOps, address: &Ad
             max_session_duration: r.max_session_duration,
             tags: ctx.creation_tags(address, &r.tags),
         }),
-        &["name", "path", "description", "trust", "max_session_duration", "tags"],
+        &[
+            RoleField::Name.path(),
+            RoleField::Path.path(),
+            RoleField::Description.path(),
+            RoleField::Trust.path(),
+            RoleField::MaxSessionDuration.path(),
+            RoleField::Tags.path(),
+        ],
         &[],
     );
     let role = &r.name;
     if !r.managed_policies.is_empty() {
         let operation =
             Operation::Iam(IamOp::AttachRolePolicies { role: role.clone(), policy_arns: r.managed_policies.clone() });
-        ops.push(phase, operation, &["managed_policies"], &[create]);
+        ops.push(phase, operation, &[RoleField::ManagedPolicies.path()], &[create]);
     }
     if !r.inline_policies.is_empty() {
         let operation =
             Operation::Iam(IamOp::PutRolePolicies { role: role.clone(), policies: r.inline_policies.clone() });
-        ops.push(phase, operation, &["inline_policies"], &[create]);
+        ops.push(phase, operation, &[RoleField::InlinePolicies.path()], &[create]);
     }
     if r.instance_profile {
         let tags = ctx.part_tags(address, &r.tags);
         let operation = Operation::Iam(IamOp::CreateInstanceProfile { name: role.clone(), role: role.clone(), tags });
-        ops.push(phase, operation, &["instance_profile"], &[create]);
+        ops.push(phase, operation, &[RoleField::InstanceProfile.path()], &[create]);
     }
 }
 
@@ -50,20 +58,20 @@ pub(super) fn update_role(
 ) {
     let role = live.name.clone();
     let update = Phase::Update;
-    if changed.any(&["description", "max_session_duration"]) {
+    if changed.any(&[RoleField::Description.path(), RoleField::MaxSessionDuration.path()]) {
         let operation = Operation::Iam(IamOp::UpdateRole {
             role: role.clone(),
             description: r.description.clone().unwrap_or_default(),
             max_session_duration: r.max_session_duration,
         });
-        ops.push(update, operation, &["description", "max_session_duration"], &[]);
+        ops.push(update, operation, &[RoleField::Description.path(), RoleField::MaxSessionDuration.path()], &[]);
     }
-    if changed.has("trust") {
+    if changed.has(RoleField::Trust.path()) {
         let operation =
             Operation::Iam(IamOp::UpdateAssumeRolePolicy { role: role.clone(), policy: r.trust_policy.clone() });
-        ops.push(update, operation, &["trust"], &[]);
+        ops.push(update, operation, &[RoleField::Trust.path()], &[]);
     }
-    if changed.has("managed_policies") {
+    if changed.has(RoleField::ManagedPolicies.path()) {
         let attach: Vec<String> =
             r.managed_policies.iter().filter(|p| !live.managed_policies.contains(p)).cloned().collect();
         let mut detach: Vec<String> =
@@ -73,7 +81,7 @@ pub(super) fn update_role(
             ops.push(
                 update,
                 Operation::Iam(IamOp::AttachRolePolicies { role: role.clone(), policy_arns: attach }),
-                &["managed_policies"],
+                &[RoleField::ManagedPolicies.path()],
                 &[],
             );
         }
@@ -81,12 +89,12 @@ pub(super) fn update_role(
             ops.push(
                 update,
                 Operation::Iam(IamOp::DetachRolePolicies { role: role.clone(), policy_arns: detach }),
-                &["managed_policies"],
+                &[RoleField::ManagedPolicies.path()],
                 &[],
             );
         }
     }
-    if changed.has("inline_policies") {
+    if changed.has(RoleField::InlinePolicies.path()) {
         let same =
             |a: &str, b: &str| normalize::policy(a).zip(normalize::policy(b)).is_some_and(|(a, b)| a == b) || a == b;
         let put: std::collections::BTreeMap<String, String> = r
@@ -101,7 +109,7 @@ pub(super) fn update_role(
             ops.push(
                 update,
                 Operation::Iam(IamOp::PutRolePolicies { role: role.clone(), policies: put }),
-                &["inline_policies"],
+                &[RoleField::InlinePolicies.path()],
                 &[],
             );
         }
@@ -109,12 +117,12 @@ pub(super) fn update_role(
             ops.push(
                 update,
                 Operation::Iam(IamOp::DeleteRolePolicies { role: role.clone(), names: delete }),
-                &["inline_policies"],
+                &[RoleField::InlinePolicies.path()],
                 &[],
             );
         }
     }
-    if changed.has("instance_profile") {
+    if changed.has(RoleField::InstanceProfile.path()) {
         let operation = if r.instance_profile {
             Operation::Iam(IamOp::CreateInstanceProfile {
                 name: role.clone(),
@@ -124,7 +132,7 @@ pub(super) fn update_role(
         } else {
             Operation::Iam(IamOp::DeleteInstanceProfile { name: role.clone(), role: Some(role.clone()) })
         };
-        ops.push(update, operation, &["instance_profile"], &[]);
+        ops.push(update, operation, &[RoleField::InstanceProfile.path()], &[]);
     }
 }
 

@@ -6,6 +6,8 @@ use converge_ops::{Id, Operation, Phase, SagemakerOp, TagOp, Tagged};
 
 use super::{Changed, Context, ResourceOps};
 use crate::desired::{DesiredDomain, DesiredUser};
+use crate::kinds::sagemaker_domain::Field as DomainField;
+use crate::kinds::sagemaker_user::Field as UserField;
 
 pub(super) fn create_domain(
     ctx: &Context<'_>,
@@ -25,17 +27,17 @@ pub(super) fn create_domain(
         tags: with_retention(ctx.creation_tags(address, &d.tags), d),
     });
     let fields = [
-        "name",
-        "auth_mode",
-        "vpc",
-        "kms_key",
-        "network_access",
-        "subnets",
-        "execution_role",
-        "security_groups",
-        "sharing",
-        "home_efs_on_delete",
-        "tags",
+        DomainField::Name.path(),
+        DomainField::AuthMode.path(),
+        DomainField::Vpc.path(),
+        DomainField::KmsKey.path(),
+        DomainField::NetworkAccess.path(),
+        DomainField::Subnets.path(),
+        DomainField::ExecutionRole.path(),
+        DomainField::SecurityGroups.path(),
+        DomainField::Sharing.path(),
+        DomainField::HomeEfsOnDelete.path(),
+        DomainField::Tags.path(),
     ];
     ops.push(phase, operation, &fields, &[]);
 }
@@ -47,7 +49,8 @@ fn with_retention(mut tags: converge_model::Tags, d: &DesiredDomain) -> converge
     tags
 }
 
-const SETTINGS: [&str; 3] = ["execution_role", "security_groups", "sharing"];
+const SETTINGS: [&str; 3] =
+    [DomainField::ExecutionRole.path(), DomainField::SecurityGroups.path(), DomainField::Sharing.path()];
 
 pub(super) fn update_domain(
     ops: &mut ResourceOps,
@@ -56,12 +59,12 @@ pub(super) fn update_domain(
     changed: &Changed<'_>,
 ) {
     let mut fields = Vec::new();
-    let network_access = changed.has("network_access").then(|| {
-        fields.push("network_access");
+    let network_access = changed.has(DomainField::NetworkAccess.path()).then(|| {
+        fields.push(DomainField::NetworkAccess.path());
         d.network_access
     });
-    let subnets = changed.has("subnets").then(|| {
-        fields.push("subnets");
+    let subnets = changed.has(DomainField::Subnets.path()).then(|| {
+        fields.push(DomainField::Subnets.path());
         d.subnets.clone()
     });
     // The default user settings converge manages go together: UpdateDomain's
@@ -79,13 +82,13 @@ pub(super) fn update_domain(
         });
         ops.push(Phase::Update, operation, &fields, &[]);
     }
-    if changed.has("home_efs_on_delete") {
+    if changed.has(DomainField::HomeEfsOnDelete.path()) {
         let operation = Operation::Tags(TagOp::SetTags {
             target: Tagged::SagemakerDomain { domain: Id::known(&live.id) },
             set: with_retention(Default::default(), d),
             remove: Vec::new(),
         });
-        ops.push(Phase::Update, operation, &["home_efs_on_delete"], &[]);
+        ops.push(Phase::Update, operation, &[DomainField::HomeEfsOnDelete.path()], &[]);
     }
 }
 
@@ -119,7 +122,15 @@ pub(super) fn create_user(ctx: &Context<'_>, ops: &mut ResourceOps, address: &Ad
         sso_user_name: u.sso_user_name.clone(),
         tags: ctx.creation_tags(address, &u.tags),
     });
-    let fields = ["domain", "name", "execution_role", "security_groups", "sharing", "sso_user_name", "tags"];
+    let fields = [
+        UserField::Domain.path(),
+        UserField::Name.path(),
+        UserField::ExecutionRole.path(),
+        UserField::SecurityGroups.path(),
+        UserField::Sharing.path(),
+        UserField::SsoUserName.path(),
+        UserField::Tags.path(),
+    ];
     ops.push(phase, operation, &fields, &[]);
 }
 
