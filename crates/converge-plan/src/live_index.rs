@@ -8,9 +8,6 @@ use converge_model::live::{
 };
 use converge_model::{Address, Kind, LiveState, Tags};
 
-use crate::attrs::Attrs;
-use crate::kinds;
-
 /// One live resource of any kind.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum LiveItem<'a> {
@@ -91,19 +88,6 @@ impl LiveItem<'_> {
             && self.unique_name().is_some_and(|(n, s)| {
                 s == scope && if case_insensitive { n.eq_ignore_ascii_case(name) } else { n == name }
             })
-    }
-
-    pub(crate) fn attrs(&self) -> Attrs {
-        match self {
-            LiveItem::Subnet(x) => kinds::subnet::live(x),
-            LiveItem::SecurityGroup(x) => kinds::security_group::live(x),
-            LiveItem::IamRole(x) => kinds::iam_role::live(x),
-            LiveItem::Domain(x) => kinds::sagemaker_domain::live(x),
-            LiveItem::User(x) => kinds::sagemaker_user::live(x),
-            LiveItem::Portfolio(x) => kinds::catalog_portfolio::live(x),
-            LiveItem::Product(x) => kinds::catalog_product::live(x),
-            LiveItem::Emr(x) => kinds::emr_cluster::live(x),
-        }
     }
 
     /// Every id this resource is known by (a role: its name and its ARN).

@@ -119,7 +119,7 @@ pub fn plan_replacing(spec: &Spec, live: &LiveState, replace: &[Address]) -> Res
     let context = operations::Context { spec, live, replaced, emr_rules: &emr_rules, digests: &digests };
     let mut built = BTreeMap::new();
     for (address, change) in &mut changes {
-        let ops = operations::build(&context, change, wanted.remove(address).as_ref(), matched.get(address))?;
+        let ops = crate::kinds::build(&context, change, wanted.remove(address).as_ref(), matched.get(address))?;
         attribute_effects(change, &ops)?;
         change.notes.extend(ops.notes.iter().cloned());
         built.insert(address.clone(), ops);
@@ -128,7 +128,7 @@ pub fn plan_replacing(spec: &Spec, live: &LiveState, replace: &[Address]) -> Res
     for (address, item) in matched.iter().filter(|(address, _)| !changes.contains_key(*address)) {
         let recorded = Recorded::of(item.tags().get(SPEC_DIGEST_TAG).map(String::as_str));
         if recorded.needs_rewrite()
-            && let Some(ops) = operations::rewrite_digest(&context, address, item)
+            && let Some(ops) = crate::kinds::rewrite_digest(&context, address, item)
         {
             let pending = recorded == Recorded::Pending;
             digests.push(DigestRewrite { address: address.clone(), live_id: item.id(), pending });
@@ -288,8 +288,11 @@ fn diff_pass<'a>(
         };
         let live_id = item.id();
         let mut desired_attrs = crate::kinds::desired(&wanted, &Id::known(&live_id), &cache.documents);
-        let mut live_attrs =
-            cache.live_values.entry((item.kind(), live_id.clone())).or_insert_with(|| item.attrs()).clone();
+        let mut live_attrs = cache
+            .live_values
+            .entry((item.kind(), live_id.clone()))
+            .or_insert_with(|| crate::kinds::live(&item))
+            .clone();
         let mut in_place = BTreeSet::new();
         if let (Desired::Cluster(cluster), LiveItem::Emr(live_cluster)) = (&wanted, &item) {
             emr_adjust(cluster, live_cluster, &mut desired_attrs, &mut live_attrs, &mut in_place, &mut notes);

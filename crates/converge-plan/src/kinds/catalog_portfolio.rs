@@ -1,11 +1,14 @@
 //! A Service Catalog portfolio and its principals.
 
+use converge_model::Address;
 use converge_model::live::LiveCatalogPortfolio;
+use converge_ops::{CatalogOp, Id, Operation, Phase};
 
 use super::fields;
 use crate::attrs::{Attrs, tag_map};
-use crate::desired::DesiredPortfolio;
+use crate::desired::{DesiredPortfolio, UNNUMBERED};
 use crate::fields::Mutability::InPlace;
+use crate::operations::{Changed, Context, ResourceOps};
 use crate::value::Value;
 
 fields! {
@@ -38,4 +41,87 @@ pub(crate) fn live(p: &LiveCatalogPortfolio) -> Attrs {
             Field::Tags => tag_map(&p.tags),
         })
     })
+}
+
+// ---- operations ----------------------------------------------------------------
+
+pub(crate) fn create_portfolio(
+    ctx: &Context<'_>,
+    ops: &mut ResourceOps,
+    address: &Address,
+    p: &DesiredPortfolio,
+    phase: Phase,
+) {
+    let create = ops.push(
+        phase,
+        Operation::Catalog(CatalogOp::CreatePortfolio {
+            display_name: p.display_name.clone(),
+            provider: p.provider.clone(),
+            description: p.description.clone(),
+            tags: ctx.creation_tags(address, &p.tags),
+            idempotency_token: ctx.token(address, "create"),
+        }),
+        &[Field::DisplayName.path(), Field::Provider.path(), Field::Description.path(), Field::Tags.path()],
+        &[],
+    );
+    if !p.principals.is_empty() {
+        let portfolio = Id::Output { output_of: UNNUMBERED, address: address.clone() };
+        let operation =
+            Operation::Catalog(CatalogOp::AssociatePrincipals { portfolio, principal_arns: p.principals.clone() });
+        ops.push(phase, operation, &[Field::Principals.path()], &[create]);
+    }
+}
+
+pub(crate) fn update_portfolio(
+    ops: &mut ResourceOps,
+    p: &DesiredPortfolio,
+    live: &LiveCatalogPortfolio,
+    changed: &Changed<'_>,
+) {
+    let portfolio = Id::known(&live.id);
+    let metadata = [Field::DisplayName.path(), Field::Provider.path(), Field::Description.path()];
+    if changed.any(&metadata) {
+        let operation = Operation::Catalog(CatalogOp::UpdatePortfolio {
+            portfolio: portfolio.clone(),
+            display_name: p.display_name.clone(),
+            provider: p.provider.clone(),
+            description: p.description.clone(),
+        });
+        ops.push(Phase::Update, operation, &metadata, &[]);
+    }
+    if changed.has(Field::Principals.path()) {
+        let added: Vec<String> = p.principals.iter().filter(|a| !live.principal_arns.contains(a)).cloned().collect();
+        let mut removed: Vec<String> =
+            live.principal_arns.iter().filter(|a| !p.principals.contains(a)).cloned().collect();
+        removed.sort();
+        if !added.is_empty() {
+            let operation = Operation::Catalog(CatalogOp::AssociatePrincipals {
+                portfolio: portfolio.clone(),
+                principal_arns: added,
+            });
+            ops.push(Phase::Update, operation, &[Field::Principals.path()], &[]);
+        }
+        if !removed.is_empty() {
+            let operation =
+                Operation::Catalog(CatalogOp::DisassociatePrincipals { portfolio, principal_arns: removed });
+            ops.push(Phase::Update, operation, &[Field::Principals.path()], &[]);
+        }
+    }
+}
+
+/// Service Catalog deletes a portfolio only once its principals, products and constraints are gone
+/// (products and constraints go in the products' own steps, ordered before this one).
+pub(crate) fn delete_portfolio(ops: &mut ResourceOps, p: &LiveCatalogPortfolio, phase: Phase) {
+    let portfolio = Id::known(&p.id);
+    let mut first = Vec::new();
+    if !p.principal_arns.is_empty() {
+        let mut arns = p.principal_arns.clone();
+        arns.sort();
+        let operation = Operation::Catalog(CatalogOp::DisassociatePrincipals {
+            portfolio: portfolio.clone(),
+            principal_arns: arns,
+        });
+        first.push(ops.push(phase, operation, &[], &[]));
+    }
+    ops.push(phase, Operation::Catalog(CatalogOp::DeletePortfolio { portfolio }), &[], &first);
 }

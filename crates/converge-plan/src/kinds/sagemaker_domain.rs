@@ -1,11 +1,15 @@
 //! A SageMaker Studio domain.
 
-use converge_model::live::LiveSagemakerDomain;
+use converge_model::Address;
+use converge_model::live::{HOME_EFS_TAG, LiveSagemakerDomain};
+use converge_ops::{Id, Operation, Phase, SagemakerOp, TagOp, Tagged};
 
 use super::fields;
 use crate::attrs::{Attrs, live_sharing, sharing, tag_map};
 use crate::desired::DesiredDomain;
 use crate::fields::Mutability::{InPlace, Replace};
+use crate::operations::sagemaker::delete_spaces;
+use crate::operations::{Changed, Context, ResourceOps};
 use crate::value::Value;
 
 fields! {
@@ -56,4 +60,110 @@ pub(crate) fn live(d: &LiveSagemakerDomain) -> Attrs {
             Field::Tags => tag_map(&d.tags),
         })
     })
+}
+
+// ---- operations ----------------------------------------------------------------
+
+pub(crate) fn create_domain(
+    ctx: &Context<'_>,
+    ops: &mut ResourceOps,
+    address: &Address,
+    d: &DesiredDomain,
+    phase: Phase,
+) {
+    let operation = Operation::Sagemaker(SagemakerOp::CreateDomain {
+        name: d.name.clone(),
+        auth_mode: d.auth_mode,
+        network_access: d.network_access,
+        vpc: d.vpc.clone(),
+        subnets: d.subnets.clone(),
+        kms_key: d.kms_key.clone(),
+        default_user_settings: d.settings.clone(),
+        tags: with_retention(ctx.creation_tags(address, &d.tags), d),
+    });
+    let fields = [
+        Field::Name.path(),
+        Field::AuthMode.path(),
+        Field::Vpc.path(),
+        Field::KmsKey.path(),
+        Field::NetworkAccess.path(),
+        Field::Subnets.path(),
+        Field::ExecutionRole.path(),
+        Field::SecurityGroups.path(),
+        Field::Sharing.path(),
+        Field::HomeEfsOnDelete.path(),
+        Field::Tags.path(),
+    ];
+    ops.push(phase, operation, &fields, &[]);
+}
+
+/// The home EFS retention is recorded on the domain (there is no state file),
+/// so a domain removed from the spec is deleted as the spec last said.
+fn with_retention(mut tags: converge_model::Tags, d: &DesiredDomain) -> converge_model::Tags {
+    tags.insert(HOME_EFS_TAG.to_owned(), d.home_efs_on_delete.aws().to_owned());
+    tags
+}
+
+const SETTINGS: [&str; 3] = [Field::ExecutionRole.path(), Field::SecurityGroups.path(), Field::Sharing.path()];
+
+pub(crate) fn update_domain(
+    ops: &mut ResourceOps,
+    d: &DesiredDomain,
+    live: &LiveSagemakerDomain,
+    changed: &Changed<'_>,
+) {
+    let mut fields = Vec::new();
+    let network_access = changed.has(Field::NetworkAccess.path()).then(|| {
+        fields.push(Field::NetworkAccess.path());
+        d.network_access
+    });
+    let subnets = changed.has(Field::Subnets.path()).then(|| {
+        fields.push(Field::Subnets.path());
+        d.subnets.clone()
+    });
+    // The default user settings converge manages go together: UpdateDomain's
+    // merging of partial settings is not documented.
+    let default_user_settings = changed.any(&SETTINGS).then(|| {
+        fields.extend(SETTINGS);
+        d.settings.clone()
+    });
+    if !fields.is_empty() {
+        let operation = Operation::Sagemaker(SagemakerOp::UpdateDomain {
+            domain: Id::known(&live.id),
+            network_access,
+            subnets,
+            default_user_settings,
+        });
+        ops.push(Phase::Update, operation, &fields, &[]);
+    }
+    if changed.has(Field::HomeEfsOnDelete.path()) {
+        let operation = Operation::Tags(TagOp::SetTags {
+            target: Tagged::SagemakerDomain { domain: Id::known(&live.id) },
+            set: with_retention(Default::default(), d),
+            remove: Vec::new(),
+        });
+        ops.push(Phase::Update, operation, &[Field::HomeEfsOnDelete.path()], &[]);
+    }
+}
+
+pub(crate) fn delete_domain(
+    ctx: &Context<'_>,
+    ops: &mut ResourceOps,
+    address: &Address,
+    d: &LiveSagemakerDomain,
+    phase: Phase,
+) {
+    // A domain of the spec (being replaced) follows the spec; one no longer in it, what was recorded on it.
+    let retain_home_efs = match ctx.spec.sagemaker_domains.get(&address.name) {
+        Some(spec) => spec.home_efs_on_delete == converge_model::HomeEfsOnDelete::Retain,
+        None => d.retains_home_efs(),
+    };
+    // Private spaces go with their user profiles (deleted first, in their own steps); shared ones here.
+    let first = delete_spaces(ops, d, |space| space.owner.is_none(), phase);
+    ops.push(
+        phase,
+        Operation::Sagemaker(SagemakerOp::DeleteDomain { domain: Id::known(&d.id), retain_home_efs }),
+        &[],
+        &first,
+    );
 }

@@ -1,11 +1,15 @@
 //! A SageMaker Studio user profile.
 
+use converge_model::Address;
 use converge_model::live::LiveSagemakerUser;
+use converge_ops::{Id, Operation, Phase, SagemakerOp};
 
 use super::fields;
 use crate::attrs::{Attrs, live_sharing, sharing, tag_map};
 use crate::desired::DesiredUser;
 use crate::fields::Mutability::{InPlace, Replace};
+use crate::operations::sagemaker::{delete_apps, delete_spaces};
+use crate::operations::{Changed, Context, ResourceOps};
 use crate::value::Value;
 
 fields! {
@@ -44,4 +48,59 @@ pub(crate) fn live(u: &LiveSagemakerUser) -> Attrs {
             Field::Tags => tag_map(&u.tags),
         })
     })
+}
+
+// ---- operations ----------------------------------------------------------------
+
+/// The fields `UpdateUserProfile`'s `UserSettings` carries.
+const SETTINGS: [&str; 3] = [Field::ExecutionRole.path(), Field::SecurityGroups.path(), Field::Sharing.path()];
+
+pub(crate) fn create_user(ctx: &Context<'_>, ops: &mut ResourceOps, address: &Address, u: &DesiredUser, phase: Phase) {
+    let operation = Operation::Sagemaker(SagemakerOp::CreateUserProfile {
+        domain: u.domain.clone(),
+        name: u.name.clone(),
+        user_settings: u.settings.clone(),
+        sso_user_name: u.sso_user_name.clone(),
+        tags: ctx.creation_tags(address, &u.tags),
+    });
+    let fields = [
+        Field::Domain.path(),
+        Field::Name.path(),
+        Field::ExecutionRole.path(),
+        Field::SecurityGroups.path(),
+        Field::Sharing.path(),
+        Field::SsoUserName.path(),
+        Field::Tags.path(),
+    ];
+    ops.push(phase, operation, &fields, &[]);
+}
+
+pub(crate) fn update_user(ops: &mut ResourceOps, u: &DesiredUser, live: &LiveSagemakerUser, changed: &Changed<'_>) {
+    if changed.any(&SETTINGS) {
+        let operation = Operation::Sagemaker(SagemakerOp::UpdateUserProfile {
+            domain: Id::known(&live.domain_id),
+            name: live.name.clone(),
+            user_settings: u.settings.clone(),
+        });
+        ops.push(Phase::Update, operation, &SETTINGS, &[]);
+    }
+}
+
+/// SageMaker deletes a user profile only once its apps and private spaces
+/// are gone: the plan deletes them first, by name (the profile is going away).
+pub(crate) fn delete_user(ctx: &Context<'_>, ops: &mut ResourceOps, u: &LiveSagemakerUser, phase: Phase) {
+    let domain = ctx.live.sagemaker_domains.iter().find(|d| d.id == u.domain_id);
+    let mut first = Vec::new();
+    if let Some(domain) = domain {
+        let owner = Some(u.name.as_str());
+        first.extend(delete_apps(
+            ops,
+            domain,
+            |app| app.user_profile.as_deref() == owner && app.space.is_none(),
+            phase,
+        ));
+        first.extend(delete_spaces(ops, domain, |space| space.owner.as_deref() == owner, phase));
+    }
+    let domain = Id::known(&u.domain_id);
+    ops.push(phase, Operation::Sagemaker(SagemakerOp::DeleteUserProfile { domain, name: u.name.clone() }), &[], &first);
 }

@@ -1,12 +1,14 @@
 //! A security group and its rules.
 
+use converge_model::Address;
 use converge_model::live::LiveSecurityGroup;
-use converge_ops::Id;
+use converge_ops::{Direction, Ec2Op, Id, Operation, Peer, Phase, Rule};
 
 use super::fields;
 use crate::attrs::{Attrs, live_rules, rules_value, tag_map};
-use crate::desired::DesiredGroup;
+use crate::desired::{DesiredGroup, UNNUMBERED, default_egress};
 use crate::fields::Mutability::{InPlace, Replace};
+use crate::operations::{Changed, Context, ResourceOps};
 use crate::value::Value;
 
 fields! {
@@ -44,4 +46,141 @@ pub(crate) fn live(g: &LiveSecurityGroup) -> Attrs {
             Field::Tags => tag_map(&g.tags),
         })
     })
+}
+
+// ---- operations ----------------------------------------------------------------
+
+pub(crate) fn create_group(
+    ctx: &Context<'_>,
+    ops: &mut ResourceOps,
+    address: &Address,
+    g: &DesiredGroup,
+    phase: Phase,
+) {
+    let create = ops.push(
+        phase,
+        Operation::Ec2(Ec2Op::CreateSecurityGroup {
+            vpc: g.vpc.clone(),
+            name: g.name.clone(),
+            description: g.description.clone(),
+            tags: ctx.creation_tags(address, &g.tags),
+        }),
+        &[Field::Vpc.path(), Field::Name.path(), Field::Description.path(), Field::Tags.path()],
+        &[],
+    );
+    // The rules come once every group they name exists (`Phase::AuthorizeRules`).
+    let group = Id::Output { output_of: UNNUMBERED, address: address.clone() };
+    // EC2 gives the new group one rule: all traffic out. In a group handed to EMR as a
+    // primary or core/task group, that rule is one EMR keeps there: it stays.
+    let given = [default_egress()];
+    let mut egress = g.egress.clone();
+    if ctx.emr_rules.keeps_default_egress(address) && !egress.iter().any(|r| r.permission() == given[0].permission()) {
+        egress.push(default_egress());
+    }
+    change_rules(
+        ops,
+        Phase::AuthorizeRules,
+        &group,
+        Direction::Ingress,
+        &g.ingress,
+        &[],
+        Field::Ingress.path(),
+        &[create],
+    );
+    change_rules(
+        ops,
+        Phase::AuthorizeRules,
+        &group,
+        Direction::Egress,
+        &egress,
+        &given,
+        Field::Egress.path(),
+        &[create],
+    );
+}
+
+pub(crate) fn update_group(
+    ctx: &Context<'_>,
+    ops: &mut ResourceOps,
+    g: &DesiredGroup,
+    live: &LiveSecurityGroup,
+    changed: &Changed<'_>,
+) {
+    let group = Id::known(&live.id);
+    for (field, direction, wanted, live_rules_of) in [
+        (Field::Ingress.path(), Direction::Ingress, &g.ingress, &live.ingress),
+        (Field::Egress.path(), Direction::Egress, &g.egress, &live.egress),
+    ] {
+        if changed.has(field) {
+            // EMR's own rules in a group it is handed are neither revoked nor re-authorised.
+            let present = ctx.emr_rules.without_emrs(&live.id, direction, live_rules(live_rules_of), wanted);
+            change_rules(ops, Phase::Update, &group, direction, wanted, &present, field, &[]);
+        }
+    }
+}
+
+/// Brings `live` rules to `wanted`: new permissions are authorised before old
+/// ones are revoked (no window without access), and a permission that only
+/// changes its description is described again (EC2 would reject authorising
+/// it a second time with `InvalidPermission.Duplicate`).
+#[expect(clippy::too_many_arguments, reason = "one call per direction; a struct would only rename the arguments")]
+fn change_rules(
+    ops: &mut ResourceOps,
+    phase: Phase,
+    group: &Id,
+    direction: Direction,
+    wanted: &[Rule],
+    live: &[Rule],
+    field: &'static str,
+    after: &[usize],
+) {
+    let find =
+        |rules: &[Rule], rule: &Rule| rules.iter().find(|other| other.permission() == rule.permission()).cloned();
+    let added: Vec<Rule> = wanted.iter().filter(|r| find(live, r).is_none()).cloned().collect();
+    let removed: Vec<Rule> = live.iter().filter(|r| find(wanted, r).is_none()).cloned().collect();
+    let described: Vec<Rule> =
+        wanted.iter().filter(|r| find(live, r).is_some_and(|l| l.description != r.description)).cloned().collect();
+    let mut revoke_after = after.to_vec();
+    if !added.is_empty() {
+        let rules = added;
+        revoke_after = vec![ops.push(
+            phase,
+            Operation::Ec2(Ec2Op::AuthorizeRules { group: group.clone(), direction, rules }),
+            &[field],
+            after,
+        )];
+    }
+    if !described.is_empty() {
+        let rules = described;
+        ops.push(
+            phase,
+            Operation::Ec2(Ec2Op::UpdateRuleDescriptions { group: group.clone(), direction, rules }),
+            &[field],
+            after,
+        );
+    }
+    if !removed.is_empty() {
+        let rules = removed;
+        ops.push(
+            phase,
+            Operation::Ec2(Ec2Op::RevokeRules { group: group.clone(), direction, rules }),
+            &[field],
+            &revoke_after,
+        );
+    }
+}
+
+pub(crate) fn delete_group(ops: &mut ResourceOps, g: &LiveSecurityGroup, phase: Phase) {
+    // Rules naming other groups go first: groups that name each other could not be deleted otherwise.
+    let own = Id::known(&g.id);
+    let mut revokes = Vec::new();
+    for (direction, rules) in [(Direction::Ingress, &g.ingress), (Direction::Egress, &g.egress)] {
+        let naming_others: Vec<Rule> =
+            live_rules(rules).into_iter().filter(|r| matches!(&r.peer, Peer::Group(id) if *id != own)).collect();
+        if !naming_others.is_empty() {
+            let operation = Operation::Ec2(Ec2Op::RevokeRules { group: own.clone(), direction, rules: naming_others });
+            revokes.push(ops.push(Phase::RevokeRules, operation, &[], &[]));
+        }
+    }
+    ops.push(phase, Operation::Ec2(Ec2Op::DeleteSecurityGroup { group: own }), &[], &revokes);
 }

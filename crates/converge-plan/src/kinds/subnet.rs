@@ -1,12 +1,15 @@
 //! A subnet.
 
+use converge_model::Address;
 use converge_model::live::LiveSubnet;
+use converge_ops::{Ec2Op, Id, Operation, Phase};
 
 use super::fields;
 use crate::attrs::{Attrs, tag_map};
 use crate::desired::DesiredSubnet;
 use crate::fields::Mutability::{InPlace, Replace};
 use crate::normalize;
+use crate::operations::{Context, ResourceOps};
 use crate::value::Value;
 
 fields! {
@@ -36,4 +39,31 @@ pub(crate) fn live(s: &LiveSubnet) -> Attrs {
             Field::Tags => tag_map(&s.tags),
         })
     })
+}
+
+// ---- operations ----------------------------------------------------------------
+
+pub(crate) fn create_subnet(
+    ctx: &Context<'_>,
+    ops: &mut ResourceOps,
+    address: &Address,
+    s: &DesiredSubnet,
+    phase: Phase,
+) {
+    let operation = Operation::Ec2(Ec2Op::CreateSubnet {
+        vpc: s.vpc.clone(),
+        cidr: s.cidr.clone(),
+        availability_zone: s.availability_zone.clone(),
+        tags: ctx.creation_tags(address, &s.tags),
+    });
+    ops.push(
+        phase,
+        operation,
+        &[Field::Vpc.path(), Field::Cidr.path(), Field::AvailabilityZone.path(), Field::Tags.path()],
+        &[],
+    );
+}
+
+pub(crate) fn delete_subnet(ops: &mut ResourceOps, s: &LiveSubnet, phase: Phase) {
+    ops.push(phase, Operation::Ec2(Ec2Op::DeleteSubnet { subnet: Id::known(&s.id) }), &[], &[]);
 }
