@@ -8,12 +8,13 @@ use converge_ops::{Direction, Id};
 
 use crate::attrs::{self, Attrs, FleetPart, fleet_path};
 use crate::change::{Action, DigestRewrite, FieldChange, Plan, ReplaceOrder, Replacement, ResourceChange};
-use crate::desired::{self, Desired, Resolver, UNNUMBERED};
+use crate::desired::{self, Resolver, UNNUMBERED};
 use crate::digest::Recorded;
 use crate::emr_rules::EmrRules;
 use crate::error::PlanError;
 use crate::fields::{Effect, Mutability};
 use crate::graph::DependencyGraph;
+use crate::kinds::Desired;
 use crate::live_index::{LiveIndex, LiveItem};
 use crate::operations;
 use crate::value::{Value, document_text, unified};
@@ -219,7 +220,7 @@ fn diff_pass<'a>(
             }
             continue;
         }
-        let Some(wanted) = desired::of(&resolver, address) else { continue };
+        let Some(wanted) = crate::kinds::of(&resolver, address) else { continue };
         let lifecycle = spec.lifecycle(address).cloned().unwrap_or_default();
         let mut notes = Vec::new();
         let mut retag = false;
@@ -409,7 +410,7 @@ fn creation_notes(spec: &Spec, address: &Address) -> Vec<String> {
     };
     let Some(task) = &cluster.task else { return Vec::new() };
     let why = "EMR wants at least one of a fleet's targets above 0";
-    match desired::creation_targets(FleetRole::Task, task, cluster.scaling.is_some()) {
+    match crate::kinds::emr_cluster::creation_targets(FleetRole::Task, task, cluster.scaling.is_some()) {
         None => vec![format!("the task fleet is created once the spec gives it capacity: {why}")],
         Some((on_demand, spot)) if (on_demand, spot) != (task.on_demand.at_creation(), task.spot.at_creation()) => {
             let market = if spot > 0 { "Spot" } else { "On-Demand" };
@@ -492,7 +493,7 @@ fn diff(kind: Kind, desired: &Attrs, live: &Attrs, in_place: &BTreeSet<&'static 
 /// a task fleet cannot be removed, only scaled to zero, and one can be added;
 /// what the spec leaves out of a fleet (its name, resize keys) is not compared.
 fn emr_adjust(
-    wanted: &desired::DesiredCluster,
+    wanted: &crate::kinds::emr_cluster::DesiredCluster,
     live: &converge_model::live::LiveEmrCluster,
     desired: &mut Attrs,
     live_attrs: &mut Attrs,

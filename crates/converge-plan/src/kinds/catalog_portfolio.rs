@@ -1,12 +1,12 @@
 //! A Service Catalog portfolio and its principals.
 
-use converge_model::Address;
 use converge_model::live::LiveCatalogPortfolio;
+use converge_model::{Address, CatalogPortfolio, Tags};
 use converge_ops::{CatalogOp, Id, Operation, Phase};
 
 use super::fields;
 use crate::attrs::{Attrs, tag_map};
-use crate::desired::{DesiredPortfolio, UNNUMBERED};
+use crate::desired::{Resolver, UNNUMBERED};
 use crate::fields::Mutability::InPlace;
 use crate::operations::{Changed, Context, ResourceOps};
 use crate::value::Value;
@@ -40,6 +40,35 @@ pub(crate) fn live(p: &LiveCatalogPortfolio) -> Attrs {
             Field::Principals => Value::strings(&p.principal_arns),
             Field::Tags => tag_map(&p.tags),
         })
+    })
+}
+
+// ---- what the spec wants --------------------------------------------------------
+
+pub(crate) struct DesiredPortfolio {
+    pub display_name: String,
+    pub provider: String,
+    pub description: Option<String>,
+    pub principals: Vec<String>,
+    pub tags: Tags,
+}
+
+/// What the spec wants of the catalog portfolio `name`, in AWS's terms.
+pub(crate) fn wanted(r: &Resolver<'_>, name: &str) -> Option<DesiredPortfolio> {
+    let spec = r.spec;
+    let p = spec.catalog_portfolios.get(name)?;
+    // Every key of the spec's portfolio, so that a key added to the spec language
+    // does not compile until the planner says what it means in AWS.
+    let CatalogPortfolio { display_name: _, provider: _, description: _, principals: _, tags: _, lifecycle: _ } = p;
+    let mut principals: Vec<String> = p.principals.iter().map(|role| r.role_arn(role)).collect();
+    principals.sort();
+    principals.dedup();
+    Some(DesiredPortfolio {
+        display_name: p.display_name.clone(),
+        provider: p.provider.clone(),
+        description: p.description.clone(),
+        principals,
+        tags: r.tags(&p.tags),
     })
 }
 

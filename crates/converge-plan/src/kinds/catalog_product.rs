@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use converge_model::Address;
 use converge_model::live::LiveCatalogProduct;
-use converge_ops::{CatalogOp, Id, Operation, Phase};
+use converge_model::{Address, CatalogProduct, Kind, STUDIO_VISIBILITY_TAG, Tags};
+use converge_ops::{CatalogOp, Id, Operation, Phase, ProductVersion};
 
 use super::fields;
 use crate::attrs::{Attrs, id_key, tag_map};
-use crate::desired::{DesiredProduct, UNNUMBERED};
+use crate::desired::{Resolver, UNNUMBERED, sha256_hex, template_url, template_version};
 use crate::fields::Mutability::InPlace;
 use crate::operations::{Changed, Context, ResourceOps};
 use crate::value::Value;
@@ -85,6 +85,71 @@ pub(crate) fn live(p: &LiveCatalogProduct) -> Attrs {
         a.texts.insert(Field::Template.path(), text);
     }
     a
+}
+
+// ---- what the spec wants --------------------------------------------------------
+
+pub(crate) struct DesiredProduct {
+    pub portfolio: Id,
+    pub name: String,
+    pub owner: String,
+    pub description: Option<String>,
+    pub distributor: Option<String>,
+    pub support_email: Option<String>,
+    pub template: String,
+    pub version: ProductVersion,
+    pub bucket: String,
+    pub key: String,
+    pub launch_role: Option<String>,
+    pub tags: Tags,
+}
+
+/// What the spec wants of the catalog product `name`, in AWS's terms.
+pub(crate) fn wanted(r: &Resolver<'_>, name: &str) -> Option<DesiredProduct> {
+    let spec = r.spec;
+    let p = spec.catalog_products.get(name)?;
+    // Every key of the spec's product, so that a key added to the spec language
+    // does not compile until the planner says what it means in AWS.
+    let CatalogProduct {
+        portfolio: _,
+        name: _,
+        owner: _,
+        description: _,
+        distributor: _,
+        support_email: _,
+        template: _,
+        template_bucket: _,
+        version_description: _,
+        launch_role: _,
+        studio_visible: _,
+        tags: _,
+        lifecycle: _,
+    } = p;
+    let mut tags = p.tags.clone();
+    if p.studio_visible {
+        tags.insert(STUDIO_VISIBILITY_TAG.to_owned(), "true".to_owned());
+    }
+    let hash = sha256_hex(&p.template.text);
+    let key = format!("converge/templates/{hash}.template");
+    let region = &spec.stack.region;
+    Some(DesiredProduct {
+        portfolio: r.id(&p.portfolio, Kind::CatalogPortfolio),
+        name: p.name.clone(),
+        owner: p.owner.clone(),
+        description: p.description.clone(),
+        distributor: p.distributor.clone(),
+        support_email: p.support_email.clone(),
+        template: p.template.text.clone(),
+        version: ProductVersion {
+            name: template_version(&p.template.text),
+            description: p.version_description.clone(),
+            template_url: template_url(region, &p.template_bucket, &key),
+        },
+        bucket: p.template_bucket.clone(),
+        key,
+        launch_role: p.launch_role.as_ref().map(|role| r.role_arn(role)),
+        tags: r.tags(&tags),
+    })
 }
 
 // ---- operations ----------------------------------------------------------------

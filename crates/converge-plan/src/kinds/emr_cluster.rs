@@ -1,15 +1,22 @@
 //! An EMR cluster and its instance fleets.
 
+use std::collections::BTreeMap;
+
 use converge_model::FleetRole::{Core, Master, Task};
 use converge_model::live::{LiveEmrCluster, LiveFleet};
-use converge_model::{Address, FleetRole, ManagedScaling, OnDemandAllocation, SpotAllocation, SpotTimeoutAction};
-use converge_ops::{EmrOp, FleetConfig, Id, Operation, Phase, RunJobFlow, TypeConfigurations};
+use converge_model::{
+    Address, Capacity, EmrCluster, FleetRole, Kind, ManagedScaling, OnDemandAllocation, Ref, SpotAllocation,
+    SpotTimeoutAction,
+};
+use converge_ops::{
+    EmrOp, FleetConfig, Id, InstanceTypeSpec, Operation, Phase, RunJobFlow, SpotTimeout, TypeConfigurations,
+};
 
 use crate::attrs::{
     Attrs, FleetPart, FleetPart as P, bootstrap_text, configurations, configurations_value, desired_type, fleet_path,
     launch_text, live_fleet_configurations, live_resize, live_type, resize_value, scaling_value, tag_map,
 };
-use crate::desired::DesiredCluster;
+use crate::desired::Resolver;
 use crate::fields::Mutability::{self, InPlace, Replace};
 use crate::fields::{FLEET_NAME_FIXED, FLEET_TYPES_FIXED, LAUNCH_FIXED};
 use crate::normalize;
@@ -278,6 +285,155 @@ fn live_fleet(fleet: &LiveFleet, part: FleetPart) -> Value {
         P::OnDemand => Value::Int(fleet.target_on_demand),
         P::Spot => Value::Int(fleet.target_spot),
         P::Resize => resize_value(&live_resize(fleet.resize.as_ref())),
+    }
+}
+
+// ---- what the spec wants --------------------------------------------------------
+
+pub(crate) struct DesiredCluster {
+    /// The cluster as `RunJobFlow` creates it (capacities at creation, user tags).
+    pub run: RunJobFlow,
+    pub capacity: BTreeMap<FleetRole, FleetCapacity>,
+}
+
+/// A fleet's capacity as the spec states it (fixed, a range, or external).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FleetCapacity {
+    pub on_demand: Capacity,
+    pub spot: Capacity,
+}
+
+impl DesiredCluster {
+    pub(crate) fn fleet(&self, role: FleetRole) -> Option<&FleetConfig> {
+        self.run.fleets.iter().find(|f| f.role == role)
+    }
+}
+
+/// The targets a new fleet starts with. EMR wants at least one above 0
+/// (botocore `InstanceFleetConfig`: "At least one of TargetSpotCapacity and
+/// TargetOnDemandCapacity should be greater than 0"), so a task fleet whose
+/// capacity the scheduler or managed scaling owns starts at 1 unit of it, and
+/// one fixed at 0 and 0 is not created until it has capacity (`None`).
+pub(crate) fn creation_targets(
+    role: FleetRole,
+    fleet: &converge_model::InstanceFleet,
+    scaled: bool,
+) -> Option<(i64, i64)> {
+    let (on_demand, spot) = (fleet.on_demand.at_creation(), fleet.spot.at_creation());
+    if role != FleetRole::Task || on_demand + spot > 0 {
+        return Some((on_demand, spot));
+    }
+    let room = |capacity: Capacity| match capacity {
+        Capacity::Range { max, .. } => max >= 1,
+        Capacity::External => true,
+        Capacity::Fixed(_) => false,
+    };
+    if room(fleet.spot) {
+        Some((0, 1))
+    } else if room(fleet.on_demand) {
+        Some((1, 0))
+    } else if scaled {
+        // Managed scaling sizes the fleet from here; Spot if the fleet is set up for it.
+        let spot = fleet.spot_allocation.is_some() || fleet.spot_timeout_minutes.is_some();
+        Some(if spot { (0, 1) } else { (1, 0) })
+    } else {
+        None
+    }
+}
+
+pub(crate) fn cluster(r: &Resolver<'_>, c: &EmrCluster) -> DesiredCluster {
+    // Every key of the spec's cluster, so that a key added to the spec language
+    // does not compile until the planner says what it means in AWS.
+    let EmrCluster {
+        name: _,
+        release: _,
+        applications: _,
+        subnets: _,
+        service_role: _,
+        instance_profile: _,
+        master_security_group: _,
+        core_security_group: _,
+        service_access_security_group: _,
+        additional_master_security_groups: _,
+        additional_core_security_groups: _,
+        log_uri: _,
+        key_name: _,
+        bootstrap: _,
+        configurations: _,
+        ebs_root_volume_size: _,
+        termination_protection: _,
+        auto_termination_idle_seconds: _,
+        step_concurrency: _,
+        visible_to_all_users: _,
+        master: _,
+        core: _,
+        task: _,
+        scaling: _,
+        tags: _,
+        lifecycle: _,
+    } = c;
+    let group = |g: &Option<Ref>| g.as_ref().map(|g| r.id(g, Kind::SecurityGroup));
+    let mut capacity = BTreeMap::new();
+    let fleets = c
+        .fleets()
+        .filter_map(|(role, fleet)| {
+            capacity.insert(role, FleetCapacity { on_demand: fleet.on_demand, spot: fleet.spot });
+            let (on_demand, spot) = creation_targets(role, fleet, c.scaling.is_some())?;
+            Some(FleetConfig {
+                role,
+                name: fleet.name.clone(),
+                instance_types: fleet
+                    .instance_types
+                    .iter()
+                    .map(|t| InstanceTypeSpec {
+                        instance_type: t.instance_type.clone(),
+                        weight: t.weight,
+                        bid_percent: t.bid_percent,
+                        ebs: t.ebs.clone(),
+                        ebs_optimized: t.ebs_optimized,
+                        configurations: fleet.configurations.clone(),
+                    })
+                    .collect(),
+                on_demand,
+                spot,
+                spot_timeout: fleet
+                    .spot_timeout_minutes
+                    .zip(fleet.spot_timeout_action)
+                    .map(|(minutes, action)| SpotTimeout { minutes, action }),
+                spot_allocation: fleet.spot_allocation,
+                on_demand_allocation: fleet.on_demand_allocation,
+                resize: fleet.resize.clone(),
+            })
+        })
+        .collect();
+    let mut applications = c.applications.clone();
+    applications.sort_by_key(|a| a.to_ascii_lowercase());
+    DesiredCluster {
+        run: RunJobFlow {
+            name: c.name.clone(),
+            release: c.release.clone(),
+            applications,
+            subnets: r.ids(&c.subnets, Kind::Subnet),
+            service_role: r.role_name(&c.service_role),
+            instance_profile: r.role_name(&c.instance_profile),
+            master_security_group: group(&c.master_security_group),
+            core_security_group: group(&c.core_security_group),
+            service_access_security_group: group(&c.service_access_security_group),
+            additional_master_security_groups: r.ids(&c.additional_master_security_groups, Kind::SecurityGroup),
+            additional_core_security_groups: r.ids(&c.additional_core_security_groups, Kind::SecurityGroup),
+            log_uri: c.log_uri.clone(),
+            key_name: c.key_name.clone(),
+            bootstrap: c.bootstrap.clone(),
+            configurations: c.configurations.clone(),
+            ebs_root_volume_size: c.ebs_root_volume_size,
+            termination_protected: c.termination_protection,
+            auto_termination_idle_seconds: c.auto_termination_idle_seconds,
+            step_concurrency: c.step_concurrency,
+            fleets,
+            scaling: c.scaling.clone(),
+            tags: r.tags(&c.tags),
+        },
+        capacity,
     }
 }
 

@@ -1,12 +1,14 @@
 //! An IAM role, its policies and its instance profile.
 
-use converge_model::Address;
+use std::collections::BTreeMap;
+
 use converge_model::live::LiveIamRole;
+use converge_model::{Address, IamRole, Tags, TrustPrincipal};
 use converge_ops::{IamOp, Operation, Phase};
 
 use super::fields;
 use crate::attrs::{Attrs, Documents, doc, tag_map};
-use crate::desired::DesiredRole;
+use crate::desired::{Resolver, sorted};
 use crate::fields::Mutability::{InPlace, Replace};
 use crate::normalize;
 use crate::operations::{Changed, Context, ResourceOps};
@@ -57,6 +59,82 @@ pub(crate) fn live(role: &LiveIamRole) -> Attrs {
             Field::MaxSessionDuration => Value::Int(role.max_session_duration),
             Field::Tags => tag_map(&role.tags),
         })
+    })
+}
+
+// ---- what the spec wants --------------------------------------------------------
+
+pub(crate) struct DesiredRole {
+    pub name: String,
+    pub path: String,
+    pub description: Option<String>,
+    pub trust_policy: String,
+    pub managed_policies: Vec<String>,
+    pub inline_policies: BTreeMap<String, String>,
+    pub instance_profile: bool,
+    pub max_session_duration: i64,
+    pub tags: Tags,
+}
+
+/// The trust policy converge writes for a role.
+pub(crate) fn trust_policy(r: &Resolver<'_>, role: &IamRole) -> serde_json::Value {
+    let services: Vec<&str> = role
+        .trust
+        .iter()
+        .filter_map(|p| match p {
+            TrustPrincipal::Service(s) => Some(s.as_str()),
+            TrustPrincipal::Role(_) => None,
+        })
+        .collect();
+    let roles: Vec<String> = role
+        .trust
+        .iter()
+        .filter_map(|p| match p {
+            TrustPrincipal::Role(reference) => Some(r.role_arn(reference)),
+            TrustPrincipal::Service(_) => None,
+        })
+        .collect();
+    let mut statements = Vec::new();
+    if !services.is_empty() {
+        statements.push(
+            serde_json::json!({"Effect": "Allow", "Principal": {"Service": services}, "Action": "sts:AssumeRole"}),
+        );
+    }
+    if !roles.is_empty() {
+        statements
+            .push(serde_json::json!({"Effect": "Allow", "Principal": {"AWS": roles}, "Action": "sts:AssumeRole"}));
+    }
+    serde_json::json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+/// What the spec wants of the iam role `name`, in AWS's terms.
+pub(crate) fn wanted(r: &Resolver<'_>, name: &str) -> Option<DesiredRole> {
+    let spec = r.spec;
+    let role = spec.iam_roles.get(name)?;
+    // Every key of the spec's role, so that a key added to the spec language
+    // does not compile until the planner says what it means in AWS.
+    let IamRole {
+        name: _,
+        path: _,
+        description: _,
+        trust: _,
+        managed_policies: _,
+        inline_policies: _,
+        instance_profile: _,
+        max_session_duration: _,
+        tags: _,
+        lifecycle: _,
+    } = role;
+    Some(DesiredRole {
+        name: role.name.clone().unwrap_or_else(|| name.to_owned()),
+        path: role.path.clone(),
+        description: role.description.clone(),
+        trust_policy: trust_policy(r, role).to_string(),
+        managed_policies: sorted(role.managed_policies.clone()),
+        inline_policies: role.inline_policies.iter().map(|(k, d)| (k.clone(), d.text.clone())).collect(),
+        instance_profile: role.instance_profile,
+        max_session_duration: role.max_session_duration,
+        tags: r.tags(&role.tags),
     })
 }
 

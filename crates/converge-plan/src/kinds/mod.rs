@@ -1,10 +1,14 @@
-//! One module per resource kind: its fields, what a change of each takes (in
-//! place, or a replacement and why), and the value of each on both sides, the
-//! spec's and AWS's. Every one of these is an exhaustive `match` over the
-//! kind's `Field`, so a field added to a kind does not compile until its path,
-//! its rule and both of its values are written (docs/ARCHITECTURE.md, "Adding a
-//! field"); `desired.rs` destructures each spec struct whole, so a key added to
-//! the spec language does not compile until the planner takes it.
+//! One module per resource kind, holding all the planner knows of it: what
+//! the spec wants of it in AWS's terms (`wanted`, which destructures the
+//! spec's struct whole, so a key added to the spec language does not compile
+//! until the kind takes it), its fields with what a change of each takes (in
+//! place, or a replacement and why), each field's value on both sides, the
+//! spec's and AWS's (exhaustive `match`es over the kind's `Field`, so a field
+//! added does not compile until its path, rule and values are written), and
+//! the operations that create, change and delete it, claiming the fields they
+//! carry by typed path. docs/ARCHITECTURE.md, "Adding a field", walks through
+//! it. This module dispatches on the kind; `operations/` holds the vocabulary
+//! the kinds' operations share.
 
 pub(crate) mod catalog_portfolio;
 pub(crate) mod catalog_product;
@@ -21,12 +25,40 @@ use converge_ops::{Id, Operation, Phase, TagOp, Tagged};
 
 use crate::attrs::{Attrs, Documents, user_tags};
 use crate::change::{Action, ResourceChange, ownership_tags};
-use crate::desired::{Desired, UNNUMBERED};
+use crate::desired::{Resolver, UNNUMBERED};
 use crate::digest::spec_digest;
 use crate::error::PlanError;
 use crate::live_index::LiveItem;
 use crate::operations::{Changed, Context, ResourceOps};
 use crate::value::Value;
+
+/// What the spec wants of one resource, in AWS's terms (each kind's module says how).
+pub(crate) enum Desired {
+    Subnet(subnet::DesiredSubnet),
+    Group(security_group::DesiredGroup),
+    Role(iam_role::DesiredRole),
+    Domain(sagemaker_domain::DesiredDomain),
+    User(sagemaker_user::DesiredUser),
+    Portfolio(catalog_portfolio::DesiredPortfolio),
+    Product(catalog_product::DesiredProduct),
+    Cluster(Box<emr_cluster::DesiredCluster>),
+}
+
+/// The desired resource at `address`; `None` for VPCs (read, never changed) and absent addresses.
+pub(crate) fn of(r: &Resolver<'_>, address: &Address) -> Option<Desired> {
+    let (spec, name) = (r.spec, address.name.as_str());
+    Some(match address.kind {
+        Kind::Vpc => return None,
+        Kind::Subnet => Desired::Subnet(subnet::wanted(r, name)?),
+        Kind::SecurityGroup => Desired::Group(security_group::group(r, address, spec.security_groups.get(name)?)),
+        Kind::IamRole => Desired::Role(iam_role::wanted(r, name)?),
+        Kind::SagemakerDomain => Desired::Domain(sagemaker_domain::wanted(r, name)?),
+        Kind::SagemakerUser => Desired::User(sagemaker_user::wanted(r, name)?),
+        Kind::CatalogPortfolio => Desired::Portfolio(catalog_portfolio::wanted(r, name)?),
+        Kind::CatalogProduct => Desired::Product(catalog_product::wanted(r, name)?),
+        Kind::EmrCluster => Desired::Cluster(Box::new(emr_cluster::cluster(r, spec.emr_clusters.get(name)?))),
+    })
+}
 
 /// The fields of a kind, in the order plans show them, with their rules.
 pub(crate) fn fields_of(kind: Kind) -> &'static [crate::fields::Field] {

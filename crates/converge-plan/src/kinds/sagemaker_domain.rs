@@ -1,12 +1,12 @@
 //! A SageMaker Studio domain.
 
-use converge_model::Address;
 use converge_model::live::{HOME_EFS_TAG, LiveSagemakerDomain};
-use converge_ops::{Id, Operation, Phase, SagemakerOp, TagOp, Tagged};
+use converge_model::{Address, AuthMode, HomeEfsOnDelete, Kind, NetworkAccess, SagemakerDomain, Tags};
+use converge_ops::{Id, Operation, Phase, SagemakerOp, TagOp, Tagged, UserSettings};
 
 use super::fields;
 use crate::attrs::{Attrs, live_sharing, sharing, tag_map};
-use crate::desired::DesiredDomain;
+use crate::desired::Resolver;
 use crate::fields::Mutability::{InPlace, Replace};
 use crate::operations::sagemaker::delete_spaces;
 use crate::operations::{Changed, Context, ResourceOps};
@@ -59,6 +59,57 @@ pub(crate) fn live(d: &LiveSagemakerDomain) -> Attrs {
             Field::HomeEfsOnDelete => Value::str(if d.retains_home_efs() { "Retain" } else { "Delete" }),
             Field::Tags => tag_map(&d.tags),
         })
+    })
+}
+
+// ---- what the spec wants --------------------------------------------------------
+
+pub(crate) struct DesiredDomain {
+    pub name: String,
+    pub auth_mode: AuthMode,
+    pub network_access: NetworkAccess,
+    pub vpc: Id,
+    pub subnets: Vec<Id>,
+    pub kms_key: Option<String>,
+    pub settings: UserSettings,
+    pub home_efs_on_delete: HomeEfsOnDelete,
+    pub tags: Tags,
+}
+
+/// What the spec wants of the sagemaker domain `name`, in AWS's terms.
+pub(crate) fn wanted(r: &Resolver<'_>, name: &str) -> Option<DesiredDomain> {
+    let spec = r.spec;
+    let d = spec.sagemaker_domains.get(name)?;
+    // Every key of the spec's domain, so that a key added to the spec language
+    // does not compile until the planner says what it means in AWS.
+    let SagemakerDomain {
+        name: _,
+        auth_mode: _,
+        network_access: _,
+        vpc: _,
+        subnets: _,
+        execution_role: _,
+        security_groups: _,
+        home_efs_on_delete: _,
+        kms_key: _,
+        sharing: _,
+        tags: _,
+        lifecycle: _,
+    } = d;
+    Some(DesiredDomain {
+        name: d.name.clone(),
+        auth_mode: d.auth_mode,
+        network_access: d.network_access,
+        vpc: r.id(&d.vpc, Kind::Vpc),
+        subnets: r.ids(&d.subnets, Kind::Subnet),
+        kms_key: d.kms_key.clone(),
+        settings: UserSettings {
+            execution_role: Some(r.role_arn(&d.execution_role)),
+            security_groups: r.ids(&d.security_groups, Kind::SecurityGroup),
+            sharing: d.sharing.clone(),
+        },
+        home_efs_on_delete: d.home_efs_on_delete,
+        tags: r.tags(&d.tags),
     })
 }
 

@@ -1,12 +1,12 @@
 //! A SageMaker Studio user profile.
 
-use converge_model::Address;
 use converge_model::live::LiveSagemakerUser;
-use converge_ops::{Id, Operation, Phase, SagemakerOp};
+use converge_model::{Address, Kind, SagemakerUser, Tags};
+use converge_ops::{Id, Operation, Phase, SagemakerOp, UserSettings};
 
 use super::fields;
 use crate::attrs::{Attrs, live_sharing, sharing, tag_map};
-use crate::desired::DesiredUser;
+use crate::desired::Resolver;
 use crate::fields::Mutability::{InPlace, Replace};
 use crate::operations::sagemaker::{delete_apps, delete_spaces};
 use crate::operations::{Changed, Context, ResourceOps};
@@ -47,6 +47,45 @@ pub(crate) fn live(u: &LiveSagemakerUser) -> Attrs {
             Field::Sharing => live_sharing(u.sharing.as_ref()),
             Field::Tags => tag_map(&u.tags),
         })
+    })
+}
+
+// ---- what the spec wants --------------------------------------------------------
+
+pub(crate) struct DesiredUser {
+    pub domain: Id,
+    pub name: String,
+    pub settings: UserSettings,
+    pub sso_user_name: Option<String>,
+    pub tags: Tags,
+}
+
+/// What the spec wants of the sagemaker user `name`, in AWS's terms.
+pub(crate) fn wanted(r: &Resolver<'_>, name: &str) -> Option<DesiredUser> {
+    let spec = r.spec;
+    let u = spec.sagemaker_users.get(name)?;
+    // Every key of the spec's user profile, so that a key added to the spec language
+    // does not compile until the planner says what it means in AWS.
+    let SagemakerUser {
+        domain: _,
+        name: _,
+        execution_role: _,
+        security_groups: _,
+        sharing: _,
+        sso_user_name: _,
+        tags: _,
+        lifecycle: _,
+    } = u;
+    Some(DesiredUser {
+        domain: r.id(&u.domain, Kind::SagemakerDomain),
+        name: u.name.clone().unwrap_or_else(|| name.to_owned()),
+        settings: UserSettings {
+            execution_role: u.execution_role.as_ref().map(|role| r.role_arn(role)),
+            security_groups: r.ids(&u.security_groups, Kind::SecurityGroup),
+            sharing: u.sharing.clone(),
+        },
+        sso_user_name: u.sso_user_name.clone(),
+        tags: r.tags(&u.tags),
     })
 }
 

@@ -1,13 +1,14 @@
 //! A security group and its rules.
 
-use converge_model::Address;
 use converge_model::live::LiveSecurityGroup;
-use converge_ops::{Direction, Ec2Op, Id, Operation, Peer, Phase, Rule};
+use converge_model::{Address, Kind, Ports, Protocol, Ref, RefTarget, SELF_PEER, SecurityGroup, Tags};
+use converge_ops::{Direction, Ec2Op, Id, IpProtocol, Operation, Peer, Phase, Rule};
 
 use super::fields;
 use crate::attrs::{Attrs, live_rules, rules_value, tag_map};
-use crate::desired::{DesiredGroup, UNNUMBERED, default_egress};
+use crate::desired::{Resolver, UNNUMBERED, security_group_name};
 use crate::fields::Mutability::{InPlace, Replace};
+use crate::normalize;
 use crate::operations::{Changed, Context, ResourceOps};
 use crate::value::Value;
 
@@ -46,6 +47,119 @@ pub(crate) fn live(g: &LiveSecurityGroup) -> Attrs {
             Field::Tags => tag_map(&g.tags),
         })
     })
+}
+
+// ---- what the spec wants --------------------------------------------------------
+
+pub(crate) struct DesiredGroup {
+    pub vpc: Id,
+    pub name: String,
+    pub description: String,
+    pub ingress: Vec<Rule>,
+    pub egress: Vec<Rule>,
+    pub tags: Tags,
+}
+
+/// A rule of the spec in the form EC2 stores it.
+fn rule(
+    protocol: Protocol,
+    ports: Option<&Ports>,
+    icmp: (Option<i64>, Option<i64>),
+    peer: Peer,
+    description: Option<&String>,
+) -> Rule {
+    let (protocol, from_port, to_port) = match protocol {
+        Protocol::All => (IpProtocol::All, None, None),
+        Protocol::Icmp => {
+            let (icmp_type, icmp_code) = icmp;
+            let icmp_type = icmp_type.unwrap_or(-1);
+            let icmp_code = if icmp_type < 0 { -1 } else { icmp_code.unwrap_or(-1) };
+            (IpProtocol::Icmp, Some(icmp_type), Some(icmp_code))
+        }
+        Protocol::Tcp | Protocol::Udp => {
+            let (from, to) = ports.and_then(Ports::range).unwrap_or((0, 65535));
+            let protocol = if protocol == Protocol::Tcp { IpProtocol::Tcp } else { IpProtocol::Udp };
+            (protocol, Some(from), Some(to))
+        }
+    };
+    Rule { protocol, from_port, to_port, peer, description: description.cloned() }
+}
+
+/// The group's own id: known, or the output of its create step.
+fn own_id(r: &Resolver<'_>, address: &Address) -> Id {
+    match r.ids.get(address) {
+        Some(id) => Id::known(id),
+        None => Id::Output { output_of: UNNUMBERED, address: address.clone() },
+    }
+}
+
+fn peer(
+    r: &Resolver<'_>,
+    own_address: &Address,
+    own: &Id,
+    cidr: Option<&String>,
+    group: Option<&Ref>,
+    prefix_list: Option<&String>,
+) -> Peer {
+    if let (None, None, Some(list)) = (cidr, group, prefix_list) {
+        return Peer::PrefixList(list.clone());
+    }
+    match (cidr, group) {
+        (Some(cidr), _) => Peer::Cidr(normalize::cidr(cidr)),
+        (None, Some(group)) if group.as_str() == SELF_PEER => Peer::Group(own.clone()),
+        (None, Some(group)) if group.target(Kind::SecurityGroup) == RefTarget::Spec(own_address.clone()) => {
+            Peer::Group(own.clone())
+        }
+        (None, Some(group)) => Peer::Group(r.id(group, Kind::SecurityGroup)),
+        (None, None) => Peer::Cidr(String::new()),
+    }
+}
+
+/// The rule EC2 gives every new group: all traffic out to anywhere.
+pub(crate) fn default_egress() -> Rule {
+    Rule {
+        protocol: IpProtocol::All,
+        from_port: None,
+        to_port: None,
+        peer: Peer::Cidr("0.0.0.0/0".to_owned()),
+        description: None,
+    }
+}
+
+pub(crate) fn group(r: &Resolver<'_>, address: &Address, g: &SecurityGroup) -> DesiredGroup {
+    // Every key of the spec's security group, so that a key added to the spec language
+    // does not compile until the planner says what it means in AWS.
+    let SecurityGroup { vpc: _, name: _, description: _, ingress: _, egress: _, tags: _, lifecycle: _ } = g;
+    let own = own_id(r, address);
+    let mut ingress: Vec<Rule> = g
+        .ingress
+        .iter()
+        .map(|x| {
+            let peer = peer(r, address, &own, x.cidr.as_ref(), x.source.as_ref(), x.prefix_list.as_ref());
+            rule(x.protocol, x.ports.as_ref(), (x.icmp_type, x.icmp_code), peer, x.description.as_ref())
+        })
+        .collect();
+    let mut egress: Vec<Rule> = match &g.egress {
+        // Omitting `egress` keeps the rule EC2 gives every new group.
+        None => vec![default_egress()],
+        Some(rules) => rules
+            .iter()
+            .map(|x| {
+                let peer = peer(r, address, &own, x.cidr.as_ref(), x.destination.as_ref(), x.prefix_list.as_ref());
+                rule(x.protocol, x.ports.as_ref(), (x.icmp_type, x.icmp_code), peer, x.description.as_ref())
+            })
+            .collect(),
+    };
+    ingress.sort();
+    egress.sort();
+    DesiredGroup {
+        vpc: r.id(&g.vpc, Kind::Vpc),
+        name: security_group_name(r.spec, &address.name, g),
+        description: g.description.clone(),
+        ingress,
+        egress,
+        tags: r.tags(&g.tags),
+    }
 }
 
 // ---- operations ----------------------------------------------------------------

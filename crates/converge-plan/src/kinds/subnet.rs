@@ -1,12 +1,12 @@
 //! A subnet.
 
-use converge_model::Address;
 use converge_model::live::LiveSubnet;
+use converge_model::{Address, Kind, Subnet, Tags};
 use converge_ops::{Ec2Op, Id, Operation, Phase};
 
 use super::fields;
 use crate::attrs::{Attrs, tag_map};
-use crate::desired::DesiredSubnet;
+use crate::desired::Resolver;
 use crate::fields::Mutability::{InPlace, Replace};
 use crate::normalize;
 use crate::operations::{Context, ResourceOps};
@@ -38,6 +38,30 @@ pub(crate) fn live(s: &LiveSubnet) -> Attrs {
             Field::AvailabilityZone => Value::str(&s.availability_zone),
             Field::Tags => tag_map(&s.tags),
         })
+    })
+}
+
+// ---- what the spec wants --------------------------------------------------------
+
+pub(crate) struct DesiredSubnet {
+    pub vpc: Id,
+    pub cidr: String,
+    pub availability_zone: String,
+    pub tags: Tags,
+}
+
+/// What the spec wants of the subnet `name`, in AWS's terms.
+pub(crate) fn wanted(r: &Resolver<'_>, name: &str) -> Option<DesiredSubnet> {
+    let spec = r.spec;
+    let s = spec.subnets.get(name)?;
+    // Every key of the spec's subnet, so that a key added to the spec language
+    // does not compile until the planner says what it means in AWS.
+    let Subnet { vpc: _, cidr: _, availability_zone: _, tags: _, lifecycle: _ } = s;
+    Some(DesiredSubnet {
+        vpc: r.id(&s.vpc, Kind::Vpc),
+        cidr: normalize::cidr(&s.cidr),
+        availability_zone: s.availability_zone.clone(),
+        tags: r.tags(&s.tags),
     })
 }
 
