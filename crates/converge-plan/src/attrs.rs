@@ -1,6 +1,7 @@
-//! Both sides of the diff as canonical values: the desired resources
-//! (`desired.rs`) and what AWS holds, field by field, so that equal meaning is
-//! equal data.
+//! The values the kinds' fields are compared as (`kinds/`), shared by every
+//! kind: tags, rules, policy documents, sharing settings, instance types,
+//! launch and resize settings, configurations, scaling; canonical, so that
+//! equal meaning is equal data on both sides of the diff.
 
 use std::collections::BTreeMap;
 

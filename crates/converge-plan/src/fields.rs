@@ -1,8 +1,9 @@
-//! What AWS can change in place and what forces a replacement, field by
-//! field, for every kind: the members each service's update call has in botocore's
-//! models (`UpdateDomain`, `UpdateRole`, `ModifyInstanceFleet`…; docs/plan.md).
-//! Which AWS calls an in-place change takes is decided where the operations
-//! are built (`operations/`); plans show the calls of the operations built.
+//! The rule types: what a change of a field takes, in place or a replacement
+//! and why. Each kind's table is in its module (`kinds/`), following the
+//! members each service's update call has in botocore's models
+//! (`UpdateDomain`, `UpdateRole`, `ModifyInstanceFleet`…; docs/plan.md); which
+//! AWS calls an in-place change takes is decided where the kind's operations
+//! are built, and plans show the calls of the operations built.
 
 /// What a change of the field takes.
 #[derive(Clone, Debug, PartialEq, Eq)]
