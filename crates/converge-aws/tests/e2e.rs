@@ -371,6 +371,8 @@ async fn hand_made(env: &Env, vpc: &str, zone: &str) {
         bootstrap: vec![],
         configurations: vec![],
         ebs_root_volume_size: None,
+        ebs_root_volume_iops: None,
+        ebs_root_volume_throughput: None,
         termination_protected: false,
         auto_termination_idle_seconds: None,
         step_concurrency: 1,

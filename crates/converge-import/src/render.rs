@@ -714,6 +714,12 @@ impl Writer<'_> {
         if let Some(size) = c.ebs_root_volume_size {
             s.set("ebs_root_volume_size", V::Int(size));
         }
+        if let Some(iops) = c.ebs_root_volume_iops {
+            s.set("ebs_root_volume_iops", V::Int(iops));
+        }
+        if let Some(throughput) = c.ebs_root_volume_throughput {
+            s.set("ebs_root_volume_throughput", V::Int(throughput));
+        }
         if c.termination_protection {
             s.set("termination_protection", V::Bool(true));
         }

@@ -239,6 +239,8 @@ pub(crate) fn apply(account: &mut Account, call: &Call<'_>, op: &EmrOp) -> Resul
                     .collect(),
                 configurations: configurations(&run.configurations),
                 ebs_root_volume_size: run.ebs_root_volume_size,
+                ebs_root_volume_iops: run.ebs_root_volume_iops,
+                ebs_root_volume_throughput: run.ebs_root_volume_throughput,
                 termination_protection: run.termination_protected,
                 auto_termination_idle_seconds: run.auto_termination_idle_seconds,
                 step_concurrency: run.step_concurrency,

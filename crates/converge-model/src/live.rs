@@ -694,6 +694,10 @@ pub struct LiveEmrCluster {
     pub configurations: Vec<LiveConfiguration>,
     #[serde(default)]
     pub ebs_root_volume_size: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ebs_root_volume_iops: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ebs_root_volume_throughput: Option<i64>,
     #[serde(default)]
     pub termination_protection: bool,
     #[serde(default)]

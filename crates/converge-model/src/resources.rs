@@ -480,6 +480,10 @@ pub struct EmrCluster {
     #[serde(default, skip_serializing_if = "is_default")]
     pub configurations: Vec<Configuration>,
     pub ebs_root_volume_size: Option<i64>,
+    /// IOPS of the gp3 root volume of each instance (EMR 6.15.0 and later).
+    pub ebs_root_volume_iops: Option<i64>,
+    /// Throughput of the gp3 root volume of each instance, MiB/s (EMR 6.15.0 and later).
+    pub ebs_root_volume_throughput: Option<i64>,
     #[serde(default, skip_serializing_if = "is_default")]
     pub termination_protection: bool,
     pub auto_termination_idle_seconds: Option<i64>,

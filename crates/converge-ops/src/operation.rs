@@ -303,6 +303,10 @@ pub struct RunJobFlow {
     pub configurations: Vec<Configuration>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ebs_root_volume_size: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ebs_root_volume_iops: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ebs_root_volume_throughput: Option<i64>,
     pub termination_protected: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_termination_idle_seconds: Option<i64>,

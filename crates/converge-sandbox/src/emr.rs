@@ -39,6 +39,12 @@ fn has_auto_termination(release: &str) -> bool {
     release_version(release).is_some_and(|v| v >= (6, 1, 0) || ((5, 30, 0)..(6, 0, 0)).contains(&v))
 }
 
+/// The root volume's IOPS and throughput can be set from EMR 6.15.0 (botocore
+/// `emr RunJobFlowInput.EbsRootVolumeIops`: "Available in Amazon EMR releases 6.15.0 and later").
+fn has_root_volume_performance(release: &str) -> bool {
+    release_version(release).is_some_and(|v| v >= (6, 15, 0))
+}
+
 /// Per-fleet configurations (reconfiguration) exist from EMR 5.21.0 (EMR Management Guide,
 /// "Reconfigure an instance fleet in a running cluster").
 fn has_reconfiguration(release: &str) -> bool {
@@ -309,6 +315,13 @@ fn run_job_flow(world: &mut World, ctx: &Ctx<'_>, input: &Value, propagation: f6
     if idle_timeout.is_some() && !has_auto_termination(&release) {
         return Err(no_auto_termination());
     }
+    if (input.get("EbsRootVolumeIops").is_some() || input.get("EbsRootVolumeThroughput").is_some())
+        && !has_root_volume_performance(&release)
+    {
+        return Err(validation(format!(
+            "EbsRootVolumeIops and EbsRootVolumeThroughput are available in Amazon EMR releases 6.15.0 and later, not {release}."
+        )));
+    }
 
     let subnet = subnets.first().cloned().unwrap_or_default();
     let zone =
@@ -378,6 +391,8 @@ fn run_job_flow(world: &mut World, ctx: &Ctx<'_>, input: &Value, propagation: f6
         configurations: input.get("Configurations").cloned().unwrap_or(json!([])),
         bootstrap: input.get("BootstrapActions").cloned().unwrap_or(json!([])),
         ebs_root_volume_size: int_of(input, "EbsRootVolumeSize"),
+        ebs_root_volume_iops: int_of(input, "EbsRootVolumeIops"),
+        ebs_root_volume_throughput: int_of(input, "EbsRootVolumeThroughput"),
         termination_protected: bool_of(instances, "TerminationProtected").unwrap_or(false),
         // "no longer supported… setting it to false now has no effect" (botocore `RunJobFlowInput`).
         visible_to_all_users: true,
@@ -562,6 +577,12 @@ fn cluster_json(c: &Cluster, now_ms: u64) -> Value {
     }
     if let Some(size) = c.ebs_root_volume_size {
         value["EbsRootVolumeSize"] = json!(size);
+    }
+    if let Some(iops) = c.ebs_root_volume_iops {
+        value["EbsRootVolumeIops"] = json!(iops);
+    }
+    if let Some(throughput) = c.ebs_root_volume_throughput {
+        value["EbsRootVolumeThroughput"] = json!(throughput);
     }
     value
 }

@@ -915,6 +915,40 @@ async fn emr_answers_what_a_first_real_run_meets() {
     assert_eq!(code(Err::<(), _>(refused)), "ValidationException");
     assert!(message.starts_with("Auto-termination is not available"), "{message}");
 
+    // The root volume's IOPS and throughput: EMR 6.15.0 and later, and read back as given.
+    let mut instances_old = instances(&n, vec![], true);
+    instances_old.instance_fleets = Some(vec![master(), core()]);
+    let too_old = emr
+        .run_job_flow()
+        .name("etl")
+        .release_label("emr-6.14.0")
+        .service_role("EMR_DefaultRole")
+        .job_flow_role("EMR_EC2_DefaultRole")
+        .instances(instances_old)
+        .ebs_root_volume_iops(4000)
+        .send()
+        .await;
+    assert_eq!(code(too_old), "ValidationException");
+    let mut instances_new = instances(&n, vec![], true);
+    instances_new.instance_fleets = Some(vec![master(), core()]);
+    let fast = emr
+        .run_job_flow()
+        .name("etl")
+        .release_label("emr-6.15.0")
+        .service_role("EMR_DefaultRole")
+        .job_flow_role("EMR_EC2_DefaultRole")
+        .instances(instances_new)
+        .ebs_root_volume_iops(4000)
+        .ebs_root_volume_throughput(250)
+        .send()
+        .await
+        .expect("run")
+        .job_flow_id
+        .expect("id");
+    let described = emr.describe_cluster().cluster_id(&fast).send().await.expect("describe");
+    let cluster = described.cluster.expect("cluster");
+    assert_eq!((cluster.ebs_root_volume_iops, cluster.ebs_root_volume_throughput), (Some(4000), Some(250)));
+
     // EMR has no "not found" code: an unknown cluster "is not valid".
     assert_eq!(code(emr.describe_cluster().cluster_id("j-0NOSUCHCLUSTER").send().await), "InvalidRequestException");
     sandbox.stop().await;

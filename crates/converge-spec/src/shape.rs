@@ -393,6 +393,16 @@ static EMR_CLUSTER: Shape = Shape::Resource(&[
     opt("bootstrap", &Shape::Array(&BOOTSTRAP), "Bootstrap actions. Forces replacement."),
     opt("configurations", &Shape::Array(&CONFIGURATION), "Application configurations. Forces replacement."),
     opt("ebs_root_volume_size", &int(10, 100), "Root volume size in GiB, 10-100. Forces replacement."),
+    opt(
+        "ebs_root_volume_iops",
+        &int(3000, 16000),
+        "IOPS of the gp3 root volume, 3000-16000 (EMR 6.15.0 and later). Forces replacement.",
+    ),
+    opt(
+        "ebs_root_volume_throughput",
+        &int(125, 1000),
+        "Throughput of the gp3 root volume in MiB/s, 125-1000 (EMR 6.15.0 and later). Forces replacement.",
+    ),
     opt("termination_protection", &BOOL, "Refuse TerminateJobFlows. Updated in place."),
     opt(
         "auto_termination_idle_seconds",

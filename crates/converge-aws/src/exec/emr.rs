@@ -258,6 +258,8 @@ async fn run_job_flow(call: &Call<'_>, run: &RunJobFlow) -> Result<String, ExecE
         .set_bootstrap_actions((!bootstrap.is_empty()).then_some(bootstrap))
         .set_configurations((!run.configurations.is_empty()).then(|| configurations(&run.configurations)))
         .set_ebs_root_volume_size(run.ebs_root_volume_size.map(units))
+        .set_ebs_root_volume_iops(run.ebs_root_volume_iops.map(units))
+        .set_ebs_root_volume_throughput(run.ebs_root_volume_throughput.map(units))
         .set_auto_termination_policy(
             run.auto_termination_idle_seconds.map(|s| AutoTerminationPolicy::builder().idle_timeout(s).build()),
         )

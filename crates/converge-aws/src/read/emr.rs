@@ -153,6 +153,8 @@ async fn cluster(aws: &Aws, scope: &Scope, id: String) -> Result<Option<LiveEmrC
             .collect(),
         configurations: configurations(c.configurations()),
         ebs_root_volume_size: c.ebs_root_volume_size().map(i64::from),
+        ebs_root_volume_iops: c.ebs_root_volume_iops().map(i64::from),
+        ebs_root_volume_throughput: c.ebs_root_volume_throughput().map(i64::from),
         termination_protection: c.termination_protected().unwrap_or(false),
         auto_termination_idle_seconds: idle
             .as_ref()

@@ -42,6 +42,8 @@ pub(crate) enum Field {
     Bootstrap,
     Configurations,
     EbsRootVolumeSize,
+    EbsRootVolumeIops,
+    EbsRootVolumeThroughput,
     TerminationProtection,
     AutoTerminationIdleSeconds,
     StepConcurrency,
@@ -70,6 +72,8 @@ impl Field {
         Field::Bootstrap,
         Field::Configurations,
         Field::EbsRootVolumeSize,
+        Field::EbsRootVolumeIops,
+        Field::EbsRootVolumeThroughput,
         Field::TerminationProtection,
         Field::AutoTerminationIdleSeconds,
         Field::StepConcurrency,
@@ -114,6 +118,8 @@ impl Field {
             Field::Bootstrap => "bootstrap",
             Field::Configurations => "configurations",
             Field::EbsRootVolumeSize => "ebs_root_volume_size",
+            Field::EbsRootVolumeIops => "ebs_root_volume_iops",
+            Field::EbsRootVolumeThroughput => "ebs_root_volume_throughput",
             Field::TerminationProtection => "termination_protection",
             Field::AutoTerminationIdleSeconds => "auto_termination_idle_seconds",
             Field::StepConcurrency => "step_concurrency",
@@ -144,6 +150,9 @@ impl Field {
                 Replace("cluster configurations are set at creation (per-fleet `configurations` change in place)")
             }
             Field::EbsRootVolumeSize => Replace("the root volume size is fixed at creation"),
+            Field::EbsRootVolumeIops | Field::EbsRootVolumeThroughput => {
+                Replace("the root volume's IOPS and throughput are fixed at creation")
+            }
             Field::TerminationProtection | Field::AutoTerminationIdleSeconds | Field::StepConcurrency => InPlace,
             Field::Fleet(_, P::Name) => Replace(FLEET_NAME_FIXED),
             Field::Fleet(_, P::Market) => Replace(
@@ -191,6 +200,8 @@ pub(crate) fn desired(c: &DesiredCluster) -> Attrs {
             ),
             Field::Configurations => configurations_value(&run.configurations),
             Field::EbsRootVolumeSize => run.ebs_root_volume_size.map_or(Value::Null, Value::Int),
+            Field::EbsRootVolumeIops => run.ebs_root_volume_iops.map_or(Value::Null, Value::Int),
+            Field::EbsRootVolumeThroughput => run.ebs_root_volume_throughput.map_or(Value::Null, Value::Int),
             Field::TerminationProtection => Value::Bool(run.termination_protected),
             Field::AutoTerminationIdleSeconds => run.auto_termination_idle_seconds.map_or(Value::Null, Value::Int),
             Field::StepConcurrency => Value::Int(run.step_concurrency),
@@ -241,6 +252,8 @@ pub(crate) fn live(c: &LiveEmrCluster) -> Attrs {
             }
             Field::Configurations => configurations_value(&configurations(&c.configurations)),
             Field::EbsRootVolumeSize => c.ebs_root_volume_size.map_or(Value::Null, Value::Int),
+            Field::EbsRootVolumeIops => c.ebs_root_volume_iops.map_or(Value::Null, Value::Int),
+            Field::EbsRootVolumeThroughput => c.ebs_root_volume_throughput.map_or(Value::Null, Value::Int),
             Field::TerminationProtection => Value::Bool(c.termination_protection),
             Field::AutoTerminationIdleSeconds => c.auto_termination_idle_seconds.map_or(Value::Null, Value::Int),
             Field::StepConcurrency => Value::Int(c.step_concurrency),
@@ -361,6 +374,8 @@ pub(crate) fn cluster(r: &Resolver<'_>, c: &EmrCluster) -> DesiredCluster {
         bootstrap: _,
         configurations: _,
         ebs_root_volume_size: _,
+        ebs_root_volume_iops: _,
+        ebs_root_volume_throughput: _,
         termination_protection: _,
         auto_termination_idle_seconds: _,
         step_concurrency: _,
@@ -426,6 +441,8 @@ pub(crate) fn cluster(r: &Resolver<'_>, c: &EmrCluster) -> DesiredCluster {
             bootstrap: c.bootstrap.clone(),
             configurations: c.configurations.clone(),
             ebs_root_volume_size: c.ebs_root_volume_size,
+            ebs_root_volume_iops: c.ebs_root_volume_iops,
+            ebs_root_volume_throughput: c.ebs_root_volume_throughput,
             termination_protected: c.termination_protection,
             auto_termination_idle_seconds: c.auto_termination_idle_seconds,
             step_concurrency: c.step_concurrency,

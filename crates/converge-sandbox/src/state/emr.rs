@@ -35,6 +35,10 @@ pub(crate) struct Cluster {
     pub(crate) configurations: Value,
     pub(crate) bootstrap: Value,
     pub(crate) ebs_root_volume_size: Option<i64>,
+    #[serde(default)]
+    pub(crate) ebs_root_volume_iops: Option<i64>,
+    #[serde(default)]
+    pub(crate) ebs_root_volume_throughput: Option<i64>,
     pub(crate) termination_protected: bool,
     pub(crate) visible_to_all_users: bool,
     pub(crate) step_concurrency: i64,

@@ -419,6 +419,22 @@ fn release_features(
             "upgrade `release`, or remove `auto_termination_idle_seconds`".into(),
         );
     }
+    // botocore `emr RunJobFlowInput.EbsRootVolumeIops`: "Available in Amazon EMR releases 6.15.0 and later".
+    for (set, key) in [
+        (cluster.ebs_root_volume_iops.is_some(), "ebs_root_volume_iops"),
+        (cluster.ebs_root_volume_throughput.is_some(), "ebs_root_volume_throughput"),
+    ] {
+        if set && !at_least(6, 15, 0) {
+            emit(
+                codes::EMR_RELEASE_FEATURE,
+                format!(
+                    "the root volume's IOPS and throughput need EMR 6.15.0 or later; `{release}` does not have them"
+                ),
+                key,
+                format!("upgrade `release`, or remove `{key}`"),
+            );
+        }
+    }
     if !at_least(5, 21, 0) {
         for (role, fleet) in cluster.fleets() {
             if !fleet.configurations.is_empty() {
