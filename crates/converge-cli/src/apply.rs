@@ -140,19 +140,15 @@ async fn locked(
     };
     if plan.is_empty() {
         say(nothing);
-        if let Some(line) = converge_plan::render::digests_line(&plan) {
-            // converge's own tags on resources that need nothing else: no question to ask.
-            say(&line);
-            lock.record_plan(&plan_id(&plan)).await?;
-            let clock = Clock { began, read, planned: planned_at - read, engine: Duration::ZERO };
-            return Ok(carry_out(session, &plan.steps, verb, options, clock).await);
+        // Only converge's own tags on resources that need nothing else: no question to ask.
+        let Some(line) = converge_plan::render::digests_line(&plan) else { return Ok(ExitCode::SUCCESS) };
+        say(&line);
+    } else {
+        write!(std::io::stdout().lock(), "{}", plan::render(&plan, PlanFormat::Text)?)?;
+        if !options.auto_approve && !confirm(verb).await? {
+            say(&format!("Not {verb}ing: only `yes` approves."));
+            return Ok(ExitCode::from(1));
         }
-        return Ok(ExitCode::SUCCESS);
-    }
-    write!(std::io::stdout().lock(), "{}", plan::render(&plan, PlanFormat::Text)?)?;
-    if !options.auto_approve && !confirm(verb).await? {
-        say(&format!("Not {verb}ing: only `yes` approves."));
-        return Ok(ExitCode::from(1));
     }
     lock.record_plan(&plan_id(&plan)).await?;
     let clock = Clock { began, read, planned: planned_at - read, engine: Duration::ZERO };

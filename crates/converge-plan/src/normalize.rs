@@ -13,11 +13,9 @@ pub(crate) fn s3_uri(text: &str) -> String {
     }
 }
 
-/// A policy document as written: IAM's URL encoding undone (live state
-/// read from AWS is decoded already; a hand-written snapshot may not be).
-pub fn decode_policy(text: &str) -> String {
-    converge_model::live::decode_policy(text)
-}
+/// IAM's URL encoding undone: the model's decoder (live state read from AWS is
+/// decoded already; a hand-written snapshot may not be).
+pub use converge_model::live::decode_policy;
 
 /// An IAM policy in canonical form: URL-decoded, keys sorted, single strings
 /// made one-element lists, lists of strings sorted, statements sorted.

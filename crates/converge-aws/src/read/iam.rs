@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use aws_sdk_iam::types::EntityType;
 use converge_executor::{ExecError, Scope};
 use converge_model::Kind;
-use converge_model::live::LiveIamRole;
+use converge_model::live::{LiveIamRole, decode_policy};
 
 use super::{reading, wanted};
 use crate::Aws;
@@ -47,7 +47,7 @@ pub(super) async fn read(aws: &Aws, scope: &Scope) -> Result<Vec<LiveIamRole>, E
             arn: role.arn().unwrap_or_default().to_owned(),
             path: role.path().unwrap_or("/").to_owned(),
             description: description.filter(|d| !d.is_empty()).map(str::to_owned),
-            assume_role_policy: policy_text(role.assume_role_policy_document().unwrap_or_default()),
+            assume_role_policy: decode_policy(role.assume_role_policy_document().unwrap_or_default()),
             managed_policies: role
                 .attached_managed_policies()
                 .iter()
@@ -57,7 +57,7 @@ pub(super) async fn read(aws: &Aws, scope: &Scope) -> Result<Vec<LiveIamRole>, E
                 .role_policy_list()
                 .iter()
                 .filter_map(|p| {
-                    Some((p.policy_name()?.to_owned(), policy_text(p.policy_document().unwrap_or_default())))
+                    Some((p.policy_name()?.to_owned(), decode_policy(p.policy_document().unwrap_or_default())))
                 })
                 .collect(),
             // EMR uses the instance profile named like its role.
@@ -70,19 +70,14 @@ pub(super) async fn read(aws: &Aws, scope: &Scope) -> Result<Vec<LiveIamRole>, E
     Ok(roles)
 }
 
-/// A policy document as IAM returns it, decoded (one decoder: the model's).
-fn policy_text(encoded: &str) -> String {
-    converge_model::live::decode_policy(encoded)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::policy_text;
+    use converge_model::live::decode_policy;
 
     #[test]
     fn policies_come_back_decoded() {
-        assert_eq!(policy_text("%7B%22Version%22%3A%222012-10-17%22%7D"), r#"{"Version":"2012-10-17"}"#);
-        assert_eq!(policy_text(r#"{"a":"b c"}"#), r#"{"a":"b c"}"#, "plain JSON stays as it is");
-        assert_eq!(policy_text("100%zz"), "100%zz", "not percent-encoding: kept");
+        assert_eq!(decode_policy("%7B%22Version%22%3A%222012-10-17%22%7D"), r#"{"Version":"2012-10-17"}"#);
+        assert_eq!(decode_policy(r#"{"a":"b c"}"#), r#"{"a":"b c"}"#, "plain JSON stays as it is");
+        assert_eq!(decode_policy("100%zz"), "100%zz", "not percent-encoding: kept");
     }
 }
