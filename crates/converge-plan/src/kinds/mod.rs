@@ -219,8 +219,13 @@ fn record_digest(ctx: &Context<'_>, ops: &mut ResourceOps, address: &Address, wa
         Desired::Product(_) => Tagged::Product { product: own() },
         Desired::Cluster(_) => Tagged::EmrCluster { cluster: own() },
     };
+    ops.push(Phase::Record, record(target, digest), &[], &created);
+}
+
+/// The `SetTags` that records a spec digest on `target`, and nothing else.
+fn record(target: Tagged, digest: String) -> Operation {
     let set = Tags::from([(SPEC_DIGEST_TAG.to_owned(), digest)]);
-    ops.push(Phase::Record, Operation::Tags(TagOp::SetTags { target, set, remove: Vec::new() }), &[], &created);
+    Operation::Tags(TagOp::SetTags { target, set, remove: Vec::new() })
 }
 
 /// The one operation of an unchanged resource whose digest tag is `pending`
@@ -228,13 +233,7 @@ fn record_digest(ctx: &Context<'_>, ops: &mut ResourceOps, address: &Address, wa
 pub(crate) fn rewrite_digest(ctx: &Context<'_>, address: &Address, live: &LiveItem<'_>) -> Option<ResourceOps> {
     let digest = spec_digest(ctx.spec, address)?;
     let mut ops = ResourceOps::default();
-    let set = Tags::from([(SPEC_DIGEST_TAG.to_owned(), digest)]);
-    ops.push(
-        Phase::Record,
-        Operation::Tags(TagOp::SetTags { target: tag_target(live), set, remove: Vec::new() }),
-        &[],
-        &[],
-    );
+    ops.push(Phase::Record, record(tag_target(live), digest), &[], &[]);
     Some(ops)
 }
 
