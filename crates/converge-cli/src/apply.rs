@@ -39,11 +39,29 @@ struct Clock {
     engine: Duration,
 }
 
-pub(crate) async fn run(spec_path: &Path, args: &AwsArgs, options: &Options) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(
+    spec_path: &Path,
+    env: Option<&str>,
+    args: &AwsArgs,
+    options: &Options,
+) -> anyhow::Result<ExitCode> {
     if let Some(saved) = files::saved_plan(spec_path)? {
+        if let Some(asked) = env
+            && saved.environment.as_deref() != Some(asked)
+        {
+            anyhow::bail!(
+                "`{}` is a plan of {}, not of environment `{asked}`\n\nhint: apply it without `--env`, or make a plan of `{asked}` with `converge plan {} --env {asked} --out FILE`",
+                spec_path.display(),
+                saved
+                    .environment
+                    .as_deref()
+                    .map_or("a spec without environments".to_owned(), |e| format!("environment `{e}`")),
+                saved.spec_path
+            );
+        }
         return run_saved(spec_path, &saved, args, options).await;
     }
-    let Some(spec) = files::valid_spec(spec_path)? else { return Ok(ExitCode::from(1)) };
+    let Some(spec) = files::valid_spec(spec_path, env)? else { return Ok(ExitCode::from(1)) };
     let session = live::connect(&spec, args).await?;
     let operation = match (options.destroy, options.replace.is_empty()) {
         (true, _) => "destroy",
@@ -69,7 +87,7 @@ async fn run_saved(plan_path: &Path, saved: &SavedPlan, args: &AwsArgs, options:
         );
     }
     let spec_path = Path::new(&saved.spec_path);
-    let Some(spec) = files::valid_spec(spec_path)
+    let Some(spec) = files::valid_spec(spec_path, saved.environment.as_deref())
         .with_context(|| format!("the saved plan `{}` was made from `{}`", plan_path.display(), saved.spec_path))?
     else {
         return Ok(ExitCode::from(1));

@@ -30,7 +30,7 @@ fn heading(n: usize, text: &str) {
     say(&format!("\n━━ {n}. {text}\n"));
 }
 
-pub(crate) async fn run(spec_path: &Path, time_scale: f64) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(spec_path: &Path, env: Option<&str>, time_scale: f64) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     say(&format!(
         "converge demo: plan, apply, drift and repair of `{}` against a local sandbox\n\
@@ -39,7 +39,7 @@ pub(crate) async fn run(spec_path: &Path, time_scale: f64) -> anyhow::Result<Exi
     ));
 
     heading(1, "Validate the spec");
-    let Some(spec) = files::valid_spec(spec_path)? else { return Ok(ExitCode::from(1)) };
+    let Some(spec) = files::valid_spec(spec_path, env)? else { return Ok(ExitCode::from(1)) };
     say(&format!(
         "`{}` is valid: {} resources in stack `{}`.",
         spec_path.display(),

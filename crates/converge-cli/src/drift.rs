@@ -19,6 +19,7 @@ pub(crate) struct Options<'a> {
 /// Exit 0 no drift, 2 drift, 1 an error.
 pub(crate) async fn run(
     spec: &Path,
+    env: Option<&str>,
     live_file: Option<&Path>,
     args: &AwsArgs,
     options: &Options<'_>,
@@ -34,7 +35,7 @@ pub(crate) async fn run(
             })
         })
         .collect::<anyhow::Result<_>>()?;
-    let Some(spec) = files::valid_spec(spec)? else { return Ok(ExitCode::from(1)) };
+    let Some(spec) = files::valid_spec(spec, env)? else { return Ok(ExitCode::from(1)) };
     let (live, session) = match live_file {
         Some(path) => (files::read_live(path)?, None),
         None => {

@@ -8,9 +8,15 @@ use anyhow::Context as _;
 
 use crate::Format;
 
-pub(crate) fn validate(path: &Path, format: Format) -> anyhow::Result<ExitCode> {
-    let checked = check_file(path)?;
-    let display = path.display().to_string();
+pub(crate) fn validate(path: &Path, env: Option<&str>, format: Format) -> anyhow::Result<ExitCode> {
+    let checked = match env {
+        Some(env) => check_environment(path, env)?,
+        None => check_file(path)?,
+    };
+    let display = match env {
+        Some(env) => format!("`{}` (environment `{env}`)", path.display()),
+        None => format!("`{}`", path.display()),
+    };
     match format {
         Format::Json => {
             let text = serde_json::to_string_pretty(&checked.to_json()).context("cannot serialise the diagnostics")?;
@@ -25,41 +31,73 @@ pub(crate) fn validate(path: &Path, format: Format) -> anyhow::Result<ExitCode> 
             if errors > 0 {
                 writeln!(
                     stderr,
-                    "error: `{display}` is not valid: {}, {}",
+                    "error: {display} is not valid: {}, {}",
                     converge_spec::count(errors, "error"),
                     converge_spec::count(warnings, "warning")
                 )?;
             } else {
-                let resources = checked.spec.as_ref().map_or(0, |spec| spec.addresses().len());
                 let warnings = if warnings > 0 {
                     format!(", {}", converge_spec::count(warnings, "warning"))
                 } else {
                     String::new()
                 };
-                writeln!(stderr, "`{display}` is valid: {}{warnings}", converge_spec::count(resources, "resource"))?;
+                match &checked.spec {
+                    Some(spec) => writeln!(
+                        stderr,
+                        "{display} is valid: {}{warnings}",
+                        converge_spec::count(spec.addresses().len(), "resource")
+                    )?,
+                    None => writeln!(
+                        stderr,
+                        "{display} is valid: {} ({}){warnings}",
+                        converge_spec::count(checked.environments.len(), "environment"),
+                        checked.environments.join(", ")
+                    )?,
+                }
             }
         }
     }
     Ok(if checked.error_count() > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-/// A checked spec, or `None` after printing its diagnostics.
-pub(crate) fn valid_spec(path: &Path) -> anyhow::Result<Option<converge_model::Spec>> {
-    let checked = check_file(path)?;
+/// A checked spec (of environment `env`, when the spec has environments), or
+/// `None` after printing its diagnostics.
+pub(crate) fn valid_spec(path: &Path, env: Option<&str>) -> anyhow::Result<Option<converge_model::Spec>> {
+    let checked = match env {
+        Some(env) => check_environment(path, env)?,
+        None => check_file(path)?,
+    };
+    if env.is_none() && !checked.environments.is_empty() {
+        anyhow::bail!(
+            "`{}` describes {}: {}; name the one to work on\n\nhint: add `--env {}` (each environment is its own stack, in its own account)",
+            path.display(),
+            converge_spec::count(checked.environments.len(), "environment"),
+            checked.environments.join(", "),
+            checked.environments[0]
+        );
+    }
     let mut stderr = std::io::stderr().lock();
     if !checked.diagnostics.is_empty() {
         writeln!(stderr, "{}", checked.render())?;
     }
     if checked.spec.is_none() {
+        let command = match env {
+            Some(env) => format!("converge validate {} --env {env}", path.display()),
+            None => format!("converge validate {}", path.display()),
+        };
         writeln!(
             stderr,
-            "error: `{}` is not valid: {}\n\nhint: `converge validate {}` lists the problems",
+            "error: `{}` is not valid: {}\n\nhint: `{command}` lists the problems",
             path.display(),
             converge_spec::count(checked.error_count(), "error"),
-            path.display()
         )?;
     }
     Ok(checked.spec)
+}
+
+/// The environments a spec declares (none for a spec without them).
+pub(crate) fn environments(path: &Path) -> anyhow::Result<Vec<String>> {
+    Ok(check_file(path)?.environments)
 }
 
 pub(crate) fn read_live(path: &Path) -> anyhow::Result<converge_model::LiveState> {
@@ -83,17 +121,48 @@ pub(crate) fn read_live(path: &Path) -> anyhow::Result<converge_model::LiveState
     Ok(live)
 }
 
+/// Reads and checks one environment of a spec file.
+pub(crate) fn check_environment(path: &Path, env: &str) -> anyhow::Result<converge_spec::Checked> {
+    let (text, loader) = read_spec(path)?;
+    if let Some(checked) = converge_spec::check_environment(&path.display().to_string(), &text, &loader, env) {
+        return Ok(checked);
+    }
+    let declared = converge_spec::check(&path.display().to_string(), &text, &loader).environments;
+    if declared.is_empty() {
+        anyhow::bail!(
+            "`{}` has no environments, so `--env {env}` names none of them\n\nhint: drop `--env`; docs/spec.md (\"Environments\") shows how a spec declares them",
+            path.display()
+        );
+    }
+    let suggestion = declared
+        .iter()
+        .find(|name| name.eq_ignore_ascii_case(env) || name.starts_with(env) || env.starts_with(name.as_str()))
+        .map(|name| format!(" (did you mean `{name}`?)"))
+        .unwrap_or_default();
+    anyhow::bail!(
+        "`{}` has no environment `{env}`{suggestion}\n\nhint: it declares {}",
+        path.display(),
+        declared.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ")
+    )
+}
+
 /// Reads and checks a spec file; documents it names are read relative to its directory.
 pub(crate) fn check_file(path: &Path) -> anyhow::Result<converge_spec::Checked> {
+    let (text, loader) = read_spec(path)?;
+    Ok(converge_spec::check(&path.display().to_string(), &text, &loader))
+}
+
+/// A spec's text, and a loader of the documents it names (relative to its directory).
+fn read_spec(path: &Path) -> anyhow::Result<(String, impl Fn(&str) -> Result<String, String>)> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read the spec `{}`", path.display()))?;
     let text = String::from_utf8(bytes).map_err(|_| {
         anyhow::anyhow!("the spec `{}` is not UTF-8 text\n\nhint: save the file as UTF-8", path.display())
     })?;
     let base: PathBuf = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let loader = |relative: &str| -> Result<String, String> {
+    let loader = move |relative: &str| -> Result<String, String> {
         std::fs::read_to_string(base.join(relative)).map_err(|error| error.to_string())
     };
-    Ok(converge_spec::check(&path.display().to_string(), &text, &loader))
+    Ok((text, loader))
 }
 
 /// The saved plan at `path` (`converge plan --out`), or `None` when the file

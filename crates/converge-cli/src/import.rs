@@ -106,7 +106,7 @@ pub(crate) async fn run(options: &Options) -> anyhow::Result<ExitCode> {
     }
     writeln!(stderr, "\nChecking the imported platform (`converge validate`):")?;
     drop(stderr);
-    let validated = crate::files::validate(&spec_path, Format::Text)?;
+    let validated = crate::files::validate(&spec_path, None, Format::Text)?;
     if validated == ExitCode::SUCCESS {
         return Ok(validated);
     }

@@ -17,6 +17,26 @@ pub(crate) struct AwsArgs {
     /// The region; it must be the spec's `[stack].region`, which is the default.
     #[arg(long)]
     pub region: Option<String>,
+    /// The profile for one environment's account (`staging=stg-admin`), for
+    /// commands that reach several accounts (`plan --all-envs`, `compare --live`)
+    /// or an alias that serves every environment; repeatable. It wins over `--profile`.
+    #[arg(long, value_name = "ENV=PROFILE", value_parser = parse_env_profile)]
+    pub env_profile: Vec<(String, String)>,
+}
+
+fn parse_env_profile(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((env, profile)) if !env.is_empty() && !profile.is_empty() => Ok((env.to_owned(), profile.to_owned())),
+        _ => Err(format!("`{text}` is not `ENV=PROFILE`, such as `staging=stg-admin`")),
+    }
+}
+
+impl AwsArgs {
+    /// The profile to reach `environment`'s account with.
+    pub(crate) fn profile_for(&self, environment: Option<&str>) -> Option<String> {
+        let mapped = environment.and_then(|env| self.env_profile.iter().find(|(e, _)| e == env));
+        mapped.map(|(_, profile)| profile.clone()).or_else(|| self.profile.clone())
+    }
 }
 
 /// A connection to the spec's account and region, and what to read there.
@@ -35,11 +55,15 @@ pub(crate) async fn connect(spec: &Spec, args: &AwsArgs) -> anyhow::Result<Sessi
             "`--region {asked}` is not the spec's region `{region}`\n\nhint: the spec's `[stack].region` says where the stack lives; drop `--region` or fix the spec"
         );
     }
-    let options = Options { profile: args.profile.clone(), region: Some(region), ..Options::default() };
+    let profile = args.profile_for(spec.stack.environment.as_deref());
+    let options = Options { profile, region: Some(region), ..Options::default() };
     let aws = Aws::connect(&options).await.map_err(|error| anyhow::anyhow!("{error}\n\nhint: {}", error.hint()))?;
-    aws.guard_account(&spec.stack.account)
-        .await
-        .map_err(|error| anyhow::anyhow!("{error}\n\nhint: {}", error.hint()))?;
+    aws.guard_account(&spec.stack.account).await.map_err(|error| match (&error, &spec.stack.environment) {
+        (converge_aws::AccountError::Mismatch { expected, actual }, Some(env)) => anyhow::anyhow!(
+            "environment `{env}` lives in account {expected}, but the credentials are for account {actual}: converge reads and changes nothing there\n\nhint: run `--env {env}` with the credentials of account {expected} (`--profile`), or name the environment whose account {actual} is"
+        ),
+        _ => anyhow::anyhow!("{error}\n\nhint: {}", error.hint()),
+    })?;
     Ok(Session { aws, scope: converge_plan::read_scope(spec) })
 }
 
@@ -48,9 +72,13 @@ pub(crate) async fn read(session: &Session) -> anyhow::Result<LiveState> {
     let scope = &session.scope;
     let started = Instant::now();
     let calls_before = session.aws.stats().total_calls();
-    let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "Reading stack `{}` in account {} ({})…", scope.stack, scope.account, scope.region);
-    drop(stderr);
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "Reading stack `{}` in account {} ({})…",
+        scope.stack,
+        scope.account,
+        scope.region
+    );
     let live = session
         .aws
         .read(scope)

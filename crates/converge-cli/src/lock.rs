@@ -5,7 +5,9 @@
 //! Where: `s3://<state_bucket>/converge/<stack>/lock.json` when the spec names
 //! a state bucket (written with `If-None-Match: *`, so of two runs exactly one
 //! gets it, on any machine); otherwise `.converge/<stack>.lock` next to the
-//! spec, created exclusively (one machine). The lock says who holds it, since
+//! spec, created exclusively (one machine); an environment's stack has its
+//! own (`converge/<stack>/<env>/lock.json`, `.converge/<stack>.<env>.lock`).
+//! The lock says who holds it, since
 //! when, for what, and the id that `--force-unlock` takes when its run died.
 
 use std::io::Write as _;
@@ -165,26 +167,35 @@ impl<'a> StackLock<'a> {
         operation: &str,
         options: &LockOptions,
     ) -> anyhow::Result<StackLock<'a>> {
-        let stack = &spec.stack.name;
+        let name = &spec.stack.name;
+        // Each environment is its own stack, with its own lock.
+        let (stack, key, file) = match &spec.stack.environment {
+            Some(env) => (
+                format!("`{name}` (environment `{env}`)"),
+                format!("converge/{name}/{env}/lock.json"),
+                format!("{name}.{env}.lock"),
+            ),
+            None => (format!("`{name}`"), format!("converge/{name}/lock.json"), format!("{name}.lock")),
+        };
         let store = match &spec.stack.state_bucket {
-            Some(bucket) => Store::S3 { aws, bucket: bucket.clone(), key: format!("converge/{stack}/lock.json") },
+            Some(bucket) => Store::S3 { aws, bucket: bucket.clone(), key },
             None => {
                 let dir = spec_path.parent().unwrap_or_else(|| Path::new("."));
-                Store::File(dir.join(".converge").join(format!("{stack}.lock")))
+                Store::File(dir.join(".converge").join(file))
             }
         };
         if let Some(id) = &options.force_unlock {
             match store.read().await? {
                 Some(holder) if &holder.id == id => {
                     store.remove().await?;
-                    say(&format!("Removed the lock of stack `{stack}` held by {}.", holder.describe()));
+                    say(&format!("Removed the lock of stack {stack} held by {}.", holder.describe()));
                 }
                 Some(holder) => anyhow::bail!(
-                    "the lock of stack `{stack}` has the id `{}`, not `{id}`: it is held by {}\n\nhint: `--force-unlock` takes the id of the lock of a run that died; this one may be alive",
+                    "the lock of stack {stack} has the id `{}`, not `{id}`: it is held by {}\n\nhint: `--force-unlock` takes the id of the lock of a run that died; this one may be alive",
                     holder.id,
                     holder.describe()
                 ),
-                None => say(&format!("The stack `{stack}` was not locked; nothing to unlock.")),
+                None => say(&format!("The stack {stack} was not locked; nothing to unlock.")),
             }
         }
         let holder =
@@ -198,7 +209,7 @@ impl<'a> StackLock<'a> {
             let Some(current) = store.read().await? else { continue }; // released meanwhile
             if started.elapsed() >= options.timeout {
                 anyhow::bail!(
-                    "the stack `{stack}` is locked by {} ({})\n\nhint: wait for that run to finish (`--lock-timeout SECONDS` waits longer); if it died, run again with `--force-unlock {}`",
+                    "the stack {stack} is locked by {} ({})\n\nhint: wait for that run to finish (`--lock-timeout SECONDS` waits longer); if it died, run again with `--force-unlock {}`",
                     current.describe(),
                     store.name(),
                     current.id
@@ -206,7 +217,7 @@ impl<'a> StackLock<'a> {
             }
             if said.as_ref() != Some(&current.id) {
                 say(&format!(
-                    "Waiting for the lock of stack `{stack}` ({}): held by {}.",
+                    "Waiting for the lock of stack {stack} ({}): held by {}.",
                     store.name(),
                     current.describe()
                 ));

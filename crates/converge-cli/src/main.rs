@@ -11,6 +11,7 @@
 //! skipped or interrupted; the next `apply` continues from there).
 
 mod apply;
+mod compare;
 mod demo;
 mod drift;
 mod files;
@@ -50,6 +51,9 @@ enum Command {
     Validate {
         /// The spec file (TOML).
         spec: PathBuf,
+        /// Check only this environment (default: every environment of the spec).
+        #[arg(long, value_name = "NAME")]
+        env: Option<String>,
         /// How to print the findings: `text` on stderr, or `json` on stdout.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -64,6 +68,9 @@ enum Command {
     Plan {
         /// The spec file (TOML).
         spec: PathBuf,
+        /// The environment of the spec to work on (`[env.<name>]`), when it has environments.
+        #[arg(long, value_name = "NAME")]
+        env: Option<String>,
         /// Plan against a live-state snapshot (JSON, see docs/plan.md) instead of AWS.
         #[arg(long, value_name = "SNAPSHOT.json")]
         live: Option<PathBuf>,
@@ -80,6 +87,33 @@ enum Command {
         /// Print the AWS calls made, per service and operation, on stderr.
         #[arg(long)]
         stats: bool,
+        /// Plan every environment of the spec, each against its own account
+        /// (`--env-profile` says which credentials), and end with one summary line per environment.
+        #[arg(long, conflicts_with_all = ["env", "live", "out"])]
+        all_envs: bool,
+        #[command(flatten)]
+        aws: live::AwsArgs,
+    },
+    /// Show how two environments of a spec differ: in the definition, setting
+    /// by setting with the line that set each value, and with `--live` in AWS
+    /// (each side's account read, and what is not as its definition says). Read-only.
+    ///
+    /// Exit status: 0 when the environments differ only where the definition
+    /// says they should; 2 when, with `--live`, AWS differs from either
+    /// environment's definition; 1 on an error.
+    Compare {
+        /// The spec file (TOML).
+        spec: PathBuf,
+        /// The first environment (`staging`).
+        first: String,
+        /// The second environment (`production`).
+        second: String,
+        /// Also read both accounts (`--env-profile` says which credentials).
+        #[arg(long)]
+        live: bool,
+        /// `text` for people, `markdown` for pull requests, `json` for machines.
+        #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+        format: PlanFormat,
         #[command(flatten)]
         aws: live::AwsArgs,
     },
@@ -143,6 +177,9 @@ enum Command {
     Drift {
         /// The spec file (TOML).
         spec: PathBuf,
+        /// The environment of the spec to work on (`[env.<name>]`), when it has environments.
+        #[arg(long, value_name = "NAME")]
+        env: Option<String>,
         /// Compare with a live-state snapshot (JSON) instead of AWS.
         #[arg(long, value_name = "SNAPSHOT.json")]
         live: Option<PathBuf>,
@@ -166,6 +203,9 @@ enum Command {
     Apply {
         /// The spec file (TOML).
         spec: PathBuf,
+        /// The environment of the spec to work on (`[env.<name>]`), when it has environments.
+        #[arg(long, value_name = "NAME")]
+        env: Option<String>,
         /// Apply without asking (needed when stdin is not a terminal).
         #[arg(long)]
         auto_approve: bool,
@@ -188,6 +228,9 @@ enum Command {
     Rebuild {
         /// The spec file (TOML).
         spec: PathBuf,
+        /// The environment of the spec to work on (`[env.<name>]`), when it has environments.
+        #[arg(long, value_name = "NAME")]
+        env: Option<String>,
         /// What to rebuild (`emr_cluster.etl`).
         #[arg(value_parser = parse_address)]
         address: converge_model::Address,
@@ -209,6 +252,9 @@ enum Command {
     Destroy {
         /// The spec file (TOML); its stack, account and region say what to delete.
         spec: PathBuf,
+        /// The environment of the spec to work on (`[env.<name>]`), when it has environments.
+        #[arg(long, value_name = "NAME")]
+        env: Option<String>,
         /// Destroy without asking (needed when stdin is not a terminal).
         #[arg(long)]
         auto_approve: bool,
@@ -230,6 +276,9 @@ enum Command {
     IamPolicy {
         /// The spec file (TOML).
         spec: PathBuf,
+        /// The environment of the spec to work on (`[env.<name>]`), when it has environments.
+        #[arg(long, value_name = "NAME")]
+        env: Option<String>,
         /// Only what plan, drift and output need.
         #[arg(long)]
         read_only: bool,
@@ -241,6 +290,9 @@ enum Command {
     Output {
         /// The spec file (TOML).
         spec: PathBuf,
+        /// The environment of the spec to work on (`[env.<name>]`), when it has environments.
+        #[arg(long, value_name = "NAME")]
+        env: Option<String>,
         /// Only this resource (`emr_cluster.notebooks`).
         address: Option<String>,
         /// `text` for people, `json` for scripts.
@@ -255,6 +307,9 @@ enum Command {
         /// The spec to demonstrate with.
         #[arg(long, default_value = "specs/studio-emr.toml")]
         spec: PathBuf,
+        /// The environment of the spec to work on (`[env.<name>]`), when it has environments.
+        #[arg(long, value_name = "NAME")]
+        env: Option<String>,
         /// Multiplies AWS's typical durations in the sandbox (0.01: an EMR cluster starts in about five seconds).
         #[arg(long, default_value_t = 0.01)]
         time_scale: f64,
@@ -265,6 +320,9 @@ enum Command {
     Simulate {
         /// The spec file (TOML).
         spec: PathBuf,
+        /// The environment of the spec to work on (`[env.<name>]`), when it has environments.
+        #[arg(long, value_name = "NAME")]
+        env: Option<String>,
     },
     /// Run the local AWS sandbox on a loopback port until interrupted.
     ///
@@ -276,6 +334,9 @@ enum Command {
     Graph {
         /// The spec file (TOML).
         spec: PathBuf,
+        /// The environment of the spec to work on (`[env.<name>]`), when it has environments.
+        #[arg(long, value_name = "NAME")]
+        env: Option<String>,
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
     },
@@ -345,8 +406,16 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Validate { spec, format } => files::validate(&spec, format),
-        Command::Plan { spec, live: Some(snapshot), format, detailed_exitcode, out, stats, aws } => {
+        Command::Validate { spec, env, format } => files::validate(&spec, env.as_deref(), format),
+        Command::Plan { spec, all_envs: true, format, detailed_exitcode, stats: _, aws, .. } => {
+            let how = plan::Show { format, detailed: detailed_exitcode, out: None };
+            runtime()?.block_on(plan::every_environment(&spec, &aws, &how))
+        }
+        Command::Compare { spec, first, second, live, format, aws } => {
+            let options = compare::Options { live, format };
+            runtime()?.block_on(compare::run(&spec, [&first, &second], &aws, &options))
+        }
+        Command::Plan { spec, env, live: Some(snapshot), format, detailed_exitcode, out, stats, aws, all_envs: _ } => {
             // A snapshot is read from a file: nothing of AWS to count, no profile or region to use.
             let ignored: Vec<&str> =
                 [(stats, "--stats"), (aws.profile.is_some(), "--profile"), (aws.region.is_some(), "--region")]
@@ -361,11 +430,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     ignored.join(" and ")
                 );
             }
-            plan::offline(&spec, &snapshot, &plan::Show { format, detailed: detailed_exitcode, out: out.as_deref() })
+            plan::offline(
+                &spec,
+                env.as_deref(),
+                &snapshot,
+                &plan::Show { format, detailed: detailed_exitcode, out: out.as_deref() },
+            )
         }
-        Command::Plan { spec, live: None, format, detailed_exitcode, out, stats, aws } => {
+        Command::Plan { spec, env, live: None, format, detailed_exitcode, out, stats, aws, all_envs: _ } => {
             let how = plan::Show { format, detailed: detailed_exitcode, out: out.as_deref() };
-            runtime()?.block_on(plan::online(&spec, &aws, &how, stats))
+            runtime()?.block_on(plan::online(&spec, env.as_deref(), &aws, &how, stats))
         }
         Command::Import {
             region,
@@ -397,11 +471,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             runtime()?.block_on(import::run(&options))
         }
-        Command::Drift { spec, live, format, ignore, stats, aws } => {
+        Command::Drift { spec, env, live, format, ignore, stats, aws } => {
             let options = drift::Options { format, ignore: &ignore, stats };
-            runtime()?.block_on(drift::run(&spec, live.as_deref(), &aws, &options))
+            runtime()?.block_on(drift::run(&spec, env.as_deref(), live.as_deref(), &aws, &options))
         }
-        Command::Apply { spec, auto_approve, parallelism, replace, lock, aws } => {
+        Command::Apply { spec, env, auto_approve, parallelism, replace, lock, aws } => {
             let options = apply::Options {
                 auto_approve,
                 parallelism: usize::from(parallelism),
@@ -409,9 +483,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 replace,
                 lock: lock.options(),
             };
-            runtime()?.block_on(apply::run(&spec, &aws, &options))
+            runtime()?.block_on(apply::run(&spec, env.as_deref(), &aws, &options))
         }
-        Command::Rebuild { spec, address, auto_approve, parallelism, lock, aws } => {
+        Command::Rebuild { spec, env, address, auto_approve, parallelism, lock, aws } => {
             let options = apply::Options {
                 auto_approve,
                 parallelism: usize::from(parallelism),
@@ -419,9 +493,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 replace: vec![address],
                 lock: lock.options(),
             };
-            runtime()?.block_on(apply::run(&spec, &aws, &options))
+            runtime()?.block_on(apply::run(&spec, env.as_deref(), &aws, &options))
         }
-        Command::Destroy { spec, auto_approve, parallelism, lock, aws } => {
+        Command::Destroy { spec, env, auto_approve, parallelism, lock, aws } => {
             let options = apply::Options {
                 auto_approve,
                 parallelism: usize::from(parallelism),
@@ -429,15 +503,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 replace: Vec::new(),
                 lock: lock.options(),
             };
-            runtime()?.block_on(apply::run(&spec, &aws, &options))
+            runtime()?.block_on(apply::run(&spec, env.as_deref(), &aws, &options))
         }
-        Command::Output { spec, address, format, aws } => {
-            runtime()?.block_on(output::run(&spec, address.as_deref(), format, &aws))
+        Command::Output { spec, env, address, format, aws } => {
+            runtime()?.block_on(output::run(&spec, env.as_deref(), address.as_deref(), format, &aws))
         }
-        Command::Demo { spec, time_scale } => runtime()?.block_on(demo::run(&spec, time_scale)),
+        Command::Demo { spec, env, time_scale } => runtime()?.block_on(demo::run(&spec, env.as_deref(), time_scale)),
         Command::Sandbox(args) => runtime()?.block_on(sandbox::run(args)),
-        Command::Simulate { spec } => {
-            let Some(spec) = files::valid_spec(&spec)? else { return Ok(ExitCode::from(1)) };
+        Command::Simulate { spec, env } => {
+            let Some(spec) = files::valid_spec(&spec, env.as_deref())? else { return Ok(ExitCode::from(1)) };
             let empty = converge_model::LiveState::before_converge(&spec);
             let plan = match converge_plan::plan(&spec, &empty) {
                 Ok(plan) => plan,
@@ -448,8 +522,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             writeln!(std::io::stdout().lock(), "{text}").context("cannot write to stdout")?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Graph { spec, format } => {
-            let Some(spec) = files::valid_spec(&spec)? else { return Ok(ExitCode::from(1)) };
+        Command::Graph { spec, env, format } => {
+            let Some(spec) = files::valid_spec(&spec, env.as_deref())? else { return Ok(ExitCode::from(1)) };
             let graph = converge_plan::DependencyGraph::from_spec(&spec);
             let text = match format {
                 GraphFormat::Dot => graph.to_dot(),
@@ -458,8 +532,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             write!(std::io::stdout().lock(), "{text}").context("cannot write to stdout")?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::IamPolicy { spec, read_only } => {
-            let Some(spec) = files::valid_spec(&spec)? else { return Ok(ExitCode::from(1)) };
+        Command::IamPolicy { spec, env, read_only } => {
+            let Some(spec) = files::valid_spec(&spec, env.as_deref())? else { return Ok(ExitCode::from(1)) };
             let access = if read_only { converge_policy::Access::ReadOnly } else { converge_policy::Access::Full };
             let document = converge_policy::policy(&spec, access).document();
             let text = serde_json::to_string_pretty(&document).context("cannot serialise the policy")?;

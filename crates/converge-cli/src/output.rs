@@ -15,11 +15,12 @@ use crate::{Format, files};
 
 pub(crate) async fn run(
     spec: &Path,
+    env: Option<&str>,
     address: Option<&str>,
     format: Format,
     args: &AwsArgs,
 ) -> anyhow::Result<ExitCode> {
-    let Some(spec) = files::valid_spec(spec)? else { return Ok(ExitCode::from(1)) };
+    let Some(spec) = files::valid_spec(spec, env)? else { return Ok(ExitCode::from(1)) };
     let only = match address {
         None => None,
         Some(text) => {

@@ -54,6 +54,9 @@ pub struct Stack {
     /// An S3 bucket holding the stack's lock; without one, a lock file next to the spec.
     #[serde(default, skip_serializing_if = "is_default")]
     pub state_bucket: Option<String>,
+    /// The environment of the spec this stack is (`[env.<name>]`), if it has environments.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub environment: Option<String>,
 }
 
 /// An existing VPC, referenced by id: read and checked, never changed.

@@ -70,7 +70,8 @@ impl Cause {
         }
     }
 
-    fn describe(&self) -> String {
+    /// What happened, in words (`changed in AWS`, `terminated in AWS: …`).
+    pub fn describe(&self) -> String {
         match self {
             Cause::ChangedInAws => "changed in AWS".into(),
             Cause::Differs => "differs from the spec (no applied spec recorded on it that converge can compare)".into(),

@@ -30,6 +30,9 @@ pub struct SavedPlan {
     pub version: u32,
     /// The spec's path as given to `converge plan` (relative to where it ran).
     pub spec_path: String,
+    /// The spec's environment the plan is of (`--env`), when it has environments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
     /// [`spec_content_digest`] of the spec the plan was made from.
     pub spec_digest: String,
     pub stack: String,
@@ -95,6 +98,7 @@ pub fn save(spec: &Spec, live: &LiveState, plan: &Plan, spec_path: &str, replace
         format: SAVED_PLAN_FORMAT.to_owned(),
         version: SAVED_PLAN_VERSION,
         spec_path: spec_path.to_owned(),
+        environment: spec.stack.environment.clone(),
         spec_digest: spec_content_digest(spec),
         stack: plan.stack.clone(),
         account: plan.account.clone(),

@@ -80,6 +80,8 @@ pub(crate) struct Walker<'a> {
     pub(crate) errors: usize,
     /// The path of every value an error was reported at.
     pub(crate) error_paths: Vec<String>,
+    /// The environment whose stack this is: a required value it leaves unset is its to set.
+    pub(crate) env: Option<&'a crate::EnvContext>,
 }
 
 impl Walker<'_> {
@@ -186,6 +188,19 @@ impl Walker<'_> {
         }
         for field in fields.iter().filter(|field| field.required) {
             if !table.iter().any(|(key, _)| key.get_ref().as_ref() == field.key) {
+                if let Some(env) = self.env {
+                    let missing = child(path, field.key);
+                    let d = Diagnostic::new(
+                        codes::ENV_MISSING_VALUE,
+                        format!("environment `{}` leaves `{missing}` unset, and the base does not set it", env.name),
+                    )
+                    .at(Self::at(&env.header))
+                    .label(format!("`{missing}` is required: {}", field.doc.trim_end_matches('.')))
+                    .address(address)
+                    .hint(format!("set `{missing}` in `[env.{}]`, or in the base for every environment", env.name));
+                    self.report(path, d);
+                    continue;
+                }
                 let location = self.map.key(path).or_else(|| Some(span.clone()));
                 self.report(
                     path,

@@ -92,6 +92,9 @@ codes! {
     VPC_ONLY_SECURITY_GROUPS = "vpc-only-security-groups", Error, "a VpcOnly domain needs security groups";
     MISSING_TRUST = "missing-trust", Error, "a role does not trust the service that must assume it";
     PORTFOLIO_PRINCIPAL_MISSING = "portfolio-principal-missing", Error, "the portfolio is not shared with the Studio execution role";
+    UNKNOWN_OVERRIDE = "unknown-override", Error, "an environment overrides something the base does not declare";
+    ENV_MISSING_VALUE = "env-missing-value", Error, "an environment leaves a required value unset that the base leaves to it";
+    DUPLICATE_ENVIRONMENT = "duplicate-environment", Error, "an environment is defined twice, or two environments are the same stack";
     INVALID_SILENCE = "invalid-silence", Error, "a `silence` entry names no warning or gives no reason";
     NON_CANONICAL_CIDR = "non-canonical-cidr", Warning, "a rule's CIDR has host bits set; AWS stores it cleared";
     SINGLE_INSTANCE_TYPE_SPOT = "single-instance-type-spot", Warning, "a fleet asks for Spot with only one instance type";

@@ -27,6 +27,9 @@ pub struct Diagnostic {
     pub notes: Vec<String>,
     /// What to do about it.
     pub hint: Option<String>,
+    /// The environments whose stack has the problem (empty in a spec without
+    /// environments, and for problems of the file itself, such as its syntax).
+    pub environments: Vec<String>,
 }
 
 impl Diagnostic {
@@ -40,6 +43,7 @@ impl Diagnostic {
             address: None,
             notes: Vec::new(),
             hint: None,
+            environments: Vec::new(),
         }
     }
 
@@ -114,10 +118,16 @@ impl Diagnostic {
                     let _ = writeln!(out, "{pad} | {indent}{carets}");
                 }
             }
+            if let Some(line) = self.environments_line() {
+                let _ = writeln!(out, "{pad} = {line}");
+            }
             for note in &self.notes {
                 let _ = writeln!(out, "{pad} = note: {note}");
             }
         } else {
+            if let Some(line) = self.environments_line() {
+                let _ = writeln!(out, "  = {line}");
+            }
             for note in &self.notes {
                 let _ = writeln!(out, "  = note: {note}");
             }
@@ -126,6 +136,15 @@ impl Diagnostic {
             let _ = writeln!(out, "\nhint: {hint}");
         }
         out
+    }
+
+    /// `environment: staging`, or `environments: staging, production`.
+    fn environments_line(&self) -> Option<String> {
+        match self.environments.as_slice() {
+            [] => None,
+            [one] => Some(format!("environment: {one}")),
+            many => Some(format!("environments: {}", many.join(", "))),
+        }
     }
 
     /// The machine-readable form used by `converge validate --format json`.
@@ -151,6 +170,7 @@ impl Diagnostic {
             "address": self.address,
             "notes": self.notes,
             "hint": self.hint,
+            "environments": self.environments,
         })
     }
 }

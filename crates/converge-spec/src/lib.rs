@@ -5,6 +5,10 @@
 //! structural pass against the spec language ([`shape`]), then the platform
 //! rules ([`rules`]: references, cycles, networks, EMR limits, Studio↔EMR
 //! wiring). Each diagnostic has a stable [`codes::Code`], a span, and a hint.
+//! A spec may declare environments (`[env.<name>]`, see `env.rs`): each is
+//! the base with its own values laid over it, checked as a stack of its own
+//! ([`check_environment`]); [`settings`] lists one environment's values with
+//! the line that set each, for `converge compare`.
 //! [`schema::json_schema`] describes the same language for editors.
 //!
 //! **Architecture invariant:** this crate never touches the file system, the
@@ -19,8 +23,10 @@ mod check;
 pub mod codes;
 mod diagnostic;
 mod documents;
+mod env;
 mod rules;
 pub mod schema;
+mod settings;
 pub mod shape;
 mod source;
 mod suggest;
@@ -34,6 +40,7 @@ use toml::de::{DeTable, DeValue};
 pub use check::SourceMap;
 pub use codes::{Code, Severity};
 pub use diagnostic::{Diagnostic, Location, count};
+pub use settings::{Origin, Setting, settings};
 pub use source::{SourceFile, Span};
 
 /// Reads the documents a spec names, by the path written in the spec
@@ -72,6 +79,12 @@ pub struct Checked {
     pub diagnostics: Vec<Diagnostic>,
     /// The spec (index 0) and the documents it names, for rendering.
     pub sources: Vec<SourceFile>,
+    /// The environments the spec declares (`[env.<name>]`), in the order written.
+    pub environments: Vec<String>,
+    /// The environment this check is of: its stack is `spec`. `None` for a
+    /// spec without environments, and for the check of every environment at
+    /// once ([`check`] of a spec that has them).
+    pub environment: Option<String>,
 }
 
 impl Checked {
@@ -103,27 +116,177 @@ impl Checked {
 }
 
 /// Checks the spec `text`, shown to the user as `file_name`.
+///
+/// A spec with environments is checked once per environment, and each
+/// diagnostic says which environments it concerns; such a check has no
+/// [`Checked::spec`]: [`check_environment`] gives one environment's.
 pub fn check(file_name: &str, text: &str, loader: &dyn FileLoader) -> Checked {
-    let mut diagnostics = Vec::new();
+    let (root, syntax_errors) = DeTable::parse_recoverable(text);
+    let syntax = syntax_diagnostics(text, &syntax_errors);
+    let mut structure = Vec::new();
+    let overlays = env::overlays(root.get_ref(), &mut structure);
+    if overlays.is_empty() {
+        let mut checked = check_tree(file_name, text, root.get_ref(), syntax, syntax_errors.len(), loader, None);
+        checked.diagnostics.extend(structure);
+        finish(&mut checked.diagnostics);
+        return checked;
+    }
+    let names: Vec<String> = overlays.iter().map(|o| o.name.clone()).collect();
+    let mut sources = vec![SourceFile::new(file_name, text)];
+    let mut diagnostics: Vec<Diagnostic> = syntax.clone();
+    diagnostics.extend(structure);
+    let mut stacks: Vec<EnvStack> = Vec::new();
+    for overlay in &overlays {
+        let mut own = Vec::new();
+        let tree = env::merged(root.get_ref(), overlay, &mut own);
+        let context = EnvContext { name: overlay.name.clone(), header: overlay.header.clone() };
+        let checked = check_tree(file_name, text, &tree, Vec::new(), syntax_errors.len(), loader, Some(&context));
+        own.extend(checked.diagnostics);
+        for mut diagnostic in own {
+            if let Some(location) = &mut diagnostic.location {
+                let Some(source) = checked.sources.get(location.file) else { continue };
+                location.file = match sources.iter().position(|s| s.name == source.name) {
+                    Some(index) => index,
+                    None => {
+                        sources.push(source.clone());
+                        sources.len() - 1
+                    }
+                };
+            }
+            diagnostic.environments = vec![overlay.name.clone()];
+            match diagnostics.iter_mut().find(|d| same_finding(d, &diagnostic)) {
+                Some(found) => found.environments.push(overlay.name.clone()),
+                None => diagnostics.push(diagnostic),
+            }
+        }
+        stacks.push(EnvStack {
+            name: overlay.name.clone(),
+            header: overlay.header.clone(),
+            identity: env::stack_identity(&tree),
+        });
+    }
+    diagnostics.extend(duplicate_stacks(&stacks));
+    finish(&mut diagnostics);
+    Checked { spec: None, model: None, diagnostics, sources, environments: names, environment: None }
+}
+
+/// Checks one environment of the spec `text`: the base with `[env.<environment>]`
+/// laid over it. The spec, when valid, is that environment's stack. `None`
+/// when `environment` is not one the spec declares (see [`Checked::environments`]).
+pub fn check_environment(file_name: &str, text: &str, loader: &dyn FileLoader, environment: &str) -> Option<Checked> {
+    let (root, syntax_errors) = DeTable::parse_recoverable(text);
+    let syntax = syntax_diagnostics(text, &syntax_errors);
+    let mut own = Vec::new();
+    let overlays = env::overlays(root.get_ref(), &mut own);
+    let names: Vec<String> = overlays.iter().map(|o| o.name.clone()).collect();
+    let overlay = overlays.iter().find(|o| o.name == environment)?;
+    let tree = env::merged(root.get_ref(), overlay, &mut own);
+    let context = EnvContext { name: overlay.name.clone(), header: overlay.header.clone() };
+    let mut checked = check_tree(file_name, text, &tree, Vec::new(), syntax_errors.len(), loader, Some(&context));
+    own.append(&mut checked.diagnostics);
+    for diagnostic in &mut own {
+        diagnostic.environments = vec![overlay.name.clone()];
+    }
+    own.extend(syntax);
+    if own.iter().any(Diagnostic::is_error) {
+        checked.spec = None;
+        checked.model = None;
+    }
+    checked.diagnostics = own;
+    finish(&mut checked.diagnostics);
+    checked.environments = names;
+    Some(checked)
+}
+
+/// The environment a tree is the stack of.
+pub(crate) struct EnvContext {
+    pub(crate) name: String,
+    /// The span of `[env.<name>]`'s name.
+    pub(crate) header: Span,
+}
+
+/// The same problem found in two environments' checks.
+fn same_finding(a: &Diagnostic, b: &Diagnostic) -> bool {
+    (&a.code.name, &a.message, &a.location, &a.label, &a.address, &a.notes, &a.hint)
+        == (&b.code.name, &b.message, &b.location, &b.label, &b.address, &b.notes, &b.hint)
+}
+
+/// An environment's stack, as far as telling two apart needs.
+struct EnvStack {
+    name: String,
+    header: Span,
+    /// The stack's name and account, when the environment's tree has both.
+    identity: Option<(String, String)>,
+}
+
+/// Two environments that would be one stack: the same name in the same account.
+fn duplicate_stacks(stacks: &[EnvStack]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (i, stack) in stacks.iter().enumerate() {
+        let Some(identity) = &stack.identity else { continue };
+        let Some(first) = stacks[..i].iter().find(|other| other.identity.as_ref() == Some(identity)) else {
+            continue;
+        };
+        let (name, first) = (&stack.name, &first.name);
+        let (stack_name, account) = identity;
+        let mut d = Diagnostic::new(
+            codes::DUPLICATE_ENVIRONMENT,
+            format!("environments `{first}` and `{name}` are the same stack: `{stack_name}` in account {account}"),
+        )
+        .at(Some(Location { file: 0, span: stack.header.clone() }))
+        .label(format!("the same stack as `{first}`"))
+        .hint(format!(
+            "give `{name}` its own `stack.name` (or its own `stack.account`): each environment's resources, ownership tags and lock are its own"
+        ));
+        d.environments = vec![first.clone(), name.clone()];
+        out.push(d);
+    }
+    out
+}
+
+/// Orders diagnostics by file and position and drops repeats.
+fn finish(diagnostics: &mut Vec<Diagnostic>) {
+    diagnostics.sort_by(|a, b| {
+        let key = |d: &Diagnostic| {
+            let location = d.location.as_ref().map(|l| (l.file, l.span.start, l.span.end));
+            (location.is_none(), location, d.code.name, d.message.clone(), d.environments.clone())
+        };
+        key(a).cmp(&key(b))
+    });
+    diagnostics.dedup();
+}
+
+/// Checks one tree: the spec without environments, or one environment's
+/// stack (`env`), whose missing values are the environment's to set.
+fn check_tree(
+    file_name: &str,
+    text: &str,
+    root: &DeTable<'_>,
+    syntax: Vec<Diagnostic>,
+    syntax_error_count: usize,
+    loader: &dyn FileLoader,
+    env: Option<&EnvContext>,
+) -> Checked {
+    let mut diagnostics = syntax;
     let mut map = SourceMap::default();
     let mut sources = vec![SourceFile::new(file_name, text)];
-
-    let (root, syntax_errors) = DeTable::parse_recoverable(text);
-    diagnostics.extend(syntax_diagnostics(text, &syntax_errors));
 
     let mut walker = check::Walker {
         diagnostics: &mut diagnostics,
         map: &mut map,
-        errors: syntax_errors.len(),
+        errors: syntax_error_count,
         error_paths: Vec::new(),
+        env,
     };
     let mut well_formed: BTreeMap<Address, serde_json::Value> = BTreeMap::new();
     let mut malformed: BTreeMap<Address, serde_json::Value> = BTreeMap::new();
     let mut declared: BTreeSet<Address> = BTreeSet::new();
     let mut stack_json = None;
-    let root = root.get_ref();
     for (key, value) in root.iter() {
         let key_text = key.get_ref().as_ref();
+        if key_text == env::ENV_KEY {
+            continue;
+        }
         walker.map.insert_entry(key_text, key.span(), value.span());
         if key_text == "stack" {
             let before = walker.errors;
@@ -180,7 +343,7 @@ pub fn check(file_name: &str, text: &str, loader: &dyn FileLoader) -> Checked {
             declared.insert(address);
         }
     }
-    if !root.iter().any(|(key, _)| key.get_ref().as_ref() == "stack") && syntax_errors.is_empty() {
+    if !root.iter().any(|(key, _)| key.get_ref().as_ref() == "stack") && syntax_error_count == 0 {
         walker.errors += 1;
         walker.diagnostics.push(
             Diagnostic::new(codes::MISSING_KEY, "the spec has no `[stack]` table")
@@ -194,6 +357,7 @@ pub fn check(file_name: &str, text: &str, loader: &dyn FileLoader) -> Checked {
     if let Some(json) = stack_json {
         read_ok &= read_into(json, "stack", &mut diagnostics, |stack| spec.stack = stack);
     }
+    spec.stack.environment = env.map(|env| env.name.clone());
     for (address, json) in &well_formed {
         read_ok &= read_resource(&mut spec, address, json.clone(), &mut diagnostics);
     }
@@ -209,22 +373,16 @@ pub fn check(file_name: &str, text: &str, loader: &dyn FileLoader) -> Checked {
     diagnostics.extend(rules::run(&spec, &partial, &map, &declared, stack_ok));
     rules::apply_silences(&spec, &map, &mut diagnostics);
 
-    if !syntax_errors.is_empty() {
+    if syntax_error_count > 0 {
         // A broken line cuts its table short: "missing key" is then a cascade, not news.
-        diagnostics.retain(|d| d.code != codes::MISSING_KEY);
+        diagnostics.retain(|d| d.code != codes::MISSING_KEY && d.code != codes::ENV_MISSING_VALUE);
     }
-    diagnostics.sort_by(|a, b| {
-        let key = |d: &Diagnostic| {
-            let location = d.location.as_ref().map(|l| (l.file, l.span.start, l.span.end));
-            (location.is_none(), location, d.code.name, d.message.clone())
-        };
-        key(a).cmp(&key(b))
-    });
-    diagnostics.dedup();
+    finish(&mut diagnostics);
     let valid = read_ok && !diagnostics.iter().any(Diagnostic::is_error);
     let readable = read_ok && !diagnostics.iter().any(|d| d.is_error() && !codes::PLATFORM.contains(&d.code));
     let model = readable.then(|| spec.clone());
-    Checked { spec: valid.then_some(spec), model, diagnostics, sources }
+    let environment = env.map(|env| env.name.clone());
+    Checked { spec: valid.then_some(spec), model, diagnostics, sources, environments: Vec::new(), environment }
 }
 
 /// TOML syntax errors, with the cascade of a redefined table folded into one.
@@ -241,6 +399,18 @@ fn syntax_diagnostics(text: &str, errors: &[toml::de::Error]) -> Vec<Diagnostic>
             if is_header {
                 inside_duplicate_table = true;
                 let header = line.split(']').next().unwrap_or(line).trim_start_matches('[');
+                if let Some(name) = header.trim().strip_prefix("env.").filter(|name| !name.contains('.')) {
+                    out.push(
+                        Diagnostic::new(
+                            codes::DUPLICATE_ENVIRONMENT,
+                            format!("the environment `{}` is defined twice", name.trim()),
+                        )
+                        .at(Some(Location { file: 0, span }))
+                        .label("second definition")
+                        .hint("merge the two tables: an environment's values are written in one `[env.<name>]` table and the tables under it"),
+                    );
+                    continue;
+                }
                 out.push(
                     Diagnostic::new(codes::TOML_SYNTAX, format!("the table `[{header}]` is defined twice"))
                         .at(Some(Location { file: 0, span }))

@@ -29,6 +29,12 @@ pub fn json_schema() -> Value {
             }),
         );
     }
+    properties.insert("env".into(), environments_schema(&properties));
+    // With environments, the base's `[stack]` may leave values to each of them.
+    let stack_required = properties["stack"]["required"].clone();
+    if let Some(stack) = properties.get_mut("stack") {
+        stack["required"] = json!([]);
+    }
     let mut schema = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://converge.invalid/schema/spec-v1.json",
@@ -38,9 +44,54 @@ pub fn json_schema() -> Value {
         "additionalProperties": false,
         "required": ["stack"],
         "properties": properties,
+        "if": { "not": { "required": ["env"] } },
+        "then": { "properties": { "stack": { "required": stack_required } } },
     });
     if !generator.defs.is_empty() {
         schema["$defs"] = Value::Object(generator.defs.into_iter().collect());
+    }
+    schema
+}
+
+/// `[env.<name>]`: per environment, `omit` and partial overrides of `stack`
+/// and of the base's resources (every key optional, none unknown).
+fn environments_schema(base: &Map<String, Value>) -> Value {
+    let mut overrides = Map::new();
+    for (key, schema) in base {
+        overrides.insert(key.clone(), optional(schema.clone()));
+    }
+    overrides.insert(
+        "omit".into(),
+        json!({
+            "description": "Resources of the base this environment does not have (`sagemaker_user.dana`).",
+            "type": "array",
+            "items": { "type": "string", "pattern": "^[a-z_]+\\.[A-Za-z0-9][A-Za-z0-9_-]{0,63}$" },
+        }),
+    );
+    json!({
+        "description": "Environments: per environment (`[env.staging]`), the values that differ from the base. Tables merge key by key; other values replace the base's.",
+        "type": "object",
+        "propertyNames": { "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$" },
+        "additionalProperties": { "type": "object", "additionalProperties": false, "properties": overrides },
+    })
+}
+
+/// The schema with every `required` list dropped: an override sets only what differs.
+fn optional(mut schema: Value) -> Value {
+    match &mut schema {
+        Value::Object(object) => {
+            object.remove("required");
+            // Arrays are replaced whole, so their items stay complete.
+            for (_, value) in object.iter_mut().filter(|(key, _)| key.as_str() != "items") {
+                *value = optional(value.take());
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                *item = optional(item.take());
+            }
+        }
+        _ => {}
     }
     schema
 }

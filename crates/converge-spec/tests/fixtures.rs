@@ -86,8 +86,45 @@ fn reference_and_valid_specs_have_no_diagnostics() {
     for path in paths {
         let checked = check_path(&path);
         assert!(checked.diagnostics.is_empty(), "{}:\n{}", path.display(), checked.render());
-        assert!(checked.spec.is_some(), "{} produced no model", path.display());
+        if checked.environments.is_empty() {
+            assert!(checked.spec.is_some(), "{} produced no model", path.display());
+        }
+        for environment in &checked.environments {
+            let checked = check_environment(&path, environment);
+            assert!(checked.diagnostics.is_empty(), "{} ({environment}):\n{}", path.display(), checked.render());
+            let spec = checked.spec.unwrap_or_else(|| panic!("{} ({environment}) produced no model", path.display()));
+            assert_eq!(spec.stack.environment.as_deref(), Some(environment.as_str()));
+        }
     }
+}
+
+/// One environment's stack, checked the way `converge plan --env` does.
+fn check_environment(path: &Path, environment: &str) -> Checked {
+    let text = std::fs::read_to_string(path).expect("fixture is readable");
+    let dir = path.parent().expect("fixture has a directory").to_path_buf();
+    let loader = move |relative: &str| std::fs::read_to_string(dir.join(relative)).map_err(|error| error.to_string());
+    converge_spec::check_environment(&path.display().to_string(), &text, &loader, environment)
+        .expect("the environment is declared")
+}
+
+#[test]
+fn an_environment_is_the_base_with_its_values_laid_over_it() {
+    let path = workspace_root().join("fixtures/spec/valid/environments.toml");
+    let checked = check_path(&path);
+    assert_eq!(checked.environments, ["staging", "production"]);
+    assert!(checked.spec.is_none(), "a spec with environments is a stack only through one of them");
+
+    let staging = check_environment(&path, "staging").spec.expect("valid");
+    assert_eq!(staging.stack.account, "111111111111", "overridden");
+    assert_eq!(staging.stack.name, "fixture", "inherited");
+    assert_eq!(staging.stack.tags.get("environment").map(String::as_str), Some("staging"));
+    let core = staging.emr_clusters["etl"].core.as_ref().expect("core fleet");
+    assert_eq!(core.instance_types.len(), 1, "a table merges key by key: the base's instance types stay");
+
+    let production = check_environment(&path, "production").spec.expect("valid");
+    assert_eq!(production.stack.account, "123456789012");
+    assert_ne!(production.emr_clusters["etl"], staging.emr_clusters["etl"]);
+    assert!(converge_spec::check_environment("x.toml", "", &converge_spec::NoFiles, "staging").is_none());
 }
 
 #[test]

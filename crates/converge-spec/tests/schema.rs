@@ -72,6 +72,28 @@ fn schema_rejects_what_the_checker_rejects() {
 }
 
 #[test]
+fn environments_override_partially_and_only_what_the_language_has() {
+    let validator = validator();
+    let mut base = as_json(&root().join("specs/etl-cluster.toml"));
+    base["stack"].as_object_mut().expect("stack").remove("account");
+    assert!(!errors(&validator, &base).is_empty(), "without environments the stack needs its account");
+
+    base["env"] = json!({
+        "staging": { "stack": { "account": "111111111111" }, "emr_cluster": { "hourly": { "core": { "on_demand": 2 } } }, "omit": ["emr_cluster.shared"] },
+        "production": { "stack": { "account": "222222222222" } },
+    });
+    let found = errors(&validator, &base);
+    assert!(found.is_empty(), "{found:#?}");
+
+    let mut typo = base.clone();
+    typo["env"]["staging"]["emr_cluster"]["hourly"]["core"]["on_demnd"] = json!(2);
+    assert!(!errors(&validator, &typo).is_empty(), "an unknown key in an override");
+    let mut unknown = base;
+    unknown["env"]["staging"]["emr_clusters"] = json!({});
+    assert!(!errors(&validator, &unknown).is_empty(), "an unknown kind in an environment");
+}
+
+#[test]
 fn recursive_configurations_are_a_definition() {
     let schema = converge_spec::schema::json_schema();
     let defs = schema["$defs"].as_object().expect("the nested configurations need $defs");
