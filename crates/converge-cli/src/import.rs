@@ -22,6 +22,8 @@ pub(crate) struct Options {
     pub domains: Vec<String>,
     pub portfolios: Vec<String>,
     pub stack: Option<String>,
+    /// The environment the account is (`[env.<name>]`), when the spec is to have several.
+    pub environment: Option<String>,
     pub out: PathBuf,
     pub force: bool,
     pub stats: bool,
@@ -44,6 +46,7 @@ pub(crate) async fn run(options: &Options) -> anyhow::Result<ExitCode> {
         emr_clusters: options.emr_clusters.clone(),
         domains: options.domains.clone(),
         portfolios: options.portfolios.clone(),
+        environment: options.environment.clone(),
     };
     let spec_path = options.out.join(format!("{}.toml", request.stack));
     if spec_path.exists() && !options.force {
@@ -106,7 +109,7 @@ pub(crate) async fn run(options: &Options) -> anyhow::Result<ExitCode> {
     }
     writeln!(stderr, "\nChecking the imported platform (`converge validate`):")?;
     drop(stderr);
-    let validated = crate::files::validate(&spec_path, None, Format::Text)?;
+    let validated = crate::files::validate(&spec_path, options.environment.as_deref(), Format::Text)?;
     if validated == ExitCode::SUCCESS {
         return Ok(validated);
     }

@@ -159,6 +159,10 @@ enum Command {
         /// The stack name of the spec (default: from `--name-prefix`, else `imported`).
         #[arg(long)]
         stack: Option<String>,
+        /// Write the account as this environment's (`[env.NAME] stack.account`),
+        /// ready for more environments; the spec is then checked as that environment.
+        #[arg(long, value_name = "NAME")]
+        env: Option<String>,
         /// The directory to write `<stack>.toml` and its documents into.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
@@ -451,6 +455,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             domain,
             portfolio,
             stack,
+            env,
             out,
             force,
             stats,
@@ -465,6 +470,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 domains: domain,
                 portfolios: portfolio,
                 stack,
+                environment: env,
                 out,
                 force,
                 stats,

@@ -14,7 +14,7 @@ use serde_yaml::Value;
 
 mod common;
 
-use common::{against_sandbox, root};
+use common::{Accounts, against_sandbox, root};
 
 /// The YAML blocks of docs/ci.md, parsed, by workflow name.
 fn workflows() -> Vec<(String, Value)> {
@@ -45,7 +45,12 @@ fn job(workflow: &Value) -> &Value {
 
 /// Every `run:` script of the job, in step order.
 fn scripts(workflow: &Value) -> Vec<String> {
-    job(workflow)["steps"]
+    job_scripts(job(workflow))
+}
+
+/// Every `run:` script of `job`, in step order.
+fn job_scripts(job: &Value) -> Vec<String> {
+    job["steps"]
         .as_sequence()
         .expect("steps")
         .iter()
@@ -55,7 +60,12 @@ fn scripts(workflow: &Value) -> Vec<String> {
 
 /// The `converge` lines of a workflow's scripts.
 fn converge_lines(workflow: &Value) -> Vec<String> {
-    scripts(workflow)
+    lines_of(&scripts(workflow))
+}
+
+/// The `converge` lines of scripts.
+fn lines_of(scripts: &[String]) -> Vec<String> {
+    scripts
         .iter()
         .flat_map(|script| script.lines().map(str::trim).map(str::to_owned).collect::<Vec<_>>())
         .filter(|line| line.starts_with("converge "))
@@ -75,7 +85,17 @@ fn uses(workflow: &Value, action: &str) -> Option<Value> {
 fn the_workflows_have_the_triggers_and_steps_their_sections_promise() {
     let all = workflows();
     let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["converge plan", "converge apply", "converge drift", "converge rebuild"]);
+    assert_eq!(
+        names,
+        [
+            "converge plan",
+            "converge apply",
+            "converge drift",
+            "converge rebuild",
+            "converge plan environments",
+            "converge promote"
+        ]
+    );
 
     let plan = workflow(&all, "converge plan");
     assert!(plan["on"]["pull_request"].is_mapping());
@@ -239,4 +259,88 @@ fn the_converge_commands_of_the_workflows_run_against_the_sandbox() {
         assert_ne!(rebuilt, cluster);
         expect("converge drift", &[0], "");
     }
+}
+
+/// The promotion workflows: the pull request plans every environment in one
+/// comment; a merge applies staging, plans production from the same commit
+/// and applies that plan in a job that waits for the `production`
+/// environment's reviewers. Their `converge` lines run against two
+/// sandboxes, one per account, each job with its environment's credentials.
+#[test]
+fn the_promotion_workflows_plan_every_environment_and_promote_the_same_commit() {
+    let all = workflows();
+    let pull_request = workflow(&all, "converge plan environments");
+    assert!(pull_request["on"]["pull_request"].is_mapping());
+    assert_eq!(pull_request["permissions"]["pull-requests"], "write");
+    let plan_lines = converge_lines(pull_request);
+    assert!(plan_lines.iter().any(|l| l.contains("--all-envs") && l.contains("--format markdown")), "{plan_lines:?}");
+    let comment = uses(pull_request, "actions/github-script").expect("the comment step");
+    assert!(comment["with"]["script"].as_str().is_some_and(|s| s.contains("updateComment") && s.contains("marker")));
+
+    let promote = workflow(&all, "converge promote");
+    assert_eq!(promote["on"]["push"]["branches"][0], "main");
+    assert_eq!(promote["concurrency"]["cancel-in-progress"], false, "a later merge never overtakes an earlier one");
+    let jobs = promote["jobs"].as_mapping().expect("jobs");
+    let names: Vec<&str> = jobs.keys().filter_map(Value::as_str).collect();
+    assert_eq!(names, ["staging", "production-plan", "production"]);
+    let job_of = |name: &str| &promote["jobs"][name];
+    assert_eq!(job_of("staging")["environment"], "staging");
+    assert_eq!(job_of("production-plan")["needs"], "staging");
+    assert_eq!(job_of("production")["needs"], "production-plan");
+    assert_eq!(job_of("production")["environment"], "production", "the reviewers of `production` approve");
+    for name in names.iter().copied() {
+        let checkout = job_of(name)["steps"][0].clone();
+        assert_eq!(checkout["with"]["ref"], "${{ github.sha }}", "{name} works on the merged commit");
+    }
+    assert_eq!(lines_of(&job_scripts(job_of("production"))), ["converge apply plan.json --auto-approve"]);
+
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ci-docs-promotion");
+    let _ = std::fs::remove_dir_all(&dir);
+    copy_dir(&root().join("specs"), &dir.join("specs"));
+    let accounts = Accounts::start(&dir.join("aws"), 0.003);
+    // Runs one line as the runner would: bash in the checkout, with the
+    // credentials of an environment (`Some`), or the profiles of every account.
+    let run = |line: &str, environment: Option<&str>| -> (i32, String) {
+        let bin = Path::new(env!("CARGO_BIN_EXE_converge")).parent().expect("the binary's directory").to_owned();
+        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+        let mut command = Command::new("bash");
+        command.args(["-c", line]).current_dir(&dir).env("PATH", path).env("SPEC", "specs/ml-platform.toml");
+        match environment {
+            Some(environment) => against_sandbox(&mut command, &accounts.of(environment).endpoint()),
+            None => accounts.with_profiles(&mut command),
+        };
+        let output = command.output().expect("bash runs");
+        (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let expect = |lines: &[String], environment: Option<&str>, allowed: &[i32]| {
+        for line in lines {
+            let (code, stderr) = run(line, environment);
+            assert!(allowed.contains(&code), "`{line}` exited {code}:\n{stderr}");
+        }
+    };
+    let file = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+
+    // The pull request: both environments planned, in one comment.
+    expect(&plan_lines, None, &[0, 2]);
+    let comment = file("plan.md");
+    assert!(
+        comment.contains("| `staging` | 111111111111 |") && comment.contains("| `production` | 222222222222 |"),
+        "{comment}"
+    );
+    assert!(comment.contains("to create"), "{comment}");
+
+    // The merge: staging applied, production planned from the same commit, approved, applied.
+    expect(&lines_of(&job_scripts(job_of("staging"))), Some("staging"), &[0]);
+    assert!(!accounts.staging().state()["emr"]["clusters"].as_object().is_none_or(|c| c.is_empty()));
+    assert!(
+        accounts.production().state()["emr"]["clusters"].as_object().is_none_or(|c| c.is_empty()),
+        "production waits"
+    );
+    expect(&lines_of(&job_scripts(job_of("production-plan"))), Some("production"), &[2]);
+    assert!(file("plan.json").contains("\"environment\": \"production\""), "the saved plan names its environment");
+    expect(&lines_of(&job_scripts(job_of("production"))), Some("production"), &[0]);
+
+    // The next pull request finds both environments as their definitions say.
+    expect(&plan_lines, None, &[0]);
+    assert!(file("plan.md").matches("No changes").count() >= 2, "{}", file("plan.md"));
 }

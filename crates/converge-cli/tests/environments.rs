@@ -6,85 +6,23 @@
 //! else is asked; `compare --live` shows a change made by hand in production;
 //! destroying staging leaves production as it was.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use converge_ops::{Direction, Ec2Op, Id, IpProtocol, Operation, Peer, Rule};
-use converge_sandbox::{Config, RequestRecord, Sandbox, Seed, SeedNetwork};
+use converge_sandbox::{RequestRecord, Sandbox};
 
 mod common;
 
-use common::{against_sandbox, root};
+use common::{Accounts, root};
 
-const STAGING: &str = "111111111111";
-const PRODUCTION: &str = "222222222222";
+const STAGING: &str = common::STAGING_ACCOUNT;
+const PRODUCTION: &str = common::PRODUCTION_ACCOUNT;
 
-struct Accounts {
-    runtime: tokio::runtime::Runtime,
-    staging: Option<Sandbox>,
-    production: Option<Sandbox>,
-    /// An AWS config file with a profile per account, each with its endpoint.
-    config_file: PathBuf,
-}
-
-impl Accounts {
-    fn start(dir: &Path) -> Accounts {
-        let runtime =
-            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
-        let start = |account: &str, vpc: &str| {
-            let config = Config {
-                account: account.into(),
-                region: "ap-northeast-1".into(),
-                time_scale: 0.003,
-                ..Config::default()
-            };
-            let sandbox = runtime.block_on(Sandbox::start(config)).expect("the sandbox starts");
-            sandbox.seed(&Seed {
-                vpcs: vec![(vpc.into(), "10.0.0.0/16".into())],
-                network: SeedNetwork::NatGateway,
-                ..Seed::default()
-            });
-            sandbox
-        };
-        let staging = start(STAGING, "vpc-05a1b2c3d4e5f6071");
-        let production = start(PRODUCTION, "vpc-0b4cd1e283a3474c0");
-        let config_file = dir.join("aws-config");
-        std::fs::write(
-            &config_file,
-            format!(
-                "[profile staging]\nregion = ap-northeast-1\nendpoint_url = {}\n\n[profile production]\nregion = ap-northeast-1\nendpoint_url = {}\n",
-                staging.endpoint(),
-                production.endpoint()
-            ),
-        )
-        .expect("the config file");
-        Accounts { runtime, staging: Some(staging), production: Some(production), config_file }
-    }
-
-    fn staging(&self) -> &Sandbox {
-        self.staging.as_ref().expect("running")
-    }
-
-    fn production(&self) -> &Sandbox {
-        self.production.as_ref().expect("running")
-    }
-
-    /// `converge ARGS` with the sandboxes' keys and the two profiles, and no endpoint of its own.
-    fn run(&self, args: &[&str]) -> Output {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_converge"));
-        against_sandbox(command.args(args).current_dir(root()), "unused")
-            .env_remove("AWS_ENDPOINT_URL")
-            .env("AWS_CONFIG_FILE", &self.config_file);
-        command.output().expect("converge runs")
-    }
-}
-
-impl Drop for Accounts {
-    fn drop(&mut self) {
-        for sandbox in [self.staging.take(), self.production.take()].into_iter().flatten() {
-            self.runtime.block_on(sandbox.stop());
-        }
-    }
+/// `converge ARGS` through the two accounts' profiles.
+fn run(accounts: &Accounts, args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_converge"));
+    accounts.with_profiles(command.args(args).current_dir(root()));
+    command.output().expect("converge runs")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -127,15 +65,15 @@ fn open_ssh_in_production(accounts: &Accounts, group: &str) {
 #[test]
 fn two_environments_in_two_accounts_from_one_spec() {
     let spec = common::spec_copy("environments", "ml-platform.toml", |spec| spec);
-    let accounts = Accounts::start(spec.parent().expect("a directory"));
+    let accounts = Accounts::start(spec.parent().expect("a directory"), 0.003);
     let spec = spec.to_str().expect("a UTF-8 path");
     let profiles = ["--env-profile", "staging=staging", "--env-profile", "production=production"];
 
     // Each environment to its own account.
     for env in ["staging", "production"] {
-        let output = accounts.run(&["apply", spec, "--env", env, "--profile", env, "--auto-approve"]);
+        let output = run(&accounts, &["apply", spec, "--env", env, "--profile", env, "--auto-approve"]);
         expect(&output, 0);
-        let output = accounts.run(&["plan", spec, "--env", env, "--profile", env, "--detailed-exitcode"]);
+        let output = run(&accounts, &["plan", spec, "--env", env, "--profile", env, "--detailed-exitcode"]);
         assert!(expect(&output, 0).contains("No changes"), "{env}: the re-plan is empty");
     }
     let users = |sandbox: &Sandbox| sandbox.requests().iter().filter(|r| r.operation == "CreateUserProfile").count();
@@ -146,7 +84,7 @@ fn two_environments_in_two_accounts_from_one_spec() {
     let before = (mutating(&accounts.staging().requests()).len(), mutating(&accounts.production().requests()).len());
     let mut args = vec!["plan", spec, "--all-envs", "--detailed-exitcode"];
     args.extend(profiles);
-    let stdout = expect(&accounts.run(&args), 0);
+    let stdout = expect(&run(&accounts, &args), 0);
     assert!(stdout.contains(&format!("staging (account {STAGING}, ap-northeast-1): No changes")), "{stdout}");
     assert!(stdout.contains(&format!("production (account {PRODUCTION}, ap-northeast-1): No changes")), "{stdout}");
     let after = (mutating(&accounts.staging().requests()).len(), mutating(&accounts.production().requests()).len());
@@ -159,7 +97,7 @@ fn two_environments_in_two_accounts_from_one_spec() {
         &["apply", spec, "--env", "staging", "--profile", "production", "--auto-approve"],
         &["destroy", spec, "--env", "staging", "--profile", "production", "--auto-approve"],
     ] {
-        let output = accounts.run(command);
+        let output = run(&accounts, command);
         let stderr = text(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{command:?}: {stderr}");
         assert!(
@@ -175,25 +113,25 @@ fn two_environments_in_two_accounts_from_one_spec() {
 
     // A change by hand in production: drift there, none in staging.
     let outputs = expect(
-        &accounts.run(&["output", spec, "--env", "production", "--profile", "production", "--format", "json"]),
+        &run(&accounts, &["output", spec, "--env", "production", "--profile", "production", "--format", "json"]),
         0,
     );
     let outputs: serde_json::Value = serde_json::from_str(&outputs).expect("JSON");
     let group = outputs["resources"]["security_group.emr_master"]["id"].as_str().expect("the group's id").to_owned();
     open_ssh_in_production(&accounts, &group);
-    let drift = expect(&accounts.run(&["drift", spec, "--env", "production", "--profile", "production"]), 2);
+    let drift = expect(&run(&accounts, &["drift", spec, "--env", "production", "--profile", "production"]), 2);
     assert!(drift.contains("security_group.emr_master"), "{drift}");
-    expect(&accounts.run(&["drift", spec, "--env", "staging", "--profile", "staging"]), 0);
+    expect(&run(&accounts, &["drift", spec, "--env", "staging", "--profile", "staging"]), 0);
 
     // compare: the intended differences, and with --live the change by hand.
-    let definition = expect(&accounts.run(&["compare", spec, "staging", "production"]), 0);
+    let definition = expect(&run(&accounts, &["compare", spec, "staging", "production"]), 0);
     assert!(definition.contains("sagemaker_user.bob: only in production"), "{definition}");
     assert!(!definition.contains("In AWS"), "{definition}");
     let mut snapshots = Vec::new();
     for format in ["text", "markdown", "json"] {
         let mut args = vec!["compare", spec, "staging", "production", "--live", "--format", format];
         args.extend(profiles);
-        let mut stdout = expect(&accounts.run(&args), 2).replace(spec, "specs/ml-platform.toml");
+        let mut stdout = expect(&run(&accounts, &args), 2).replace(spec, "specs/ml-platform.toml");
         if format == "json" {
             let mut value: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
             drop_live_ids(&mut value);
@@ -208,11 +146,11 @@ fn two_environments_in_two_accounts_from_one_spec() {
     }
 
     // Destroying staging leaves production as it was (with its drift).
-    expect(&accounts.run(&["destroy", spec, "--env", "staging", "--profile", "staging", "--auto-approve"]), 0);
-    let plan = expect(&accounts.run(&["plan", spec, "--env", "staging", "--profile", "staging"]), 0);
+    expect(&run(&accounts, &["destroy", spec, "--env", "staging", "--profile", "staging", "--auto-approve"]), 0);
+    let plan = expect(&run(&accounts, &["plan", spec, "--env", "staging", "--profile", "staging"]), 0);
     assert!(plan.contains("to create"), "{plan}");
     let drift = expect(
-        &accounts.run(&["drift", spec, "--env", "production", "--profile", "production", "--format", "json"]),
+        &run(&accounts, &["drift", spec, "--env", "production", "--profile", "production", "--format", "json"]),
         2,
     );
     let drift: serde_json::Value = serde_json::from_str(&drift).expect("JSON");

@@ -36,6 +36,9 @@ pub struct Request {
     pub emr_clusters: Vec<String>,
     pub domains: Vec<String>,
     pub portfolios: Vec<String>,
+    /// Write the account as this environment's (`[env.<name>] stack.account`),
+    /// so the spec is ready for more environments; `None`: in `[stack]`.
+    pub environment: Option<String>,
 }
 
 /// The imported spec and the files it names.
@@ -115,7 +118,7 @@ pub fn import(live: &LiveState, request: &Request) -> Result<Imported, ImportErr
     let mut left_out = Vec::new();
     let chosen = select::select(live, request, &mut left_out)?;
     let draft = render::render(live, request, &chosen, &left_out, &BTreeMap::new());
-    let leftovers = first_plan(&draft, live)?;
+    let leftovers = first_plan(&draft, request, live)?;
     let mut by_address: BTreeMap<Address, Vec<String>> = BTreeMap::new();
     for item in &leftovers {
         if let Some(address) = &item.address {
@@ -129,9 +132,14 @@ pub fn import(live: &LiveState, request: &Request) -> Result<Imported, ImportErr
 }
 
 /// What the first plan of the imported spec does besides adopting.
-fn first_plan(imported: &Imported, live: &LiveState) -> Result<Vec<Unexpressed>, ImportError> {
+fn first_plan(imported: &Imported, request: &Request, live: &LiveState) -> Result<Vec<Unexpressed>, ImportError> {
     let loader = |path: &str| imported.files.get(path).cloned().ok_or_else(|| "not written by import".to_owned());
-    let checked = converge_spec::check(&imported.spec_file, imported.spec_text(), &loader);
+    let (file, text) = (&imported.spec_file, imported.spec_text());
+    let checked = match &request.environment {
+        Some(env) => converge_spec::check_environment(file, text, &loader, env)
+            .ok_or_else(|| ImportError::Invalid(format!("the spec has no environment `{env}`")))?,
+        None => converge_spec::check(file, text, &loader),
+    };
     // A miswired platform is imported as it is: the platform rules' errors are
     // news for the user (`converge validate` shows them), not a failed import.
     let Some(spec) = checked.model else {

@@ -361,7 +361,10 @@ pub(crate) fn render(
     text.push_str("[stack]\n");
     text.push_str(&format!("name = {}\n", string(w.stack)));
     text.push_str(&format!("region = {}\n", string(&live.region)));
-    text.push_str(&format!("account = {}\n", string(&live.account)));
+    match &request.environment {
+        Some(env) => text.push_str(&format!("# The account is environment `{env}`'s (the table at the end).\n")),
+        None => text.push_str(&format!("account = {}\n", string(&live.account))),
+    }
     if !w.stack_tags.is_empty() {
         text.push_str(&line("tags", &V::map(&w.stack_tags)));
         text.push('\n');
@@ -369,6 +372,14 @@ pub(crate) fn render(
     for (_, section) in &sections {
         text.push('\n');
         section.text(&mut text);
+    }
+    if let Some(env) = &request.environment {
+        text.push_str(&format!(
+            "\n# Environment `{env}`: what it sets over the definition above. Another environment is\n\
+             # another such table, with its own account and the values that differ (docs/spec.md).\n\
+             [env.{env}]\nstack.account = {}\n",
+            string(&live.account)
+        ));
     }
     w.left_out.sort();
     w.left_out.dedup();

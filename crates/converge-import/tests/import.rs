@@ -197,3 +197,19 @@ fn importing_a_stack_converge_manages_brings_all_it_owns_so_nothing_is_deleted()
     assert!(imported.left_out.iter().any(|item| item.what.contains("belongs to the converge stack `ml-platform`")));
     assert!(imported.resources.is_empty(), "{:?}", imported.resources);
 }
+
+#[test]
+fn an_import_for_an_environment_writes_the_account_as_that_environments() {
+    let live = built_by_hand(&reference("studio-emr.toml"));
+    let request = Request { stack: "ml-platform".into(), environment: Some("staging".into()), ..Request::default() };
+    let imported = import(&live, &request).expect("imports");
+    let text = imported.spec_text();
+    assert!(text.contains(&format!("[env.staging]\nstack.account = \"{}\"", live.account)), "{text}");
+    let loader = |path: &str| imported.files.get(path).cloned().ok_or_else(|| "missing".to_owned());
+    let checked = converge_spec::check_environment(&imported.spec_file, text, &loader, "staging").expect("declared");
+    assert_eq!(checked.error_count(), 0, "{}", checked.render());
+    let spec = checked.spec.expect("checks");
+    assert_eq!(spec.stack.account, live.account);
+    assert_eq!(spec.stack.environment.as_deref(), Some("staging"));
+    adopt_then_plan_again(&spec, live);
+}

@@ -42,3 +42,79 @@ pub(crate) fn spec_copy(dir: &str, spec: &str, edit: impl Fn(String) -> String) 
     std::fs::write(dir.join(spec), edit(text)).expect("the spec written");
     dir.join(spec)
 }
+
+/// The accounts of `specs/ml-platform.toml`'s environments: staging's.
+#[allow(dead_code, reason = "not every test binary has environments")]
+pub(crate) const STAGING_ACCOUNT: &str = "111111111111";
+/// … and production's.
+#[allow(dead_code, reason = "not every test binary has environments")]
+pub(crate) const PRODUCTION_ACCOUNT: &str = "222222222222";
+
+/// Two sandboxes standing for `specs/ml-platform.toml`'s two accounts (each
+/// with its environment's VPC), and an AWS config file with a profile per
+/// account (`staging`, `production`) naming its sandbox as `endpoint_url`, as
+/// a team reaches its accounts through profiles.
+#[allow(dead_code, reason = "not every test binary has environments")]
+pub(crate) struct Accounts {
+    pub(crate) runtime: tokio::runtime::Runtime,
+    staging: Option<converge_sandbox::Sandbox>,
+    production: Option<converge_sandbox::Sandbox>,
+    pub(crate) config_file: PathBuf,
+}
+
+#[allow(dead_code, reason = "not every test binary has environments")]
+impl Accounts {
+    /// Starts both sandboxes; the config file is written into `dir`.
+    pub(crate) fn start(dir: &Path, time_scale: f64) -> Accounts {
+        use converge_sandbox::{Config, Sandbox, Seed, SeedNetwork};
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
+        let start = |account: &str, vpc: &str| {
+            let config =
+                Config { account: account.into(), region: "ap-northeast-1".into(), time_scale, ..Config::default() };
+            let sandbox = runtime.block_on(Sandbox::start(config)).expect("the sandbox starts");
+            sandbox.seed(&Seed {
+                vpcs: vec![(vpc.into(), "10.0.0.0/16".into())],
+                network: SeedNetwork::NatGateway,
+                ..Seed::default()
+            });
+            sandbox
+        };
+        let staging = start(STAGING_ACCOUNT, "vpc-05a1b2c3d4e5f6071");
+        let production = start(PRODUCTION_ACCOUNT, "vpc-0b4cd1e283a3474c0");
+        std::fs::create_dir_all(dir).expect("a directory");
+        let config_file = dir.join("aws-config");
+        let profile = |name: &str, sandbox: &Sandbox| {
+            format!("[profile {name}]\nregion = ap-northeast-1\nendpoint_url = {}\n", sandbox.endpoint())
+        };
+        let text = format!("{}\n{}", profile("staging", &staging), profile("production", &production));
+        std::fs::write(&config_file, text).expect("the config file");
+        Accounts { runtime, staging: Some(staging), production: Some(production), config_file }
+    }
+
+    pub(crate) fn staging(&self) -> &converge_sandbox::Sandbox {
+        self.staging.as_ref().expect("running")
+    }
+
+    pub(crate) fn production(&self) -> &converge_sandbox::Sandbox {
+        self.production.as_ref().expect("running")
+    }
+
+    /// The sandbox of an environment (`staging` or `production`).
+    pub(crate) fn of(&self, environment: &str) -> &converge_sandbox::Sandbox {
+        if environment == "staging" { self.staging() } else { self.production() }
+    }
+
+    /// `command` with the sandboxes' keys and the two profiles, and no endpoint of its own.
+    pub(crate) fn with_profiles<'a>(&self, command: &'a mut Command) -> &'a mut Command {
+        against_sandbox(command, "unused").env_remove("AWS_ENDPOINT_URL").env("AWS_CONFIG_FILE", &self.config_file)
+    }
+}
+
+impl Drop for Accounts {
+    fn drop(&mut self) {
+        for sandbox in [self.staging.take(), self.production.take()].into_iter().flatten() {
+            self.runtime.block_on(sandbox.stop());
+        }
+    }
+}
