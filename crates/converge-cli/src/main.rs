@@ -89,7 +89,7 @@ enum Command {
         stats: bool,
         /// Plan every environment of the spec, each against its own account
         /// (`--env-profile` says which credentials), and end with one summary line per environment.
-        #[arg(long, conflicts_with_all = ["env", "live", "out"])]
+        #[arg(long, conflicts_with_all = ["env", "live", "out", "stats"])]
         all_envs: bool,
         #[command(flatten)]
         aws: live::AwsArgs,

@@ -38,7 +38,7 @@ pub(crate) async fn run(
     let outputs = converge_plan::outputs(&spec, &live, only.as_ref());
     let text = match format {
         Format::Text => text(&outputs),
-        Format::Json => json(&spec.stack.name, &outputs)?,
+        Format::Json => json(&spec.stack, &outputs)?,
     };
     write!(std::io::stdout().lock(), "{text}").context("cannot write to stdout")?;
     // One resource asked for and not there: a script waiting for it should know.
@@ -64,8 +64,9 @@ fn text(outputs: &[ResourceOutput]) -> String {
     out
 }
 
-/// `{"stack": …, "resources": {"emr_cluster.notebooks": {"id": "j-…", …} | null}}`.
-fn json(stack: &str, outputs: &[ResourceOutput]) -> anyhow::Result<String> {
+/// `{"stack": …, "resources": {"emr_cluster.notebooks": {"id": "j-…", …} | null}}`,
+/// with `"environment"` for a spec's environment.
+fn json(stack: &converge_model::Stack, outputs: &[ResourceOutput]) -> anyhow::Result<String> {
     let resources: serde_json::Map<String, serde_json::Value> = outputs
         .iter()
         .map(|o| {
@@ -75,6 +76,9 @@ fn json(stack: &str, outputs: &[ResourceOutput]) -> anyhow::Result<String> {
             (o.address.to_string(), values)
         })
         .collect();
-    let document = serde_json::json!({ "stack": stack, "resources": resources });
+    let mut document = serde_json::json!({ "stack": stack.name, "resources": resources });
+    if let Some(environment) = &stack.environment {
+        document["environment"] = serde_json::json!(environment);
+    }
     Ok(format!("{}\n", serde_json::to_string_pretty(&document).context("cannot render JSON")?))
 }

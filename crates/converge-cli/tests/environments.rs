@@ -8,7 +8,7 @@
 
 use std::process::{Command, Output};
 
-use converge_ops::{Direction, Ec2Op, Id, IpProtocol, Operation, Peer, Rule};
+use converge_ops::{EmrOp, Id, Operation};
 use converge_sandbox::{RequestRecord, Sandbox};
 
 mod common;
@@ -40,25 +40,15 @@ fn expect(output: &Output, code: i32) -> String {
     stdout
 }
 
-/// Opens tcp/22 to the world on production's EMR primary group, as a hurried person would.
-fn open_ssh_in_production(accounts: &Accounts, group: &str) {
+/// Turns termination protection on for production's notebooks cluster, as
+/// someone might before a demo, by hand (both environments leave it off).
+fn protect_the_notebooks_cluster_in_production(accounts: &Accounts, cluster: &str) {
     let options = converge_aws::Options::sandbox(&accounts.production().endpoint(), "ap-northeast-1");
-    let ssh = Rule {
-        protocol: IpProtocol::Tcp,
-        from_port: Some(22),
-        to_port: Some(22),
-        peer: Peer::Cidr("0.0.0.0/0".into()),
-        description: Some("debugging, remove later".into()),
-    };
-    let operation = Operation::Ec2(Ec2Op::AuthorizeRules {
-        group: Id::known(group),
-        direction: Direction::Ingress,
-        rules: vec![ssh],
-    });
-    let address = converge_model::Address::parse("security_group.emr_master").expect("an address");
+    let operation = Operation::Emr(EmrOp::SetTerminationProtection { cluster: Id::known(cluster), protected: true });
+    let address = converge_model::Address::parse("emr_cluster.notebooks").expect("an address");
     accounts.runtime.block_on(async {
         let aws = converge_aws::Aws::connect(&options).await.expect("connects");
-        converge_executor::Executor::start(&aws, &address, &operation).await.expect("the rule is added");
+        converge_executor::Executor::start(&aws, &address, &operation).await.expect("protected");
     });
 }
 
@@ -117,10 +107,10 @@ fn two_environments_in_two_accounts_from_one_spec() {
         0,
     );
     let outputs: serde_json::Value = serde_json::from_str(&outputs).expect("JSON");
-    let group = outputs["resources"]["security_group.emr_master"]["id"].as_str().expect("the group's id").to_owned();
-    open_ssh_in_production(&accounts, &group);
+    let cluster = outputs["resources"]["emr_cluster.notebooks"]["id"].as_str().expect("the cluster's id").to_owned();
+    protect_the_notebooks_cluster_in_production(&accounts, &cluster);
     let drift = expect(&run(&accounts, &["drift", spec, "--env", "production", "--profile", "production"]), 2);
-    assert!(drift.contains("security_group.emr_master"), "{drift}");
+    assert!(drift.contains("emr_cluster.notebooks"), "{drift}");
     expect(&run(&accounts, &["drift", spec, "--env", "staging", "--profile", "staging"]), 0);
 
     // compare: the intended differences, and with --live the change by hand.
@@ -139,7 +129,7 @@ fn two_environments_in_two_accounts_from_one_spec() {
         }
         snapshots.push((format, without_group_ids(&stdout)));
     }
-    assert!(snapshots[0].1.contains("ingress"), "{}", snapshots[0].1);
+    assert!(snapshots[0].1.contains("termination_protection: false in the spec, true in AWS"), "{}", snapshots[0].1);
     assert!(snapshots[0].1.contains("defined alike in both environments"), "{}", snapshots[0].1);
     for (format, stdout) in snapshots {
         insta::assert_snapshot!(format!("compare_live_{format}"), stdout);
@@ -156,7 +146,7 @@ fn two_environments_in_two_accounts_from_one_spec() {
     let drift: serde_json::Value = serde_json::from_str(&drift).expect("JSON");
     let drifted: Vec<&str> =
         drift["resources"].as_array().expect("resources").iter().filter_map(|r| r["address"].as_str()).collect();
-    assert_eq!(drifted, ["security_group.emr_master"], "production keeps its resources and only its own drift");
+    assert_eq!(drifted, ["emr_cluster.notebooks"], "production keeps its resources and only its own drift");
 }
 
 /// `sg-0123…` → `sg-…`: ids depend on the order of an apply's parallel steps.

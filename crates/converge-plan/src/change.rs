@@ -86,6 +86,8 @@ pub struct ResourceChange {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
     pub stack: String,
+    /// The spec's environment this stack is (`--env`), when it has environments.
+    pub environment: Option<String>,
     pub account: String,
     pub region: String,
     /// Changed resources, in address order.

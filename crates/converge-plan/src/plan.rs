@@ -139,6 +139,7 @@ pub fn plan_replacing(spec: &Spec, live: &LiveState, replace: &[Address]) -> Res
     let steps = crate::steps::order(&graph, &changes, &matched, built)?;
     Ok(Plan {
         stack: spec.stack.name.clone(),
+        environment: spec.stack.environment.clone(),
         account: spec.stack.account.clone(),
         region: spec.stack.region.clone(),
         changes: changes.into_values().collect(),

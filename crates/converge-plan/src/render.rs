@@ -49,6 +49,11 @@ fn colour(action: Action) -> &'static str {
     }
 }
 
+/// ` (environment `staging`)`, or nothing for a spec without environments.
+fn environment_of(plan: &Plan) -> String {
+    plan.environment.as_ref().map(|env| format!(" (environment `{env}`)")).unwrap_or_default()
+}
+
 /// "1 to create, 2 to update, 0 to replace, 1 to delete"
 pub fn summary(plan: &Plan) -> String {
     if plan.is_empty() {
@@ -119,7 +124,14 @@ pub fn warnings_text(plan: &Plan, style: Style) -> String {
 /// The human plan.
 pub fn text(plan: &Plan, style: Style) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "converge plan for stack `{}` in {} (account {})", plan.stack, plan.region, plan.account);
+    let _ = writeln!(
+        out,
+        "converge plan for stack `{}`{} in {} (account {})",
+        plan.stack,
+        environment_of(plan),
+        plan.region,
+        plan.account
+    );
     if !plan.warnings.is_empty() {
         let _ = write!(out, "\n{}", warnings_text(plan, style));
     }
@@ -232,7 +244,14 @@ fn write_diff(out: &mut String, diff: &str) {
 /// The plan as a pull-request comment.
 pub fn markdown(plan: &Plan) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "### converge plan: `{}` ({}, account {})\n", plan.stack, plan.region, plan.account);
+    let _ = writeln!(
+        out,
+        "### converge plan: `{}`{} ({}, account {})\n",
+        plan.stack,
+        environment_of(plan),
+        plan.region,
+        plan.account
+    );
     let _ = writeln!(out, "**{}**\n", summary(plan));
     if let Some(line) = digests_line(plan) {
         let _ = writeln!(out, "{line}\n");
@@ -365,7 +384,7 @@ pub fn json(plan: &Plan) -> serde_json::Value {
             })
         })
         .collect();
-    json!({
+    let mut document = json!({
         "format_version": JSON_FORMAT_VERSION,
         "stack": plan.stack,
         "account": plan.account,
@@ -398,5 +417,9 @@ pub fn json(plan: &Plan) -> serde_json::Value {
             "summary": s.operation.to_string(),
             "operation": s.operation,
         })).collect::<Vec<_>>(),
-    })
+    });
+    if let Some(environment) = &plan.environment {
+        document["environment"] = json!(environment);
+    }
+    document
 }

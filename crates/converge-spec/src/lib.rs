@@ -111,6 +111,8 @@ impl Checked {
             "errors": self.error_count(),
             "warnings": self.warning_count(),
             "diagnostics": self.diagnostics.iter().map(|d| d.to_json(&self.sources)).collect::<Vec<_>>(),
+            "environments": self.environments,
+            "environment": self.environment,
         })
     }
 }

@@ -29,10 +29,28 @@ fn check_invariants(text: &str) -> Result<(), TestCaseError> {
         text,
         first.render()
     );
-    prop_assert_eq!(first.spec.is_some(), first.error_count() == 0);
-    for d in &first.diagnostics {
+    // A spec with environments is a stack only through one of them.
+    prop_assert_eq!(first.spec.is_some(), first.error_count() == 0 && first.environments.is_empty());
+    spans_in_bounds(&first)?;
+    for environment in &first.environments {
+        let one = converge_spec::check_environment("fuzz.toml", text, &reference_loader, environment);
+        prop_assert!(one.is_some(), "a declared environment `{}` is checked", environment);
+        let Some(one) = one else { continue };
+        let again = converge_spec::check_environment("fuzz.toml", text, &reference_loader, environment);
+        prop_assert_eq!(Some(one.render()), again.map(|c| c.render()));
+        prop_assert!(!one.diagnostics.iter().any(|d| d.code == codes::INTERNAL), "internal error:\n{}", one.render());
+        prop_assert_eq!(one.spec.is_some(), one.error_count() == 0);
+        spans_in_bounds(&one)?;
+        // Every error of one environment is an error of the check of them all.
+        prop_assert!(one.error_count() == 0 || first.error_count() > 0);
+    }
+    Ok(())
+}
+
+fn spans_in_bounds(checked: &Checked) -> Result<(), TestCaseError> {
+    for d in &checked.diagnostics {
         if let Some(location) = &d.location {
-            let source = &first.sources[location.file];
+            let source = &checked.sources[location.file];
             prop_assert!(location.span.start <= source.text.len() && location.span.end <= source.text.len() + 1);
         }
     }
@@ -61,6 +79,11 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         Just("[[stack]]\n".to_owned()),
         Just("ports = 99999999999999999999\n".to_owned()),
         Just("cidr = \"::::/999\"\n".to_owned()),
+        Just("[env.qa]\n".to_owned()),
+        Just("[env.staging.emr_cluster.nope]\n".to_owned()),
+        Just("omit = [\"vpc.main\", 3]\n".to_owned()),
+        Just("stack.account = 1\n".to_owned()),
+        Just("env = 3\n".to_owned()),
         "[a-z_\\.\\[\\]=\" 0-9{}\n]{0,30}",
     ];
     prop_oneof![
@@ -123,6 +146,11 @@ proptest! {
     #[test]
     fn mutated_studio_spec_never_panics(mutations in proptest::collection::vec(mutation(), 1..6)) {
         check_invariants(&apply(&reference("studio-emr.toml"), &mutations))?;
+    }
+
+    #[test]
+    fn mutated_environments_spec_never_panics(mutations in proptest::collection::vec(mutation(), 1..6)) {
+        check_invariants(&apply(&reference("ml-platform.toml"), &mutations))?;
     }
 
     #[test]
