@@ -41,12 +41,7 @@ pub(crate) async fn run(
     let text = std::fs::read_to_string(spec_path).with_context(|| format!("cannot read `{}`", spec_path.display()))?;
     let settings: Vec<Vec<converge_spec::Setting>> =
         names.iter().map(|name| converge_spec::settings(&text, Some(name)).unwrap_or_default()).collect();
-    let side = |i: usize| Environment {
-        name: names[i],
-        account: &specs[i].stack.account,
-        region: &specs[i].stack.region,
-        settings: &settings[i],
-    };
+    let side = |i: usize| Environment { spec: &specs[i], settings: &settings[i] };
     let mut comparison = converge_compare::compare(&spec_path.display().to_string(), &side(0), &side(1));
     if options.live {
         let (a, b) = tokio::join!(drift_of(&specs[0], args), drift_of(&specs[1], args));

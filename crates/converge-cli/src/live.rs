@@ -32,6 +32,29 @@ fn parse_env_profile(text: &str) -> Result<(String, String), String> {
 }
 
 impl AwsArgs {
+    /// Refuses `--env-profile` for an environment the spec at `path` does not
+    /// declare (a typo would otherwise fall back to `--profile` in silence).
+    pub(crate) fn check_env_profiles(&self, path: &std::path::Path) -> anyhow::Result<()> {
+        if self.env_profile.is_empty() || path.extension().is_some_and(|e| e == "json") {
+            return Ok(());
+        }
+        let declared = crate::files::environments(path)?;
+        for (env, profile) in &self.env_profile {
+            if !declared.contains(env) {
+                let list = if declared.is_empty() {
+                    "it declares no environments".to_owned()
+                } else {
+                    format!("it declares {}", declared.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))
+                };
+                anyhow::bail!(
+                    "`--env-profile {env}={profile}` names no environment of `{}`\n\nhint: {list}",
+                    path.display()
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// The profile to reach `environment`'s account with.
     pub(crate) fn profile_for(&self, environment: Option<&str>) -> Option<String> {
         let mapped = environment.and_then(|env| self.env_profile.iter().find(|(e, _)| e == env));

@@ -409,6 +409,16 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::Plan { spec, aws, .. }
+        | Command::Compare { spec, aws, .. }
+        | Command::Drift { spec, aws, .. }
+        | Command::Apply { spec, aws, .. }
+        | Command::Rebuild { spec, aws, .. }
+        | Command::Destroy { spec, aws, .. }
+        | Command::Output { spec, aws, .. } => aws.check_env_profiles(spec)?,
+        _ => {}
+    }
     match cli.command {
         Command::Validate { spec, env, format } => files::validate(&spec, env.as_deref(), format),
         Command::Plan { spec, all_envs: true, format, detailed_exitcode, stats: _, aws, .. } => {
@@ -421,11 +431,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Plan { spec, env, live: Some(snapshot), format, detailed_exitcode, out, stats, aws, all_envs: _ } => {
             // A snapshot is read from a file: nothing of AWS to count, no profile or region to use.
-            let ignored: Vec<&str> =
-                [(stats, "--stats"), (aws.profile.is_some(), "--profile"), (aws.region.is_some(), "--region")]
-                    .into_iter()
-                    .filter_map(|(given, flag)| given.then_some(flag))
-                    .collect();
+            let ignored: Vec<&str> = [
+                (stats, "--stats"),
+                (aws.profile.is_some(), "--profile"),
+                (aws.region.is_some(), "--region"),
+                (!aws.env_profile.is_empty(), "--env-profile"),
+            ]
+            .into_iter()
+            .filter_map(|(given, flag)| given.then_some(flag))
+            .collect();
             if !ignored.is_empty() {
                 anyhow::bail!(
                     "`{}` cannot be used with `--live`: the plan reads `{}`, not AWS\n\nhint: drop {}, or drop `--live` to read the spec's account",

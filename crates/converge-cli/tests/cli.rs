@@ -232,3 +232,39 @@ fn plan_without_credentials_names_the_credential_sources() {
     assert!(text.contains("hint: set `AWS_PROFILE`") && text.contains("aws sso login"), "{text}");
     assert!(!text.contains("could not be reached") && !text.contains("apply"), "{text}");
 }
+
+/// A spec with environments is read through one of them; every mistake in
+/// naming one is an error with a hint, before anything reads AWS.
+#[test]
+fn environments_are_named_or_refused_before_any_aws_call() {
+    let spec = "specs/ml-platform.toml";
+    let output = converge(&["validate", spec]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stderr(&output).contains("is valid: 2 environments (staging, production)"), "{}", stderr(&output));
+    let output = converge(&["validate", spec, "--env", "staging"]);
+    assert!(stderr(&output).contains("(environment `staging`) is valid"), "{}", stderr(&output));
+
+    let cases: [(&[&str], &str); 7] = [
+        (&["plan", spec], "describes 2 environments: staging, production"),
+        (&["drift", spec], "hint: add `--env staging`"),
+        (&["plan", spec, "--env", "stagin"], "has no environment `stagin` (did you mean `staging`?)"),
+        (&["graph", "specs/studio-emr.toml", "--env", "staging"], "has no environments, so `--env staging`"),
+        (
+            &["plan", spec, "--all-envs", "--env-profile", "stagin=stg"],
+            "`--env-profile stagin=stg` names no environment",
+        ),
+        (&["compare", spec, "staging", "staging"], "needs two different environments"),
+        (&["plan", "specs/studio-emr.toml", "--all-envs"], "has no environments to plan"),
+    ];
+    for (args, expected) in cases {
+        let output = converge(args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {}", stderr(&output));
+        assert!(stderr(&output).contains(expected), "{args:?}: {}", stderr(&output));
+        assert!(stderr(&output).contains("hint:") || expected.contains("hint:"), "{args:?}: {}", stderr(&output));
+    }
+    let output = converge(&["compare", spec, "staging", "production", "--format", "json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(document["as_defined"], true);
+    assert_eq!(document["live"], serde_json::Value::Null);
+}

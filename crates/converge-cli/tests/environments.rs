@@ -8,7 +8,7 @@
 
 use std::process::{Command, Output};
 
-use converge_ops::{EmrOp, Id, Operation};
+use converge_ops::{IamOp, Operation};
 use converge_sandbox::{RequestRecord, Sandbox};
 
 mod common;
@@ -40,15 +40,16 @@ fn expect(output: &Output, code: i32) -> String {
     stdout
 }
 
-/// Turns termination protection on for production's notebooks cluster, as
-/// someone might before a demo, by hand (both environments leave it off).
-fn protect_the_notebooks_cluster_in_production(accounts: &Accounts, cluster: &str) {
+/// Detaches EMR's service policy from production's EMR service role, as
+/// someone might by hand (both environments define the role alike).
+fn detach_the_service_policy_in_production(accounts: &Accounts, role: &str) {
     let options = converge_aws::Options::sandbox(&accounts.production().endpoint(), "ap-northeast-1");
-    let operation = Operation::Emr(EmrOp::SetTerminationProtection { cluster: Id::known(cluster), protected: true });
-    let address = converge_model::Address::parse("emr_cluster.notebooks").expect("an address");
+    let policy = "arn:aws:iam::aws:policy/service-role/AmazonEMRServicePolicy_v2".to_owned();
+    let operation = Operation::Iam(IamOp::DetachRolePolicies { role: role.to_owned(), policy_arns: vec![policy] });
+    let address = converge_model::Address::parse("iam_role.EMR_DefaultRole").expect("an address");
     accounts.runtime.block_on(async {
         let aws = converge_aws::Aws::connect(&options).await.expect("connects");
-        converge_executor::Executor::start(&aws, &address, &operation).await.expect("protected");
+        converge_executor::Executor::start(&aws, &address, &operation).await.expect("detached");
     });
 }
 
@@ -107,10 +108,10 @@ fn two_environments_in_two_accounts_from_one_spec() {
         0,
     );
     let outputs: serde_json::Value = serde_json::from_str(&outputs).expect("JSON");
-    let cluster = outputs["resources"]["emr_cluster.notebooks"]["id"].as_str().expect("the cluster's id").to_owned();
-    protect_the_notebooks_cluster_in_production(&accounts, &cluster);
+    let role = outputs["resources"]["iam_role.EMR_DefaultRole"]["name"].as_str().expect("the role's name").to_owned();
+    detach_the_service_policy_in_production(&accounts, &role);
     let drift = expect(&run(&accounts, &["drift", spec, "--env", "production", "--profile", "production"]), 2);
-    assert!(drift.contains("emr_cluster.notebooks"), "{drift}");
+    assert!(drift.contains("iam_role.EMR_DefaultRole"), "{drift}");
     expect(&run(&accounts, &["drift", spec, "--env", "staging", "--profile", "staging"]), 0);
 
     // compare: the intended differences, and with --live the change by hand.
@@ -129,7 +130,7 @@ fn two_environments_in_two_accounts_from_one_spec() {
         }
         snapshots.push((format, without_group_ids(&stdout)));
     }
-    assert!(snapshots[0].1.contains("termination_protection: false in the spec, true in AWS"), "{}", snapshots[0].1);
+    assert!(snapshots[0].1.contains("managed_policies"), "{}", snapshots[0].1);
     assert!(snapshots[0].1.contains("defined alike in both environments"), "{}", snapshots[0].1);
     for (format, stdout) in snapshots {
         insta::assert_snapshot!(format!("compare_live_{format}"), stdout);
@@ -146,7 +147,7 @@ fn two_environments_in_two_accounts_from_one_spec() {
     let drift: serde_json::Value = serde_json::from_str(&drift).expect("JSON");
     let drifted: Vec<&str> =
         drift["resources"].as_array().expect("resources").iter().filter_map(|r| r["address"].as_str()).collect();
-    assert_eq!(drifted, ["emr_cluster.notebooks"], "production keeps its resources and only its own drift");
+    assert_eq!(drifted, ["iam_role.EMR_DefaultRole"], "production keeps its resources and only its own drift");
 }
 
 /// `sg-0123…` → `sg-…`: ids depend on the order of an apply's parallel steps.

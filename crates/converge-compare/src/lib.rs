@@ -10,8 +10,10 @@
 //! **Architecture invariant:** pure: no I/O, clock, async runtime, AWS SDK or
 //! CLI parser. The CLI reads the spec and both accounts and hands the results in.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+
+use converge_model::{RefTarget, Spec};
 
 use converge_plan::drift::{self, Drift, ResourceDrift};
 use converge_spec::{Origin, Setting};
@@ -22,11 +24,21 @@ pub const COMPARE_FORMAT_VERSION: &str = "1.0";
 
 /// One side of a comparison, as the CLI read it.
 pub struct Environment<'a> {
-    pub name: &'a str,
-    pub account: &'a str,
-    pub region: &'a str,
-    /// The environment's definition (`converge_spec::settings`).
+    /// The environment's checked spec (`stack.environment` names it).
+    pub spec: &'a Spec,
+    /// The environment's definition as written (`converge_spec::settings`).
     pub settings: &'a [Setting],
+}
+
+impl Environment<'_> {
+    fn side(&self) -> Side {
+        let stack = &self.spec.stack;
+        Side {
+            name: stack.environment.clone().unwrap_or_else(|| stack.name.clone()),
+            account: stack.account.clone(),
+            region: stack.region.clone(),
+        }
+    }
 }
 
 /// Which environment of the two.
@@ -79,6 +91,11 @@ pub struct Comparison {
     pub differences: Vec<Difference>,
     /// Each side's drift, when AWS was read (`--live`).
     pub live: Option<[Drift; 2]>,
+    /// The resources both environments define alike, and everything they
+    /// refer to as well: AWS should hold them alike in both accounts.
+    pub alike: BTreeSet<String>,
+    /// Whether the stack's tags, which every resource carries, are alike.
+    pub stack_tags_alike: bool,
 }
 
 /// Compares the definitions of environments `a` and `b` of the spec at `spec`.
@@ -93,13 +110,21 @@ pub fn compare(spec: &str, a: &Environment<'_>, b: &Environment<'_>) -> Comparis
             .collect()
     };
     let (left, right) = (index(a.settings), index(b.settings));
-    let owners = |settings: &[Setting]| -> Vec<String> { settings.iter().map(|s| s.owner.clone()).collect() };
+    let owners = |settings: &[Setting]| -> BTreeSet<String> { settings.iter().map(|s| s.owner.clone()).collect() };
     let (left_owners, right_owners) = (owners(a.settings), owners(b.settings));
-    let mut all: Vec<&String> = left_owners.iter().chain(&right_owners).collect();
+    let mut all: Vec<&String> = left_owners.union(&right_owners).collect();
     all.sort_by_key(|owner| (owner.as_str() != "stack", owner.as_str()));
-    all.dedup();
+    // The settings of one owner: a range of the index.
+    let of = |index: &'_ BTreeMap<(String, String), Written>, owner: &str| -> Vec<String> {
+        index
+            .range((owner.to_owned(), String::new())..)
+            .take_while(|((o, _), _)| o == owner)
+            .map(|((_, key), _)| key.clone())
+            .collect()
+    };
 
     let mut differences = Vec::new();
+    let mut alike: BTreeSet<String> = BTreeSet::new();
     for owner in all {
         let presence = match (left_owners.contains(owner), right_owners.contains(owner)) {
             (true, false) => Presence::Only(0),
@@ -110,25 +135,43 @@ pub fn compare(spec: &str, a: &Environment<'_>, b: &Environment<'_>) -> Comparis
             differences.push(Difference { owner: owner.clone(), presence, settings: Vec::new() });
             continue;
         }
-        let mut keys: Vec<&String> =
-            left.keys().chain(right.keys()).filter(|(o, _)| o == owner).map(|(_, key)| key).collect();
-        keys.sort();
-        keys.dedup();
+        let keys: BTreeSet<String> = of(&left, owner).into_iter().chain(of(&right, owner)).collect();
         let settings: Vec<SettingDifference> = keys
             .into_iter()
             .filter_map(|key| {
-                let lookup = (owner.clone(), key.clone());
+                let lookup = (owner.clone(), key);
                 let (l, r) = (left.get(&lookup), right.get(&lookup));
                 let same = matches!((l, r), (Some(l), Some(r)) if l.value == r.value);
-                (!same).then(|| SettingDifference { key: key.clone(), values: [l.cloned(), r.cloned()] })
+                (!same).then(|| SettingDifference { key: lookup.1.clone(), values: [l.cloned(), r.cloned()] })
             })
             .collect();
-        if !settings.is_empty() {
+        if settings.is_empty() {
+            alike.insert(owner.clone());
+        } else {
             differences.push(Difference { owner: owner.clone(), presence, settings });
         }
     }
-    let side = |e: &Environment<'_>| Side { name: e.name.into(), account: e.account.into(), region: e.region.into() };
-    Comparison { spec: spec.to_owned(), sides: [side(a), side(b)], differences, live: None }
+    alike.remove("stack");
+    // A resource is alike only if what it refers to is alike too (a subnet of a
+    // VPC whose id differs is not), in both environments' specs.
+    loop {
+        let before = alike.len();
+        for spec in [a.spec, b.spec] {
+            for reference in spec.references() {
+                let RefTarget::Spec(target) = reference.to.target(reference.expected) else { continue };
+                if !alike.contains(&target.to_string()) {
+                    alike.remove(&reference.from.to_string());
+                }
+            }
+        }
+        if alike.len() == before {
+            break;
+        }
+    }
+    let stack_tags_alike = !differences
+        .iter()
+        .any(|d| d.owner == "stack" && d.settings.iter().any(|s| s.key == "tags" || s.key.starts_with("tags.")));
+    Comparison { spec: spec.to_owned(), sides: [a.side(), b.side()], differences, live: None, alike, stack_tags_alike }
 }
 
 impl Comparison {
@@ -144,14 +187,14 @@ impl Comparison {
         self.live.as_ref().is_none_or(|[a, b]| a.is_empty() && b.is_empty())
     }
 
-    /// Whether the two definitions agree on `path` of `owner` (a planner field
-    /// path such as `core.on_demand` or `tags`).
+    /// Whether the two definitions agree on what AWS should hold for `path`
+    /// (a planner field such as `core.on_demand` or `tags`) of `owner`: the
+    /// resource, and what it refers to, are defined alike (and for its tags,
+    /// the stack's tags too). Conservative: a field the environments define
+    /// alike in a resource that differs elsewhere is not claimed alike.
     pub fn defined_alike(&self, owner: &str, path: &str) -> bool {
-        let Some(difference) = self.differences.iter().find(|d| d.owner == owner) else { return true };
-        difference.presence == Presence::Both
-            && !difference.settings.iter().any(|s| {
-                s.key == path || s.key.starts_with(&format!("{path}.")) || path.starts_with(&format!("{}.", s.key))
-            })
+        let tags = path == "tags" || path.starts_with("tags.");
+        self.alike.contains(owner) && (!tags || self.stack_tags_alike)
     }
 }
 

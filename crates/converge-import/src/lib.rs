@@ -85,6 +85,8 @@ pub enum ImportError {
     NothingFound { region: String },
     #[error("`{0}` is not a valid stack name")]
     StackName(String),
+    #[error("`{0}` is not a valid environment name")]
+    EnvironmentName(String),
     #[error("the imported spec does not pass its own check: {0}")]
     Invalid(String),
 }
@@ -102,6 +104,9 @@ impl ImportError {
             ImportError::StackName(_) => {
                 "give `--stack` a name of lower-case letters, digits and hyphens, starting with a letter or digit".into()
             }
+            ImportError::EnvironmentName(_) => {
+                "give `--env` a name of letters, digits, `_` and `-`, starting with a letter or digit (at most 64)".into()
+            }
             ImportError::Invalid(_) => "this is a bug in converge import; please report it with the account's shape".into(),
         }
     }
@@ -114,6 +119,11 @@ pub fn import(live: &LiveState, request: &Request) -> Result<Imported, ImportErr
         && stack.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if !stack_ok {
         return Err(ImportError::StackName(stack.clone()));
+    }
+    if let Some(env) = &request.environment
+        && !render::is_spec_name(env)
+    {
+        return Err(ImportError::EnvironmentName(env.clone()));
     }
     let mut left_out = Vec::new();
     let chosen = select::select(live, request, &mut left_out)?;

@@ -70,8 +70,9 @@ impl Names {
 }
 
 /// True when the text may be a spec name as it is.
-fn is_spec_name(text: &str) -> bool {
-    text.starts_with(|c: char| c.is_ascii_alphanumeric())
+pub(crate) fn is_spec_name(text: &str) -> bool {
+    text.len() <= 64
+        && text.starts_with(|c: char| c.is_ascii_alphanumeric())
         && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 

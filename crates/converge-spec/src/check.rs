@@ -81,7 +81,7 @@ pub(crate) struct Walker<'a> {
     /// The path of every value an error was reported at.
     pub(crate) error_paths: Vec<String>,
     /// The environment whose stack this is: a required value it leaves unset is its to set.
-    pub(crate) env: Option<&'a crate::EnvContext>,
+    pub(crate) env: Option<&'a crate::EnvContext<'a>>,
 }
 
 impl Walker<'_> {
@@ -188,7 +188,9 @@ impl Walker<'_> {
         }
         for field in fields.iter().filter(|field| field.required) {
             if !table.iter().any(|(key, _)| key.get_ref().as_ref() == field.key) {
-                if let Some(env) = self.env {
+                if let Some(env) = self.env
+                    && (path == "stack" || env.written.contains(&child(path, field.key)))
+                {
                     let missing = child(path, field.key);
                     let d = Diagnostic::new(
                         codes::ENV_MISSING_VALUE,

@@ -7,11 +7,14 @@
 //! was written at, so a diagnostic about an overridden value points at the
 //! override and one about an inherited value at the base.
 
+use std::collections::BTreeSet;
+
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use converge_model::{Address, Kind};
 
+use crate::check::child;
 use crate::codes;
 use crate::diagnostic::{Diagnostic, Location};
 use crate::shape;
@@ -240,6 +243,25 @@ fn omissions(
                 .hint("`omit` lists addresses of the base's resources, such as `sagemaker_user.dana`"),
             ),
         }
+    }
+    out
+}
+
+/// Every path some environment writes a value at (`stack.account`,
+/// `emr_cluster.etl.core.on_demand`), as the structural pass names paths.
+pub(crate) fn written_paths(overlays: &[Overlay<'_, '_>]) -> BTreeSet<String> {
+    fn walk(path: &str, table: &DeTable<'_>, out: &mut BTreeSet<String>) {
+        for (key, value) in table.iter() {
+            let here = child(path, key.get_ref());
+            if let DeValue::Table(inner) = value.get_ref() {
+                walk(&here, inner, out);
+            }
+            out.insert(here);
+        }
+    }
+    let mut out = BTreeSet::new();
+    for overlay in overlays {
+        walk("", overlay.table, &mut out);
     }
     out
 }

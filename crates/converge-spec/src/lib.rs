@@ -129,31 +129,41 @@ pub fn check(file_name: &str, text: &str, loader: &dyn FileLoader) -> Checked {
     let overlays = env::overlays(root.get_ref(), &mut structure);
     if overlays.is_empty() {
         let mut checked = check_tree(file_name, text, root.get_ref(), syntax, syntax_errors.len(), loader, None);
+        if structure.iter().any(Diagnostic::is_error) {
+            // A broken `env` table: the file is not a stack until it is fixed.
+            checked.spec = None;
+            checked.model = None;
+        }
         checked.diagnostics.extend(structure);
         finish(&mut checked.diagnostics);
         return checked;
     }
     let names: Vec<String> = overlays.iter().map(|o| o.name.clone()).collect();
+    let written = env::written_paths(&overlays);
     let mut sources = vec![SourceFile::new(file_name, text)];
     let mut diagnostics: Vec<Diagnostic> = syntax.clone();
     diagnostics.extend(structure);
-    let mut stacks: Vec<EnvStack> = Vec::new();
     for overlay in &overlays {
         let mut own = Vec::new();
         let tree = env::merged(root.get_ref(), overlay, &mut own);
-        let context = EnvContext { name: overlay.name.clone(), header: overlay.header.clone() };
+        let context = EnvContext { name: overlay.name.clone(), header: overlay.header.clone(), written: &written };
         let checked = check_tree(file_name, text, &tree, Vec::new(), syntax_errors.len(), loader, Some(&context));
         own.extend(checked.diagnostics);
         for mut diagnostic in own {
             if let Some(location) = &mut diagnostic.location {
-                let Some(source) = checked.sources.get(location.file) else { continue };
-                location.file = match sources.iter().position(|s| s.name == source.name) {
-                    Some(index) => index,
-                    None => {
-                        sources.push(source.clone());
-                        sources.len() - 1
+                // Documents are numbered per check: renumber them by name for this one.
+                match checked.sources.get(location.file) {
+                    Some(source) => {
+                        location.file = match sources.iter().position(|s| s.name == source.name) {
+                            Some(index) => index,
+                            None => {
+                                sources.push(source.clone());
+                                sources.len() - 1
+                            }
+                        };
                     }
-                };
+                    None => diagnostic.location = None,
+                }
             }
             diagnostic.environments = vec![overlay.name.clone()];
             match diagnostics.iter_mut().find(|d| same_finding(d, &diagnostic)) {
@@ -161,13 +171,8 @@ pub fn check(file_name: &str, text: &str, loader: &dyn FileLoader) -> Checked {
                 None => diagnostics.push(diagnostic),
             }
         }
-        stacks.push(EnvStack {
-            name: overlay.name.clone(),
-            header: overlay.header.clone(),
-            identity: env::stack_identity(&tree),
-        });
     }
-    diagnostics.extend(duplicate_stacks(&stacks));
+    diagnostics.extend(duplicate_stacks(root.get_ref(), &overlays));
     finish(&mut diagnostics);
     Checked { spec: None, model: None, diagnostics, sources, environments: names, environment: None }
 }
@@ -175,20 +180,26 @@ pub fn check(file_name: &str, text: &str, loader: &dyn FileLoader) -> Checked {
 /// Checks one environment of the spec `text`: the base with `[env.<environment>]`
 /// laid over it. The spec, when valid, is that environment's stack. `None`
 /// when `environment` is not one the spec declares (see [`Checked::environments`]).
+/// Problems of other environments are left out, except one that makes another
+/// environment the same stack as this one.
 pub fn check_environment(file_name: &str, text: &str, loader: &dyn FileLoader, environment: &str) -> Option<Checked> {
     let (root, syntax_errors) = DeTable::parse_recoverable(text);
     let syntax = syntax_diagnostics(text, &syntax_errors);
-    let mut own = Vec::new();
-    let overlays = env::overlays(root.get_ref(), &mut own);
+    let mut structure = Vec::new();
+    let overlays = env::overlays(root.get_ref(), &mut structure);
     let names: Vec<String> = overlays.iter().map(|o| o.name.clone()).collect();
     let overlay = overlays.iter().find(|o| o.name == environment)?;
+    let concerns_this = |d: &Diagnostic| d.environments.is_empty() || d.environments.iter().any(|e| e == environment);
+    let mut own: Vec<Diagnostic> = structure.into_iter().filter(concerns_this).collect();
     let tree = env::merged(root.get_ref(), overlay, &mut own);
-    let context = EnvContext { name: overlay.name.clone(), header: overlay.header.clone() };
+    let written = env::written_paths(&overlays);
+    let context = EnvContext { name: overlay.name.clone(), header: overlay.header.clone(), written: &written };
     let mut checked = check_tree(file_name, text, &tree, Vec::new(), syntax_errors.len(), loader, Some(&context));
     own.append(&mut checked.diagnostics);
     for diagnostic in &mut own {
         diagnostic.environments = vec![overlay.name.clone()];
     }
+    own.extend(duplicate_stacks(root.get_ref(), &overlays).into_iter().filter(concerns_this));
     own.extend(syntax);
     if own.iter().any(Diagnostic::is_error) {
         checked.spec = None;
@@ -201,10 +212,13 @@ pub fn check_environment(file_name: &str, text: &str, loader: &dyn FileLoader, e
 }
 
 /// The environment a tree is the stack of.
-pub(crate) struct EnvContext {
+pub(crate) struct EnvContext<'a> {
     pub(crate) name: String,
     /// The span of `[env.<name>]`'s name.
     pub(crate) header: Span,
+    /// Every path some environment sets (`stack.account`): a required value
+    /// missing there is left to the environments, not forgotten in the base.
+    pub(crate) written: &'a std::collections::BTreeSet<String>,
 }
 
 /// The same problem found in two environments' checks.
@@ -213,29 +227,23 @@ fn same_finding(a: &Diagnostic, b: &Diagnostic) -> bool {
         == (&b.code.name, &b.message, &b.location, &b.label, &b.address, &b.notes, &b.hint)
 }
 
-/// An environment's stack, as far as telling two apart needs.
-struct EnvStack {
-    name: String,
-    header: Span,
-    /// The stack's name and account, when the environment's tree has both.
-    identity: Option<(String, String)>,
-}
-
 /// Two environments that would be one stack: the same name in the same account.
-fn duplicate_stacks(stacks: &[EnvStack]) -> Vec<Diagnostic> {
+fn duplicate_stacks(root: &DeTable<'_>, overlays: &[env::Overlay<'_, '_>]) -> Vec<Diagnostic> {
+    let identities: Vec<Option<(String, String)>> =
+        overlays.iter().map(|overlay| env::stack_identity(&env::merged(root, overlay, &mut Vec::new()))).collect();
     let mut out = Vec::new();
-    for (i, stack) in stacks.iter().enumerate() {
-        let Some(identity) = &stack.identity else { continue };
-        let Some(first) = stacks[..i].iter().find(|other| other.identity.as_ref() == Some(identity)) else {
+    for (i, (overlay, identity)) in overlays.iter().zip(&identities).enumerate() {
+        let Some(identity) = identity else { continue };
+        let Some(first) = identities[..i].iter().position(|other| other.as_ref() == Some(identity)) else {
             continue;
         };
-        let (name, first) = (&stack.name, &first.name);
+        let (name, first) = (&overlay.name, &overlays[first].name);
         let (stack_name, account) = identity;
         let mut d = Diagnostic::new(
             codes::DUPLICATE_ENVIRONMENT,
             format!("environments `{first}` and `{name}` are the same stack: `{stack_name}` in account {account}"),
         )
-        .at(Some(Location { file: 0, span: stack.header.clone() }))
+        .at(Some(Location { file: 0, span: overlay.header.clone() }))
         .label(format!("the same stack as `{first}`"))
         .hint(format!(
             "give `{name}` its own `stack.name` (or its own `stack.account`): each environment's resources, ownership tags and lock are its own"

@@ -10,7 +10,7 @@ use toml::de::{DeTable, DeValue};
 use crate::check::{child, to_json};
 use crate::env;
 use crate::shape::{self, Shape};
-use crate::source::SourceFile;
+use crate::source::{SourceFile, Span};
 
 /// Where a setting's value was written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -106,8 +106,12 @@ fn flatten(
         }
         return;
     }
-    let span = value.span();
-    let origin = if context.overridden.contains(&(span.start, span.end)) { Origin::Environment } else { Origin::Base };
+    // A value the environment wrote, or one it changed a part of (`task.spot.max`
+    // over the base's range): the environment's, at the line it wrote.
+    let (origin, span) = match overridden_within(value, context.overridden) {
+        Some(span) => (Origin::Environment, span),
+        None => (Origin::Base, value.span()),
+    };
     out.push(Setting {
         owner: owner.to_owned(),
         key: key.to_owned(),
@@ -115,6 +119,18 @@ fn flatten(
         line: context.source.line_col(span.start).0,
         origin,
     });
+}
+
+/// The span of `value`, or of the first value within it, that the environment wrote.
+fn overridden_within(value: &Spanned<DeValue<'_>>, overridden: &BTreeSet<(usize, usize)>) -> Option<Span> {
+    let span = value.span();
+    if overridden.contains(&(span.start, span.end)) {
+        return Some(span);
+    }
+    match value.get_ref() {
+        DeValue::Table(table) => table.iter().find_map(|(_, inner)| overridden_within(inner, overridden)),
+        _ => None,
+    }
 }
 
 struct Context<'a> {
