@@ -217,6 +217,13 @@ impl Aws {
         &self.stats
     }
 
+    /// The ids of the EMR clusters of the region that are starting, running,
+    /// waiting or terminating (one `ListClusters`): a cluster of the stack
+    /// missing from it has ended, which `converge watch` checks between reads.
+    pub async fn active_cluster_ids(&self) -> Result<std::collections::BTreeSet<String>, ExecError> {
+        read::emr::active_ids(self).await
+    }
+
     /// The account the credentials belong to (STS GetCallerIdentity).
     pub async fn account(&self) -> Result<String, ExecError> {
         let address = Address::new(Kind::Vpc, "*");

@@ -22,6 +22,7 @@ mod output;
 mod plan;
 mod progress;
 mod sandbox;
+mod watch;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -270,6 +271,41 @@ enum Command {
         #[command(flatten)]
         aws: live::AwsArgs,
     },
+    /// Watch the stack and act as the spec's policies say: rebuild a failed
+    /// cluster with `recover = "rebuild"` (at most `max_rebuilds` an hour, as
+    /// `converge rebuild` does) and publish its new outputs; repair drift with
+    /// `[stack] on_drift = "repair"`; report everything else. Runs until
+    /// Ctrl-C or SIGTERM.
+    ///
+    /// Each cycle reads the stack as `drift` does; between cycles, one
+    /// `ListClusters` call checks the stack's clusters still run.
+    Watch {
+        /// The spec file (TOML).
+        spec: PathBuf,
+        /// The environment of the spec to watch (`[env.<name>]`), when it has environments.
+        #[arg(long, value_name = "NAME")]
+        env: Option<String>,
+        /// Seconds between full reads of the stack.
+        #[arg(long, value_name = "SECONDS", default_value_t = 60.0, value_parser = parse_seconds)]
+        interval: f64,
+        /// Seconds between the checks that the stack's clusters still run.
+        #[arg(long, value_name = "SECONDS", default_value_t = 15.0, value_parser = parse_seconds)]
+        cluster_interval: f64,
+        /// After a rebuild, write the outputs (as `converge output --format json`) to this S3 object.
+        #[arg(long, value_name = "s3://BUCKET/KEY.json", value_parser = watch::parse_s3_url)]
+        publish: Option<(String, String)>,
+        /// After a rebuild, run this shell command with the outputs (JSON) on stdin.
+        #[arg(long, value_name = "COMMAND")]
+        on_change: Option<String>,
+        /// Steps in flight at most, in a rebuild or a repair.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+        parallelism: u16,
+        /// How long a rebuild waits for the stack lock a person's run holds, in seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
+        lock_timeout: u64,
+        #[command(flatten)]
+        aws: live::AwsArgs,
+    },
     /// Print the least-privilege IAM policy converge needs for this spec (JSON).
     ///
     /// Without `--read-only`: what `apply`, `rebuild` and `destroy` need (reads
@@ -385,6 +421,14 @@ enum GraphFormat {
     Mermaid,
 }
 
+/// A positive number of seconds (fractions allowed, for tests against the sandbox).
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds > 0.0 && seconds.is_finite() => Ok(seconds),
+        _ => Err(format!("`{text}` is not a positive number of seconds")),
+    }
+}
+
 /// `kind.name`, as `--replace` and `rebuild` take it.
 fn parse_address(text: &str) -> Result<converge_model::Address, String> {
     converge_model::Address::parse(text)
@@ -416,7 +460,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         | Command::Apply { spec, aws, .. }
         | Command::Rebuild { spec, aws, .. }
         | Command::Destroy { spec, aws, .. }
-        | Command::Output { spec, aws, .. } => aws.check_env_profiles(spec)?,
+        | Command::Output { spec, aws, .. }
+        | Command::Watch { spec, aws, .. } => aws.check_env_profiles(spec)?,
         _ => {}
     }
     match cli.command {
@@ -527,6 +572,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Output { spec, env, address, format, aws } => {
             runtime()?.block_on(output::run(&spec, env.as_deref(), address.as_deref(), format, &aws))
+        }
+        Command::Watch {
+            spec,
+            env,
+            interval,
+            cluster_interval,
+            publish,
+            on_change,
+            parallelism,
+            lock_timeout,
+            aws,
+        } => {
+            let options = watch::Options {
+                interval: std::time::Duration::from_secs_f64(interval),
+                cluster_interval: std::time::Duration::from_secs_f64(cluster_interval),
+                publish,
+                on_change,
+                parallelism: usize::from(parallelism),
+                lock_timeout: std::time::Duration::from_secs(lock_timeout),
+            };
+            runtime()?.block_on(watch::run(&spec, env.as_deref(), &aws, &options))
         }
         Command::Demo { spec, env, time_scale } => runtime()?.block_on(demo::run(&spec, env.as_deref(), time_scale)),
         Command::Sandbox(args) => runtime()?.block_on(sandbox::run(args)),

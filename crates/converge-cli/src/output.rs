@@ -66,7 +66,7 @@ fn text(outputs: &[ResourceOutput]) -> String {
 
 /// `{"stack": …, "resources": {"emr_cluster.notebooks": {"id": "j-…", …} | null}}`,
 /// with `"environment"` for a spec's environment.
-fn json(stack: &converge_model::Stack, outputs: &[ResourceOutput]) -> anyhow::Result<String> {
+pub(crate) fn json(stack: &converge_model::Stack, outputs: &[ResourceOutput]) -> anyhow::Result<String> {
     let resources: serde_json::Map<String, serde_json::Value> = outputs
         .iter()
         .map(|o| {

@@ -57,6 +57,9 @@ pub struct Stack {
     /// The environment of the spec this stack is (`[env.<name>]`), if it has environments.
     #[serde(default, skip_serializing_if = "is_default")]
     pub environment: Option<String>,
+    /// What `converge watch` does about drift (converge's policy, not in any digest).
+    #[serde(default, skip_serializing)]
+    pub on_drift: OnDrift,
 }
 
 /// An existing VPC, referenced by id: read and checked, never changed.
@@ -503,6 +506,49 @@ pub struct EmrCluster {
     pub tags: Tags,
     #[serde(flatten)]
     pub lifecycle: Lifecycle,
+    /// What `converge watch` does when the cluster fails: converge's policy,
+    /// not an AWS setting, so it is no part of the spec digest either.
+    #[serde(flatten, skip_serializing)]
+    pub recovery: Recovery,
+}
+
+/// What `converge watch` does when a cluster of the stack fails.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Recovery {
+    #[serde(default)]
+    pub recover: Recover,
+    /// Rebuilds in any hour at most; past that, watch reports the cluster as needing a person.
+    #[serde(default = "two_rebuilds")]
+    pub max_rebuilds: u32,
+}
+
+impl Default for Recovery {
+    fn default() -> Self {
+        Recovery { recover: Recover::default(), max_rebuilds: two_rebuilds() }
+    }
+}
+
+fn two_rebuilds() -> u32 {
+    2
+}
+
+/// `recover`: rebuild a failed cluster from the spec, or only report it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Recover {
+    #[default]
+    Report,
+    Rebuild,
+}
+
+/// `[stack] on_drift`: what `converge watch` does about drift other than a failed cluster.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnDrift {
+    #[default]
+    Report,
+    /// Apply the plan, as `converge apply` would.
+    Repair,
 }
 
 fn one() -> i64 {

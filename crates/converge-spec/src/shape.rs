@@ -87,6 +87,11 @@ static STACK: Shape = Shape::Table(&[
         &STR,
         "An S3 bucket for the stack's lock (`converge/<stack>/lock.json`, written only if absent), so runs on different machines never change the stack at once. Without it, apply locks with a file next to the spec.",
     ),
+    opt(
+        "on_drift",
+        &Shape::Enum(&["report", "repair"]),
+        "What `converge watch` does about drift other than a failed cluster: `report` (the default) or `repair` it, as `converge apply` would. converge's policy: changing it changes nothing in AWS.",
+    ),
 ]);
 
 static VPC: Shape = Shape::Resource(&[
@@ -420,7 +425,19 @@ static EMR_CLUSTER: Shape = Shape::Resource(&[
     opt("task", &FLEET, "The task instance fleet."),
     opt("scaling", &SCALING, "EMR managed scaling limits. Updated in place."),
     opt("tags", &TAGS, "Tags (propagated to the EC2 instances)."),
+    opt(
+        "recover",
+        &Shape::Enum(&["report", "rebuild"]),
+        "What `converge watch` does when the cluster fails (terminated with errors, or terminated not by converge): `report` (the default) or `rebuild` it from the spec, as `converge rebuild` does. converge's policy: changing it changes nothing in AWS.",
+    ),
+    opt(
+        "max_rebuilds",
+        &MAX_REBUILDS,
+        "With `recover = \"rebuild\"`: rebuilds in any hour at most (default 2); past that, `converge watch` reports the cluster as needing a person.",
+    ),
 ]);
+
+static MAX_REBUILDS: Shape = int(0, 60);
 
 /// The kinds, as the top-level tables of a spec.
 pub static KINDS: &[(converge_model::Kind, &Shape, &str)] = &[

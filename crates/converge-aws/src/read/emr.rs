@@ -61,6 +61,25 @@ pub(super) async fn read(aws: &Aws, scope: &Scope) -> Result<Vec<LiveEmrCluster>
     Ok(clusters)
 }
 
+/// The ids of the clusters EMR lists as starting, running, waiting or
+/// terminating: one `ListClusters` (a page per 50 clusters), the cheap check
+/// `converge watch` makes between full reads.
+pub(crate) async fn active_ids(aws: &Aws) -> Result<std::collections::BTreeSet<String>, ExecError> {
+    let address = reading(Kind::EmrCluster);
+    let active =
+        [SdkState::Starting, SdkState::Bootstrapping, SdkState::Running, SdkState::Waiting, SdkState::Terminating];
+    let listed = aws
+        .emr
+        .list_clusters()
+        .set_cluster_states(Some(active.to_vec()))
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| exec_error(e, "ListClusters", &address))?;
+    Ok(listed.iter().flat_map(|p| p.clusters()).filter_map(|c| c.id().map(str::to_owned)).collect())
+}
+
 /// The stack's newest terminated cluster named `name`, if EMR still lists it
 /// (it does for two months): one more `ListClusters`, only when the spec's
 /// cluster is not running, and a full read of that one cluster.

@@ -7,7 +7,7 @@
 
 mod catalog;
 pub(crate) mod ec2;
-mod emr;
+pub(crate) mod emr;
 mod iam;
 mod sagemaker;
 

@@ -386,6 +386,7 @@ pub(crate) fn cluster(r: &Resolver<'_>, c: &EmrCluster) -> DesiredCluster {
         scaling: _,
         tags: _,
         lifecycle: _,
+        recovery: _,
     } = c;
     let group = |g: &Option<Ref>| g.as_ref().map(|g| r.id(g, Kind::SecurityGroup));
     let mut capacity = BTreeMap::new();

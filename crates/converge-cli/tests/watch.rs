@@ -1,0 +1,232 @@
+//! `converge watch` as a process against a sandbox: a cluster with
+//! `recover = "rebuild"` fails, watch notices it between full reads, rebuilds
+//! it once, publishes the new outputs to S3 and to the `--on-change` command;
+//! the plan afterwards is empty; a second failure within the hour past
+//! `max_rebuilds` is left to a person; SIGTERM ends it cleanly.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use converge_sandbox::{ClusterEvent, Config, Sandbox, Seed, SeedNetwork};
+
+mod common;
+
+use common::{against_sandbox, root};
+
+struct Env {
+    runtime: tokio::runtime::Runtime,
+    sandbox: Option<Sandbox>,
+}
+
+impl Env {
+    fn start() -> Env {
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
+        let config = Config { region: "ap-northeast-1".into(), time_scale: 0.003, ..Config::default() };
+        let sandbox = runtime.block_on(Sandbox::start(config)).expect("the sandbox starts");
+        sandbox.seed(&Seed {
+            vpcs: vec![("vpc-0b4cd1e283a3474c0".into(), "10.0.0.0/16".into())],
+            buckets: vec!["ml-platform-artifacts".into()],
+            network: SeedNetwork::NatGateway,
+            ..Seed::default()
+        });
+        Env { runtime, sandbox: Some(sandbox) }
+    }
+
+    fn sandbox(&self) -> &Sandbox {
+        self.sandbox.as_ref().expect("running")
+    }
+
+    fn converge(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_converge"));
+        against_sandbox(command.args(args).current_dir(root()), &self.sandbox().endpoint());
+        command
+    }
+
+    fn calls(&self, operation: &str) -> usize {
+        self.sandbox().requests().iter().filter(|r| r.operation == operation).count()
+    }
+
+    /// The id of the running cluster converge made for `address`.
+    fn running_cluster(&self, address: &str) -> Option<String> {
+        let state = self.sandbox().state();
+        let clusters = state["emr"]["clusters"].as_object()?.clone();
+        clusters.values().find_map(|c| {
+            let ours = c["tags"]["converge:address"].as_str() == Some(address);
+            // The sandbox keeps each cluster's timeline of states: not yet ending.
+            let entries = c["timeline"].as_array().cloned().unwrap_or_default();
+            let live = !entries.iter().any(|e| e[1].as_str().is_some_and(|s| s.starts_with("TERMINAT")));
+            (ours && live).then(|| c["id"].as_str().unwrap_or_default().to_owned())
+        })
+    }
+
+    fn fail(&self, cluster: &str) {
+        let failure =
+            ClusterEvent::Fail { cluster: cluster.to_owned(), code: "INSTANCE_FAILURE".into(), message: "lost".into() };
+        self.sandbox().cluster_event(&failure).expect("the cluster fails");
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if let Some(sandbox) = self.sandbox.take() {
+            self.runtime.block_on(sandbox.stop());
+        }
+    }
+}
+
+#[track_caller]
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < limit, "waited {limit:?} for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+#[test]
+fn a_failed_cluster_is_rebuilt_once_published_and_then_left_to_a_person() {
+    let env = Env::start();
+    let spec = common::spec_copy("watch-rebuild", "studio-emr.toml", |spec| {
+        spec.replace(
+            "silence = { single-subnet = \"the design document keeps Studio and EMR in the same subnet\" }",
+            "silence = { single-subnet = \"the design document keeps Studio and EMR in the same subnet\" }\nrecover = \"rebuild\"\nmax_rebuilds = 1",
+        )
+    });
+    let dir = spec.parent().expect("a directory").to_owned();
+    let spec = spec.to_str().expect("a UTF-8 path");
+    let applied = env.converge(&["apply", spec, "--auto-approve"]).output().expect("converge runs");
+    assert_eq!(applied.status.code(), Some(0), "{}", String::from_utf8_lossy(&applied.stderr));
+    let first = env.running_cluster("emr_cluster.notebooks").expect("the cluster runs");
+
+    let (log, hook) = (dir.join("watch.log"), dir.join("hook.json"));
+    let mut watch = env
+        .converge(&[
+            "watch",
+            spec,
+            "--interval",
+            "30",
+            "--cluster-interval",
+            "0.2",
+            "--publish",
+            "s3://ml-platform-artifacts/converge/outputs.json",
+            "--on-change",
+            &format!("cat > {}", hook.display()),
+        ])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("the log file"))
+        .spawn()
+        .expect("watch starts");
+    wait_for("the first cycle", Duration::from_secs(30), || read(&log).contains("in sync"));
+    let created = env.calls("RunJobFlow");
+
+    // The cluster fails: noticed between full reads, rebuilt once, published.
+    env.fail(&first);
+    wait_for("the outputs", Duration::from_secs(60), || read(&hook).contains("emr_cluster.notebooks"));
+    let outputs: serde_json::Value = serde_json::from_str(&read(&hook)).expect("JSON on the hook's stdin");
+    let second = outputs["resources"]["emr_cluster.notebooks"]["id"].as_str().expect("the new id").to_owned();
+    assert_ne!(second, first, "{}", read(&log));
+    assert_eq!(env.calls("RunJobFlow"), created + 1, "rebuilt exactly once: {}", read(&log));
+    assert!(env.sandbox().state().to_string().contains("converge/outputs.json"), "published to S3");
+    let log_text = read(&log);
+    assert!(log_text.contains("is no longer running"), "noticed by the cluster check: {log_text}");
+    let plan = env.converge(&["plan", spec, "--detailed-exitcode"]).output().expect("converge runs");
+    assert_eq!(plan.status.code(), Some(0), "the plan after the rebuild is empty: {}", read(&log));
+
+    // It fails again within the hour: past max_rebuilds, left to a person.
+    wait_for("the new cluster to run", Duration::from_secs(30), || {
+        env.running_cluster("emr_cluster.notebooks").as_deref() == Some(second.as_str())
+    });
+    env.fail(&second);
+    // Noticed by the cluster check again, well before the next full read (30 s).
+    wait_for("the report", Duration::from_secs(20), || read(&log).contains("NEEDS A PERSON"));
+    assert_eq!(read(&log).matches("is no longer running").count(), 2, "{}", read(&log));
+    assert_eq!(env.calls("RunJobFlow"), created + 1, "not rebuilt again: {}", read(&log));
+
+    // SIGTERM ends it cleanly.
+    let killed = Command::new("kill").args(["-TERM", &watch.id().to_string()]).status().expect("kill runs");
+    assert!(killed.success());
+    let status = watch.wait().expect("watch ends");
+    assert_eq!(status.code(), Some(0), "{}", read(&log));
+    assert!(read(&log).contains("stopping"));
+}
+
+/// The default policies only report: over many cycles with a failed cluster
+/// and drift present, watch makes no call that changes anything. With
+/// `on_drift = "repair"` a change made by hand is repaired.
+#[test]
+fn report_mode_changes_nothing_and_repair_mode_repairs() {
+    let env = Env::start();
+    let spec = common::spec_copy("watch-report", "studio-emr.toml", |spec| spec);
+    let dir = spec.parent().expect("a directory").to_owned();
+    let spec = spec.to_str().expect("a UTF-8 path");
+    let applied = env.converge(&["apply", spec, "--auto-approve"]).output().expect("converge runs");
+    assert_eq!(applied.status.code(), Some(0), "{}", String::from_utf8_lossy(&applied.stderr));
+    let cluster = env.running_cluster("emr_cluster.notebooks").expect("the cluster runs");
+    detach_by_hand(&env, "sagemaker_execution", "arn:aws:iam::aws:policy/AmazonS3FullAccess");
+    env.fail(&cluster);
+
+    let log = dir.join("watch.log");
+    let before = env.sandbox().requests().len();
+    let mut watch = env
+        .converge(&["watch", spec, "--interval", "0.3", "--cluster-interval", "0.1"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("the log file"))
+        .spawn()
+        .expect("watch starts");
+    wait_for("five cycles", Duration::from_secs(30), || read(&log).matches("reported only (recover").count() >= 5);
+    watch.kill().expect("stopped");
+    let _ = watch.wait();
+    let text = read(&log);
+    assert!(text.contains("resources not as the spec says; reported only (on_drift = \"report\")"), "{text}");
+    let changed: Vec<String> = env.sandbox().requests()[before..]
+        .iter()
+        .filter(|r| r.may_change())
+        .map(|r| format!("{} {}", r.service, r.operation))
+        .collect();
+    assert!(changed.is_empty(), "report mode changes nothing: {changed:?}");
+
+    // The same stack with `on_drift = "repair"` and the cluster rebuilt by a person first.
+    let rebuilt = env.converge(&["rebuild", spec, "emr_cluster.notebooks", "--auto-approve"]).output().expect("runs");
+    assert_eq!(rebuilt.status.code(), Some(0), "{}", String::from_utf8_lossy(&rebuilt.stderr));
+    detach_by_hand(&env, "sagemaker_execution", "arn:aws:iam::aws:policy/AmazonS3FullAccess");
+    let text = std::fs::read_to_string(spec).expect("the spec");
+    std::fs::write(
+        spec,
+        text.replace(
+            "tags = { team = \"data-platform\" }",
+            "tags = { team = \"data-platform\" }\non_drift = \"repair\"",
+        ),
+    )
+    .expect("the spec written");
+    let mut watch = env
+        .converge(&["watch", spec, "--interval", "0.3", "--cluster-interval", "0.1"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("the log file"))
+        .spawn()
+        .expect("watch starts");
+    wait_for("the repair", Duration::from_secs(30), || read(&log).contains("in sync"));
+    watch.kill().expect("stopped");
+    let _ = watch.wait();
+    assert!(read(&log).contains("repairing (on_drift = \"repair\")"), "{}", read(&log));
+    let drift = env.converge(&["drift", spec]).output().expect("converge runs");
+    assert_eq!(drift.status.code(), Some(0), "repaired: {}", String::from_utf8_lossy(&drift.stdout));
+}
+
+/// Detaches a managed policy from a role, as someone might by hand.
+fn detach_by_hand(env: &Env, role: &str, policy: &str) {
+    use converge_ops::{IamOp, Operation};
+    let options = converge_aws::Options::sandbox(&env.sandbox().endpoint(), "ap-northeast-1");
+    let operation =
+        Operation::Iam(IamOp::DetachRolePolicies { role: role.to_owned(), policy_arns: vec![policy.to_owned()] });
+    let address = converge_model::Address::parse(&format!("iam_role.{role}")).expect("an address");
+    env.runtime.block_on(async {
+        let aws = converge_aws::Aws::connect(&options).await.expect("connects");
+        converge_executor::Executor::start(&aws, &address, &operation).await.expect("detached");
+    });
+}
