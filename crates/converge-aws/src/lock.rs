@@ -70,6 +70,89 @@ impl Aws {
         }
     }
 
+    /// Creates the object unless one is there: its ETag, or `None` when one is
+    /// there already (412, or 409 for a concurrent conditional write).
+    pub async fn create_object(&self, bucket: &str, key: &str, body: &str) -> Result<Option<String>, LockStoreError> {
+        let result = self
+            .s3
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .if_none_match("*")
+            .content_type("application/json")
+            .body(ByteStream::from(body.as_bytes().to_vec()))
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(Some(output.e_tag().unwrap_or_default().to_owned())),
+            Err(error)
+                if error.raw_response().is_some_and(|r| matches!(r.status().as_u16(), 409 | 412))
+                    || matches!(error.code(), Some("PreconditionFailed" | "ConditionalRequestConflict")) =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(Self::lock_error("PutObject", bucket, key, &error)),
+        }
+    }
+
+    /// Replaces the object only if it still has the ETag `etag` (`If-Match`):
+    /// the new ETag, or `None` when it has another or is gone (412, 409, or 404:
+    /// every reading of S3's answers comes to "not yours").
+    pub async fn replace_if_match(
+        &self,
+        bucket: &str,
+        key: &str,
+        etag: &str,
+        body: &str,
+    ) -> Result<Option<String>, LockStoreError> {
+        let result = self
+            .s3
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .if_match(etag)
+            .content_type("application/json")
+            .body(ByteStream::from(body.as_bytes().to_vec()))
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(Some(output.e_tag().unwrap_or_default().to_owned())),
+            Err(error)
+                if error.raw_response().is_some_and(|r| matches!(r.status().as_u16(), 404 | 409 | 412))
+                    || matches!(
+                        error.code(),
+                        Some("PreconditionFailed" | "ConditionalRequestConflict" | "NoSuchKey")
+                    ) =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(Self::lock_error("PutObject", bucket, key, &error)),
+        }
+    }
+
+    /// The object's text and ETag, or `None` when there is none.
+    pub async fn object_with_etag(&self, bucket: &str, key: &str) -> Result<Option<(String, String)>, LockStoreError> {
+        match self.s3.get_object().bucket(bucket).key(key).send().await {
+            Ok(output) => {
+                let etag = output.e_tag().unwrap_or_default().to_owned();
+                let bytes = output
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|error| Self::lock_error("GetObject", bucket, key, &error))?
+                    .into_bytes();
+                Ok(Some((String::from_utf8_lossy(&bytes).into_owned(), etag)))
+            }
+            Err(error)
+                if error.code() == Some("NoSuchKey")
+                    || error.raw_response().is_some_and(|r| r.status().as_u16() == 404) =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(Self::lock_error("GetObject", bucket, key, &error)),
+        }
+    }
+
     /// Overwrites the object (the holder updating its own lock).
     pub async fn put_object_text(&self, bucket: &str, key: &str, body: &str) -> Result<(), LockStoreError> {
         self.s3

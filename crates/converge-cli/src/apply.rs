@@ -28,6 +28,9 @@ pub(crate) struct Options {
     /// Replace these resources even where nothing forces it (`--replace`, `rebuild`).
     pub replace: Vec<Address>,
     pub lock: LockOptions,
+    /// Stops the engine starting steps when cancelled (`converge watch`, on
+    /// losing its lease or on SIGTERM), as Ctrl-C does.
+    pub cancel: converge_engine::Cancel,
 }
 
 /// Where the time of a run went, for the timeline that closes it.
@@ -182,7 +185,7 @@ async fn carry_out(
     mut clock: Clock,
 ) -> ExitCode {
     clock.engine = clock.began.elapsed();
-    let report = execute(&session.aws, steps, options.parallelism).await;
+    let report = execute(&session.aws, steps, options.parallelism, &options.cancel).await;
     let code = summarize(steps, &report, verb);
     let _ = std::io::stderr().lock().write_all(timeline(steps, &report, &clock).as_bytes());
     for address in &options.replace {
@@ -279,9 +282,14 @@ async fn confirm(verb: &str) -> anyhow::Result<bool> {
 
 /// Carries out `plan` with live progress on stderr. Ctrl-C stops starting
 /// steps and lets the calls in flight finish; a second Ctrl-C quits at once.
-pub(crate) async fn execute(aws: &Aws, steps: &StepGraph, parallelism: usize) -> Report {
+pub(crate) async fn execute(
+    aws: &Aws,
+    steps: &StepGraph,
+    parallelism: usize,
+    cancel: &converge_engine::Cancel,
+) -> Report {
     let config = converge_engine::Config { concurrency: parallelism, ..converge_engine::Config::default() };
-    let cancel = converge_engine::Cancel::new();
+    let cancel = cancel.clone();
     let watcher = tokio::spawn({
         let cancel = cancel.clone();
         async move {

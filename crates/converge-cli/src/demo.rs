@@ -191,7 +191,7 @@ fn steps_overview(plan: &Plan) -> String {
 }
 
 async fn applied_cleanly(aws: &Aws, plan: &Plan, verb: &str) -> bool {
-    let report = apply::execute(aws, &plan.steps, 8).await;
+    let report = apply::execute(aws, &plan.steps, 8, &converge_engine::Cancel::new()).await;
     let code = apply::summarize(&plan.steps, &report, verb);
     code == ExitCode::SUCCESS
 }

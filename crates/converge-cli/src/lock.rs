@@ -247,7 +247,7 @@ fn say(text: &str) {
 }
 
 /// `user@host (pid N)`.
-fn owner() -> String {
+pub(crate) fn owner() -> String {
     let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "someone".into());
     let host = std::env::var("HOSTNAME")
         .ok()
@@ -258,7 +258,7 @@ fn owner() -> String {
 }
 
 /// 16 hex digits from the time and the process id.
-fn lock_id() -> String {
+pub(crate) fn lock_id() -> String {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     let mut id = converge_plan::digest::sha256_hex(format!("{nanos}/{}", std::process::id()).as_bytes());
     id.truncate(16);

@@ -16,6 +16,7 @@ mod demo;
 mod drift;
 mod files;
 mod import;
+mod lease;
 mod live;
 mod lock;
 mod output;
@@ -303,6 +304,10 @@ enum Command {
         /// How long a rebuild waits for the stack lock a person's run holds, in seconds.
         #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
         lock_timeout: u64,
+        /// Seconds a replica's lease lasts unrenewed before a standby takes
+        /// over (with `[stack] state_bucket`; renewed every third of it).
+        #[arg(long, value_name = "SECONDS", default_value_t = 60.0, value_parser = parse_seconds)]
+        lease: f64,
         #[command(flatten)]
         aws: live::AwsArgs,
     },
@@ -547,6 +552,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 destroy: false,
                 replace,
                 lock: lock.options(),
+                cancel: converge_engine::Cancel::new(),
             };
             runtime()?.block_on(apply::run(&spec, env.as_deref(), &aws, &options))
         }
@@ -557,6 +563,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 destroy: false,
                 replace: vec![address],
                 lock: lock.options(),
+                cancel: converge_engine::Cancel::new(),
             };
             runtime()?.block_on(apply::run(&spec, env.as_deref(), &aws, &options))
         }
@@ -567,6 +574,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 destroy: true,
                 replace: Vec::new(),
                 lock: lock.options(),
+                cancel: converge_engine::Cancel::new(),
             };
             runtime()?.block_on(apply::run(&spec, env.as_deref(), &aws, &options))
         }
@@ -582,6 +590,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             on_change,
             parallelism,
             lock_timeout,
+            lease,
             aws,
         } => {
             let options = watch::Options {
@@ -591,6 +600,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 on_change,
                 parallelism: usize::from(parallelism),
                 lock_timeout: std::time::Duration::from_secs(lock_timeout),
+                lease: std::time::Duration::from_secs_f64(lease),
             };
             runtime()?.block_on(watch::run(&spec, env.as_deref(), &aws, &options))
         }

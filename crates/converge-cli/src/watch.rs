@@ -5,7 +5,9 @@
 //! engine), at most `max_rebuilds` times an hour, and its new outputs are
 //! published for the scheduler. Between cycles one `ListClusters` call checks
 //! that the stack's clusters still run, so a failure is noticed within
-//! `--cluster-interval`.
+//! `--cluster-interval`. With a state bucket, only the replica holding the
+//! lease (`lease.rs`) reads and acts; one that loses it mid-rebuild starts no
+//! new step.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -16,6 +18,9 @@ use anyhow::Context as _;
 use converge_model::{Address, Spec};
 use converge_watch::{Action, Rebuilds};
 
+use converge_engine::Cancel;
+
+use crate::lease::{Lease, Role};
 use crate::live::{self, AwsArgs, Session};
 use crate::lock::LockOptions;
 use crate::{apply, files, output};
@@ -29,6 +34,8 @@ pub(crate) struct Options {
     pub(crate) on_change: Option<String>,
     pub(crate) parallelism: usize,
     pub(crate) lock_timeout: Duration,
+    /// How long a lease lasts without renewal before a standby takes over.
+    pub(crate) lease: Duration,
 }
 
 /// `s3://bucket/key` → (bucket, key).
@@ -66,45 +73,116 @@ pub(crate) async fn run(
         options.interval.as_secs_f64(),
         options.cluster_interval.as_secs_f64()
     ));
+    let mut lease = match &spec.stack.state_bucket {
+        Some(bucket) => {
+            let key = match env {
+                Some(env) => format!("converge/{}/{env}/watch-lease.json", spec.stack.name),
+                None => format!("converge/{}/watch-lease.json", spec.stack.name),
+            };
+            let lease = Lease::new(&session.aws, bucket, key, options.lease);
+            log(&format!("leadership: the lease {} ({} s)", lease.location(), options.lease.as_secs_f64()));
+            Some(lease)
+        }
+        None => {
+            log("no `[stack] state_bucket`, so no leader election: run one replica only");
+            None
+        }
+    };
+    // Ctrl-C or SIGTERM: stop between cycles, or stop a rebuild starting steps.
+    let stopping = Cancel::new();
+    tokio::spawn({
+        let stopping = stopping.clone();
+        async move {
+            stop_signal().await;
+            stopping.cancel();
+        }
+    });
     let mut rebuilds = Rebuilds::default();
-    let stop = stop_signal();
-    tokio::pin!(stop);
+    let mut role = if lease.is_some() { Role::Standby } else { Role::Leader };
+    let mut announced = false;
+    let mut running: Vec<String> = Vec::new();
+    let (mut next_full, mut next_check, mut next_tick) = (Instant::now(), Instant::now(), Instant::now());
     loop {
-        let running = match cycle(spec_path, env, &spec, &session, args, options, &mut rebuilds).await {
-            Ok(running) => running,
-            Err(error) => {
-                log(&format!("the cycle failed, trying again next cycle: {error:#}"));
-                Vec::new()
+        if stopping.is_cancelled() {
+            log("stopping");
+            if let Some(lease) = &mut lease {
+                lease.release().await;
             }
-        };
-        // Until the next full read: is every cluster that ran still running?
-        let next = Instant::now() + options.interval;
-        loop {
-            let wait = options.cluster_interval.min(next.saturating_duration_since(Instant::now()));
-            tokio::select! {
-                () = &mut stop => {
-                    log("stopping");
-                    return Ok(ExitCode::SUCCESS);
+            return Ok(ExitCode::SUCCESS);
+        }
+        if let Some(lease) = &mut lease
+            && Instant::now() >= next_tick
+        {
+            let now_role = lease.tick().await.unwrap_or_else(|error| {
+                log(&format!("{error:#}"));
+                Role::Standby
+            });
+            if now_role != role || !announced {
+                announced = true;
+                log(match now_role {
+                    Role::Leader => "leader: this replica acts for the stack",
+                    Role::Standby => "standby: another replica holds the lease; this one waits",
+                });
+                next_full = Instant::now();
+            }
+            role = now_role;
+            next_tick = Instant::now() + lease.renew_every();
+        }
+        if role == Role::Leader && Instant::now() >= next_full {
+            let context =
+                Context { spec_path, env, spec: &spec, session: &session, args, options, stopping: &stopping };
+            running = match cycle(&context, &mut rebuilds, &mut lease).await {
+                Ok(running) => running,
+                Err(error) => {
+                    log(&format!("the cycle failed, trying again next cycle: {error:#}"));
+                    Vec::new()
                 }
-                () = tokio::time::sleep(wait) => {}
-            }
-            if Instant::now() >= next {
-                break;
-            }
-            if running.is_empty() {
-                continue;
-            }
+            };
+            next_full = Instant::now() + options.interval;
+            next_check = Instant::now() + options.cluster_interval;
+        }
+        if role == Role::Leader && !running.is_empty() && Instant::now() >= next_check {
+            next_check = Instant::now() + options.cluster_interval;
             match session.aws.active_cluster_ids().await {
                 Ok(active) => {
                     if let Some(ended) = running.iter().find(|id| !active.contains(*id)) {
                         log(&format!("cluster `{ended}` is no longer running: reading the stack now"));
-                        break;
+                        next_full = Instant::now();
+                        continue;
                     }
                 }
                 Err(error) => log(&format!("cannot list the clusters: {error}")),
             }
         }
+        // The next thing due: the lease's renewal, and for the leader the next
+        // full read and the next check of the clusters that run.
+        let mut due = Vec::new();
+        if lease.is_some() {
+            due.push(next_tick);
+        }
+        if role == Role::Leader {
+            due.push(next_full);
+            if !running.is_empty() {
+                due.push(next_check);
+            }
+        }
+        let wake = due.into_iter().min().unwrap_or_else(|| Instant::now() + options.interval);
+        tokio::select! {
+            () = stopping.cancelled() => {}
+            () = tokio::time::sleep(wake.saturating_duration_since(Instant::now())) => {}
+        }
     }
+}
+
+/// What a cycle needs besides its state.
+struct Context<'a> {
+    spec_path: &'a Path,
+    env: Option<&'a str>,
+    spec: &'a Spec,
+    session: &'a Session,
+    args: &'a AwsArgs,
+    options: &'a Options,
+    stopping: &'a Cancel,
 }
 
 /// Ctrl-C, or SIGTERM (what systemd, Kubernetes and ECS send).
@@ -128,14 +206,11 @@ async fn stop_signal() {
 
 /// One full cycle: read, decide, act. Returns the ids of the stack's clusters that run.
 async fn cycle(
-    spec_path: &Path,
-    env: Option<&str>,
-    spec: &Spec,
-    session: &Session,
-    args: &AwsArgs,
-    options: &Options,
+    context: &Context<'_>,
     rebuilds: &mut Rebuilds,
+    lease: &mut Option<Lease<'_>>,
 ) -> anyhow::Result<Vec<String>> {
+    let (spec, session, options) = (context.spec, context.session, context.options);
     let live_state = live::read(session).await?;
     let drift = converge_plan::drift::drift(spec, &live_state, &[]).map_err(|errors| {
         anyhow::anyhow!("no drift report: {}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
@@ -150,8 +225,7 @@ async fn cycle(
             Action::Rebuild { address, reason } => {
                 log(&format!("{address}: {reason}; rebuilding it (recover = \"rebuild\")"));
                 rebuilds.record(&address, now());
-                let code = apply::run(spec_path, env, args, &apply_options(options, vec![address.clone()])).await?;
-                if code == ExitCode::SUCCESS {
+                if guarded_apply(context, vec![address.clone()], lease).await? {
                     log(&format!("{address}: rebuilt"));
                     publish(spec, session, options).await;
                 } else {
@@ -166,8 +240,7 @@ async fn cycle(
             )),
             Action::Repair { resources } => {
                 log(&format!("{resources} resources not as the spec says; repairing (on_drift = \"repair\")"));
-                let code = apply::run(spec_path, env, args, &apply_options(options, Vec::new())).await?;
-                if code != ExitCode::SUCCESS {
+                if !guarded_apply(context, Vec::new(), lease).await? {
                     log("the repair did not finish; the next cycle tries again");
                 }
             }
@@ -191,13 +264,50 @@ async fn cycle(
         .collect())
 }
 
-fn apply_options(options: &Options, replace: Vec<Address>) -> apply::Options {
+/// An apply (a rebuild when `replace` names a cluster) as `converge apply`
+/// and `converge rebuild` run it, while the lease is renewed: on losing the
+/// lease, or on SIGTERM, the engine starts no new step and the calls in
+/// flight finish. `true` when it finished.
+async fn guarded_apply(
+    context: &Context<'_>,
+    replace: Vec<Address>,
+    lease: &mut Option<Lease<'_>>,
+) -> anyhow::Result<bool> {
+    let cancel = Cancel::new();
+    let options = apply_options(context.options, replace, cancel.clone());
+    let apply = apply::run(context.spec_path, context.env, context.args, &options);
+    tokio::pin!(apply);
+    let renew_every = lease.as_ref().map_or(Duration::from_secs(3600), Lease::renew_every);
+    loop {
+        tokio::select! {
+            code = &mut apply => return Ok(code? == ExitCode::SUCCESS),
+            () = context.stopping.cancelled(), if !cancel.is_cancelled() => {
+                log("stopping: no new steps start; the calls in flight finish");
+                cancel.cancel();
+            }
+            () = tokio::time::sleep(renew_every), if lease.is_some() && !cancel.is_cancelled() => {
+                let Some(lease) = lease.as_mut() else { continue };
+                let role = lease.tick().await.unwrap_or_else(|error| {
+                    log(&format!("{error:#}"));
+                    Role::Standby
+                });
+                if role == Role::Standby {
+                    log("lost the lease: no new steps start; the calls in flight finish");
+                    cancel.cancel();
+                }
+            }
+        }
+    }
+}
+
+fn apply_options(options: &Options, replace: Vec<Address>, cancel: Cancel) -> apply::Options {
     apply::Options {
         auto_approve: true,
         parallelism: options.parallelism,
         destroy: false,
         replace,
         lock: LockOptions { timeout: options.lock_timeout, force_unlock: None },
+        cancel,
     }
 }
 

@@ -230,3 +230,53 @@ fn detach_by_hand(env: &Env, role: &str, policy: &str) {
         converge_executor::Executor::start(&aws, &address, &operation).await.expect("detached");
     });
 }
+
+/// Two replicas with a lease in the state bucket: only the leader acts; it is
+/// killed with SIGKILL; the standby takes over once the lease has gone
+/// unrenewed for its length, and the failed cluster is rebuilt exactly once.
+#[test]
+fn two_replicas_one_leader_the_standby_takes_over_after_the_lease() {
+    let env = Env::start();
+    let spec = common::spec_copy("watch-replicas", "studio-emr.toml", |spec| {
+        spec.replace("tags = { team = \"data-platform\" }", "tags = { team = \"data-platform\" }\nstate_bucket = \"ml-platform-artifacts\"")
+            .replace(
+                "silence = { single-subnet = \"the design document keeps Studio and EMR in the same subnet\" }",
+                "silence = { single-subnet = \"the design document keeps Studio and EMR in the same subnet\" }\nrecover = \"rebuild\"",
+            )
+    });
+    let dir = spec.parent().expect("a directory").to_owned();
+    let spec = spec.to_str().expect("a UTF-8 path");
+    let applied = env.converge(&["apply", spec, "--auto-approve"]).output().expect("converge runs");
+    assert_eq!(applied.status.code(), Some(0), "{}", String::from_utf8_lossy(&applied.stderr));
+    let first = env.running_cluster("emr_cluster.notebooks").expect("the cluster runs");
+
+    let start = |name: &str| {
+        let log = dir.join(format!("{name}.log"));
+        let child = env
+            .converge(&["watch", spec, "--interval", "30", "--cluster-interval", "0.2", "--lease", "2"])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("the log file"))
+            .spawn()
+            .expect("watch starts");
+        (child, log)
+    };
+    let (mut a, a_log) = start("a");
+    wait_for("a to lead", Duration::from_secs(30), || read(&a_log).contains("leader:"));
+    let (mut b, b_log) = start("b");
+    wait_for("b to stand by", Duration::from_secs(30), || read(&b_log).contains("standby:"));
+    assert!(!read(&b_log).contains("Reading stack"), "a standby does not read the stack: {}", read(&b_log));
+
+    a.kill().expect("SIGKILL");
+    let _ = a.wait();
+    let created = env.calls("RunJobFlow");
+    env.fail(&first);
+    wait_for("b to take over and rebuild", Duration::from_secs(60), || read(&b_log).contains("rebuilt"));
+    let log = read(&b_log);
+    assert!(log.find("leader:") < log.find("rebuilding it"), "{log}");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(env.calls("RunJobFlow"), created + 1, "rebuilt exactly once: {log}");
+    b.kill().expect("stopped");
+    let _ = b.wait();
+    let plan = env.converge(&["plan", spec, "--detailed-exitcode"]).output().expect("converge runs");
+    assert_eq!(plan.status.code(), Some(0), "one cluster, as the spec says: {}", String::from_utf8_lossy(&plan.stdout));
+}

@@ -184,6 +184,25 @@ pub(crate) fn handle(
                                 rid,
                             )
                         }
+                        // `If-Match`: written only over the object with that ETag; 412 when it
+                        // has another (botocore `s3 PutObjectRequest.IfMatch`), 404 NoSuchKey when
+                        // there is none (the sandbox's reading of the S3 User Guide, "How to prevent
+                        // object overwrites with conditional writes"; converge reads both as "not yours").
+                        Some(_) if headers.get("if-match").is_some() && !b.objects.contains_key(&key) => {
+                            error(404, "NoSuchKey", "The specified key does not exist.", rid)
+                        }
+                        Some(_)
+                            if headers.get("if-match").is_some_and(|v| {
+                                b.objects.get(&key).is_some_and(|o| v.to_str().ok() != Some(o.etag.as_str()))
+                            }) =>
+                        {
+                            error(
+                                412,
+                                "PreconditionFailed",
+                                "At least one of the pre-conditions you specified did not hold",
+                                rid,
+                            )
+                        }
                         Some(data) => {
                             let tag = etag(&data);
                             b.objects.insert(key, Object { body: data, etag: tag.clone(), modified: ctx.now });

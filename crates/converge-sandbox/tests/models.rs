@@ -251,3 +251,30 @@ async fn s3_headers_are_held_against_their_model() {
     assert!(String::from_utf8_lossy(&body).contains("<Code>NotImplemented</Code>"));
     assert_eq!(put(&[("x-amz-storage-class", "STANDARD"), ("if-none-match", "*")]).await.0, 200);
 }
+
+/// `If-Match` on PutObject: written over the object with that ETag only; 412
+/// for another ETag, 404 NoSuchKey when there is no object.
+#[tokio::test]
+async fn s3_put_if_match_writes_only_over_the_same_etag() {
+    let sandbox = sandbox();
+    assert_eq!(sandbox.request("PUT", "/bucket", &[], b"").await.0, 200);
+    let (status, body) = sandbox.request("PUT", "/bucket/lease", &[("if-match", "\"nope\"")], b"one").await;
+    assert_eq!(status, 404, "no object to match");
+    assert!(String::from_utf8_lossy(&body).contains("<Code>NoSuchKey</Code>"));
+    assert_eq!(sandbox.request("PUT", "/bucket/lease", &[], b"one").await.0, 200);
+    let etag = || async {
+        let (_, listing) = sandbox.request("GET", "/bucket?list-type=2", &[], b"").await;
+        let listing = String::from_utf8_lossy(&listing).replace("&quot;", "\"").replace("&#34;", "\"");
+        let start = listing.find("<ETag>").expect("an ETag in the listing") + "<ETag>".len();
+        let end = listing[start..].find("</ETag>").expect("the ETag's end") + start;
+        listing[start..end].to_owned()
+    };
+    let first = etag().await;
+    let (status, body) = sandbox.request("PUT", "/bucket/lease", &[("if-match", "\"other\"")], b"two").await;
+    assert_eq!(status, 412);
+    assert!(String::from_utf8_lossy(&body).contains("<Code>PreconditionFailed</Code>"));
+    assert_eq!(sandbox.request("PUT", "/bucket/lease", &[("if-match", first.as_str())], b"two").await.0, 200);
+    assert_ne!(etag().await, first, "the ETag moved on with the write");
+    let (status, _) = sandbox.request("PUT", "/bucket/lease", &[("if-match", first.as_str())], b"three").await;
+    assert_eq!(status, 412, "the old ETag no longer matches");
+}
