@@ -23,6 +23,7 @@ mod output;
 mod plan;
 mod progress;
 mod sandbox;
+mod telemetry;
 mod watch;
 
 use std::io::Write as _;
@@ -308,6 +309,10 @@ enum Command {
         /// over (with `[stack] state_bucket`; renewed every third of it).
         #[arg(long, value_name = "SECONDS", default_value_t = 60.0, value_parser = parse_seconds)]
         lease: f64,
+        /// Serve `/healthz` and `/metrics` (Prometheus) here, read-only; keep it
+        /// on loopback (`127.0.0.1:9464`) unless a scraper elsewhere needs it.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
         #[command(flatten)]
         aws: live::AwsArgs,
     },
@@ -591,6 +596,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             parallelism,
             lock_timeout,
             lease,
+            listen,
             aws,
         } => {
             let options = watch::Options {
@@ -601,6 +607,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 parallelism: usize::from(parallelism),
                 lock_timeout: std::time::Duration::from_secs(lock_timeout),
                 lease: std::time::Duration::from_secs_f64(lease),
+                listen,
             };
             runtime()?.block_on(watch::run(&spec, env.as_deref(), &aws, &options))
         }

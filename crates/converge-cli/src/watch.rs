@@ -23,6 +23,7 @@ use converge_engine::Cancel;
 use crate::lease::{Lease, Role};
 use crate::live::{self, AwsArgs, Session};
 use crate::lock::LockOptions;
+use crate::telemetry::{Outcome, Telemetry};
 use crate::{apply, files, output};
 
 pub(crate) struct Options {
@@ -36,6 +37,8 @@ pub(crate) struct Options {
     pub(crate) lock_timeout: Duration,
     /// How long a lease lasts without renewal before a standby takes over.
     pub(crate) lease: Duration,
+    /// Where to serve `/healthz` and `/metrics`.
+    pub(crate) listen: Option<std::net::SocketAddr>,
 }
 
 /// `s3://bucket/key` → (bucket, key).
@@ -73,6 +76,11 @@ pub(crate) async fn run(
         options.interval.as_secs_f64(),
         options.cluster_interval.as_secs_f64()
     ));
+    let telemetry = std::sync::Arc::new(Telemetry::new());
+    if let Some(addr) = options.listen {
+        let bound = crate::telemetry::serve(addr, std::sync::Arc::clone(&telemetry)).await?;
+        log(&format!("serving /healthz and /metrics on http://{bound}"));
+    }
     let mut lease = match &spec.stack.state_bucket {
         Some(bucket) => {
             let key = match env {
@@ -99,7 +107,10 @@ pub(crate) async fn run(
     });
     let mut rebuilds = Rebuilds::default();
     let mut role = if lease.is_some() { Role::Standby } else { Role::Leader };
+    telemetry.set_leader(role == Role::Leader);
     let mut announced = false;
+    // When a failed cluster was first noticed (by the cluster check), for the recovery time.
+    let mut noticed: Option<Instant> = None;
     let mut running: Vec<String> = Vec::new();
     let (mut next_full, mut next_check, mut next_tick) = (Instant::now(), Instant::now(), Instant::now());
     loop {
@@ -126,11 +137,21 @@ pub(crate) async fn run(
                 next_full = Instant::now();
             }
             role = now_role;
+            telemetry.set_leader(role == Role::Leader);
             next_tick = Instant::now() + lease.renew_every();
         }
         if role == Role::Leader && Instant::now() >= next_full {
-            let context =
-                Context { spec_path, env, spec: &spec, session: &session, args, options, stopping: &stopping };
+            let context = Context {
+                spec_path,
+                env,
+                spec: &spec,
+                session: &session,
+                args,
+                options,
+                stopping: &stopping,
+                telemetry: &telemetry,
+                noticed: noticed.take().unwrap_or_else(Instant::now),
+            };
             running = match cycle(&context, &mut rebuilds, &mut lease).await {
                 Ok(running) => running,
                 Err(error) => {
@@ -138,15 +159,19 @@ pub(crate) async fn run(
                     Vec::new()
                 }
             };
+            telemetry.count_aws(session.aws.stats());
             next_full = Instant::now() + options.interval;
             next_check = Instant::now() + options.cluster_interval;
         }
         if role == Role::Leader && !running.is_empty() && Instant::now() >= next_check {
             next_check = Instant::now() + options.cluster_interval;
-            match session.aws.active_cluster_ids().await {
+            let checked = session.aws.active_cluster_ids().await;
+            telemetry.count_aws(session.aws.stats());
+            match checked {
                 Ok(active) => {
                     if let Some(ended) = running.iter().find(|id| !active.contains(*id)) {
                         log(&format!("cluster `{ended}` is no longer running: reading the stack now"));
+                        noticed = Some(Instant::now());
                         next_full = Instant::now();
                         continue;
                     }
@@ -183,6 +208,9 @@ struct Context<'a> {
     args: &'a AwsArgs,
     options: &'a Options,
     stopping: &'a Cancel,
+    telemetry: &'a Telemetry,
+    /// When the failure this cycle may act on was noticed.
+    noticed: Instant,
 }
 
 /// Ctrl-C, or SIGTERM (what systemd, Kubernetes and ECS send).
@@ -215,6 +243,7 @@ async fn cycle(
     let drift = converge_plan::drift::drift(spec, &live_state, &[]).map_err(|errors| {
         anyhow::anyhow!("no drift report: {}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
     })?;
+    context.telemetry.cycle_succeeded(drift.resources.len());
     let actions = converge_watch::decide(spec, &drift, rebuilds, now());
     let acts = actions.iter().any(|a| matches!(a, Action::Rebuild { .. } | Action::Repair { .. }));
     if actions.is_empty() {
@@ -225,8 +254,16 @@ async fn cycle(
             Action::Rebuild { address, reason } => {
                 log(&format!("{address}: {reason}; rebuilding it (recover = \"rebuild\")"));
                 rebuilds.record(&address, now());
-                if guarded_apply(context, vec![address.clone()], lease).await? {
-                    log(&format!("{address}: rebuilt"));
+                let started = Instant::now();
+                let done = guarded_apply(context, vec![address.clone()], lease).await?;
+                let telemetry = context.telemetry;
+                telemetry.rebuild_seconds.observe(started.elapsed().as_secs_f64());
+                let result = if done { "done" } else { "failed" };
+                telemetry.rebuilds.get_or_create(&Outcome { result: result.into() }).inc();
+                if done {
+                    let recovery = context.noticed.elapsed().as_secs_f64();
+                    telemetry.recovery_seconds.observe(recovery);
+                    log(&format!("{address}: rebuilt, {recovery:.1} s after the failure was noticed"));
                     publish(spec, session, options).await;
                 } else {
                     log(&format!("{address}: the rebuild did not finish; the next cycle tries again within the bound"));

@@ -89,6 +89,44 @@ fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
+/// The address watch's log says it serves `/healthz` and `/metrics` on.
+fn served_at(log: &Path) -> String {
+    let text = read(log);
+    let at = text.find("serving /healthz and /metrics on http://").expect("serving")
+        + "serving /healthz and /metrics on http://".len();
+    text[at..].lines().next().expect("an address").trim().to_owned()
+}
+
+/// `GET path` over plain HTTP/1.0: the body.
+fn get(addr: &str, path: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connects");
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("the request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("the response");
+    assert!(response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200"), "{response}");
+    response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default()
+}
+
+/// The samples of `/metrics`, parsed as Prometheus parses the text format.
+fn metrics(addr: &str) -> Vec<prometheus_parse::Sample> {
+    let body = get(addr, "/metrics");
+    let lines = body.lines().map(|l| Ok(l.to_owned()));
+    prometheus_parse::Scrape::parse(lines).expect("the Prometheus text format").samples
+}
+
+fn value(samples: &[prometheus_parse::Sample], name: &str, label: Option<(&str, &str)>) -> f64 {
+    let found = samples.iter().find(|s| s.metric == name && label.is_none_or(|(k, v)| s.labels.get(k) == Some(v)));
+    match found.map(|s| &s.value) {
+        Some(
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v),
+        ) => *v,
+        other => panic!("no sample `{name}` {label:?}: {other:?}"),
+    }
+}
+
 #[test]
 fn a_failed_cluster_is_rebuilt_once_published_and_then_left_to_a_person() {
     let env = Env::start();
@@ -117,6 +155,8 @@ fn a_failed_cluster_is_rebuilt_once_published_and_then_left_to_a_person() {
             "s3://ml-platform-artifacts/converge/outputs.json",
             "--on-change",
             &format!("cat > {}", hook.display()),
+            "--listen",
+            "127.0.0.1:0",
         ])
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).expect("the log file"))
@@ -137,6 +177,16 @@ fn a_failed_cluster_is_rebuilt_once_published_and_then_left_to_a_person() {
     assert!(log_text.contains("is no longer running"), "noticed by the cluster check: {log_text}");
     let plan = env.converge(&["plan", spec, "--detailed-exitcode"]).output().expect("converge runs");
     assert_eq!(plan.status.code(), Some(0), "the plan after the rebuild is empty: {}", read(&log));
+    let addr = served_at(&log);
+    let samples = metrics(&addr);
+    assert!(value(&samples, "converge_watch_cycles_total", None) >= 2.0);
+    assert_eq!(value(&samples, "converge_watch_rebuilds_total", Some(("result", "done"))), 1.0);
+    assert_eq!(value(&samples, "converge_watch_leader", None), 1.0, "no lease: the one replica leads");
+    assert!(value(&samples, "converge_watch_aws_calls_total", Some(("service", "EMR"))) >= 2.0);
+    assert!(samples.iter().any(|s| s.metric.starts_with("converge_watch_recovery_seconds")));
+    let health: serde_json::Value = serde_json::from_str(&get(&addr, "/healthz")).expect("JSON");
+    assert_eq!(health["role"], "leader");
+    assert!(health["last_success"].as_u64().is_some());
 
     // It fails again within the hour: past max_rebuilds, left to a person.
     wait_for("the new cluster to run", Duration::from_secs(30), || {
@@ -253,7 +303,18 @@ fn two_replicas_one_leader_the_standby_takes_over_after_the_lease() {
     let start = |name: &str| {
         let log = dir.join(format!("{name}.log"));
         let child = env
-            .converge(&["watch", spec, "--interval", "30", "--cluster-interval", "0.2", "--lease", "2"])
+            .converge(&[
+                "watch",
+                spec,
+                "--interval",
+                "30",
+                "--cluster-interval",
+                "0.2",
+                "--lease",
+                "2",
+                "--listen",
+                "127.0.0.1:0",
+            ])
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("the log file"))
             .spawn()
@@ -265,6 +326,10 @@ fn two_replicas_one_leader_the_standby_takes_over_after_the_lease() {
     let (mut b, b_log) = start("b");
     wait_for("b to stand by", Duration::from_secs(30), || read(&b_log).contains("standby:"));
     assert!(!read(&b_log).contains("Reading stack"), "a standby does not read the stack: {}", read(&b_log));
+    let health =
+        |log: &Path| -> serde_json::Value { serde_json::from_str(&get(&served_at(log), "/healthz")).expect("JSON") };
+    assert_eq!((health(&a_log)["role"].clone(), health(&b_log)["role"].clone()), ("leader".into(), "standby".into()));
+    assert_eq!(value(&metrics(&served_at(&b_log)), "converge_watch_leader", None), 0.0);
 
     a.kill().expect("SIGKILL");
     let _ = a.wait();
