@@ -90,6 +90,15 @@ pub(crate) async fn connect(spec: &Spec, args: &AwsArgs) -> anyhow::Result<Sessi
     Ok(Session { aws, scope: converge_plan::read_scope(spec) })
 }
 
+/// Reads the stack's live state without a word (`converge watch` logs its own).
+pub(crate) async fn read_quietly(session: &Session) -> anyhow::Result<LiveState> {
+    session
+        .aws
+        .read(&session.scope)
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot read the live state: {error}\n\nhint: {}", error.hint()))
+}
+
 /// Reads the stack's live state, saying so on stderr.
 pub(crate) async fn read(session: &Session) -> anyhow::Result<LiveState> {
     let scope = &session.scope;

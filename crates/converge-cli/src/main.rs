@@ -313,6 +313,9 @@ enum Command {
         /// on loopback (`127.0.0.1:9464`) unless a scraper elsewhere needs it.
         #[arg(long, value_name = "ADDR")]
         listen: Option<std::net::SocketAddr>,
+        /// How the log lines on stderr are written: `text`, or `json` (one object per line).
+        #[arg(long, value_enum, default_value_t = watch::LogFormat::Text)]
+        log_format: watch::LogFormat,
         #[command(flatten)]
         aws: live::AwsArgs,
     },
@@ -597,8 +600,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             lock_timeout,
             lease,
             listen,
+            log_format,
             aws,
         } => {
+            watch::init_logging(log_format);
             let options = watch::Options {
                 interval: std::time::Duration::from_secs_f64(interval),
                 cluster_interval: std::time::Duration::from_secs_f64(cluster_interval),

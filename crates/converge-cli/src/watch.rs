@@ -54,8 +54,33 @@ fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+/// One line of watch's log (`tracing`, as text or JSON: `--log-format`).
 fn log(line: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "watch: {line}");
+    tracing::info!(target: "watch", "{line}");
+}
+
+/// `--log-format`: how watch's log lines are written on stderr.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub(crate) enum LogFormat {
+    /// `2026-12-06T22:50:15Z  INFO watch: …`
+    Text,
+    /// One JSON object per line: `timestamp`, `level`, `target`, `fields.message`.
+    Json,
+}
+
+/// Sends watch's `tracing` events to stderr; the AWS SDK's own only from warnings up.
+pub(crate) fn init_logging(format: LogFormat) {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let filter = Targets::new().with_target("watch", LevelFilter::INFO).with_default(LevelFilter::WARN);
+    let registry = tracing_subscriber::registry().with(filter);
+    let _ = match format {
+        LogFormat::Text => registry.with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)).try_init(),
+        LogFormat::Json => {
+            registry.with(tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr)).try_init()
+        }
+    };
 }
 
 /// Runs until interrupted (Ctrl-C or SIGTERM); exit 0 then, 1 when the spec is invalid.
@@ -239,7 +264,7 @@ async fn cycle(
     lease: &mut Option<Lease<'_>>,
 ) -> anyhow::Result<Vec<String>> {
     let (spec, session, options) = (context.spec, context.session, context.options);
-    let live_state = live::read(session).await?;
+    let live_state = live::read_quietly(session).await?;
     let drift = converge_plan::drift::drift(spec, &live_state, &[]).map_err(|errors| {
         anyhow::anyhow!("no drift report: {}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
     })?;
@@ -292,7 +317,7 @@ async fn cycle(
         }
     }
     // After a rebuild or a repair, the clusters to check are the ones running now.
-    let live_state = if acts { live::read(session).await? } else { live_state };
+    let live_state = if acts { live::read_quietly(session).await? } else { live_state };
     Ok(live_state
         .emr_clusters
         .iter()
@@ -352,7 +377,7 @@ fn apply_options(options: &Options, replace: Vec<Address>, cancel: Cancel) -> ap
 /// and to the `--on-change` command; a failure is logged, not fatal.
 async fn publish(spec: &Spec, session: &Session, options: &Options) {
     let result: anyhow::Result<()> = async {
-        let live_state = live::read(session).await?;
+        let live_state = live::read_quietly(session).await?;
         let outputs = converge_plan::outputs(spec, &live_state, None);
         let document = output::json(&spec.stack, &outputs)?;
         if let Some((bucket, key)) = &options.publish {

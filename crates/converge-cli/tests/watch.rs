@@ -224,7 +224,7 @@ fn report_mode_changes_nothing_and_repair_mode_repairs() {
     let log = dir.join("watch.log");
     let before = env.sandbox().requests().len();
     let mut watch = env
-        .converge(&["watch", spec, "--interval", "0.3", "--cluster-interval", "0.1"])
+        .converge(&["watch", spec, "--interval", "0.3", "--cluster-interval", "0.1", "--log-format", "json"])
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).expect("the log file"))
         .spawn()
@@ -232,8 +232,19 @@ fn report_mode_changes_nothing_and_repair_mode_repairs() {
     wait_for("five cycles", Duration::from_secs(30), || read(&log).matches("reported only (recover").count() >= 5);
     watch.kill().expect("stopped");
     let _ = watch.wait();
-    let text = read(&log);
-    assert!(text.contains("resources not as the spec says; reported only (on_drift = \"report\")"), "{text}");
+    // `--log-format json`: one object per line, the message in `fields.message`.
+    let messages: Vec<String> = read(&log)
+        .lines()
+        .map(|line| {
+            let event: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            assert!(event["timestamp"].is_string() && event["level"].is_string(), "{line}");
+            event["fields"]["message"].as_str().expect("a message").to_owned()
+        })
+        .collect();
+    assert!(
+        messages.iter().any(|m| m == "1 resources not as the spec says; reported only (on_drift = \"report\")"),
+        "{messages:#?}"
+    );
     let changed: Vec<String> = env.sandbox().requests()[before..]
         .iter()
         .filter(|r| r.may_change())
