@@ -44,30 +44,7 @@ impl Aws {
     /// Writes `body` at `s3://bucket/key` only if no object is there: `true`
     /// when written, `false` when another run holds it.
     pub async fn put_if_absent(&self, bucket: &str, key: &str, body: &str) -> Result<bool, LockStoreError> {
-        let result = self
-            .s3
-            .put_object()
-            .bucket(bucket)
-            .key(key)
-            .if_none_match("*")
-            .content_type("application/json")
-            .body(ByteStream::from(body.as_bytes().to_vec()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error) => {
-                let status = error.raw_response().map(|r| r.status().as_u16());
-                // 412: the object exists; 409: another conditional write to it is in flight.
-                if matches!(status, Some(412 | 409))
-                    || matches!(error.code(), Some("PreconditionFailed" | "ConditionalRequestConflict"))
-                {
-                    Ok(false)
-                } else {
-                    Err(Self::lock_error("PutObject", bucket, key, &error))
-                }
-            }
-        }
+        Ok(self.create_object(bucket, key, body).await?.is_some())
     }
 
     /// Creates the object unless one is there: its ETag, or `None` when one is
@@ -169,24 +146,7 @@ impl Aws {
 
     /// The object's text, or `None` when there is none.
     pub async fn object_text(&self, bucket: &str, key: &str) -> Result<Option<String>, LockStoreError> {
-        match self.s3.get_object().bucket(bucket).key(key).send().await {
-            Ok(output) => {
-                let bytes = output
-                    .body
-                    .collect()
-                    .await
-                    .map_err(|error| Self::lock_error("GetObject", bucket, key, &error))?
-                    .into_bytes();
-                Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
-            }
-            Err(error)
-                if error.code() == Some("NoSuchKey")
-                    || error.raw_response().is_some_and(|r| r.status().as_u16() == 404) =>
-            {
-                Ok(None)
-            }
-            Err(error) => Err(Self::lock_error("GetObject", bucket, key, &error)),
-        }
+        Ok(self.object_with_etag(bucket, key).await?.map(|(text, _)| text))
     }
 
     /// Deletes the object; one already gone is fine.

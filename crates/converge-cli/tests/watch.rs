@@ -44,6 +44,27 @@ impl Env {
         command
     }
 
+    /// A copy of studio-emr.toml, edited, applied to the sandbox: its directory and path.
+    fn applied(&self, name: &str, edit: impl Fn(String) -> String) -> (std::path::PathBuf, String) {
+        let spec = common::spec_copy(name, "studio-emr.toml", edit);
+        let dir = spec.parent().expect("a directory").to_owned();
+        let spec = spec.to_str().expect("a UTF-8 path").to_owned();
+        let applied = self.converge(&["apply", &spec, "--auto-approve"]).output().expect("converge runs");
+        assert_eq!(applied.status.code(), Some(0), "{}", String::from_utf8_lossy(&applied.stderr));
+        (dir, spec)
+    }
+
+    /// `converge watch ARGS` in the background, its log (stderr) in `log`.
+    fn watch(&self, args: &[&str], log: &Path) -> std::process::Child {
+        let mut all = vec!["watch"];
+        all.extend_from_slice(args);
+        self.converge(&all)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(log).expect("the log file"))
+            .spawn()
+            .expect("watch starts")
+    }
+
     fn calls(&self, operation: &str) -> usize {
         self.sandbox().requests().iter().filter(|r| r.operation == operation).count()
     }
@@ -130,22 +151,19 @@ fn value(samples: &[prometheus_parse::Sample], name: &str, label: Option<(&str, 
 #[test]
 fn a_failed_cluster_is_rebuilt_once_published_and_then_left_to_a_person() {
     let env = Env::start();
-    let spec = common::spec_copy("watch-rebuild", "studio-emr.toml", |spec| {
+    let (dir, spec) = env.applied("watch-rebuild", |spec| {
         spec.replace(
             "silence = { single-subnet = \"the design document keeps Studio and EMR in the same subnet\" }",
             "silence = { single-subnet = \"the design document keeps Studio and EMR in the same subnet\" }\nrecover = \"rebuild\"\nmax_rebuilds = 1",
         )
     });
-    let dir = spec.parent().expect("a directory").to_owned();
-    let spec = spec.to_str().expect("a UTF-8 path");
-    let applied = env.converge(&["apply", spec, "--auto-approve"]).output().expect("converge runs");
-    assert_eq!(applied.status.code(), Some(0), "{}", String::from_utf8_lossy(&applied.stderr));
+    let spec = spec.as_str();
     let first = env.running_cluster("emr_cluster.notebooks").expect("the cluster runs");
 
     let (log, hook) = (dir.join("watch.log"), dir.join("hook.json"));
-    let mut watch = env
-        .converge(&[
-            "watch",
+    let hook_command = format!("cat > {}", hook.display());
+    let mut watch = env.watch(
+        &[
             spec,
             "--interval",
             "30",
@@ -154,14 +172,12 @@ fn a_failed_cluster_is_rebuilt_once_published_and_then_left_to_a_person() {
             "--publish",
             "s3://ml-platform-artifacts/converge/outputs.json",
             "--on-change",
-            &format!("cat > {}", hook.display()),
+            &hook_command,
             "--listen",
             "127.0.0.1:0",
-        ])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("the log file"))
-        .spawn()
-        .expect("watch starts");
+        ],
+        &log,
+    );
     wait_for("the first cycle", Duration::from_secs(30), || read(&log).contains("in sync"));
     let created = env.calls("RunJobFlow");
 
@@ -212,23 +228,15 @@ fn a_failed_cluster_is_rebuilt_once_published_and_then_left_to_a_person() {
 #[test]
 fn report_mode_changes_nothing_and_repair_mode_repairs() {
     let env = Env::start();
-    let spec = common::spec_copy("watch-report", "studio-emr.toml", |spec| spec);
-    let dir = spec.parent().expect("a directory").to_owned();
-    let spec = spec.to_str().expect("a UTF-8 path");
-    let applied = env.converge(&["apply", spec, "--auto-approve"]).output().expect("converge runs");
-    assert_eq!(applied.status.code(), Some(0), "{}", String::from_utf8_lossy(&applied.stderr));
+    let (dir, spec) = env.applied("watch-report", |spec| spec);
+    let spec = spec.as_str();
     let cluster = env.running_cluster("emr_cluster.notebooks").expect("the cluster runs");
     detach_by_hand(&env, "sagemaker_execution", "arn:aws:iam::aws:policy/AmazonS3FullAccess");
     env.fail(&cluster);
 
     let log = dir.join("watch.log");
     let before = env.sandbox().requests().len();
-    let mut watch = env
-        .converge(&["watch", spec, "--interval", "0.3", "--cluster-interval", "0.1", "--log-format", "json"])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("the log file"))
-        .spawn()
-        .expect("watch starts");
+    let mut watch = env.watch(&[spec, "--interval", "0.3", "--cluster-interval", "0.1", "--log-format", "json"], &log);
     wait_for("five cycles", Duration::from_secs(30), || read(&log).matches("reported only (recover").count() >= 5);
     watch.kill().expect("stopped");
     let _ = watch.wait();
@@ -265,12 +273,7 @@ fn report_mode_changes_nothing_and_repair_mode_repairs() {
         ),
     )
     .expect("the spec written");
-    let mut watch = env
-        .converge(&["watch", spec, "--interval", "0.3", "--cluster-interval", "0.1"])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("the log file"))
-        .spawn()
-        .expect("watch starts");
+    let mut watch = env.watch(&[spec, "--interval", "0.3", "--cluster-interval", "0.1"], &log);
     wait_for("the repair", Duration::from_secs(30), || read(&log).contains("in sync"));
     watch.kill().expect("stopped");
     let _ = watch.wait();
@@ -298,38 +301,22 @@ fn detach_by_hand(env: &Env, role: &str, policy: &str) {
 #[test]
 fn two_replicas_one_leader_the_standby_takes_over_after_the_lease() {
     let env = Env::start();
-    let spec = common::spec_copy("watch-replicas", "studio-emr.toml", |spec| {
+    let (dir, spec) = env.applied("watch-replicas", |spec| {
         spec.replace("tags = { team = \"data-platform\" }", "tags = { team = \"data-platform\" }\nstate_bucket = \"ml-platform-artifacts\"")
             .replace(
                 "silence = { single-subnet = \"the design document keeps Studio and EMR in the same subnet\" }",
                 "silence = { single-subnet = \"the design document keeps Studio and EMR in the same subnet\" }\nrecover = \"rebuild\"",
             )
     });
-    let dir = spec.parent().expect("a directory").to_owned();
-    let spec = spec.to_str().expect("a UTF-8 path");
-    let applied = env.converge(&["apply", spec, "--auto-approve"]).output().expect("converge runs");
-    assert_eq!(applied.status.code(), Some(0), "{}", String::from_utf8_lossy(&applied.stderr));
+    let spec = spec.as_str();
     let first = env.running_cluster("emr_cluster.notebooks").expect("the cluster runs");
 
     let start = |name: &str| {
         let log = dir.join(format!("{name}.log"));
-        let child = env
-            .converge(&[
-                "watch",
-                spec,
-                "--interval",
-                "30",
-                "--cluster-interval",
-                "0.2",
-                "--lease",
-                "2",
-                "--listen",
-                "127.0.0.1:0",
-            ])
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("the log file"))
-            .spawn()
-            .expect("watch starts");
+        let child = env.watch(
+            &[spec, "--interval", "30", "--cluster-interval", "0.2", "--lease", "2", "--listen", "127.0.0.1:0"],
+            &log,
+        );
         (child, log)
     };
     let (mut a, a_log) = start("a");

@@ -32,19 +32,7 @@ pub(crate) fn configurations(items: &[SdkConfiguration]) -> Vec<LiveConfiguratio
 }
 
 pub(super) async fn read(aws: &Aws, scope: &Scope) -> Result<Vec<LiveEmrCluster>, ExecError> {
-    let address = reading(Kind::EmrCluster);
-    let active =
-        [SdkState::Starting, SdkState::Bootstrapping, SdkState::Running, SdkState::Waiting, SdkState::Terminating];
-    let listed = aws
-        .emr
-        .list_clusters()
-        .set_cluster_states(Some(active.to_vec()))
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| exec_error(e, "ListClusters", &address))?;
-    let ids: Vec<String> = listed.iter().flat_map(|p| p.clusters()).filter_map(|c| c.id().map(str::to_owned)).collect();
+    let ids = active_ids(aws).await?;
     let clusters: Vec<Result<Option<LiveEmrCluster>, ExecError>> =
         stream::iter(ids).map(|id| cluster(aws, scope, id)).buffer_unordered(PER_SERVICE).collect().await;
     let mut clusters: Vec<LiveEmrCluster> =
