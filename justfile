@@ -46,6 +46,10 @@ bench-scale *ARGS:
 bench-apply *ARGS:
     cargo bench --locked --profile dev -p converge-aws --bench apply -- {{ARGS}}
 
+# converge watch: a cluster's primary node lost → rebuilt → outputs published, against drift + a person's rebuild; memory over 10,000 cycles (docs/performance.md).
+bench-watch *ARGS:
+    cargo bench --locked --profile dev -p converge-cli --bench watch -- {{ARGS}}
+
 # Applies and destroys under faults, and applies killed with SIGKILL at random points (docs/performance.md).
 soak runs="3" kills="50":
     CONVERGE_SOAK_RUNS={{runs}} CONVERGE_SOAK_KILLS={{kills}} cargo test --locked -p converge-cli --test soak -- --ignored --nocapture

@@ -8,9 +8,10 @@ use std::sync::{Arc, Mutex};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry as _, RetryAction, RetryReason};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
@@ -21,6 +22,10 @@ pub struct Count {
     pub calls: u64,
     /// Requests sent, retries included.
     pub attempts: u64,
+    /// Attempts AWS answered with a throttling error (as the SDK's retry
+    /// classifiers judge it: `ThrottlingException`, `RequestLimitExceeded`,
+    /// `Throttling`, …), whether or not a retry then succeeded.
+    pub throttles: u64,
 }
 
 /// The counts of a run, shared by every client of one [`crate::Aws`].
@@ -102,4 +107,45 @@ impl Intercept for Counter {
         self.stats.record(cfg, |c| c.attempts += 1);
         Ok(())
     }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if is_throttle(context, components) {
+            self.stats.record(cfg, |c| c.throttles += 1);
+        }
+        Ok(())
+    }
+}
+
+/// Whether the attempt's answer was a throttle, by the client's own retry
+/// classifiers run in their order, as the SDK's retry strategy runs them
+/// (`aws_smithy_runtime::client::retries::classifiers::run_classifiers_on_ctx`):
+/// every service's throttling codes are known to them, none to converge.
+fn is_throttle(context: &FinalizerInterceptorContextRef<'_>, components: &RuntimeComponents) -> bool {
+    let context = context.inner();
+    if !context.is_failed() {
+        return false;
+    }
+    let mut verdict = RetryAction::NoActionIndicated;
+    for classifier in components.retry_classifiers() {
+        let next = classifier.classify_retry_v2(context, &verdict);
+        if next == RetryAction::NoActionIndicated {
+            continue;
+        }
+        verdict = next;
+        if verdict == RetryAction::RetryForbidden {
+            break;
+        }
+    }
+    matches!(
+        verdict,
+        RetryAction::RetryIndicated(RetryReason::RetryableError {
+            kind: aws_smithy_types::retry::ErrorKind::ThrottlingError,
+            ..
+        })
+    )
 }

@@ -15,6 +15,7 @@ use converge_ops::StepGraph;
 use converge_plan::Plan;
 use converge_plan::saved::SavedPlan;
 
+use crate::console::{self, say};
 use crate::live::{self, AwsArgs};
 use crate::lock::{LockOptions, StackLock};
 use crate::progress::{Progress, label};
@@ -66,13 +67,26 @@ pub(crate) async fn run(
     }
     let Some(spec) = files::valid_spec(spec_path, env)? else { return Ok(ExitCode::from(1)) };
     let session = live::connect(&spec, args).await?;
+    run_connected(spec_path, &spec, &session, options).await
+}
+
+/// The apply (a destroy, a rebuild) of `spec`, read from `spec_path`, through
+/// an open session: what `run` does after connecting, and what `converge
+/// watch` runs for its rebuilds and repairs (its AWS calls then count in
+/// watch's metrics).
+pub(crate) async fn run_connected(
+    spec_path: &Path,
+    spec: &converge_model::Spec,
+    session: &live::Session,
+    options: &Options,
+) -> anyhow::Result<ExitCode> {
     let operation = match (options.destroy, options.replace.is_empty()) {
         (true, _) => "destroy",
         (false, true) => "apply",
         (false, false) => "rebuild",
     };
-    let mut lock = StackLock::acquire(spec_path, &spec, &session.aws, operation, &options.lock).await?;
-    let result = locked(&spec, &session, options, &mut lock).await;
+    let mut lock = StackLock::acquire(spec_path, spec, &session.aws, operation, &options.lock).await?;
+    let result = locked(spec, session, options, &mut lock).await;
     let released = lock.release().await;
     let code = result?;
     released?;
@@ -113,7 +127,7 @@ async fn run_saved(plan_path: &Path, saved: &SavedPlan, args: &AwsArgs, options:
             say("Nothing to do: the saved plan has no changes.");
             return Ok(ExitCode::SUCCESS);
         }
-        write!(std::io::stdout().lock(), "{}", saved.text)?;
+        console::show(&saved.text)?;
         say(&format!(
             "The saved plan still holds: {} it depends on {} as it was.",
             saved.depends_on.len(),
@@ -165,7 +179,7 @@ async fn locked(
         let Some(line) = converge_plan::render::digests_line(&plan) else { return Ok(ExitCode::SUCCESS) };
         say(&line);
     } else {
-        write!(std::io::stdout().lock(), "{}", plan::render(&plan, PlanFormat::Text)?)?;
+        console::show(&plan::render(&plan, PlanFormat::Text)?)?;
         if !options.auto_approve && !confirm(verb).await? {
             say(&format!("Not {verb}ing: only `yes` approves."));
             return Ok(ExitCode::from(1));
@@ -187,7 +201,7 @@ async fn carry_out(
     clock.engine = clock.began.elapsed();
     let report = execute(&session.aws, steps, options.parallelism, &options.cancel).await;
     let code = summarize(steps, &report, verb);
-    let _ = std::io::stderr().lock().write_all(timeline(steps, &report, &clock).as_bytes());
+    console::write(&timeline(steps, &report, &clock));
     for address in &options.replace {
         if let Some(id) = new_id(steps, &report, address) {
             say(&format!("{address} is now `{id}`: `converge output` prints it for the scheduler and the notebooks."));
@@ -258,10 +272,6 @@ fn timeline(steps: &StepGraph, report: &Report, clock: &Clock) -> String {
     out
 }
 
-fn say(text: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{text}");
-}
-
 /// Asks on the terminal; refuses when there is none to ask on.
 async fn confirm(verb: &str) -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
@@ -305,7 +315,7 @@ pub(crate) async fn execute(
         }
     });
     let (events, mut received) = tokio::sync::mpsc::unbounded_channel::<Event>();
-    let interactive = std::io::stderr().is_terminal();
+    let interactive = std::io::stderr().is_terminal() && !console::to_log();
     let mut progress = Progress::new(steps, interactive, plan::color(&std::io::stderr()));
     let run = async move {
         let report = converge_engine::apply(steps, aws, &config, Some(&events), &cancel).await;
@@ -370,7 +380,7 @@ pub(crate) fn summarize(steps: &StepGraph, report: &Report, verb: &str) -> ExitC
         ));
         if done > 0 { ExitCode::from(EXIT_PARTIAL) } else { ExitCode::from(1) }
     };
-    let _ = std::io::stderr().lock().write_all(out.as_bytes());
+    console::write(&out);
     code
 }
 

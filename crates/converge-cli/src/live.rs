@@ -1,7 +1,6 @@
 //! Connecting to AWS for a spec: the account and region guards, and reading
 //! the stack's live state.
 
-use std::io::Write as _;
 use std::time::Instant;
 
 use converge_aws::{Aws, Options};
@@ -104,24 +103,14 @@ pub(crate) async fn read(session: &Session) -> anyhow::Result<LiveState> {
     let scope = &session.scope;
     let started = Instant::now();
     let calls_before = session.aws.stats().total_calls();
-    let _ = writeln!(
-        std::io::stderr().lock(),
-        "Reading stack `{}` in account {} ({})…",
-        scope.stack,
-        scope.account,
-        scope.region
-    );
+    crate::console::say(&format!("Reading stack `{}` in account {} ({})…", scope.stack, scope.account, scope.region));
     let live = session
         .aws
         .read(scope)
         .await
         .map_err(|error| anyhow::anyhow!("cannot read the live state: {error}\n\nhint: {}", error.hint()))?;
     let calls = session.aws.stats().total_calls() - calls_before;
-    let _ = writeln!(
-        std::io::stderr().lock(),
-        "Read in {:.1} s with {calls} API calls.\n",
-        started.elapsed().as_secs_f64()
-    );
+    crate::console::say(&format!("Read in {:.1} s with {calls} API calls.\n", started.elapsed().as_secs_f64()));
     Ok(live)
 }
 
@@ -130,7 +119,11 @@ pub(crate) fn stats_table(aws: &Aws) -> String {
     let mut out = String::from("AWS calls (calls / attempts):\n");
     let snapshot = aws.stats().snapshot();
     for ((service, operation), count) in &snapshot {
-        out.push_str(&format!("  {service:<16} {operation:<34} {:>4} / {}\n", count.calls, count.attempts));
+        let throttled = match count.throttles {
+            0 => String::new(),
+            n => format!(" ({n} throttled)"),
+        };
+        out.push_str(&format!("  {service:<16} {operation:<34} {:>4} / {}{throttled}\n", count.calls, count.attempts));
     }
     out.push_str(&format!(
         "  {:<51} {:>4} ({} changing AWS)\n",

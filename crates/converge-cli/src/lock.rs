@@ -18,6 +18,8 @@ use anyhow::Context as _;
 use converge_aws::Aws;
 use serde_json::json;
 
+use crate::console::say;
+
 /// How long to wait for a lock another run holds, and which dead holder to remove first.
 pub(crate) struct LockOptions {
     pub(crate) timeout: Duration,
@@ -240,10 +242,6 @@ impl<'a> StackLock<'a> {
             _ => Ok(()),
         }
     }
-}
-
-fn say(text: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
 /// `user@host (pid N)`.

@@ -12,6 +12,7 @@
 
 mod apply;
 mod compare;
+mod console;
 mod demo;
 mod drift;
 mod files;
@@ -305,6 +306,11 @@ enum Command {
         /// How long a rebuild waits for the stack lock a person's run holds, in seconds.
         #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
         lock_timeout: u64,
+        /// Seconds to wait before trying a failed rebuild again; doubled after
+        /// each failure in a row, at most 10 minutes. Every try counts toward
+        /// the cluster's `max_rebuilds`.
+        #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+        rebuild_backoff: u64,
         /// Seconds a replica's lease lasts unrenewed before a standby takes
         /// over (with `[stack] state_bucket`; renewed every third of it).
         #[arg(long, value_name = "SECONDS", default_value_t = 60.0, value_parser = parse_seconds)]
@@ -598,6 +604,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             on_change,
             parallelism,
             lock_timeout,
+            rebuild_backoff,
             lease,
             listen,
             log_format,
@@ -611,6 +618,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 on_change,
                 parallelism: usize::from(parallelism),
                 lock_timeout: std::time::Duration::from_secs(lock_timeout),
+                rebuild_backoff: converge_watch::Backoff { first: rebuild_backoff, max: 600 },
                 lease: std::time::Duration::from_secs_f64(lease),
                 listen,
             };

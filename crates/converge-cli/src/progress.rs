@@ -3,7 +3,6 @@
 //! elsewhere (CI logs, pipes), plain lines stamped with the time since the start.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use converge_engine::{Event, SkipReason};
@@ -177,5 +176,5 @@ impl<'a> Progress<'a> {
 
 fn eprintln_stamped(elapsed: Duration, text: &str) {
     // Progress is best effort: a closed stderr does not stop the apply.
-    let _ = writeln!(std::io::stderr().lock(), "[{:>7.1}s] {text}", elapsed.as_secs_f64());
+    crate::console::say(&format!("[{:>7.1}s] {text}", elapsed.as_secs_f64()));
 }

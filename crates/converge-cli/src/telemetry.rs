@@ -14,6 +14,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use converge_aws::Count;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -43,8 +44,9 @@ pub(crate) struct Telemetry {
     pub(crate) last_success: Gauge,
     aws_calls: Family<Service, Counter>,
     aws_retries: Family<Service, Counter>,
-    /// The AWS counts already added, per service: (calls, attempts).
-    counted: Mutex<BTreeMap<String, (u64, u64)>>,
+    aws_throttles: Family<Service, Counter>,
+    /// The AWS counts already added, per service.
+    counted: Mutex<BTreeMap<String, Count>>,
     health: Mutex<Health>,
 }
 
@@ -86,7 +88,7 @@ impl Telemetry {
         let aws_calls = Family::<Service, Counter>::default();
         registry.register(
             "aws_calls",
-            "AWS API calls made by watch's reads and checks, per service",
+            "AWS API calls made by watch (reads, checks, the lease, its rebuilds and repairs), per service",
             aws_calls.clone(),
         );
         let aws_retries = Family::<Service, Counter>::default();
@@ -94,6 +96,12 @@ impl Telemetry {
             "aws_retries",
             "Requests sent again after a throttle or a transient error, per service",
             aws_retries.clone(),
+        );
+        let aws_throttles = Family::<Service, Counter>::default();
+        registry.register(
+            "aws_throttles",
+            "Requests AWS answered with a throttling error (retried or not), per service",
+            aws_throttles.clone(),
         );
         Telemetry {
             registry,
@@ -106,6 +114,7 @@ impl Telemetry {
             last_success,
             aws_calls,
             aws_retries,
+            aws_throttles,
             counted: Mutex::new(BTreeMap::new()),
             health: Mutex::new(Health::default()),
         }
@@ -124,21 +133,24 @@ impl Telemetry {
         self.health.lock().unwrap_or_else(PoisonError::into_inner).last_success = Some(now);
     }
 
-    /// Adds what the AWS client counted since the last call.
+    /// Adds what the AWS client counted since the last call: its reads,
+    /// checks, rebuilds and repairs alike (they share one client).
     pub(crate) fn count_aws(&self, stats: &converge_aws::Stats) {
-        let mut per_service: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        let mut per_service: BTreeMap<String, Count> = BTreeMap::new();
         for ((service, _), count) in stats.snapshot() {
-            let entry = per_service.entry(service).or_default();
-            entry.0 += count.calls;
-            entry.1 += count.attempts;
+            let total = per_service.entry(service).or_default();
+            total.calls += count.calls;
+            total.attempts += count.attempts;
+            total.throttles += count.throttles;
         }
         let mut counted = self.counted.lock().unwrap_or_else(PoisonError::into_inner);
-        for (service, (calls, attempts)) in per_service {
-            let before = counted.insert(service.clone(), (calls, attempts)).unwrap_or_default();
+        for (service, now) in per_service {
+            let before = counted.insert(service.clone(), now).unwrap_or_default();
             let label = Service { service };
-            self.aws_calls.get_or_create(&label).inc_by(calls.saturating_sub(before.0));
-            let retries = attempts.saturating_sub(calls);
-            self.aws_retries.get_or_create(&label).inc_by(retries.saturating_sub(before.1.saturating_sub(before.0)));
+            let retries = |c: &Count| c.attempts.saturating_sub(c.calls);
+            self.aws_calls.get_or_create(&label).inc_by(now.calls.saturating_sub(before.calls));
+            self.aws_retries.get_or_create(&label).inc_by(retries(&now).saturating_sub(retries(&before)));
+            self.aws_throttles.get_or_create(&label).inc_by(now.throttles.saturating_sub(before.throttles));
         }
     }
 

@@ -35,6 +35,8 @@ pub(crate) struct Options {
     pub(crate) on_change: Option<String>,
     pub(crate) parallelism: usize,
     pub(crate) lock_timeout: Duration,
+    /// The wait before a failed rebuild is tried again.
+    pub(crate) rebuild_backoff: converge_watch::Backoff,
     /// How long a lease lasts without renewal before a standby takes over.
     pub(crate) lease: Duration,
     /// Where to serve `/healthz` and `/metrics`.
@@ -68,13 +70,16 @@ pub(crate) enum LogFormat {
     Json,
 }
 
-/// Sends watch's `tracing` events to stderr; the AWS SDK's own only from warnings up.
+/// Sends watch's `tracing` events to stderr; the AWS SDK's own only from
+/// warnings up. What its rebuilds and repairs print (the plan, the progress,
+/// the summary) becomes log events too (`console`).
 pub(crate) fn init_logging(format: LogFormat) {
     use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = Targets::new().with_target("watch", LevelFilter::INFO).with_default(LevelFilter::WARN);
     let registry = tracing_subscriber::registry().with(filter);
+    crate::console::send_to_log();
     let _ = match format {
         LogFormat::Text => registry.with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)).try_init(),
         LogFormat::Json => {
@@ -130,13 +135,16 @@ pub(crate) async fn run(
             stopping.cancel();
         }
     });
-    let mut rebuilds = Rebuilds::default();
+    let mut rebuilds = Rebuilds::new(options.rebuild_backoff);
     let mut role = if lease.is_some() { Role::Standby } else { Role::Leader };
     telemetry.set_leader(role == Role::Leader);
     let mut announced = false;
-    // When a failed cluster was first noticed (by the cluster check), for the recovery time.
+    // When a failed cluster was first noticed (by the cluster check or a
+    // cycle), for the recovery time; kept while its rebuild is retried.
     let mut noticed: Option<Instant> = None;
     let mut running: Vec<String> = Vec::new();
+    // Whether the last full cycle repaired drift.
+    let mut repaired_last = false;
     let (mut next_full, mut next_check, mut next_tick) = (Instant::now(), Instant::now(), Instant::now());
     loop {
         if stopping.is_cancelled() {
@@ -163,30 +171,41 @@ pub(crate) async fn run(
             }
             role = now_role;
             telemetry.set_leader(role == Role::Leader);
+            telemetry.count_aws(session.aws.stats());
             next_tick = Instant::now() + lease.renew_every();
         }
         if role == Role::Leader && Instant::now() >= next_full {
+            let cycle_noticed = noticed.unwrap_or_else(Instant::now);
             let context = Context {
                 spec_path,
-                env,
                 spec: &spec,
                 session: &session,
-                args,
                 options,
                 stopping: &stopping,
                 telemetry: &telemetry,
-                noticed: noticed.take().unwrap_or_else(Instant::now),
+                noticed: cycle_noticed,
             };
-            running = match cycle(&context, &mut rebuilds, &mut lease).await {
-                Ok(running) => running,
-                Err(error) => {
-                    log(&format!("the cycle failed, trying again next cycle: {error:#}"));
-                    Vec::new()
-                }
-            };
+            let done = cycle(&context, &mut rebuilds, &mut lease).await.unwrap_or_else(|error| {
+                log(&format!("the cycle failed, trying again next cycle: {error:#}"));
+                Cycle { running: Vec::new(), rebuilt: false, repaired: false }
+            });
+            running = done.running;
             telemetry.count_aws(session.aws.stats());
-            next_full = Instant::now() + options.interval;
+            // After a rebuild or a repair, the next full read comes a cluster
+            // interval later, to see what they left (the checks do not know a
+            // new cluster yet, and it may fail at once). Rebuilds are bounded
+            // by `max_rebuilds`; a repair is followed so only once in a row,
+            // so a repair that leaves drift behind does not loop.
+            let verify = done.rebuilt || (done.repaired && !repaired_last);
+            repaired_last = done.repaired;
+            next_full = Instant::now() + if verify { options.cluster_interval } else { options.interval };
             next_check = Instant::now() + options.cluster_interval;
+            // A failed rebuild waits out its back-off, then the next cycle tries again.
+            noticed = None;
+            if let Some(retry_at) = rebuilds.next_retry() {
+                noticed = Some(cycle_noticed);
+                next_full = next_full.min(Instant::now() + Duration::from_secs(retry_at.saturating_sub(now())));
+            }
         }
         if role == Role::Leader && !running.is_empty() && Instant::now() >= next_check {
             next_check = Instant::now() + options.cluster_interval;
@@ -227,10 +246,8 @@ pub(crate) async fn run(
 /// What a cycle needs besides its state.
 struct Context<'a> {
     spec_path: &'a Path,
-    env: Option<&'a str>,
     spec: &'a Spec,
     session: &'a Session,
-    args: &'a AwsArgs,
     options: &'a Options,
     stopping: &'a Cancel,
     telemetry: &'a Telemetry,
@@ -257,12 +274,17 @@ async fn stop_signal() {
     }
 }
 
-/// One full cycle: read, decide, act. Returns the ids of the stack's clusters that run.
-async fn cycle(
-    context: &Context<'_>,
-    rebuilds: &mut Rebuilds,
-    lease: &mut Option<Lease<'_>>,
-) -> anyhow::Result<Vec<String>> {
+/// What a full cycle found and did.
+struct Cycle {
+    /// The stack's clusters that ran when it read (those the checks watch).
+    running: Vec<String>,
+    /// Whether it started a rebuild, or a repair.
+    rebuilt: bool,
+    repaired: bool,
+}
+
+/// One full cycle: read, decide, act.
+async fn cycle(context: &Context<'_>, rebuilds: &mut Rebuilds, lease: &mut Option<Lease<'_>>) -> anyhow::Result<Cycle> {
     let (spec, session, options) = (context.spec, context.session, context.options);
     let live_state = live::read_quietly(session).await?;
     let drift = converge_plan::drift::drift(spec, &live_state, &[]).map_err(|errors| {
@@ -270,7 +292,8 @@ async fn cycle(
     })?;
     context.telemetry.cycle_succeeded(drift.resources.len());
     let actions = converge_watch::decide(spec, &drift, rebuilds, now());
-    let acts = actions.iter().any(|a| matches!(a, Action::Rebuild { .. } | Action::Repair { .. }));
+    let rebuilt = actions.iter().any(|a| matches!(a, Action::Rebuild { .. }));
+    let repaired = actions.iter().any(|a| matches!(a, Action::Repair { .. }));
     if actions.is_empty() {
         log(&format!("in sync: {} resources as the spec says", drift.in_sync));
     }
@@ -281,6 +304,7 @@ async fn cycle(
                 rebuilds.record(&address, now());
                 let started = Instant::now();
                 let done = guarded_apply(context, vec![address.clone()], lease).await?;
+                rebuilds.finished(&address, now(), done);
                 let telemetry = context.telemetry;
                 telemetry.rebuild_seconds.observe(started.elapsed().as_secs_f64());
                 let result = if done { "done" } else { "failed" };
@@ -291,9 +315,16 @@ async fn cycle(
                     log(&format!("{address}: rebuilt, {recovery:.1} s after the failure was noticed"));
                     publish(spec, session, options).await;
                 } else {
-                    log(&format!("{address}: the rebuild did not finish; the next cycle tries again within the bound"));
+                    let wait = rebuilds.retry_at(&address).unwrap_or_default().saturating_sub(now());
+                    log(&format!(
+                        "{address}: the rebuild did not finish; trying again in {wait} s if `max_rebuilds` allows"
+                    ));
                 }
             }
+            Action::Wait { address, reason, retry_at } => log(&format!(
+                "{address}: {reason}; the last rebuild failed, the next starts in {} s",
+                retry_at.saturating_sub(now())
+            )),
             Action::Report { address, reason } => {
                 log(&format!("{address}: {reason}; reported only (recover = \"report\")"));
             }
@@ -316,14 +347,13 @@ async fn cycle(
             }
         }
     }
-    // After a rebuild or a repair, the clusters to check are the ones running now.
-    let live_state = if acts { live::read_quietly(session).await? } else { live_state };
-    Ok(live_state
+    let running = live_state
         .emr_clusters
         .iter()
         .filter(|c| c.tags.get(converge_model::live::OWNER_STACK_TAG) == Some(&spec.stack.name) && !c.is_terminated())
         .map(|c| c.id.clone())
-        .collect())
+        .collect();
+    Ok(Cycle { running, rebuilt, repaired })
 }
 
 /// An apply (a rebuild when `replace` names a cluster) as `converge apply`
@@ -337,7 +367,7 @@ async fn guarded_apply(
 ) -> anyhow::Result<bool> {
     let cancel = Cancel::new();
     let options = apply_options(context.options, replace, cancel.clone());
-    let apply = apply::run(context.spec_path, context.env, context.args, &options);
+    let apply = apply::run_connected(context.spec_path, context.spec, context.session, &options);
     tokio::pin!(apply);
     let renew_every = lease.as_ref().map_or(Duration::from_secs(3600), Lease::renew_every);
     loop {

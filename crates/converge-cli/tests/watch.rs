@@ -1,14 +1,15 @@
 //! `converge watch` as a process against a sandbox: a cluster with
-//! `recover = "rebuild"` fails, watch notices it between full reads, rebuilds
-//! it once, publishes the new outputs to S3 and to the `--on-change` command;
-//! the plan afterwards is empty; a second failure within the hour past
-//! `max_rebuilds` is left to a person; SIGTERM ends it cleanly.
+//! `recover = "rebuild"` loses its primary node, watch notices it between
+//! full reads, rebuilds it (a first try that fails is tried again after its
+//! back-off), publishes the new outputs to S3 and to the `--on-change`
+//! command; the plan afterwards is empty; a third failure within the hour,
+//! past `max_rebuilds`, is left to a person; SIGTERM ends it cleanly.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use converge_sandbox::{ClusterEvent, Config, Sandbox, Seed, SeedNetwork};
+use converge_sandbox::{ClusterEvent, Config, Fault, FaultKind, Sandbox};
 
 mod common;
 
@@ -23,14 +24,7 @@ impl Env {
     fn start() -> Env {
         let runtime =
             tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
-        let config = Config { region: "ap-northeast-1".into(), time_scale: 0.003, ..Config::default() };
-        let sandbox = runtime.block_on(Sandbox::start(config)).expect("the sandbox starts");
-        sandbox.seed(&Seed {
-            vpcs: vec![("vpc-0b4cd1e283a3474c0".into(), "10.0.0.0/16".into())],
-            buckets: vec!["ml-platform-artifacts".into()],
-            network: SeedNetwork::NatGateway,
-            ..Seed::default()
-        });
+        let sandbox = common::studio_sandbox(&runtime, Config { time_scale: 0.003, ..Config::default() });
         Env { runtime, sandbox: Some(sandbox) }
     }
 
@@ -71,21 +65,18 @@ impl Env {
 
     /// The id of the running cluster converge made for `address`.
     fn running_cluster(&self, address: &str) -> Option<String> {
-        let state = self.sandbox().state();
-        let clusters = state["emr"]["clusters"].as_object()?.clone();
-        clusters.values().find_map(|c| {
-            let ours = c["tags"]["converge:address"].as_str() == Some(address);
-            // The sandbox keeps each cluster's timeline of states: not yet ending.
-            let entries = c["timeline"].as_array().cloned().unwrap_or_default();
-            let live = !entries.iter().any(|e| e[1].as_str().is_some_and(|s| s.starts_with("TERMINAT")));
-            (ours && live).then(|| c["id"].as_str().unwrap_or_default().to_owned())
-        })
+        common::running_cluster(self.sandbox(), address)
     }
 
     fn fail(&self, cluster: &str) {
         let failure =
             ClusterEvent::Fail { cluster: cluster.to_owned(), code: "INSTANCE_FAILURE".into(), message: "lost".into() };
         self.sandbox().cluster_event(&failure).expect("the cluster fails");
+    }
+
+    /// Calls of `operation` that AWS carried out (not those a fault answered).
+    fn answered(&self, operation: &str) -> usize {
+        self.sandbox().requests().iter().filter(|r| r.operation == operation && r.status == 200).count()
     }
 }
 
@@ -154,7 +145,7 @@ fn a_failed_cluster_is_rebuilt_once_published_and_then_left_to_a_person() {
     let (dir, spec) = env.applied("watch-rebuild", |spec| {
         spec.replace(
             "silence = { single-subnet = \"the design document keeps Studio and EMR in the same subnet\" }",
-            "silence = { single-subnet = \"the design document keeps Studio and EMR in the same subnet\" }\nrecover = \"rebuild\"\nmax_rebuilds = 1",
+            "silence = { single-subnet = \"the design document keeps Studio and EMR in the same subnet\" }\nrecover = \"rebuild\"\nmax_rebuilds = 3",
         )
     });
     let spec = spec.as_str();
@@ -169,6 +160,8 @@ fn a_failed_cluster_is_rebuilt_once_published_and_then_left_to_a_person() {
             "30",
             "--cluster-interval",
             "0.2",
+            "--rebuild-backoff",
+            "1",
             "--publish",
             "s3://ml-platform-artifacts/converge/outputs.json",
             "--on-change",
@@ -179,40 +172,69 @@ fn a_failed_cluster_is_rebuilt_once_published_and_then_left_to_a_person() {
         &log,
     );
     wait_for("the first cycle", Duration::from_secs(30), || read(&log).contains("in sync"));
-    let created = env.calls("RunJobFlow");
+    let created = env.answered("RunJobFlow");
 
-    // The cluster fails: noticed between full reads, rebuilt once, published.
-    env.fail(&first);
+    // The primary node is lost: noticed between full reads. The first try
+    // meets a proxy's error page three times and fails; after its back-off
+    // the second is throttled once, and the engine's retry builds the
+    // cluster; the outputs are published.
+    let fault = |kind, times| Fault {
+        service: "emr".into(),
+        operation: Some("RunJobFlow".into()),
+        kind,
+        times: Some(times),
+        latency_ms: None,
+        rate: None,
+    };
+    env.sandbox().set_faults(vec![fault(FaultKind::Html, 3), fault(FaultKind::Throttle, 1)]);
+    env.sandbox().cluster_event(&ClusterEvent::LosePrimary { cluster: first.clone() }).expect("the node is lost");
     wait_for("the outputs", Duration::from_secs(60), || read(&hook).contains("emr_cluster.notebooks"));
     let outputs: serde_json::Value = serde_json::from_str(&read(&hook)).expect("JSON on the hook's stdin");
     let second = outputs["resources"]["emr_cluster.notebooks"]["id"].as_str().expect("the new id").to_owned();
     assert_ne!(second, first, "{}", read(&log));
-    assert_eq!(env.calls("RunJobFlow"), created + 1, "rebuilt exactly once: {}", read(&log));
+    assert_eq!(env.answered("RunJobFlow"), created + 1, "one new cluster: {}", read(&log));
     assert!(env.sandbox().state().to_string().contains("converge/outputs.json"), "published to S3");
     let log_text = read(&log);
     assert!(log_text.contains("is no longer running"), "noticed by the cluster check: {log_text}");
+    assert!(log_text.contains("the rebuild did not finish; trying again in 1 s"), "{log_text}");
     let plan = env.converge(&["plan", spec, "--detailed-exitcode"]).output().expect("converge runs");
     assert_eq!(plan.status.code(), Some(0), "the plan after the rebuild is empty: {}", read(&log));
     let addr = served_at(&log);
     let samples = metrics(&addr);
     assert!(value(&samples, "converge_watch_cycles_total", None) >= 2.0);
+    assert_eq!(value(&samples, "converge_watch_rebuilds_total", Some(("result", "failed"))), 1.0);
     assert_eq!(value(&samples, "converge_watch_rebuilds_total", Some(("result", "done"))), 1.0);
     assert_eq!(value(&samples, "converge_watch_leader", None), 1.0, "no lease: the one replica leads");
-    assert!(value(&samples, "converge_watch_aws_calls_total", Some(("service", "EMR"))) >= 2.0);
+    // The rebuilds' calls count too (the five RunJobFlow among EMR's), and
+    // the throttle is told apart from the error pages.
+    assert!(value(&samples, "converge_watch_aws_calls_total", Some(("service", "EMR"))) >= 10.0);
+    assert_eq!(value(&samples, "converge_watch_aws_throttles_total", Some(("service", "EMR"))), 1.0);
+    assert_eq!(value(&samples, "converge_watch_aws_throttles_total", Some(("service", "IAM"))), 0.0);
     assert!(samples.iter().any(|s| s.metric.starts_with("converge_watch_recovery_seconds")));
     let health: serde_json::Value = serde_json::from_str(&get(&addr, "/healthz")).expect("JSON");
     assert_eq!(health["role"], "leader");
     assert!(health["last_success"].as_u64().is_some());
 
-    // It fails again within the hour: past max_rebuilds, left to a person.
+    // It fails again: rebuilt, the third try this hour.
     wait_for("the new cluster to run", Duration::from_secs(30), || {
         env.running_cluster("emr_cluster.notebooks").as_deref() == Some(second.as_str())
     });
     env.fail(&second);
-    // Noticed by the cluster check again, well before the next full read (30 s).
+    wait_for("the second rebuild", Duration::from_secs(60), || read(&log).matches("rebuilt, ").count() == 2);
+    assert_eq!(env.answered("RunJobFlow"), created + 2, "{}", read(&log));
+    let third = loop {
+        match env.running_cluster("emr_cluster.notebooks") {
+            Some(id) if id != second => break id,
+            _ => std::thread::sleep(Duration::from_millis(100)),
+        }
+    };
+
+    // A third failure within the hour: past max_rebuilds, left to a person.
+    env.fail(&third);
+    // Noticed well before the next full read at the 30 s interval: by the
+    // cluster check, or by the full read a cluster interval after a rebuild.
     wait_for("the report", Duration::from_secs(20), || read(&log).contains("NEEDS A PERSON"));
-    assert_eq!(read(&log).matches("is no longer running").count(), 2, "{}", read(&log));
-    assert_eq!(env.calls("RunJobFlow"), created + 1, "not rebuilt again: {}", read(&log));
+    assert_eq!(env.answered("RunJobFlow"), created + 2, "not rebuilt again: {}", read(&log));
 
     // SIGTERM ends it cleanly.
     let killed = Command::new("kill").args(["-TERM", &watch.id().to_string()]).status().expect("kill runs");
@@ -223,15 +245,15 @@ fn a_failed_cluster_is_rebuilt_once_published_and_then_left_to_a_person() {
 }
 
 /// The default policies only report: over many cycles with a failed cluster
-/// and drift present, watch makes no call that changes anything. With
-/// `on_drift = "repair"` a change made by hand is repaired.
+/// and drift present (a port opened by hand), watch makes no call that
+/// changes anything. With `on_drift = "repair"` the opened port is closed.
 #[test]
 fn report_mode_changes_nothing_and_repair_mode_repairs() {
     let env = Env::start();
     let (dir, spec) = env.applied("watch-report", |spec| spec);
     let spec = spec.as_str();
     let cluster = env.running_cluster("emr_cluster.notebooks").expect("the cluster runs");
-    detach_by_hand(&env, "sagemaker_execution", "arn:aws:iam::aws:policy/AmazonS3FullAccess");
+    common::open_ssh_by_hand(&env.runtime, env.sandbox(), "security_group.emr_master");
     env.fail(&cluster);
 
     let log = dir.join("watch.log");
@@ -260,10 +282,13 @@ fn report_mode_changes_nothing_and_repair_mode_repairs() {
         .collect();
     assert!(changed.is_empty(), "report mode changes nothing: {changed:?}");
 
-    // The same stack with `on_drift = "repair"` and the cluster rebuilt by a person first.
+    // The same stack with `on_drift = "repair"` and the cluster rebuilt by a
+    // person first; someone opens SSH to the world on the primary group.
     let rebuilt = env.converge(&["rebuild", spec, "emr_cluster.notebooks", "--auto-approve"]).output().expect("runs");
     assert_eq!(rebuilt.status.code(), Some(0), "{}", String::from_utf8_lossy(&rebuilt.stderr));
-    detach_by_hand(&env, "sagemaker_execution", "arn:aws:iam::aws:policy/AmazonS3FullAccess");
+    let opened = common::open_ssh_by_hand(&env.runtime, env.sandbox(), "security_group.emr_master");
+    assert!(ssh_open(&env, &opened));
+    let revoked = env.calls("RevokeSecurityGroupIngress");
     let text = std::fs::read_to_string(spec).expect("the spec");
     std::fs::write(
         spec,
@@ -278,21 +303,18 @@ fn report_mode_changes_nothing_and_repair_mode_repairs() {
     watch.kill().expect("stopped");
     let _ = watch.wait();
     assert!(read(&log).contains("repairing (on_drift = \"repair\")"), "{}", read(&log));
+    assert!(!ssh_open(&env, &opened), "the port is closed again: {}", read(&log));
+    assert_eq!(env.calls("RevokeSecurityGroupIngress"), revoked + 1, "the one call that closes it: {}", read(&log));
     let drift = env.converge(&["drift", spec]).output().expect("converge runs");
     assert_eq!(drift.status.code(), Some(0), "repaired: {}", String::from_utf8_lossy(&drift.stdout));
 }
 
-/// Detaches a managed policy from a role, as someone might by hand.
-fn detach_by_hand(env: &Env, role: &str, policy: &str) {
-    use converge_ops::{IamOp, Operation};
-    let options = converge_aws::Options::sandbox(&env.sandbox().endpoint(), "ap-northeast-1");
-    let operation =
-        Operation::Iam(IamOp::DetachRolePolicies { role: role.to_owned(), policy_arns: vec![policy.to_owned()] });
-    let address = converge_model::Address::parse(&format!("iam_role.{role}")).expect("an address");
-    env.runtime.block_on(async {
-        let aws = converge_aws::Aws::connect(&options).await.expect("connects");
-        converge_executor::Executor::start(&aws, &address, &operation).await.expect("detached");
-    });
+/// Whether the group lets TCP 22 in from anywhere.
+fn ssh_open(env: &Env, group: &str) -> bool {
+    let state = env.sandbox().state();
+    state["ec2"]["groups"][group]["ingress"].as_array().is_some_and(|rules| {
+        rules.iter().any(|r| r["cidr"] == "0.0.0.0/0" && r["from_port"] == 22 && r["to_port"] == 22)
+    })
 }
 
 /// Two replicas with a lease in the state bucket: only the leader acts; it is

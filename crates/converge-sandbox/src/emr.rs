@@ -918,6 +918,26 @@ pub enum ClusterEvent {
     /// EC2 reclaims Spot instances of a fleet: its provisioned Spot capacity
     /// drops by `units` while EMR provisions replacements; its targets stay.
     LoseSpot { cluster: String, fleet: String, units: i64 },
+    /// The primary node is lost (its instance fails). A cluster with one
+    /// primary node (the only kind the sandbox creates: its primary fleet's
+    /// target is 1) cannot run without it: it terminates and ends
+    /// TERMINATED_WITH_ERRORS, `INSTANCE_FAILURE`.
+    LosePrimary { cluster: String },
+}
+
+/// The state-change reason of a cluster whose only primary node was lost
+/// (wording: the sandbox's own; the code is botocore's `ClusterStateChangeReasonCode`).
+pub(crate) const PRIMARY_LOST: (&str, &str) =
+    ("INSTANCE_FAILURE", "The primary node failed; a cluster with one primary node cannot run without it.");
+
+/// The cluster terminates now and ends TERMINATED_WITH_ERRORS with this reason.
+fn fail(c: &mut Cluster, ctx: &Ctx<'_>, code: &str, message: &str) {
+    let (now, done) = (ctx.now_ms, ctx.after(TERMINATING));
+    c.timeline.replan(now, &[(now, "TERMINATING"), (done, "TERMINATED_WITH_ERRORS")]);
+    c.reason = Some((code.to_owned(), message.to_owned()));
+    for fleet in &mut c.fleets {
+        fleet.timeline.replan(now, &[(now, "TERMINATING"), (done, "TERMINATED")]);
+    }
 }
 
 fn internal_error() -> String {
@@ -929,7 +949,8 @@ pub(crate) fn play(world: &mut World, ctx: &Ctx<'_>, event: &ClusterEvent) -> Re
     let now = ctx.now_ms;
     let (ClusterEvent::Capacity { cluster: id, .. }
     | ClusterEvent::Fail { cluster: id, .. }
-    | ClusterEvent::LoseSpot { cluster: id, .. }) = event;
+    | ClusterEvent::LoseSpot { cluster: id, .. }
+    | ClusterEvent::LosePrimary { cluster: id }) = event;
     let c = world.emr.clusters.get_mut(id).ok_or_else(|| format!("no cluster `{id}`"))?;
     if !c.is_live(now) || c.state(now) == "TERMINATING" {
         return Err(format!("cluster `{id}` is {}", c.state(now)));
@@ -965,13 +986,10 @@ pub(crate) fn play(world: &mut World, ctx: &Ctx<'_>, event: &ClusterEvent) -> Re
             f.previous = (f.target_on_demand, f.target_spot - units);
             f.timeline.replan(now, &[(now, "RESIZING"), (ctx.after(RESIZING), "RUNNING")]);
         }
-        ClusterEvent::Fail { code, message, .. } => {
-            let done = ctx.after(TERMINATING);
-            c.timeline.replan(now, &[(now, "TERMINATING"), (done, "TERMINATED_WITH_ERRORS")]);
-            c.reason = Some((code.clone(), message.clone()));
-            for fleet in &mut c.fleets {
-                fleet.timeline.replan(now, &[(now, "TERMINATING"), (done, "TERMINATED")]);
-            }
+        ClusterEvent::Fail { code, message, .. } => fail(c, ctx, code, message),
+        ClusterEvent::LosePrimary { .. } => {
+            let (code, message) = PRIMARY_LOST;
+            fail(c, ctx, code, message);
         }
     }
     Ok(())

@@ -8,12 +8,12 @@ use common::{code, sdk, until};
 use std::time::Duration;
 
 use aws_sdk_emr::types::{
-    AutoTerminationPolicy, ComputeLimits, ComputeLimitsUnitType, EbsBlockDeviceConfig, EbsConfiguration,
+    AutoTerminationPolicy, ClusterState, ComputeLimits, ComputeLimitsUnitType, EbsBlockDeviceConfig, EbsConfiguration,
     InstanceFleetConfig, InstanceFleetModifyConfig, InstanceFleetProvisioningSpecifications, InstanceFleetType,
     InstanceTypeConfig, JobFlowInstancesConfig, ManagedScalingPolicy, SpotProvisioningAllocationStrategy,
     SpotProvisioningSpecification, SpotProvisioningTimeoutAction, VolumeSpecification,
 };
-use converge_sandbox::{Config, Sandbox};
+use converge_sandbox::{ClusterEvent, Config, Sandbox};
 
 const FAST: f64 = 0.0005;
 const TRUST_EC2: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
@@ -790,6 +790,52 @@ async fn cluster_status(emr: &aws_sdk_emr::Client, id: &str) -> (String, String,
         reason.and_then(|r| r.code()).map(|c| c.as_str().to_owned()).unwrap_or_default(),
         reason.and_then(|r| r.message()).unwrap_or_default().to_owned(),
     )
+}
+
+/// A cluster with one primary node that loses it terminates with errors, as
+/// EMR's guide says of clusters without multiple primary nodes; the events
+/// that are not failures leave it running.
+#[tokio::test]
+async fn losing_the_only_primary_node_ends_the_cluster_with_errors() {
+    let sandbox = Sandbox::start(Config { time_scale: FAST, iam_propagation_seconds: 0.0, ..Config::default() })
+        .await
+        .expect("starts");
+    let config = sdk(&sandbox).await;
+    let n = network(&config).await;
+    let emr = aws_sdk_emr::Client::new(&config);
+    let mut cluster = instances(&n, vec![], true);
+    cluster.instance_fleets = Some(vec![
+        fleet(InstanceFleetType::Master, &["m5.xlarge"], 1, 0),
+        fleet(InstanceFleetType::Core, &["r5.xlarge"], 2, 0),
+    ]);
+    let id = emr
+        .run_job_flow()
+        .name("etl")
+        .release_label("emr-6.15.0")
+        .service_role("EMR_DefaultRole")
+        .job_flow_role("EMR_EC2_DefaultRole")
+        .instances(cluster)
+        .send()
+        .await
+        .expect("run")
+        .job_flow_id
+        .expect("id");
+    until("the cluster waits", || async { cluster_status(&emr, &id).await.0 == "WAITING" }).await;
+    let lose = ClusterEvent::LosePrimary { cluster: id.clone() };
+    assert_eq!(
+        sandbox.cluster_event(&ClusterEvent::LosePrimary { cluster: "j-NONE".into() }),
+        Err("no cluster `j-NONE`".into())
+    );
+    sandbox.cluster_event(&lose).expect("played");
+    assert_eq!(cluster_status(&emr, &id).await.0, "TERMINATING");
+    until("the cluster ends", || async { cluster_status(&emr, &id).await.0 == "TERMINATED_WITH_ERRORS" }).await;
+    let (_, code, message) = cluster_status(&emr, &id).await;
+    assert_eq!(code, "INSTANCE_FAILURE");
+    assert!(message.contains("primary node"), "{message}");
+    let active = emr.list_clusters().cluster_states(ClusterState::Waiting).send().await.expect("listed");
+    assert!(active.clusters().is_empty(), "no longer among the active clusters");
+    assert!(sandbox.cluster_event(&lose).is_err(), "a terminated cluster has no primary node to lose");
+    sandbox.stop().await;
 }
 
 /// What EMR answers where converge and the sandbox once read AWS the same wrong way

@@ -4,7 +4,8 @@
 //! spec states (per cluster `recover` and `max_rebuilds`, per stack
 //! `on_drift`) and the rebuilds already made, [`decide`] says what to do: rebuild
 //! a failed cluster, report it, report it as needing a person (rebuilt too
-//! often this hour), or repair the stack's other drift.
+//! often this hour), wait out the back-off after a rebuild that failed, or
+//! repair the stack's other drift.
 //!
 //! **Architecture invariant:** pure: no I/O, clock, async runtime, AWS SDK or
 //! CLI parser; the time is passed in (seconds since the epoch), so the bound
@@ -18,13 +19,49 @@ use converge_plan::drift::{Cause, Drift};
 /// The window `max_rebuilds` counts in.
 pub const REBUILD_WINDOW_SECONDS: u64 = 3600;
 
-/// The rebuilds watch started, per cluster: when (seconds since the epoch).
+/// How long to wait before trying a failed rebuild again: `first` seconds
+/// after the first failure, doubling with each failure in a row, at most `max`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    pub first: u64,
+    pub max: u64,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff { first: 30, max: 600 }
+    }
+}
+
+impl Backoff {
+    /// The wait after `in_a_row` failures in a row (1 or more).
+    pub fn after(&self, in_a_row: u32) -> u64 {
+        let doublings = in_a_row.saturating_sub(1).min(32);
+        self.first.saturating_mul(1 << doublings).min(self.max.max(self.first))
+    }
+}
+
+/// The rebuilds watch started, per cluster: when (seconds since the epoch),
+/// and after a failed one, when the next may start.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Rebuilds {
+    backoff: Backoff,
     started: BTreeMap<Address, Vec<u64>>,
+    failing: BTreeMap<Address, Failing>,
+}
+
+/// The rebuilds of one cluster that failed in a row, and when to try again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Failing {
+    in_a_row: u32,
+    retry_at: u64,
 }
 
 impl Rebuilds {
+    pub fn new(backoff: Backoff) -> Rebuilds {
+        Rebuilds { backoff, ..Rebuilds::default() }
+    }
+
     /// Records a rebuild of `address` started at `now`.
     pub fn record(&mut self, address: &Address, now: u64) {
         let times = self.started.entry(address.clone()).or_default();
@@ -33,11 +70,33 @@ impl Rebuilds {
         times.retain(|t| now.saturating_sub(*t) < REBUILD_WINDOW_SECONDS);
     }
 
+    /// Records how the rebuild of `address` ended at `now`: a failed one is
+    /// tried again after the back-off (within the same `max_rebuilds`).
+    pub fn finished(&mut self, address: &Address, now: u64, done: bool) {
+        if done {
+            self.failing.remove(address);
+            return;
+        }
+        let in_a_row = self.failing.get(address).map_or(0, |f| f.in_a_row) + 1;
+        let retry_at = now.saturating_add(self.backoff.after(in_a_row));
+        self.failing.insert(address.clone(), Failing { in_a_row, retry_at });
+    }
+
     /// Rebuilds of `address` started within the hour before `now`.
     pub fn in_window(&self, address: &Address, now: u64) -> usize {
         self.started
             .get(address)
             .map_or(0, |times| times.iter().filter(|t| now.saturating_sub(**t) < REBUILD_WINDOW_SECONDS).count())
+    }
+
+    /// When the next rebuild of `address` may start, after one that failed.
+    pub fn retry_at(&self, address: &Address) -> Option<u64> {
+        self.failing.get(address).map(|f| f.retry_at)
+    }
+
+    /// The earliest time a failed rebuild may be tried again, if one waits.
+    pub fn next_retry(&self) -> Option<u64> {
+        self.failing.values().map(|f| f.retry_at).min()
     }
 }
 
@@ -46,6 +105,9 @@ impl Rebuilds {
 pub enum Action {
     /// Rebuild the failed cluster from the spec, as `converge rebuild` does.
     Rebuild { address: Address, reason: String },
+    /// The last rebuild of the failed cluster failed: the next waits until
+    /// `retry_at` (seconds since the epoch).
+    Wait { address: Address, reason: String, retry_at: u64 },
     /// The cluster failed and its policy is `report`.
     Report { address: Address, reason: String },
     /// The cluster failed again after `rebuilds` rebuilds this hour (its
@@ -75,7 +137,10 @@ pub fn decide(spec: &Spec, drift: &Drift, rebuilds: &Rebuilds, now: u64) -> Vec<
         let policy = &cluster.recovery;
         actions.push(match policy.recover {
             Recover::Report => Action::Report { address, reason },
-            Recover::Rebuild if made < policy.max_rebuilds as usize => Action::Rebuild { address, reason },
+            Recover::Rebuild if made < policy.max_rebuilds as usize => match rebuilds.retry_at(&address) {
+                Some(retry_at) if retry_at > now => Action::Wait { address, reason, retry_at },
+                _ => Action::Rebuild { address, reason },
+            },
             Recover::Rebuild => Action::NeedsPerson { address, reason, rebuilds: made },
         });
     }
@@ -84,9 +149,9 @@ pub fn decide(spec: &Spec, drift: &Drift, rebuilds: &Rebuilds, now: u64) -> Vec<
         // A repair applies the whole plan, which would recreate a failed
         // cluster too: held back while one is left to a report or a person.
         let held = actions.iter().any(|a| matches!(a, Action::Report { .. } | Action::NeedsPerson { .. }));
-        let rebuilding = actions.iter().any(|a| matches!(a, Action::Rebuild { .. }));
+        let rebuilding = actions.iter().any(|a| matches!(a, Action::Rebuild { .. } | Action::Wait { .. }));
         match spec.stack.on_drift {
-            // A rebuild brings the rest of the stack to the spec as well.
+            // A rebuild (now, or after its back-off) brings the rest of the stack to the spec as well.
             OnDrift::Repair if rebuilding => {}
             OnDrift::Repair if !held => actions.push(Action::Repair { resources: others }),
             OnDrift::Repair => actions.push(Action::ReportDrift { resources: others, held: true }),
@@ -160,6 +225,34 @@ mod tests {
         // An hour after the first, one rebuild is allowed again.
         let actions = decide(&spec, &failed, &rebuilds, 1_000 + REBUILD_WINDOW_SECONDS);
         assert!(matches!(&actions[..], [Action::Rebuild { .. }]), "{actions:?}");
+    }
+
+    #[test]
+    fn a_failed_rebuild_is_tried_again_after_a_growing_back_off_within_the_bound() {
+        let spec = spec(Recover::Rebuild, 3, OnDrift::Repair);
+        let address = Address::new(Kind::EmrCluster, "etl");
+        let mut rebuilds = Rebuilds::new(Backoff { first: 30, max: 100 });
+        let failed = drift(vec![terminated(), opened_port()]);
+        rebuilds.record(&address, 1_000);
+        rebuilds.finished(&address, 1_010, false);
+        assert_eq!(rebuilds.next_retry(), Some(1_040));
+        let actions = decide(&spec, &failed, &rebuilds, 1_039);
+        assert!(matches!(&actions[..], [Action::Wait { retry_at: 1_040, .. }]), "no repair meanwhile: {actions:?}");
+        assert!(matches!(&decide(&spec, &failed, &rebuilds, 1_040)[..], [Action::Rebuild { .. }]));
+        rebuilds.record(&address, 1_040);
+        rebuilds.finished(&address, 1_050, false);
+        assert_eq!(rebuilds.retry_at(&address), Some(1_110), "doubled");
+        rebuilds.record(&address, 1_110);
+        rebuilds.finished(&address, 1_120, false);
+        assert_eq!(rebuilds.retry_at(&address), Some(1_220), "at most `max`");
+        // Three attempts this hour: the bound holds, back-off or not.
+        let actions = decide(&spec, &failed, &rebuilds, 1_300);
+        assert!(
+            matches!(&actions[..], [Action::NeedsPerson { rebuilds: 3, .. }, Action::ReportDrift { held: true, .. }]),
+            "{actions:?}"
+        );
+        rebuilds.finished(&address, 1_130, true);
+        assert_eq!(rebuilds.next_retry(), None, "a rebuild that succeeds ends the back-off");
     }
 
     #[test]

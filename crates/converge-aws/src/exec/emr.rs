@@ -173,19 +173,31 @@ fn scaling(policy: &ManagedScaling) -> ManagedScalingPolicy {
         .build()
 }
 
-/// This stack's active cluster for the create, made by an interrupted apply.
-async fn own_cluster(call: &Call<'_>, run: &RunJobFlow) -> Result<Option<String>, ExecError> {
-    let emr = &call.aws.emr;
-    let active = [SdkState::Starting, SdkState::Bootstrapping, SdkState::Running, SdkState::Waiting];
-    let listed = emr
+/// The clusters EMR lists in `states`: one `ListClusters` a page of 50.
+/// `address` names what the call is for in an error.
+pub(crate) async fn list_clusters(
+    aws: &crate::Aws,
+    states: &[SdkState],
+    address: &converge_model::Address,
+) -> Result<Vec<aws_sdk_emr::types::ClusterSummary>, ExecError> {
+    let pages = aws
+        .emr
         .list_clusters()
-        .set_cluster_states(Some(active.to_vec()))
+        .set_cluster_states(Some(states.to_vec()))
         .into_paginator()
         .send()
         .try_collect()
         .await
-        .map_err(|e| exec_error(e, "ListClusters", call.address))?;
-    for cluster in listed.iter().flat_map(|p| p.clusters()).filter(|c| c.name() == Some(run.name.as_str())) {
+        .map_err(|e| exec_error(e, "ListClusters", address))?;
+    Ok(pages.into_iter().flat_map(|p| p.clusters.unwrap_or_default()).collect())
+}
+
+/// This stack's active cluster for the create, made by an interrupted apply.
+async fn own_cluster(call: &Call<'_>, run: &RunJobFlow) -> Result<Option<String>, ExecError> {
+    let emr = &call.aws.emr;
+    let active = [SdkState::Starting, SdkState::Bootstrapping, SdkState::Running, SdkState::Waiting];
+    let listed = list_clusters(call.aws, &active, call.address).await?;
+    for cluster in listed.iter().filter(|c| c.name() == Some(run.name.as_str())) {
         let id = cluster.id().unwrap_or_default();
         let described = emr
             .describe_cluster()

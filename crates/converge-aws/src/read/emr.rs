@@ -15,7 +15,7 @@ use futures_util::stream;
 use super::{PER_SERVICE, reading, wanted};
 use crate::Aws;
 use crate::errors::{exec_error, unless};
-use crate::exec::emr::{NO_AUTO_TERMINATION, NO_SCALING_POLICY};
+use crate::exec::emr::{NO_AUTO_TERMINATION, NO_SCALING_POLICY, list_clusters};
 
 pub(crate) fn configurations(items: &[SdkConfiguration]) -> Vec<LiveConfiguration> {
     items
@@ -53,19 +53,10 @@ pub(super) async fn read(aws: &Aws, scope: &Scope) -> Result<Vec<LiveEmrCluster>
 /// terminating: one `ListClusters` (a page per 50 clusters), the cheap check
 /// `converge watch` makes between full reads.
 pub(crate) async fn active_ids(aws: &Aws) -> Result<std::collections::BTreeSet<String>, ExecError> {
-    let address = reading(Kind::EmrCluster);
     let active =
         [SdkState::Starting, SdkState::Bootstrapping, SdkState::Running, SdkState::Waiting, SdkState::Terminating];
-    let listed = aws
-        .emr
-        .list_clusters()
-        .set_cluster_states(Some(active.to_vec()))
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| exec_error(e, "ListClusters", &address))?;
-    Ok(listed.iter().flat_map(|p| p.clusters()).filter_map(|c| c.id().map(str::to_owned)).collect())
+    let listed = list_clusters(aws, &active, &reading(Kind::EmrCluster)).await?;
+    Ok(listed.iter().filter_map(|c| c.id().map(str::to_owned)).collect())
 }
 
 /// The stack's newest terminated cluster named `name`, if EMR still lists it
@@ -73,20 +64,12 @@ pub(crate) async fn active_ids(aws: &Aws) -> Result<std::collections::BTreeSet<S
 /// cluster is not running, and a full read of that one cluster.
 async fn last_terminated(aws: &Aws, scope: &Scope, name: &str) -> Result<Option<LiveEmrCluster>, ExecError> {
     let address = reading(Kind::EmrCluster);
-    let listed = aws
-        .emr
-        .list_clusters()
-        .set_cluster_states(Some(vec![SdkState::Terminated, SdkState::TerminatedWithErrors]))
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| exec_error(e, "ListClusters", &address))?;
+    let listed = list_clusters(aws, &[SdkState::Terminated, SdkState::TerminatedWithErrors], &address).await?;
     let created = |c: &aws_sdk_emr::types::ClusterSummary| {
         c.status().and_then(|s| s.timeline()).and_then(|t| t.creation_date_time()).map(|t| (t.secs(), t.subsec_nanos()))
     };
     let mut named: Vec<&aws_sdk_emr::types::ClusterSummary> =
-        listed.iter().flat_map(|p| p.clusters()).filter(|c| c.name() == Some(name)).collect();
+        listed.iter().filter(|c| c.name() == Some(name)).collect();
     named.sort_by_key(|c| std::cmp::Reverse((created(c), c.id().map(str::to_owned))));
     // The newest of the name that is the stack's (another team may use the name too).
     for summary in named.into_iter().take(3) {

@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use converge_sandbox::Sandbox;
+
 pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -117,4 +119,67 @@ impl Drop for Accounts {
             self.runtime.block_on(sandbox.stop());
         }
     }
+}
+
+/// A sandbox for `specs/studio-emr.toml` in ap-northeast-1 on `runtime`, its
+/// VPC (NAT-routed) and artifacts bucket seeded.
+#[allow(dead_code, reason = "not every test binary runs the Studio spec")]
+pub(crate) fn studio_sandbox(runtime: &tokio::runtime::Runtime, config: converge_sandbox::Config) -> Sandbox {
+    use converge_sandbox::{Seed, SeedNetwork};
+    let config = converge_sandbox::Config { region: "ap-northeast-1".into(), ..config };
+    let sandbox = runtime.block_on(Sandbox::start(config)).expect("the sandbox starts");
+    sandbox.seed(&Seed {
+        vpcs: vec![("vpc-0b4cd1e283a3474c0".into(), "10.0.0.0/16".into())],
+        buckets: vec!["ml-platform-artifacts".into()],
+        network: SeedNetwork::NatGateway,
+        ..Seed::default()
+    });
+    sandbox
+}
+
+/// The id of the cluster converge made for `address` that is not ending, if one runs.
+#[allow(dead_code, reason = "not every test binary runs a cluster")]
+pub(crate) fn running_cluster(sandbox: &Sandbox, address: &str) -> Option<String> {
+    let state = sandbox.state();
+    let clusters = state["emr"]["clusters"].as_object()?.clone();
+    clusters.values().find_map(|c| {
+        let ours = c["tags"]["converge:address"].as_str() == Some(address);
+        // The sandbox keeps each cluster's timeline of states: not yet ending.
+        let entries = c["timeline"].as_array().cloned().unwrap_or_default();
+        let live = !entries.iter().any(|e| e[1].as_str().is_some_and(|s| s.starts_with("TERMINAT")));
+        (ours && live).then(|| c["id"].as_str().unwrap_or_default().to_owned())
+    })
+}
+
+/// Opens TCP 22 to 0.0.0.0/0 on the group converge made for `address`, as
+/// someone might at the console: the group's id.
+#[allow(dead_code, reason = "not every test binary changes AWS by hand")]
+pub(crate) fn open_ssh_by_hand(runtime: &tokio::runtime::Runtime, sandbox: &Sandbox, address: &str) -> String {
+    use converge_ops::{Direction, Ec2Op, Id, IpProtocol, Operation, Peer, Rule};
+    let state = sandbox.state();
+    let groups = state["ec2"]["groups"].as_object().expect("groups").clone();
+    let group = groups
+        .values()
+        .find(|g| g["tags"]["converge:address"].as_str() == Some(address))
+        .and_then(|g| g["id"].as_str())
+        .expect("the group")
+        .to_owned();
+    let operation = Operation::Ec2(Ec2Op::AuthorizeRules {
+        group: Id::known(group.clone()),
+        direction: Direction::Ingress,
+        rules: vec![Rule {
+            protocol: IpProtocol::Tcp,
+            from_port: Some(22),
+            to_port: Some(22),
+            peer: Peer::Cidr("0.0.0.0/0".into()),
+            description: Some("debugging".into()),
+        }],
+    });
+    let options = converge_aws::Options::sandbox(&sandbox.endpoint(), "ap-northeast-1");
+    let address = converge_model::Address::parse(address).expect("an address");
+    runtime.block_on(async {
+        let aws = converge_aws::Aws::connect(&options).await.expect("connects");
+        converge_executor::Executor::start(&aws, &address, &operation).await.expect("opened");
+    });
+    group
 }
