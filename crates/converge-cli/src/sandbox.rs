@@ -36,6 +36,26 @@ pub(crate) struct SandboxArgs {
     /// Seeds the draws of faults with a `rate`, so a run replays.
     #[arg(long, default_value_t = 0x5eed)]
     seed: u64,
+    /// Throttle by AWS's published request rates (EC2's per action, EMR's per
+    /// API and for all its APIs, S3's per prefix; docs/aws-fidelity.md):
+    /// `off`, or a factor on AWS's bursts and refills (`1` = AWS's own, `10`
+    /// as after a quota increase). Real seconds, whatever `--time-scale`.
+    #[arg(long, value_name = "FACTOR|off", default_value = "off", value_parser = parse_rate_limits)]
+    rate_limits: RateLimits,
+}
+
+/// `--rate-limits`: `None` is off.
+#[derive(Clone, Copy, Debug)]
+struct RateLimits(Option<f64>);
+
+fn parse_rate_limits(text: &str) -> Result<RateLimits, String> {
+    match text {
+        "off" => Ok(RateLimits(None)),
+        _ => match text.parse::<f64>() {
+            Ok(factor) if factor > 0.0 && factor.is_finite() => Ok(RateLimits(Some(factor))),
+            _ => Err(format!("`{text}` is neither `off` nor a positive factor (`1` = AWS's rates)")),
+        },
+    }
 }
 
 pub(crate) async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
@@ -49,6 +69,7 @@ pub(crate) async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
         iam_propagation_seconds: args.iam_propagation_seconds,
         page_size: args.page_size.map(|n| n as usize),
         seed: args.seed,
+        rate_limits: args.rate_limits.0,
     };
     let (account, region) = (config.account.clone(), config.region.clone());
     let sandbox = converge_sandbox::Sandbox::start(config).await.map_err(|error| {

@@ -95,6 +95,35 @@ fn faults_can_be_set_by_flag() {
 }
 
 #[test]
+fn rate_limits_are_set_by_flag() {
+    // EMR's ListInstanceFleets: burst 5 at AWS's rates, so 1 at a tenth of them.
+    let (mut child, address) = start(&["--rate-limits", "0.1"]);
+    let call = || {
+        let mut stream = TcpStream::connect(&address).expect("connects");
+        let body = r#"{"ClusterId":"j-NONE"}"#;
+        write!(
+            stream,
+            "POST / HTTP/1.1\r\nHost: {address}\r\nX-Amz-Target: ElasticMapReduce.ListInstanceFleets\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("sent");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("answered");
+        response
+    };
+    assert!(!call().contains("ThrottlingException"), "the burst");
+    let second = call();
+    assert!(second.contains("ThrottlingException") && second.contains("Rate exceeded"), "{second}");
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_converge")).args(["sandbox", "--rate-limits", "fast"]).output().expect("runs");
+    assert_eq!(output.status.code(), Some(2), "a malformed flag is a usage error");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("neither `off` nor a positive factor"));
+}
+
+#[test]
 fn a_kill_at_any_moment_never_corrupts_the_state_file() {
     let dir = std::env::temp_dir().join(format!("converge-sandbox-kill-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");

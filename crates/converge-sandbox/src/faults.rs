@@ -101,15 +101,7 @@ pub(crate) fn take(faults: &mut Faults, service: &str, operation: &str) -> Optio
 /// `None` for faults that do not answer with an error (latency, a dropped connection).
 pub(crate) fn error(service: &str, kind: FaultKind) -> Option<ApiError> {
     Some(match kind {
-        FaultKind::Throttle => {
-            let (status, code) = match service {
-                "ec2" => (503, "RequestLimitExceeded"),
-                "s3" => (503, "SlowDown"),
-                "iam" | "sts" => (400, "Throttling"),
-                _ => (400, "ThrottlingException"),
-            };
-            ApiError::new(status, code, "Rate exceeded")
-        }
+        FaultKind::Throttle => throttled(service),
         FaultKind::InternalError => {
             let code = if matches!(service, "ec2" | "s3") { "InternalError" } else { "InternalFailure" };
             ApiError::new(500, code, "We encountered an internal error. Please try again.")
@@ -119,6 +111,19 @@ pub(crate) fn error(service: &str, kind: FaultKind) -> Option<ApiError> {
         }
         FaultKind::Latency | FaultKind::Drop | FaultKind::LoseResponse | FaultKind::Html => return None,
     })
+}
+
+/// The service's own throttling answer (docs/aws-fidelity.md, "Throttling"):
+/// EC2 `RequestLimitExceeded` (503, "Request limit exceeded."), S3 `SlowDown`
+/// (503), IAM and STS `Throttling` (400), the JSON services
+/// `ThrottlingException` (400), each "Rate exceeded" but EC2's and S3's.
+pub(crate) fn throttled(service: &str) -> ApiError {
+    match service {
+        "ec2" => ApiError::new(503, "RequestLimitExceeded", "Request limit exceeded."),
+        "s3" => ApiError::new(503, "SlowDown", "Please reduce your request rate."),
+        "iam" | "sts" => ApiError::new(400, "Throttling", "Rate exceeded"),
+        _ => ApiError::new(400, "ThrottlingException", "Rate exceeded"),
+    }
 }
 
 /// Parses `SERVICE[:OPERATION]=KIND[,times=N][,ms=N][,rate=P]`, the form of `converge sandbox --fault`:

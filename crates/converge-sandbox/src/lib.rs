@@ -22,6 +22,7 @@ mod error;
 mod faults;
 mod iam;
 mod json;
+mod limits;
 mod model;
 mod paging;
 mod query;

@@ -42,6 +42,11 @@ pub struct Config {
     pub page_size: Option<usize>,
     /// Seeds the draws of faults with a `rate`, so a run can be replayed.
     pub seed: u64,
+    /// Throttle by AWS's published request rates (`converge_rates`), their
+    /// bursts and refills multiplied by this (1 = AWS's own); `None`: never
+    /// throttle by rate. Not scaled by `time_scale`: AWS's rates are per
+    /// second of real time.
+    pub rate_limits: Option<f64>,
 }
 
 impl Default for Config {
@@ -56,6 +61,7 @@ impl Default for Config {
             iam_propagation_seconds: 8.0,
             page_size: None,
             seed: 0x5eed,
+            rate_limits: None,
         }
     }
 }
@@ -88,6 +94,8 @@ pub(crate) struct Shared {
     pub(crate) world: Mutex<World>,
     pub(crate) faults: Mutex<Faults>,
     pub(crate) log: Mutex<Vec<RequestRecord>>,
+    /// The token buckets of AWS's published rates, by `converge_rates` key.
+    limits: Mutex<crate::limits::Limits>,
     requests: AtomicU64,
     persist: Mutex<()>,
 }
@@ -111,6 +119,7 @@ impl Shared {
     fn new(config: Config, world: World) -> Arc<Shared> {
         Arc::new(Shared {
             faults: Mutex::new(Faults { rules: config.faults.clone(), draws: Draws::new(config.seed) }),
+            limits: Mutex::new(crate::limits::Limits::new(config.rate_limits)),
             config,
             world: Mutex::new(world),
             log: Mutex::new(Vec::new()),
@@ -423,6 +432,11 @@ async fn handle(
         Injected::Proceed { injected } => (injected, false),
         Injected::ProceedThenDrop => (true, true),
     };
+    let unfiltered = params.as_ref().is_some_and(crate::limits::unfiltered);
+    let call = converge_rates::Call { service: &service, operation: &operation, unfiltered, bucket: None };
+    if let Some(error) = lock(&shared.limits).throttle(&call) {
+        return respond(&shared, &service, &operation, &request_id, Err(error), started, false);
+    }
     let endpoint = endpoint_of(&headers);
     let result = {
         let mut world = lock(&shared.world);
@@ -501,6 +515,11 @@ async fn handle_s3(
         Injected::Proceed { injected } => (injected, false),
         Injected::ProceedThenDrop => (true, true),
     };
+    let bucket = probe.split('/').next().filter(|b| !b.is_empty());
+    let call = converge_rates::Call { service: "s3", operation: guess, unfiltered: false, bucket };
+    if let Some(error) = lock(&shared.limits).throttle(&call) {
+        return respond(shared, "s3", guess, request_id, Err(error), started, false);
+    }
     let endpoint = endpoint_of(headers);
     let (operation, response) = {
         let mut world = lock(&shared.world);
