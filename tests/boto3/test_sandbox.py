@@ -25,7 +25,8 @@ BINARY = pathlib.Path(os.environ.get("CONVERGE_BIN", ROOT / "target" / "debug" /
 @pytest.fixture(scope="module")
 def endpoint():
     process = subprocess.Popen(
-        [str(BINARY), "sandbox", "--port", "0", "--time-scale", "0.0005"],
+        # Polled every 25 ms: AWS's request rates (on by default) would throttle the polls.
+        [str(BINARY), "sandbox", "--port", "0", "--time-scale", "0.0005", "--rate-limits", "off"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

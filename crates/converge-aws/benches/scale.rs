@@ -249,7 +249,8 @@ async fn measure(n: usize, settings: &Settings) -> Row {
         network: SeedNetwork::NatGateway,
         ..Seed::default()
     });
-    let options = Options::sandbox(&sandbox.endpoint(), &spec.stack.region);
+    let options =
+        Options { pace: converge_aws::Pace::Off, ..Options::sandbox(&sandbox.endpoint(), &spec.stack.region) };
     let aws = Aws::connect(&options).await.expect("connects").with_poll_interval(Duration::from_millis(100));
     let scope = converge_plan::read_scope(&spec);
 
@@ -272,7 +273,8 @@ async fn measure(n: usize, settings: &Settings) -> Row {
     let before = sandbox.requests().len();
     let started = Instant::now();
     let output = tokio::process::Command::new(&settings.converge)
-        .args(["plan", "scale.toml", "--stats", "--detailed-exitcode"])
+        // Without limits and without pacing, as the figures this bench has always given (docs/performance.md).
+        .args(["plan", "scale.toml", "--stats", "--detailed-exitcode", "--pace", "off"])
         .current_dir(&dir)
         .env("AWS_ENDPOINT_URL", sandbox.endpoint())
         .env("AWS_ACCESS_KEY_ID", "sandbox")

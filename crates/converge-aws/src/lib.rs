@@ -5,7 +5,9 @@
 //! profiles, SSO, IMDS; `--profile`, `--region`), honours `AWS_ENDPOINT_URL`
 //! and `AWS_ENDPOINT_URL_<SERVICE>` (with an endpoint override, S3 uses
 //! path-style addressing, so the environment `converge sandbox` prints is all
-//! it takes). Reads retry in the SDK (adaptive, 5 attempts: a read is safe
+//! it takes). Every call is paced by AWS's published request rates
+//! (`pacing.rs`, [`Pace`]), so a run meets no throttling of its own making.
+//! Reads retry in the SDK (standard mode, 5 attempts: a read is safe
 //! to send twice); the clients of the executor's steps do not retry at all,
 //! so that every retry of a step is the engine's, bounded by its one policy,
 //! and goes through the step's look-first start (an SDK retry of a create
@@ -22,6 +24,7 @@
 mod errors;
 mod exec;
 mod lock;
+mod pacing;
 mod read;
 mod stats;
 
@@ -32,12 +35,40 @@ use converge_model::{Address, Kind, LiveState};
 use converge_ops::Operation;
 
 pub use lock::LockStoreError;
+pub use pacing::Pacer;
 pub use stats::{Count, Stats, is_read_only};
 
-/// The SDK's retries of reads: adaptive (it slows down after throttling),
-/// at most 5 attempts with its exponential backoff (at most 20 s apart).
+/// The SDK's retries of reads: at most 5 attempts with its exponential
+/// back-off (at most 20 s apart). Standard, not adaptive: converge paces
+/// itself by AWS's published rates ([`Pace`]); the adaptive mode's client
+/// limiter, after one throttle, held a client that sends little for up to 20 s.
 fn read_retries() -> RetryConfig {
-    RetryConfig::adaptive().with_max_attempts(5)
+    RetryConfig::standard().with_max_attempts(5)
+}
+
+/// How converge paces its calls.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Pace {
+    /// By AWS's published request rates (`converge_rates`), their bursts and
+    /// refills times this factor: 1 for AWS's defaults, more after a quota increase.
+    Published(f64),
+    /// Not at all: as fast as the answers come (benches without limits).
+    Off,
+}
+
+impl Default for Pace {
+    fn default() -> Self {
+        Pace::Published(1.0)
+    }
+}
+
+/// The HTTPS client the SDK's clients would use by default (the one its
+/// default runtime plugin provides), for the pacer to wrap.
+fn default_http_client() -> Option<aws_smithy_runtime_api::client::http::SharedHttpClient> {
+    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder;
+    use aws_smithy_runtime_api::client::runtime_plugin::RuntimePlugin as _;
+    let plugin = aws_smithy_runtime::client::defaults::default_http_client_plugin_v2(BehaviorVersion::latest())?;
+    plugin.runtime_components(&RuntimeComponentsBuilder::new("converge")).http_client()
 }
 
 /// How often background work is polled against AWS (EMR's own waiters poll every 30 s).
@@ -55,6 +86,8 @@ pub struct Options {
     /// An access key id and secret to use instead of the credential chain
     /// (the sandbox, which accepts any; never real keys on a command line).
     pub static_keys: Option<(String, String)>,
+    /// How to pace the calls (AWS's published rates by default).
+    pub pace: Pace,
 }
 
 impl Options {
@@ -65,6 +98,7 @@ impl Options {
             region: Some(region.to_owned()),
             endpoint_url: Some(endpoint.to_owned()),
             static_keys: Some(("sandbox".to_owned(), "sandbox".to_owned())),
+            pace: Pace::default(),
         }
     }
 }
@@ -137,6 +171,8 @@ pub struct Aws {
     stats: Stats,
     /// How long to wait between polls of work AWS does in the background.
     pub(crate) poll_interval: std::time::Duration,
+    /// The calls' pacing by AWS's published rates (`None`: off).
+    pub(crate) pacer: Option<Pacer>,
 }
 
 impl Aws {
@@ -163,17 +199,31 @@ impl Aws {
         let overridden = sdk.endpoint_url().is_some();
         let path_style = overridden || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
         let poll_interval = if overridden { EMULATOR_POLL_INTERVAL } else { DEFAULT_POLL_INTERVAL };
+        // One pacer for every client of this connection: AWS's buckets are per account and region.
+        let pacer = match options.pace {
+            Pace::Off => None,
+            Pace::Published(scale) => Some(Pacer::new(scale)),
+        };
+        let paced = pacer.as_ref().and_then(|pacer| {
+            let inner = sdk.http_client().or_else(default_http_client)?;
+            Some(aws_smithy_runtime_api::client::http::SharedHttpClient::new(pacing::PacedClient {
+                inner,
+                pacer: pacer.clone(),
+            }))
+        });
         let clients = |retries: RetryConfig, steps: Option<Box<Aws>>| {
             macro_rules! client {
-                ($sdk_crate:ident $(, $extra:ident($value:expr))?) => {
-                    $sdk_crate::Client::from_conf(
-                        $sdk_crate::config::Builder::from(&sdk)
-                            .retry_config(retries.clone())
-                            .interceptor(stats.interceptor())
-                            $(.$extra($value))?
-                            .build(),
-                    )
-                };
+                ($sdk_crate:ident $(, $extra:ident($value:expr))?) => {{
+                    let mut builder = $sdk_crate::config::Builder::from(&sdk)
+                        .retry_config(retries.clone())
+                        .interceptor(stats.interceptor())
+                        .interceptor(pacing::Namer)
+                        $(.$extra($value))?;
+                    if let Some(paced) = &paced {
+                        builder = builder.http_client(paced.clone());
+                    }
+                    $sdk_crate::Client::from_conf(builder.build())
+                }};
             }
             Aws {
                 profile: options.profile.clone(),
@@ -189,6 +239,7 @@ impl Aws {
                 region: region.clone(),
                 stats: stats.clone(),
                 poll_interval,
+                pacer: pacer.clone(),
             }
         };
         let steps = clients(RetryConfig::disabled(), None);

@@ -52,6 +52,8 @@ pub(crate) async fn run(spec_path: &Path, env: Option<&str>, time_scale: f64) ->
         account: spec.stack.account.clone(),
         region: spec.stack.region.clone(),
         time_scale,
+        // AWS's published request rates, as an account has them: converge paces itself by the same table.
+        rate_limits: Some(1.0),
         ..converge_sandbox::Config::default()
     };
     let sandbox = converge_sandbox::Sandbox::start(config).await.context("cannot start the sandbox")?;

@@ -21,6 +21,21 @@ pub(crate) struct AwsArgs {
     /// or an alias that serves every environment; repeatable. It wins over `--profile`.
     #[arg(long, value_name = "ENV=PROFILE", value_parser = parse_env_profile)]
     pub env_profile: Vec<(String, String)>,
+    /// Pace AWS calls by AWS's published request rates times FACTOR (`1`,
+    /// the default: AWS's default quotas; more after a quota increase), or
+    /// not at all (`off`). EC2 per action, EMR per API and for all its APIs.
+    #[arg(long, value_name = "FACTOR|off", default_value = "1", value_parser = parse_pace)]
+    pub pace: converge_aws::Pace,
+}
+
+fn parse_pace(text: &str) -> Result<converge_aws::Pace, String> {
+    match text {
+        "off" => Ok(converge_aws::Pace::Off),
+        _ => match text.parse::<f64>() {
+            Ok(factor) if factor > 0.0 && factor.is_finite() => Ok(converge_aws::Pace::Published(factor)),
+            _ => Err(format!("`{text}` is neither `off` nor a positive factor (`1` = AWS's published rates)")),
+        },
+    }
 }
 
 fn parse_env_profile(text: &str) -> Result<(String, String), String> {
@@ -78,7 +93,7 @@ pub(crate) async fn connect(spec: &Spec, args: &AwsArgs) -> anyhow::Result<Sessi
         );
     }
     let profile = args.profile_for(spec.stack.environment.as_deref());
-    let options = Options { profile, region: Some(region), ..Options::default() };
+    let options = Options { profile, region: Some(region), pace: args.pace, ..Options::default() };
     let aws = Aws::connect(&options).await.map_err(|error| anyhow::anyhow!("{error}\n\nhint: {}", error.hint()))?;
     aws.guard_account(&spec.stack.account).await.map_err(|error| match (&error, &spec.stack.environment) {
         (converge_aws::AccountError::Mismatch { expected, actual }, Some(env)) => anyhow::anyhow!(

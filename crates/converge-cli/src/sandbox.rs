@@ -40,7 +40,7 @@ pub(crate) struct SandboxArgs {
     /// API and for all its APIs, S3's per prefix; docs/aws-fidelity.md):
     /// `off`, or a factor on AWS's bursts and refills (`1` = AWS's own, `10`
     /// as after a quota increase). Real seconds, whatever `--time-scale`.
-    #[arg(long, value_name = "FACTOR|off", default_value = "off", value_parser = parse_rate_limits)]
+    #[arg(long, value_name = "FACTOR|off", default_value = "1", value_parser = parse_rate_limits)]
     rate_limits: RateLimits,
 }
 

@@ -487,9 +487,17 @@ pub(super) async fn poll(call: &Call<'_>, operation: &Operation, progress: &Outp
                 .fail(ErrorClass::Fatal, "RunJobFlow", &code, format!("cluster {id} is {state} before it started: {message}"))
                 .with_hint(format!("fix what EMR reports (capacity, subnets, roles, bootstrap actions), then apply again: a new cluster replaces {id}")))
         }
-        (true, _) => Ok(call.pending(progress.clone(), format!("cluster {id} to be WAITING (now {state})"))),
+        (true, _) => Ok(call.pending_polled(
+            progress.clone(),
+            format!("cluster {id} to be WAITING (now {state})"),
+            ("emr", "DescribeCluster"),
+        )),
         (false, "TERMINATED" | "TERMINATED_WITH_ERRORS") => Ok(Outcome::Done(Output::none())),
-        (false, _) => Ok(call.pending(Output::none(), format!("cluster {id} to be TERMINATED (now {state})"))),
+        (false, _) => Ok(call.pending_polled(
+            Output::none(),
+            format!("cluster {id} to be TERMINATED (now {state})"),
+            ("emr", "DescribeCluster"),
+        )),
     }
 }
 

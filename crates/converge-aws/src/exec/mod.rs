@@ -65,6 +65,22 @@ impl Call<'_> {
     pub(crate) fn pending(&self, output: Output, waiting_for: impl Into<String>) -> Outcome {
         Outcome::Pending { output, waiting_for: waiting_for.into(), poll_after: self.aws.poll_interval }
     }
+
+    /// Waiting for AWS, polled with `poll` (`(service, operation)`): again
+    /// after the client's interval, or the interval at which AWS's published
+    /// rate lets that call go on, whichever is longer (against AWS the first;
+    /// against an emulator polled every 250 ms, polls would otherwise spend
+    /// the burst the next read needs).
+    pub(crate) fn pending_polled(
+        &self,
+        output: Output,
+        waiting_for: impl Into<String>,
+        (service, operation): (&str, &str),
+    ) -> Outcome {
+        let call = converge_rates::Call { service, operation, unfiltered: false, bucket: None };
+        let sustained = self.aws.pacer.as_ref().map_or(std::time::Duration::ZERO, |pacer| pacer.sustained(&call));
+        Outcome::Pending { output, waiting_for: waiting_for.into(), poll_after: self.aws.poll_interval.max(sustained) }
+    }
 }
 
 pub(crate) fn known(id: &Id) -> &str {
