@@ -3,37 +3,13 @@
 //! protocol, sent as raw requests (an SDK would not build most of them), and
 //! answered in AWS's words.
 
+mod common;
+
+use common::{json, query};
 use converge_sandbox::{Config, Offline};
 
 fn sandbox() -> Offline {
     Offline::new(Config { iam_propagation_seconds: 0.0, ..Config::default() })
-}
-
-/// An awsJson request: the status, the error code (`__type`) and message.
-async fn json(sandbox: &Offline, target: &str, body: &str) -> (u16, String, String) {
-    let headers = [("x-amz-target", target), ("content-type", "application/x-amz-json-1.1")];
-    let (status, body) = sandbox.request("POST", "/", &headers, body.as_bytes()).await;
-    let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-    let code = value["__type"].as_str().unwrap_or_default().to_owned();
-    (status, code, value["message"].as_str().unwrap_or_default().to_owned())
-}
-
-/// A query request (EC2, IAM, STS): the status, and the error's code and message.
-async fn query(sandbox: &Offline, body: &str) -> (u16, String, String) {
-    let headers = [("content-type", "application/x-www-form-urlencoded")];
-    let (status, body) = sandbox.request("POST", "/", &headers, body.as_bytes()).await;
-    let text = String::from_utf8_lossy(&body);
-    let element = |name: &str| {
-        text.split(&format!("<{name}>"))
-            .nth(1)
-            .and_then(|rest| rest.split(&format!("</{name}>")).next())
-            .unwrap_or_default()
-    };
-    (status, element("Code").to_owned(), xml_unescape(element("Message")))
-}
-
-fn xml_unescape(text: &str) -> String {
-    text.replace("&apos;", "'").replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 }
 
 #[tokio::test]

@@ -5,34 +5,13 @@
 
 use std::time::Duration;
 
+mod common;
+
+use common::{json, query};
 use converge_sandbox::{Config, Offline};
 
 fn limited(scale: f64) -> Offline {
     Offline::new(Config { iam_propagation_seconds: 0.0, rate_limits: Some(scale), ..Config::default() })
-}
-
-/// An awsJson call: the status and the error code (`__type`, empty when answered).
-async fn json(sandbox: &Offline, target: &str, body: &str) -> (u16, String, String) {
-    let headers = [("x-amz-target", target), ("content-type", "application/x-amz-json-1.1")];
-    let (status, body) = sandbox.request("POST", "/", &headers, body.as_bytes()).await;
-    let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-    let code = value["__type"].as_str().unwrap_or_default().to_owned();
-    (status, code, value["message"].as_str().unwrap_or_default().to_owned())
-}
-
-/// A query call (EC2, IAM, STS): the status, and the error's code and message.
-async fn query(sandbox: &Offline, body: &str) -> (u16, String, String) {
-    let headers = [("content-type", "application/x-www-form-urlencoded")];
-    let (status, body) = sandbox.request("POST", "/", &headers, body.as_bytes()).await;
-    let text = String::from_utf8_lossy(&body);
-    let element = |name: &str| {
-        text.split(&format!("<{name}>"))
-            .nth(1)
-            .and_then(|rest| rest.split(&format!("</{name}>")).next())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    (status, element("Code"), element("Message"))
 }
 
 #[tokio::test]

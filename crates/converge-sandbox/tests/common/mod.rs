@@ -1,5 +1,6 @@
 //! What every SDK test needs: a client configuration pointed at a sandbox, and
-//! the AWS error code of a failed call.
+//! the AWS error code of a failed call; and for raw requests to an `Offline`
+//! sandbox, each protocol's answer taken apart.
 // Each test binary uses its own subset of these helpers.
 #![allow(dead_code)]
 
@@ -53,4 +54,32 @@ where
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("never reached: {what}");
+}
+
+/// An awsJson request to `sandbox`: the status, the error code (`__type`) and message.
+pub(crate) async fn json(sandbox: &converge_sandbox::Offline, target: &str, body: &str) -> (u16, String, String) {
+    let headers = [("x-amz-target", target), ("content-type", "application/x-amz-json-1.1")];
+    let (status, body) = sandbox.request("POST", "/", &headers, body.as_bytes()).await;
+    let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let code = value["__type"].as_str().unwrap_or_default().to_owned();
+    (status, code, value["message"].as_str().unwrap_or_default().to_owned())
+}
+
+/// A query request (EC2, IAM, STS) to `sandbox`: the status, and the error's code and message.
+pub(crate) async fn query(sandbox: &converge_sandbox::Offline, body: &str) -> (u16, String, String) {
+    let headers = [("content-type", "application/x-www-form-urlencoded")];
+    let (status, body) = sandbox.request("POST", "/", &headers, body.as_bytes()).await;
+    let text = String::from_utf8_lossy(&body);
+    let element = |name: &str| {
+        text.split(&format!("<{name}>"))
+            .nth(1)
+            .and_then(|rest| rest.split(&format!("</{name}>")).next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    (status, element("Code"), xml_unescape(&element("Message")))
+}
+
+pub(crate) fn xml_unescape(text: &str) -> String {
+    text.replace("&apos;", "'").replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 }
