@@ -98,22 +98,31 @@ async fn cluster(aws: &Aws, scope: &Scope, id: String) -> Result<Option<LiveEmrC
     if !wanted(scope, &tags, Kind::EmrCluster, c.name().unwrap_or_default()) {
         return Ok(None);
     }
-    let fleets = aws.emr.list_instance_fleets().cluster_id(&id).into_paginator().send().try_collect();
-    let bootstrap = aws.emr.list_bootstrap_actions().cluster_id(&id).into_paginator().send().try_collect();
-    let scaling = aws.emr.get_managed_scaling_policy().cluster_id(&id).send();
-    let idle = aws.emr.get_auto_termination_policy().cluster_id(&id).send();
-    let (fleets, bootstrap, scaling, idle) = tokio::join!(fleets, bootstrap, scaling, idle);
-    let fleets = fleets.map_err(|e| exec_error(e, "ListInstanceFleets", &address))?;
-    let bootstrap = bootstrap.map_err(|e| exec_error(e, "ListBootstrapActions", &address))?;
-    // A cluster shutting down or finished has no policy to read; a release without auto-termination none either.
-    let scaling = unless(scaling, NO_SCALING_POLICY, "GetManagedScalingPolicy", &address)?;
-    let idle = unless(idle, NO_AUTO_TERMINATION, "GetAutoTerminationPolicy", &address)?;
-    let ec2 = c.ec2_instance_attributes();
     let state = c
         .status()
         .and_then(|s| s.state())
         .and_then(|s| ClusterState::from_aws(s.as_str()))
         .unwrap_or(ClusterState::Terminated);
+    // A cluster terminating or terminated is read for its state and reason
+    // only (drift's `terminated_in_aws`): nothing compares its fleets,
+    // bootstrap actions or policies, and none of them can change any more,
+    // so the four calls that read them are not made (and spare EMR's buckets).
+    let (fleets, bootstrap, scaling, idle) = if state.is_terminated() {
+        (Vec::new(), Vec::new(), None, None)
+    } else {
+        let fleets = aws.emr.list_instance_fleets().cluster_id(&id).into_paginator().send().try_collect();
+        let bootstrap = aws.emr.list_bootstrap_actions().cluster_id(&id).into_paginator().send().try_collect();
+        let scaling = aws.emr.get_managed_scaling_policy().cluster_id(&id).send();
+        let idle = aws.emr.get_auto_termination_policy().cluster_id(&id).send();
+        let (fleets, bootstrap, scaling, idle) = tokio::join!(fleets, bootstrap, scaling, idle);
+        let fleets = fleets.map_err(|e| exec_error(e, "ListInstanceFleets", &address))?;
+        let bootstrap = bootstrap.map_err(|e| exec_error(e, "ListBootstrapActions", &address))?;
+        // A release without auto-termination has no policy to read.
+        let scaling = unless(scaling, NO_SCALING_POLICY, "GetManagedScalingPolicy", &address)?;
+        let idle = unless(idle, NO_AUTO_TERMINATION, "GetAutoTerminationPolicy", &address)?;
+        (fleets, bootstrap, scaling, idle)
+    };
+    let ec2 = c.ec2_instance_attributes();
     Ok(Some(LiveEmrCluster {
         id,
         name: c.name().unwrap_or_default().to_owned(),
