@@ -202,7 +202,7 @@ pub(crate) async fn run(
             next_check = Instant::now() + options.cluster_interval;
             // A failed rebuild waits out its back-off, then the next cycle tries again.
             noticed = None;
-            if let Some(retry_at) = rebuilds.next_retry() {
+            if let Some(retry_at) = rebuilds.next_retry(now()) {
                 noticed = Some(cycle_noticed);
                 next_full = next_full.min(Instant::now() + Duration::from_secs(retry_at.saturating_sub(now())));
             }

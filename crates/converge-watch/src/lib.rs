@@ -94,9 +94,11 @@ impl Rebuilds {
         self.failing.get(address).map(|f| f.retry_at)
     }
 
-    /// The earliest time a failed rebuild may be tried again, if one waits.
-    pub fn next_retry(&self) -> Option<u64> {
-        self.failing.values().map(|f| f.retry_at).min()
+    /// The earliest time after `now` a failed rebuild may be tried again, if
+    /// one waits. A back-off already over waits for nothing: the cluster may
+    /// have been rebuilt by a person, or be left to one past `max_rebuilds`.
+    pub fn next_retry(&self, now: u64) -> Option<u64> {
+        self.failing.values().map(|f| f.retry_at).filter(|at| *at > now).min()
     }
 }
 
@@ -235,7 +237,8 @@ mod tests {
         let failed = drift(vec![terminated(), opened_port()]);
         rebuilds.record(&address, 1_000);
         rebuilds.finished(&address, 1_010, false);
-        assert_eq!(rebuilds.next_retry(), Some(1_040));
+        assert_eq!(rebuilds.next_retry(1_010), Some(1_040));
+        assert_eq!(rebuilds.next_retry(1_040), None, "over: nothing to wait for");
         let actions = decide(&spec, &failed, &rebuilds, 1_039);
         assert!(matches!(&actions[..], [Action::Wait { retry_at: 1_040, .. }]), "no repair meanwhile: {actions:?}");
         assert!(matches!(&decide(&spec, &failed, &rebuilds, 1_040)[..], [Action::Rebuild { .. }]));
@@ -252,7 +255,7 @@ mod tests {
             "{actions:?}"
         );
         rebuilds.finished(&address, 1_130, true);
-        assert_eq!(rebuilds.next_retry(), None, "a rebuild that succeeds ends the back-off");
+        assert_eq!(rebuilds.next_retry(1_130), None, "a rebuild that succeeds ends the back-off");
     }
 
     #[test]
