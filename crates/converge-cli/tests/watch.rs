@@ -13,7 +13,7 @@ use converge_sandbox::{ClusterEvent, Config, Fault, FaultKind, Sandbox};
 
 mod common;
 
-use common::{against_sandbox, root};
+use common::{Reaped, against_sandbox, root};
 
 struct Env {
     runtime: tokio::runtime::Runtime,
@@ -49,14 +49,16 @@ impl Env {
     }
 
     /// `converge watch ARGS` in the background, its log (stderr) in `log`.
-    fn watch(&self, args: &[&str], log: &Path) -> std::process::Child {
+    fn watch(&self, args: &[&str], log: &Path) -> Reaped {
         let mut all = vec!["watch"];
         all.extend_from_slice(args);
-        self.converge(&all)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(log).expect("the log file"))
-            .spawn()
-            .expect("watch starts")
+        Reaped(
+            self.converge(&all)
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(log).expect("the log file"))
+                .spawn()
+                .expect("watch starts"),
+        )
     }
 
     fn calls(&self, operation: &str) -> usize {

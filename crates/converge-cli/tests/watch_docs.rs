@@ -83,11 +83,13 @@ fn the_deployment_manifests_run_converge_watch_against_the_sandbox() {
         let before = sandbox.requests().len();
         let mut command = Command::new(env!("CARGO_BIN_EXE_converge"));
         against_sandbox(command.args(&args).current_dir(root()), &sandbox.endpoint());
-        let mut child = command
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("the log"))
-            .spawn()
-            .expect("watch starts");
+        let mut child = common::Reaped(
+            command
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).expect("the log"))
+                .spawn()
+                .expect("watch starts"),
+        );
         let started = Instant::now();
         let read = || std::fs::read_to_string(&log).unwrap_or_default();
         while !read().contains("reported only") && !read().contains("in sync") {

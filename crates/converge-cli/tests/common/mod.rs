@@ -183,3 +183,28 @@ pub(crate) fn open_ssh_by_hand(runtime: &tokio::runtime::Runtime, sandbox: &Sand
     });
     group
 }
+
+/// A child process killed and reaped when dropped, so a test that fails
+/// half-way leaves no `converge watch` running behind it.
+#[allow(dead_code, reason = "not every test binary runs a long-lived process")]
+pub(crate) struct Reaped(pub(crate) std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl std::ops::Deref for Reaped {
+    type Target = std::process::Child;
+    fn deref(&self) -> &std::process::Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Reaped {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.0
+    }
+}
