@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use converge_sandbox::{Config, RequestRecord, Sandbox, Seed, SeedNetwork};
+use converge_sandbox::{Config, RequestRecord, Sandbox};
 
 mod common;
 
@@ -24,14 +24,7 @@ impl Env {
     fn start(time_scale: f64) -> Env {
         let runtime =
             tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
-        let config = Config { region: "ap-northeast-1".into(), time_scale, ..Config::default() };
-        let sandbox = runtime.block_on(Sandbox::start(config)).expect("the sandbox starts");
-        sandbox.seed(&Seed {
-            vpcs: vec![("vpc-0b4cd1e283a3474c0".into(), "10.0.0.0/16".into())],
-            buckets: vec!["ml-platform-artifacts".into()],
-            network: SeedNetwork::NatGateway,
-            ..Seed::default()
-        });
+        let sandbox = common::studio_sandbox(&runtime, Config { time_scale, ..Config::default() });
         let endpoint = sandbox.endpoint();
         Env { runtime, sandbox: Some(sandbox), endpoint }
     }

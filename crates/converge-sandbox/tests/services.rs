@@ -792,6 +792,22 @@ async fn cluster_status(emr: &aws_sdk_emr::Client, id: &str) -> (String, String,
     )
 }
 
+/// `RunJobFlow` of a cluster named `etl` with EMR's default roles and `fleets`.
+fn run_etl(
+    emr: &aws_sdk_emr::Client,
+    release: &str,
+    fleets: Vec<InstanceFleetConfig>,
+    mut instances: JobFlowInstancesConfig,
+) -> aws_sdk_emr::operation::run_job_flow::builders::RunJobFlowFluentBuilder {
+    instances.instance_fleets = Some(fleets);
+    emr.run_job_flow()
+        .name("etl")
+        .release_label(release)
+        .service_role("EMR_DefaultRole")
+        .job_flow_role("EMR_EC2_DefaultRole")
+        .instances(instances)
+}
+
 /// A cluster with one primary node that loses it terminates with errors, as
 /// EMR's guide says of clusters without multiple primary nodes; the events
 /// that are not failures leave it running.
@@ -803,18 +819,11 @@ async fn losing_the_only_primary_node_ends_the_cluster_with_errors() {
     let config = sdk(&sandbox).await;
     let n = network(&config).await;
     let emr = aws_sdk_emr::Client::new(&config);
-    let mut cluster = instances(&n, vec![], true);
-    cluster.instance_fleets = Some(vec![
+    let fleets = vec![
         fleet(InstanceFleetType::Master, &["m5.xlarge"], 1, 0),
         fleet(InstanceFleetType::Core, &["r5.xlarge"], 2, 0),
-    ]);
-    let id = emr
-        .run_job_flow()
-        .name("etl")
-        .release_label("emr-6.15.0")
-        .service_role("EMR_DefaultRole")
-        .job_flow_role("EMR_EC2_DefaultRole")
-        .instances(cluster)
+    ];
+    let id = run_etl(&emr, "emr-6.15.0", fleets, instances(&n, vec![], true))
         .send()
         .await
         .expect("run")
@@ -851,15 +860,7 @@ async fn emr_answers_what_a_first_real_run_meets() {
     let master = || fleet(InstanceFleetType::Master, &["m5.xlarge"], 1, 0);
     let core = || fleet(InstanceFleetType::Core, &["r5.xlarge"], 2, 0);
     let run = |release: &str, fleets: Vec<InstanceFleetConfig>, instances: JobFlowInstancesConfig| {
-        let mut instances = instances;
-        instances.instance_fleets = Some(fleets);
-        emr.run_job_flow()
-            .name("etl")
-            .release_label(release)
-            .service_role("EMR_DefaultRole")
-            .job_flow_role("EMR_EC2_DefaultRole")
-            .instances(instances)
-            .send()
+        run_etl(&emr, release, fleets, instances).send()
     };
     let waiting = |id: String| {
         let emr = emr.clone();
