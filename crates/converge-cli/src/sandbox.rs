@@ -70,6 +70,8 @@ pub(crate) async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
         page_size: args.page_size.map(|n| n as usize),
         seed: args.seed,
         rate_limits: args.rate_limits.0,
+        // AWS's five minutes.
+        ..converge_sandbox::Config::default()
     };
     let (account, region) = (config.account.clone(), config.region.clone());
     let sandbox = converge_sandbox::Sandbox::start(config).await.map_err(|error| {

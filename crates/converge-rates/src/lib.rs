@@ -273,6 +273,38 @@ pub fn table() -> Vec<(&'static str, String, Rate, Source)> {
     rows
 }
 
+/// The least time a set of calls can take under the published rates,
+/// whatever their order: for each bucket, the calls drawing from it beyond
+/// its burst over its refill; the largest of these, and the bucket that sets it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Floor {
+    pub seconds: f64,
+    /// The bucket that sets it (`emr:ListInstanceFleets`), `None` when no
+    /// bucket is drawn beyond its burst.
+    pub bucket: Option<String>,
+    /// The calls that drew from that bucket.
+    pub calls: usize,
+}
+
+/// The rate floor of `calls` (see [`Floor`]), at AWS's rates times `scale`.
+pub fn floor<'a>(calls: impl IntoIterator<Item = Call<'a>>, scale: f64) -> Floor {
+    let mut drawn: std::collections::BTreeMap<String, (Rate, usize)> = std::collections::BTreeMap::new();
+    for call in calls {
+        for draw in buckets(&call) {
+            drawn.entry(draw.key).or_insert((draw.rate.scaled(scale), 0)).1 += 1;
+        }
+    }
+    let mut floor = Floor { seconds: 0.0, bucket: None, calls: 0 };
+    for (key, (rate, calls)) in drawn {
+        let beyond = calls as f64 - rate.burst;
+        let seconds = if beyond <= 0.0 { 0.0 } else { beyond / rate.refill };
+        if seconds > floor.seconds {
+            floor = Floor { seconds, bucket: Some(key), calls };
+        }
+    }
+    floor
+}
+
 /// A token bucket's state: its tokens as of `at` (seconds, any epoch).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Bucket {
@@ -329,6 +361,15 @@ impl Bucket {
         self.at = now.max(self.at);
         self.tokens = tokens - 1.0;
         if self.tokens >= 0.0 || self.rate.refill <= 0.0 { 0.0 } else { -self.tokens / self.rate.refill }
+    }
+
+    /// Empties the bucket at `now`, keeping what callers already reserved:
+    /// AWS said it is empty (another client shares it), so the next token
+    /// comes one refill interval later.
+    pub fn drain(&mut self, now: f64) {
+        let tokens = self.refilled(now);
+        self.at = now.max(self.at);
+        self.tokens = tokens.min(0.0);
     }
 
     /// Takes the token a request that will be sent anyway uses (a retry the
@@ -400,10 +441,31 @@ mod tests {
     }
 
     #[test]
+    fn the_floor_is_the_slowest_bucket_beyond_its_burst() {
+        // 12 ListInstanceFleets (burst 5, 0.5 a second): 14 s; 12 of EMR's 25 for all APIs: none.
+        let mut calls = vec![call("emr", "ListInstanceFleets"); 12];
+        calls.extend(vec![call("iam", "GetRole"); 1_000]);
+        let floor = floor(calls.clone(), 1.0);
+        assert_eq!((floor.seconds, floor.bucket.as_deref(), floor.calls), (14.0, Some("emr:ListInstanceFleets"), 12));
+        // 40 more EMR calls without a quota of their own: 52 of the account's 25, 5 a second.
+        calls.extend(vec![call("emr", "GetManagedScalingPolicy"); 40]);
+        assert_eq!(super::floor(calls.clone(), 1.0).bucket.as_deref(), Some("emr:ListInstanceFleets"));
+        calls.extend(vec![call("emr", "GetManagedScalingPolicy"); 100]);
+        let floor = super::floor(calls, 1.0);
+        assert_eq!((floor.seconds, floor.bucket.as_deref()), (25.4, Some("emr:*")));
+        assert_eq!(super::floor(vec![call("emr", "ListInstanceFleets"); 5], 1.0).bucket, None, "within the burst");
+    }
+
+    #[test]
     fn reservations_queue_callers_one_refill_interval_apart() {
         let mut bucket = Bucket::full(Rate::new(2.0, 1.0), 0.0);
         let waits: Vec<f64> = (0..5).map(|_| bucket.reserve(0.0)).collect();
         assert_eq!(waits, [0.0, 0.0, 1.0, 2.0, 3.0]);
         assert_eq!(Rate::new(10.0, 0.5).scaled(0.01), Rate::new(1.0, 0.005));
+        let mut drained = Bucket::full(Rate::new(5.0, 0.5), 0.0);
+        drained.drain(0.0);
+        assert_eq!(drained.reserve(0.0), 2.0, "emptied: the next token in one refill interval");
+        drained.drain(0.0);
+        assert_eq!(drained.reserve(0.0), 4.0, "a reservation already made is kept");
     }
 }

@@ -30,6 +30,7 @@ mod s3;
 mod sagemaker;
 mod seed;
 mod server;
+mod signature;
 mod state;
 mod sts;
 mod xml;

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -47,6 +47,11 @@ pub struct Config {
     /// throttle by rate. Not scaled by `time_scale`: AWS's rates are per
     /// second of real time.
     pub rate_limits: Option<f64>,
+    /// A request whose signature's time stamp (`X-Amz-Date`) is older than
+    /// this many seconds when it arrives is refused, as AWS refuses it after
+    /// five minutes (`signature.rs`); tests make it short to catch a client
+    /// that signs a request before holding it back.
+    pub signature_expiry_seconds: f64,
 }
 
 impl Default for Config {
@@ -62,6 +67,7 @@ impl Default for Config {
             page_size: None,
             seed: 0x5eed,
             rate_limits: None,
+            signature_expiry_seconds: 300.0,
         }
     }
 }
@@ -98,6 +104,9 @@ pub(crate) struct Shared {
     limits: Mutex<crate::limits::Limits>,
     requests: AtomicU64,
     persist: Mutex<()>,
+    /// Something may have taken a rule from a group EMR manages (an EC2
+    /// change, the admin API, a seed) since `emr::maintain_rules` last looked.
+    rules_changed: AtomicBool,
 }
 
 impl Shared {
@@ -125,6 +134,7 @@ impl Shared {
             log: Mutex::new(Vec::new()),
             requests: AtomicU64::new(0),
             persist: Mutex::new(()),
+            rules_changed: AtomicBool::new(true),
         })
     }
 }
@@ -146,6 +156,7 @@ impl Offline {
     /// Creates what a spec reads but does not manage, as [`Sandbox::seed`].
     pub fn seed(&self, seed: &crate::seed::Seed) {
         crate::seed::apply(&mut lock(&self.shared.world), seed, &self.shared.config.region);
+        self.shared.rules_changed.store(true, Ordering::Relaxed);
     }
 
     /// Serves one request: the response's status and body. `uri` is a path
@@ -242,6 +253,7 @@ impl Sandbox {
     /// Creates what a spec expects to exist already (its VPCs and buckets), as given.
     pub fn seed(&self, seed: &crate::seed::Seed) {
         crate::seed::apply(&mut lock(&self.shared.world), seed, &self.shared.config.region);
+        self.shared.rules_changed.store(true, Ordering::Relaxed);
         self.shared.persist();
     }
 
@@ -310,6 +322,12 @@ impl Shared {
         SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
     }
 
+    /// The error a request gets when its signature is too old (`signature.rs`).
+    fn expired(&self, headers: &HeaderMap, service: &str) -> Option<ApiError> {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+        crate::signature::expired(headers, service, self.config.signature_expiry_seconds, now)
+    }
+
     /// What a service handler sees of this request.
     fn context<'a>(&'a self, now_ms: u64, request_id: &'a str, endpoint: &'a str) -> Ctx<'a> {
         Ctx {
@@ -331,6 +349,7 @@ impl Shared {
         let endpoint = String::new();
         let ctx = self.context(now_ms, "admin", &endpoint);
         crate::emr::play(&mut lock(&self.world), &ctx, event)?;
+        self.rules_changed.store(true, Ordering::Relaxed);
         self.persist();
         Ok(())
     }
@@ -411,6 +430,7 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     if uri.path().starts_with("/_sandbox") {
+        shared.rules_changed.store(true, Ordering::Relaxed);
         return {
             let play = |event: &crate::emr::ClusterEvent| shared.play(event);
             crate::admin::handle(&shared.admin(&play), &method, uri.path(), &body)
@@ -424,25 +444,34 @@ async fn handle(
         Route::S3 => return handle_s3(&shared, &method, &uri, &headers, &body, &request_id, started).await,
         Route::Unknown => {
             let error = ApiError::bad_request("UnknownOperation", format!("the sandbox does not serve {method} {uri}"));
-            return respond(&shared, "unknown", "unknown", &request_id, Err(error), started, false);
+            let unknown =
+                converge_rates::Call { service: "unknown", operation: "unknown", unfiltered: false, bucket: None };
+            return respond(&shared, &unknown, &request_id, Err(error), started, false);
         }
     };
-    let (injected, lose) = match inject(&shared, &service, &operation, &request_id, started).await {
+    let unfiltered = params.as_ref().is_some_and(crate::limits::unfiltered);
+    let call = converge_rates::Call { service: &service, operation: &operation, unfiltered, bucket: None };
+    if let Some(error) = shared.expired(&headers, &service) {
+        return respond(&shared, &call, &request_id, Err(error), started, false);
+    }
+    let (injected, lose) = match inject(&shared, &call, &request_id, started).await {
         Injected::Answer(response) => return response,
         Injected::Proceed { injected } => (injected, false),
         Injected::ProceedThenDrop => (true, true),
     };
-    let unfiltered = params.as_ref().is_some_and(crate::limits::unfiltered);
-    let call = converge_rates::Call { service: &service, operation: &operation, unfiltered, bucket: None };
     if let Some(error) = lock(&shared.limits).throttle(&call) {
-        return respond(&shared, &service, &operation, &request_id, Err(error), started, false);
+        return respond(&shared, &call, &request_id, Err(error), started, false);
     }
     let endpoint = endpoint_of(&headers);
     let result = {
         let mut world = lock(&shared.world);
         let now_ms = shared.now_ms();
         crate::sagemaker::advance(&mut world, now_ms);
-        crate::emr::maintain_rules(&mut world, now_ms, shared.config.time_scale);
+        // EMR's rules go missing only through a change to EC2 (or by hand through the admin
+        // API): the groups are looked at again after one, and while a rule waits to come back.
+        if shared.rules_changed.swap(false, Ordering::Relaxed) || !world.ec2.readd.is_empty() {
+            crate::emr::maintain_rules(&mut world, now_ms, shared.config.time_scale);
+        }
         let ctx = shared.context(now_ms, &request_id, &endpoint);
         let json_input = || crate::model::json_body(&body);
         let to_text = |value: serde_json::Value| value.to_string();
@@ -452,6 +481,9 @@ async fn handle(
         let checked = |params: &Params| crate::model::check_query(&service, &operation, params);
         match (service.as_str(), &params) {
             ("ec2", Some(params)) => {
+                if crate::state::may_change(&operation) {
+                    shared.rules_changed.store(true, Ordering::Relaxed);
+                }
                 checked(params).and_then(|()| crate::ec2::handle(&mut world, &ctx, &operation, params))
             }
             ("iam", Some(params)) => {
@@ -479,10 +511,10 @@ async fn handle(
     }
     if lose {
         let error = Some(format!("ResponseLost({})", result.as_ref().err().map_or("done", |e| e.code.as_str())));
-        record(&shared, &service, &operation, 0, error, started, true);
+        record(&shared, &call, 0, error, started, true);
         return dropped();
     }
-    respond(&shared, &service, &operation, &request_id, result, started, injected)
+    respond(&shared, &call, &request_id, result, started, injected)
 }
 
 /// A response whose body fails at once: the client sees the connection break.
@@ -510,15 +542,18 @@ async fn handle_s3(
         ("HEAD", true) => "HeadObject",
         _ => "DeleteObject",
     };
-    let (injected, lose) = match inject(shared, "s3", guess, request_id, started).await {
+    let bucket = probe.split('/').next().filter(|b| !b.is_empty());
+    let call = converge_rates::Call { service: "s3", operation: guess, unfiltered: false, bucket };
+    if let Some(error) = shared.expired(headers, "s3") {
+        return respond(shared, &call, request_id, Err(error), started, false);
+    }
+    let (injected, lose) = match inject(shared, &call, request_id, started).await {
         Injected::Answer(response) => return response,
         Injected::Proceed { injected } => (injected, false),
         Injected::ProceedThenDrop => (true, true),
     };
-    let bucket = probe.split('/').next().filter(|b| !b.is_empty());
-    let call = converge_rates::Call { service: "s3", operation: guess, unfiltered: false, bucket };
     if let Some(error) = lock(&shared.limits).throttle(&call) {
-        return respond(shared, "s3", guess, request_id, Err(error), started, false);
+        return respond(shared, &call, request_id, Err(error), started, false);
     }
     let endpoint = endpoint_of(headers);
     let (operation, response) = {
@@ -537,11 +572,12 @@ async fn handle_s3(
     if error.is_none() && matches!(*method, Method::PUT | Method::DELETE) {
         shared.persist();
     }
+    let call = converge_rates::Call { operation: &operation, ..call };
     if lose {
-        record(shared, "s3", &operation, 0, Some("ResponseLost".into()), started, true);
+        record(shared, &call, 0, Some("ResponseLost".into()), started, true);
         return dropped();
     }
-    record(shared, "s3", &operation, response.status, error, started, injected);
+    record(shared, &call, response.status, error, started, injected);
     let mut builder = Response::builder()
         .status(StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .header("x-amz-request-id", request_id);
@@ -567,20 +603,20 @@ enum Injected {
 }
 
 /// Applies the first fault rule matching the request, the same way for every protocol.
-async fn inject(shared: &Shared, service: &str, operation: &str, request_id: &str, started: Instant) -> Injected {
-    let fault = faults::take(&mut lock(&shared.faults), service, operation);
+async fn inject(shared: &Shared, call: &converge_rates::Call<'_>, request_id: &str, started: Instant) -> Injected {
+    let fault = faults::take(&mut lock(&shared.faults), call.service, call.operation);
     let Some(fault) = fault else { return Injected::Proceed { injected: false } };
-    if let Some(error) = faults::error(service, fault.kind) {
-        return Injected::Answer(respond(shared, service, operation, request_id, Err(error), started, true));
+    if let Some(error) = faults::error(call.service, fault.kind) {
+        return Injected::Answer(respond(shared, call, request_id, Err(error), started, true));
     }
     match fault.kind {
         FaultKind::Drop => {
-            record(shared, service, operation, 0, Some("ConnectionDropped".into()), started, true);
+            record(shared, call, 0, Some("ConnectionDropped".into()), started, true);
             return Injected::Answer(dropped());
         }
         FaultKind::LoseResponse => return Injected::ProceedThenDrop,
         FaultKind::Html => {
-            record(shared, service, operation, 500, Some("HtmlPage".into()), started, true);
+            record(shared, call, 500, Some("HtmlPage".into()), started, true);
             let page = "<html><head><title>500 Internal Server Error</title></head><body><center><h1>500 Internal Server Error</h1></center></body></html>";
             return Injected::Answer(
                 Response::builder()
@@ -598,8 +634,7 @@ async fn inject(shared: &Shared, service: &str, operation: &str, request_id: &st
 
 fn record(
     shared: &Shared,
-    service: &str,
-    operation: &str,
+    call: &converge_rates::Call<'_>,
     status: u16,
     error: Option<String>,
     started: Instant,
@@ -607,24 +642,26 @@ fn record(
 ) {
     let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     lock(&shared.log).push(RequestRecord {
-        service: service.to_owned(),
-        operation: operation.to_owned(),
+        service: call.service.to_owned(),
+        operation: call.operation.to_owned(),
         status,
         error,
         latency_ms,
         injected,
+        unfiltered: call.unfiltered,
+        bucket: call.bucket.map(str::to_owned),
     });
 }
 
 fn respond(
     shared: &Shared,
-    service: &str,
-    operation: &str,
+    call: &converge_rates::Call<'_>,
     request_id: &str,
     result: Result<String, ApiError>,
     started: Instant,
     injected: bool,
 ) -> Response {
+    let service = call.service;
     let json = !matches!(service, "ec2" | "iam" | "sts" | "s3" | "unknown");
     let (status, body, error) = match result {
         Ok(body) => (200, body, None),
@@ -638,7 +675,7 @@ fn respond(
             (error.status, body, Some(error.code))
         }
     };
-    record(shared, service, operation, status, error.clone(), started, injected);
+    record(shared, call, status, error.clone(), started, injected);
     let (content_type, request_id_header) = match service {
         "s3" => ("application/xml", "x-amz-request-id"),
         _ if json => ("application/x-amz-json-1.1", "x-amzn-requestid"),

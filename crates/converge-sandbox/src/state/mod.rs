@@ -259,9 +259,26 @@ pub struct RequestRecord {
     pub latency_ms: u64,
     /// Whether a fault rule answered instead of the service.
     pub injected: bool,
+    /// EC2: the call had no filter and no pagination parameter (a few
+    /// Describe actions then draw from a smaller bucket).
+    #[serde(default)]
+    pub unfiltered: bool,
+    /// S3: the bucket the call was on.
+    #[serde(default)]
+    pub bucket: Option<String>,
 }
 
 impl RequestRecord {
+    /// The call, as AWS's published rates see it (`converge_rates::buckets`).
+    pub fn call(&self) -> converge_rates::Call<'_> {
+        converge_rates::Call {
+            service: &self.service,
+            operation: &self.operation,
+            unfiltered: self.unfiltered,
+            bucket: self.bucket.as_deref(),
+        }
+    }
+
     /// True for a call that may change the account ([`may_change`]).
     pub fn may_change(&self) -> bool {
         may_change(&self.operation)
