@@ -29,7 +29,9 @@ mod read;
 mod stats;
 
 use aws_config::BehaviorVersion;
+use aws_config::identity::IdentityCache;
 use aws_config::retry::RetryConfig;
+use aws_smithy_runtime_api::client::identity::SharedIdentityCache;
 use converge_executor::{ErrorClass, ExecError, Executor, Outcome, Output, Scope};
 use converge_model::{Address, Kind, LiveState};
 use converge_ops::Operation;
@@ -60,15 +62,6 @@ impl Default for Pace {
     fn default() -> Self {
         Pace::Published(1.0)
     }
-}
-
-/// The HTTPS client the SDK's clients would use by default (the one its
-/// default runtime plugin provides), for the pacer to wrap.
-fn default_http_client() -> Option<aws_smithy_runtime_api::client::http::SharedHttpClient> {
-    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder;
-    use aws_smithy_runtime_api::client::runtime_plugin::RuntimePlugin as _;
-    let plugin = aws_smithy_runtime::client::defaults::default_http_client_plugin_v2(BehaviorVersion::latest())?;
-    plugin.runtime_components(&RuntimeComponentsBuilder::new("converge")).http_client()
 }
 
 /// How often background work is polled against AWS (EMR's own waiters poll every 30 s).
@@ -173,6 +166,8 @@ pub struct Aws {
     pub(crate) poll_interval: std::time::Duration,
     /// The calls' pacing by AWS's published rates (`None`: off).
     pub(crate) pacer: Option<Pacer>,
+    /// The addresses whose create this connection has sent (`exec::Sent`).
+    pub(crate) sent: exec::Sent,
 }
 
 impl Aws {
@@ -204,23 +199,22 @@ impl Aws {
             Pace::Off => None,
             Pace::Published(scale) => Some(Pacer::new(scale)),
         };
-        let paced = pacer.as_ref().and_then(|pacer| {
-            let inner = sdk.http_client().or_else(default_http_client)?;
-            Some(aws_smithy_runtime_api::client::http::SharedHttpClient::new(pacing::PacedClient {
-                inner,
-                pacer: pacer.clone(),
-            }))
+        // The pacer waits in the identity cache, before each attempt is signed (pacing.rs says why).
+        let paced = pacer.as_ref().map(|pacer| {
+            let inner = sdk.identity_cache().unwrap_or_else(|| IdentityCache::lazy().build());
+            SharedIdentityCache::new(pacing::PacedIdentity { inner, pacer: pacer.clone() })
         });
+        let sent = exec::Sent::default();
         let clients = |retries: RetryConfig, steps: Option<Box<Aws>>| {
             macro_rules! client {
                 ($sdk_crate:ident $(, $extra:ident($value:expr))?) => {{
                     let mut builder = $sdk_crate::config::Builder::from(&sdk)
                         .retry_config(retries.clone())
                         .interceptor(stats.interceptor())
-                        .interceptor(pacing::Namer)
+                        .interceptor(pacing::Namer { pacer: pacer.clone() })
                         $(.$extra($value))?;
                     if let Some(paced) = &paced {
-                        builder = builder.http_client(paced.clone());
+                        builder = builder.identity_cache(paced.clone());
                     }
                     $sdk_crate::Client::from_conf(builder.build())
                 }};
@@ -240,6 +234,7 @@ impl Aws {
                 stats: stats.clone(),
                 poll_interval,
                 pacer: pacer.clone(),
+                sent: sent.clone(),
             }
         };
         let steps = clients(RetryConfig::disabled(), None);

@@ -123,9 +123,9 @@ impl Intercept for Counter {
 
 /// Whether the attempt's answer was a throttle, by the client's own retry
 /// classifiers run in their order, as the SDK's retry strategy runs them
-/// (`aws_smithy_runtime::client::retries::classifiers::run_classifiers_on_ctx`):
+/// (aws-smithy-runtime's `run_classifiers_on_ctx`):
 /// every service's throttling codes are known to them, none to converge.
-fn is_throttle(context: &FinalizerInterceptorContextRef<'_>, components: &RuntimeComponents) -> bool {
+pub(crate) fn is_throttle(context: &FinalizerInterceptorContextRef<'_>, components: &RuntimeComponents) -> bool {
     let context = context.inner();
     if !context.is_failed() {
         return false;

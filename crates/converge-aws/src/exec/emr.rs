@@ -192,7 +192,8 @@ pub(crate) async fn list_clusters(
     Ok(pages.into_iter().flat_map(|p| p.clusters.unwrap_or_default()).collect())
 }
 
-/// This stack's active cluster for the create, made by an interrupted apply.
+/// This stack's active cluster for the create, made by an earlier start of it
+/// whose answer was lost.
 async fn own_cluster(call: &Call<'_>, run: &RunJobFlow) -> Result<Option<String>, ExecError> {
     let emr = &call.aws.emr;
     let active = [SdkState::Starting, SdkState::Bootstrapping, SdkState::Running, SdkState::Waiting];
@@ -290,11 +291,20 @@ pub(super) async fn start(call: &Call<'_>, operation: &Operation, op: &EmrOp) ->
     let done = Ok(Outcome::Done(Output::none()));
     match op {
         EmrOp::RunJobFlow(run) => {
-            let id = match own_cluster(call, run).await? {
-                Some(id) => id,
-                None => run_job_flow(call, run).await?,
-            };
-            poll(call, operation, &Output::id(id)).await
+            // Look first only when this connection sent the create before (`Sent`).
+            let made = if call.aws.sent.again(call.address) { own_cluster(call, run).await? } else { None };
+            match made {
+                Some(id) => poll(call, operation, &Output::id(id)).await,
+                // A cluster just asked for is STARTING for minutes: the first look is one poll interval away.
+                None => {
+                    let id = run_job_flow(call, run).await?;
+                    Ok(call.pending_polled(
+                        Output::id(id.clone()),
+                        format!("cluster {id} to be WAITING (now STARTING)"),
+                        ("emr", "DescribeCluster"),
+                    ))
+                }
+            }
         }
         EmrOp::AddInstanceFleet { cluster, fleet: config } => {
             // Look first: a retry after a lost answer finds the fleet it added

@@ -24,6 +24,26 @@ use converge_ops::{Id, Operation, TagOp};
 
 use crate::Aws;
 
+/// The addresses whose create a connection has sent, shared by its clients.
+/// A create that has not been sent by this connection cannot have happened
+/// since the plan's read, which ran under the stack's lock (or checked a
+/// saved plan against AWS) and saw every resource of the stack: only a start
+/// again after a lost answer or an error must look for what it may have
+/// made. For EMR, whose RunJobFlow takes no idempotency token, that look is
+/// a ListClusters of every active cluster (a page per 50), against a bucket
+/// of 0.5 a second: looking on every first start made the creates of 500
+/// clusters send thousands of them.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Sent(std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>);
+
+impl Sent {
+    /// Records that `address`'s create is being sent: true when it was sent before.
+    pub(crate) fn again(&self, address: &Address) -> bool {
+        let mut sent = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        !sent.insert(address.to_string())
+    }
+}
+
 /// Where errors of one operation come from.
 #[derive(Clone, Copy)]
 pub(crate) struct Call<'a> {

@@ -1,6 +1,8 @@
 //! Portfolios and products (versions, portfolios, launch constraints). Lists
 //! carry no tags, so each portfolio and product is described to know whose
-//! it is; only the stack's are read further.
+//! it is; only the stack's are read further. Launch constraints are listed
+//! once per portfolio the stack's products are in, for all its products,
+//! rather than once per product and portfolio.
 
 use converge_executor::{ExecError, Scope};
 use converge_model::live::{LiveCatalogPortfolio, LiveCatalogProduct, LiveLaunchConstraint, LiveProductVersion};
@@ -116,7 +118,69 @@ async fn products(aws: &Aws, scope: &Scope) -> Result<Vec<LiveCatalogProduct>, E
         .collect();
     let mut products = each(ids, |id| product(aws, scope, id)).await?;
     products.sort_by(|a, b| a.id.cmp(&b.id));
+    let portfolios: std::collections::BTreeSet<String> =
+        products.iter().flat_map(|p| p.portfolio_ids.iter().cloned()).collect();
+    let ours: std::collections::BTreeSet<&str> = products.iter().map(|p| p.id.as_str()).collect();
+    let mut constraints = each(portfolios.into_iter().collect(), |portfolio| {
+        let ours = &ours;
+        async move { launch_constraints(aws, portfolio, ours).await.map(Some) }
+    })
+    .await?
+    .into_iter()
+    .flatten()
+    .collect::<Vec<(String, LiveLaunchConstraint)>>();
+    constraints.sort_by(|a, b| (&a.1.portfolio_id, &a.1.id).cmp(&(&b.1.portfolio_id, &b.1.id)));
+    for (product, constraint) in constraints {
+        if let Some(product) = products.iter_mut().find(|p| p.id == product) {
+            product.launch_constraints.push(constraint);
+        }
+    }
     Ok(products)
+}
+
+/// The launch constraints of `portfolio` on the products in `ours`: one
+/// listing of the portfolio's constraints (all its products), then each
+/// launch constraint described for its role.
+async fn launch_constraints(
+    aws: &Aws,
+    portfolio: String,
+    ours: &std::collections::BTreeSet<&str>,
+) -> Result<Vec<(String, LiveLaunchConstraint)>, ExecError> {
+    let address = reading(Kind::CatalogProduct);
+    let listed = aws
+        .catalog
+        .list_constraints_for_portfolio()
+        .page_size(PAGE)
+        .portfolio_id(&portfolio)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| exec_error(e, "ListConstraintsForPortfolio", &address))?;
+    let mut found = Vec::new();
+    for constraint in listed
+        .iter()
+        .flat_map(|p| p.constraint_details())
+        .filter(|c| c.r#type() == Some("LAUNCH") && c.product_id().is_some_and(|product| ours.contains(product)))
+    {
+        let constraint_id = constraint.constraint_id().unwrap_or_default();
+        let described = aws
+            .catalog
+            .describe_constraint()
+            .id(constraint_id)
+            .send()
+            .await
+            .map_err(|e| exec_error(e, "DescribeConstraint", &address))?;
+        found.push((
+            constraint.product_id().unwrap_or_default().to_owned(),
+            LiveLaunchConstraint {
+                id: constraint_id.to_owned(),
+                portfolio_id: portfolio.clone(),
+                role_arn: launch_role(described.constraint_parameters().unwrap_or_default()),
+            },
+        ));
+    }
+    Ok(found)
 }
 
 async fn product(aws: &Aws, scope: &Scope, id: String) -> Result<Option<LiveCatalogProduct>, ExecError> {
@@ -141,37 +205,6 @@ async fn product(aws: &Aws, scope: &Scope, id: String) -> Result<Option<LiveCata
     let portfolios = portfolios.map_err(|e| exec_error(e, "ListPortfoliosForProduct", &address))?;
     let portfolio_ids: Vec<String> =
         portfolios.iter().flat_map(|p| p.portfolio_details()).filter_map(|p| p.id().map(str::to_owned)).collect();
-    let mut launch_constraints = Vec::new();
-    for portfolio in &portfolio_ids {
-        let constraints = aws
-            .catalog
-            .list_constraints_for_portfolio()
-            .page_size(PAGE)
-            .portfolio_id(portfolio)
-            .product_id(&id)
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| exec_error(e, "ListConstraintsForPortfolio", &address))?;
-        for constraint in
-            constraints.iter().flat_map(|p| p.constraint_details()).filter(|c| c.r#type() == Some("LAUNCH"))
-        {
-            let constraint_id = constraint.constraint_id().unwrap_or_default();
-            let described = aws
-                .catalog
-                .describe_constraint()
-                .id(constraint_id)
-                .send()
-                .await
-                .map_err(|e| exec_error(e, "DescribeConstraint", &address))?;
-            launch_constraints.push(LiveLaunchConstraint {
-                id: constraint_id.to_owned(),
-                portfolio_id: portfolio.clone(),
-                role_arn: launch_role(described.constraint_parameters().unwrap_or_default()),
-            });
-        }
-    }
     let summary = d.product_view_detail().and_then(|p| p.product_view_summary());
     let text = |f: fn(&aws_sdk_servicecatalog::types::ProductViewSummary) -> Option<&str>| {
         summary.and_then(f).filter(|s| !s.is_empty()).map(str::to_owned)
@@ -217,7 +250,8 @@ async fn product(aws: &Aws, scope: &Scope, id: String) -> Result<Option<LiveCata
         support_email: text(|s| s.support_email()),
         portfolio_ids,
         versions: live_versions,
-        launch_constraints,
+        // Filled in by `products`, a portfolio at a time.
+        launch_constraints: Vec::new(),
         tags,
     }))
 }
