@@ -73,7 +73,7 @@ struct Run {
 
 async fn run(name: &str, settings: &Settings) -> Run {
     let spec = common::spec(&common::reference(name));
-    let sandbox = timing::slow_sandbox(&spec, settings.latency_ms, settings.time_scale).await;
+    let sandbox = timing::slow_sandbox(&spec, settings.latency_ms, settings.time_scale, None).await;
     sandbox.seed(&common::seed(&spec));
     let aws = Aws::connect(&Options::sandbox(&sandbox.endpoint(), &spec.stack.region)).await.expect("connects");
     let scope = converge_plan::read_scope(&spec);

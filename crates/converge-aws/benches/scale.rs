@@ -31,6 +31,19 @@
 //! critical path of the step graph (each step weighted by what it really took)
 //! and the steps' total time divided by the engine's concurrency.
 //!
+//! With `--limits`, each size is then measured again on a sandbox that
+//! throttles at AWS's published rates (`converge_rates`), converge pacing
+//! itself as it does by default: the plan and the apply are set against the
+//! **rate floor** of the calls they made (for each token bucket, its calls
+//! beyond its burst over its refill; the largest, `converge_rates::floor`),
+//! the apply also against the critical path measured without limits, and
+//! each phase starts once the buckets the previous one drew from are full
+//! again (as a scheduled plan finds them), and
+//! the baseline retries each throttled call as terraform-provider-aws's
+//! clients do (up to 25 retries, `max_retries`' default, each after a random
+//! wait of up to 2^attempt seconds, at most 20: aws-sdk-go-v2's standard
+//! retryer). Throttling errors are counted in the sandbox's request log.
+//!
 //! The release profile, as users run converge: a debug build of the AWS SDK
 //! spends more time signing and parsing than the 20 ms it waits for each
 //! call (docs/performance.md has both). The first release build of the SDK
@@ -38,10 +51,11 @@
 //!
 //! ```sh
 //! cargo build --release --locked -p converge-cli
-//! cargo bench --locked -p converge-aws --bench scale [-- --sizes 100,1000,5000 --latency-ms 20 --parallelism 64]
+//! cargo bench --locked -p converge-aws --bench scale [-- --sizes 100,1000,5000 --latency-ms 20 --parallelism 64 --limits]
 //! ```
 
 #![expect(clippy::print_stdout, reason = "a bench binary reports its figures on stdout")]
+#![expect(clippy::print_stderr, reason = "and its progress on stderr, as each size is measured")]
 
 mod timing;
 
@@ -53,7 +67,8 @@ use converge_aws::{Aws, Options};
 use converge_engine::Cancel;
 use converge_executor::Executor as _;
 use converge_model::{LiveState, Spec};
-use converge_sandbox::{Seed, SeedNetwork};
+use converge_rates::Floor;
+use converge_sandbox::{RequestRecord, Seed, SeedNetwork};
 use futures_util::StreamExt as _;
 
 const VPC: &str = "vpc-0be4c000000000001";
@@ -67,6 +82,8 @@ struct Settings {
     baseline_parallelism: usize,
     time_scale: f64,
     converge: PathBuf,
+    /// Also measure each size under AWS's published rates.
+    limits: bool,
 }
 
 fn settings() -> Settings {
@@ -78,6 +95,7 @@ fn settings() -> Settings {
         baseline_parallelism: 10,
         time_scale: 0.002,
         converge: root.join("target/release/converge"),
+        limits: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let value = |i: usize| args.get(i + 1).unwrap_or_else(|| panic!("{} needs a value", args[i])).clone();
@@ -89,6 +107,7 @@ fn settings() -> Settings {
             "--baseline-parallelism" => settings.baseline_parallelism = value(i).parse().expect("N"),
             "--time-scale" => settings.time_scale = value(i).parse().expect("--time-scale F"),
             "--converge" => settings.converge = PathBuf::from(value(i)),
+            "--limits" => settings.limits = true,
             _ => {}
         }
     }
@@ -152,7 +171,7 @@ fn synthetic_spec(mix: &Mix) -> String {
         let peer = (i + 1) % mix.groups;
         let _ = write!(
             t,
-            "\n[security_group.g{i}]\nvpc = \"main\"\ndescription = \"group {i}\"\ningress = [{{ protocol = \"tcp\", ports = 443, source = \"g{peer}\" }}, {{ protocol = \"all\", source = \"self\" }}, {{ protocol = \"tcp\", ports = \"8000-8100\", cidr = \"10.0.0.0/16\" }}]\n"
+            "\n[security_group.g{i}]\nvpc = \"main\"\ndescription = \"group {i}\"\ningress = [{{ protocol = \"tcp\", ports = 9443, source = \"g{peer}\" }}, {{ protocol = \"all\", source = \"self\" }}, {{ protocol = \"tcp\", ports = \"8000-8100\", cidr = \"10.0.0.0/16\" }}]\n"
         );
     }
     for i in 0..mix.roles {
@@ -198,13 +217,15 @@ fn synthetic_spec(mix: &Mix) -> String {
     for i in 0..mix.clusters {
         let _ = write!(
             t,
-            "\n[emr_cluster.c{i}]\nname = \"c{i}\"\nrelease = \"emr-6.15.0\"\napplications = [\"Spark\", \"Hive\"]\nsubnets = [\"s{}\", \"s{}\"]\nservice_role = \"r{}\"\ninstance_profile = \"r{}\"\nmaster_security_group = \"g{}\"\ncore_security_group = \"g{}\"\nconfigurations = [{{ classification = \"yarn-site\", properties = {{ \"yarn.node-labels.enabled\" = \"true\", \"yarn.node-labels.am.default-node-label-expression\" = \"CORE\" }} }}]\n\n[emr_cluster.c{i}.master]\ninstance_types = [\"m5.xlarge\"]\non_demand = 1\n\n[emr_cluster.c{i}.core]\ninstance_types = [{{ type = \"r5.2xlarge\", weight = 8 }}]\non_demand = 16\n\n[emr_cluster.c{i}.task]\ninstance_types = [{{ type = \"r5.4xlarge\", weight = 16 }}, {{ type = \"c5.4xlarge\", weight = 16 }}, {{ type = \"m5.4xlarge\", weight = 16 }}]\nspot = 0\nspot_allocation = \"price-capacity-optimized\"\nspot_timeout_minutes = 20\nspot_timeout_action = \"switch-to-on-demand\"\n\n[emr_cluster.c{i}.scaling]\nunit = \"InstanceFleetUnits\"\nmin = 16\nmax = 496\n",
+            "\n[emr_cluster.c{i}]\nname = \"c{i}\"\nrelease = \"emr-6.15.0\"\napplications = [\"Spark\", \"Hive\"]\nsubnets = [\"s{}\", \"s{}\"]\nservice_role = \"r{}\"\ninstance_profile = \"r{}\"\nmaster_security_group = \"g{}\"\ncore_security_group = \"g{}\"\nservice_access_security_group = \"g{}\"\nconfigurations = [{{ classification = \"yarn-site\", properties = {{ \"yarn.node-labels.enabled\" = \"true\", \"yarn.node-labels.am.default-node-label-expression\" = \"CORE\" }} }}]\n\n[emr_cluster.c{i}.master]\ninstance_types = [\"m5.xlarge\"]\non_demand = 1\n\n[emr_cluster.c{i}.core]\ninstance_types = [{{ type = \"r5.2xlarge\", weight = 8 }}]\non_demand = 16\n\n[emr_cluster.c{i}.task]\ninstance_types = [{{ type = \"r5.4xlarge\", weight = 16 }}, {{ type = \"c5.4xlarge\", weight = 16 }}, {{ type = \"m5.4xlarge\", weight = 16 }}]\nspot = 0\nspot_allocation = \"price-capacity-optimized\"\nspot_timeout_minutes = 20\nspot_timeout_action = \"switch-to-on-demand\"\n\n[emr_cluster.c{i}.scaling]\nunit = \"InstanceFleetUnits\"\nmin = 16\nmax = 496\n",
             i % mix.subnets,
             (i + 1) % mix.subnets,
             i % mix.roles,
             (i + 1) % mix.roles,
             i % mix.groups,
-            (i + mix.groups / 2) % mix.groups
+            (i + mix.groups / 2) % mix.groups,
+            // The group before the primary one admits it on 9443: EMR's service access.
+            (i % mix.groups + mix.groups - 1) % mix.groups
         );
     }
     t
@@ -226,9 +247,51 @@ struct Row {
     plan_peak_mib: f64,
     baseline_wall: Duration,
     baseline_calls: usize,
+    /// Under AWS's rates (zero and empty without them): the throttling
+    /// errors each met, and the floor of the calls each had answered.
+    throttles: Throttles,
+    plan_floor: Floor,
+    apply_floor: Floor,
+    baseline_floor: Floor,
 }
 
-async fn measure(n: usize, settings: &Settings) -> Row {
+#[derive(Default)]
+struct Throttles {
+    apply: usize,
+    plan: usize,
+    baseline: usize,
+}
+
+/// How long the buckets `requests` drew from take to fill again from empty:
+/// a phase measured after this starts as a scheduled run does, with AWS's
+/// buckets full (a run started right after another spent them meets a
+/// throttle for each call it has in flight, then goes at the refill rate).
+fn refill_time(requests: &[RequestRecord]) -> Duration {
+    let seconds = requests
+        .iter()
+        .flat_map(|r| converge_rates::buckets(&r.call()))
+        .map(|draw| draw.rate.burst / draw.rate.refill)
+        .fold(0.0, f64::max);
+    Duration::from_secs_f64(seconds)
+}
+
+/// The throttling errors among `requests`, and the rate floor of the others.
+fn throttles_and_floor(requests: &[RequestRecord]) -> (usize, Floor) {
+    let codes = ["ThrottlingException", "RequestLimitExceeded", "SlowDown", "Throttling"];
+    let throttled = |r: &&RequestRecord| r.error.as_deref().is_some_and(|code| codes.contains(&code));
+    let throttles = requests.iter().filter(throttled).count();
+    if throttles > 0 {
+        let mut which: Vec<String> = requests.iter().filter(throttled).map(|r| r.operation.clone()).collect();
+        which.dedup();
+        eprintln!("throttled: {}", which.join(", "));
+    }
+    let answered = requests.iter().filter(|r| !throttled(r)).map(RequestRecord::call);
+    (throttles, converge_rates::floor(answered, 1.0))
+}
+
+/// Measures `n` resources; `limited`: on a sandbox that throttles at AWS's
+/// published rates, converge pacing itself (its default).
+async fn measure(n: usize, settings: &Settings, limited: bool) -> Row {
     let mix = Mix::of(n);
     let text = synthetic_spec(&mix);
     let dir = std::env::temp_dir().join(format!("converge-scale-{}-{n}", std::process::id()));
@@ -242,15 +305,16 @@ async fn measure(n: usize, settings: &Settings) -> Row {
     let resources = spec.addresses().len() - spec.vpcs.len();
     assert_eq!(resources, mix.total());
 
-    let sandbox = timing::slow_sandbox(&spec, settings.latency_ms, settings.time_scale).await;
+    let rate_limits = limited.then_some(1.0);
+    let sandbox = timing::slow_sandbox(&spec, settings.latency_ms, settings.time_scale, rate_limits).await;
     sandbox.seed(&Seed {
         vpcs: vec![(VPC.into(), "10.0.0.0/16".into())],
         buckets: vec![BUCKET.into()],
         network: SeedNetwork::NatGateway,
         ..Seed::default()
     });
-    let options =
-        Options { pace: converge_aws::Pace::Off, ..Options::sandbox(&sandbox.endpoint(), &spec.stack.region) };
+    let pace = if limited { converge_aws::Pace::Published(1.0) } else { converge_aws::Pace::Off };
+    let options = Options { pace, ..Options::sandbox(&sandbox.endpoint(), &spec.stack.region) };
     let aws = Aws::connect(&options).await.expect("connects").with_poll_interval(Duration::from_millis(100));
     let scope = converge_plan::read_scope(&spec);
 
@@ -260,6 +324,7 @@ async fn measure(n: usize, settings: &Settings) -> Row {
     let (events, received) = tokio::sync::mpsc::unbounded_channel();
     let stamps = timing::spans(received);
     let config = converge_engine::Config { concurrency: settings.parallelism, ..converge_engine::Config::default() };
+    let before = sandbox.requests().len();
     let started = Instant::now();
     let report = converge_engine::apply(&plan.steps, &aws, &config, Some(&events), &Cancel::new()).await;
     let apply_wall = started.elapsed();
@@ -268,13 +333,21 @@ async fn measure(n: usize, settings: &Settings) -> Row {
     let took = stamps.await.expect("the event task");
     let (critical_path, _) = timing::critical_path(&plan.steps, &took);
     let work_over_concurrency = took.values().sum::<Duration>() / u32::try_from(settings.parallelism).unwrap_or(1);
+    let (apply_throttles, apply_floor) = throttles_and_floor(&sandbox.requests()[before..]);
 
     // converge plan, the binary, as a user runs it.
+    if limited {
+        tokio::time::sleep(refill_time(&sandbox.requests()[before..])).await;
+    }
     let before = sandbox.requests().len();
     let started = Instant::now();
+    let mut args = vec!["plan", "scale.toml", "--stats", "--detailed-exitcode"];
+    if !limited {
+        // Without pacing, as the no-limit figures this bench has always given (docs/performance.md).
+        args.extend(["--pace", "off"]);
+    }
     let output = tokio::process::Command::new(&settings.converge)
-        // Without limits and without pacing, as the figures this bench has always given (docs/performance.md).
-        .args(["plan", "scale.toml", "--stats", "--detailed-exitcode", "--pace", "off"])
+        .args(&args)
         .current_dir(&dir)
         .env("AWS_ENDPOINT_URL", sandbox.endpoint())
         .env("AWS_ACCESS_KEY_ID", "sandbox")
@@ -290,6 +363,7 @@ async fn measure(n: usize, settings: &Settings) -> Row {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{n}: the plan after the apply is not empty:\n{stderr}");
     let plan_calls = sandbox.requests().len() - before;
+    let (plan_throttles, plan_floor) = throttles_and_floor(&sandbox.requests()[before..]);
     let plan_read = stderr
         .lines()
         .find_map(|line| line.strip_prefix("Read in "))
@@ -305,11 +379,15 @@ async fn measure(n: usize, settings: &Settings) -> Row {
 
     // The baseline: one resource at a time, `baseline_parallelism` at once.
     let applied = aws.read(&scope).await.expect("reads the applied stack");
+    if limited {
+        tokio::time::sleep(refill_time(&sandbox.requests()[before..])).await;
+    }
     let before = sandbox.requests().len();
     let started = Instant::now();
     refresh_each(&options, &applied, settings.baseline_parallelism).await;
     let baseline_wall = started.elapsed();
     let baseline_calls = sandbox.requests().len() - before;
+    let (baseline_throttles, baseline_floor) = throttles_and_floor(&sandbox.requests()[before..]);
     sandbox.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
     Row {
@@ -325,6 +403,10 @@ async fn measure(n: usize, settings: &Settings) -> Row {
         plan_peak_mib,
         baseline_wall,
         baseline_calls,
+        throttles: Throttles { apply: apply_throttles, plan: plan_throttles, baseline: baseline_throttles },
+        plan_floor,
+        apply_floor,
+        baseline_floor,
     }
 }
 
@@ -355,6 +437,8 @@ async fn refresh_each(options: &Options, live: &LiveState, parallelism: usize) {
         .region(aws_config::Region::new(options.region.clone().expect("a region")))
         .endpoint_url(options.endpoint_url.clone().expect("an endpoint"))
         .credentials_provider(credentials)
+        // The baseline's own retries ([`retried`]), as terraform-provider-aws's clients retry.
+        .retry_config(aws_config::retry::RetryConfig::disabled())
         .load()
         .await;
     let clients = Clients {
@@ -395,66 +479,85 @@ async fn refresh_each(options: &Options, live: &LiveState, parallelism: usize) {
     assert!(failures.is_empty(), "the baseline's reads failed: {:?}", &failures[..failures.len().min(3)]);
 }
 
+/// Sends a call until it is not throttled, as terraform-provider-aws's
+/// clients do: up to 25 retries (its `max_retries` default), each after a
+/// random wait of up to 2^attempt seconds and at most 20 (aws-sdk-go-v2's
+/// standard retryer). Any other error fails the baseline.
+async fn retried<T, E, Fut>(mut send: impl FnMut() -> Fut) -> Result<T, String>
+where
+    Fut: std::future::Future<Output = Result<T, E>>,
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::fmt::Debug,
+{
+    use std::hash::BuildHasher as _;
+    let throttle = ["ThrottlingException", "RequestLimitExceeded", "SlowDown", "Throttling"];
+    for attempt in 0_u32.. {
+        match send().await {
+            Ok(answer) => return Ok(answer),
+            Err(e) if attempt < 25 && e.code().is_some_and(|code| throttle.contains(&code)) => {
+                let random = std::hash::RandomState::new().hash_one(attempt) as f64 / u64::MAX as f64;
+                let ceiling = 2_f64.powi(i32::try_from(attempt + 1).unwrap_or(i32::MAX)).min(20.0);
+                tokio::time::sleep(Duration::from_secs_f64(random * ceiling)).await;
+            }
+            Err(e) => return Err(format!("{e:?}")),
+        }
+    }
+    unreachable!("the loop returns")
+}
+
 async fn refresh(c: &Clients, unit: Unit) -> Result<(), String> {
-    let fail = |e: &dyn std::fmt::Debug| format!("{e:?}");
     match unit {
         Unit::Subnet(id) => {
-            c.ec2.describe_subnets().subnet_ids(id).send().await.map_err(|e| fail(&e))?;
+            retried(|| c.ec2.describe_subnets().subnet_ids(&id).send()).await?;
         }
         Unit::Group(id) => {
-            c.ec2.describe_security_groups().group_ids(id).send().await.map_err(|e| fail(&e))?;
+            retried(|| c.ec2.describe_security_groups().group_ids(&id).send()).await?;
         }
         Unit::Role { name, inline, attachments, profile } => {
-            c.iam.get_role().role_name(&name).send().await.map_err(|e| fail(&e))?;
-            c.iam.list_role_policies().role_name(&name).send().await.map_err(|e| fail(&e))?;
+            retried(|| c.iam.get_role().role_name(&name).send()).await?;
+            retried(|| c.iam.list_role_policies().role_name(&name).send()).await?;
             for policy in inline {
-                c.iam.get_role_policy().role_name(&name).policy_name(policy).send().await.map_err(|e| fail(&e))?;
+                retried(|| c.iam.get_role_policy().role_name(&name).policy_name(&policy).send()).await?;
             }
             for _ in 0..=attachments {
-                c.iam.list_attached_role_policies().role_name(&name).send().await.map_err(|e| fail(&e))?;
+                retried(|| c.iam.list_attached_role_policies().role_name(&name).send()).await?;
             }
             if profile {
-                c.iam.get_instance_profile().instance_profile_name(&name).send().await.map_err(|e| fail(&e))?;
+                retried(|| c.iam.get_instance_profile().instance_profile_name(&name).send()).await?;
             }
         }
         Unit::Domain(id) => {
-            let domain = c.sagemaker.describe_domain().domain_id(&id).send().await.map_err(|e| fail(&e))?;
+            let domain = retried(|| c.sagemaker.describe_domain().domain_id(&id).send()).await?;
             let arn = domain.domain_arn().unwrap_or_default().to_owned();
-            c.sagemaker.list_tags().resource_arn(arn).send().await.map_err(|e| fail(&e))?;
+            retried(|| c.sagemaker.list_tags().resource_arn(&arn).send()).await?;
         }
         Unit::User { domain, name } => {
-            let user = c
-                .sagemaker
-                .describe_user_profile()
-                .domain_id(domain)
-                .user_profile_name(name)
-                .send()
-                .await
-                .map_err(|e| fail(&e))?;
+            let user =
+                retried(|| c.sagemaker.describe_user_profile().domain_id(&domain).user_profile_name(&name).send())
+                    .await?;
             let arn = user.user_profile_arn().unwrap_or_default().to_owned();
-            c.sagemaker.list_tags().resource_arn(arn).send().await.map_err(|e| fail(&e))?;
+            retried(|| c.sagemaker.list_tags().resource_arn(&arn).send()).await?;
         }
         Unit::Portfolio { id, principals } => {
-            c.catalog.describe_portfolio().id(&id).send().await.map_err(|e| fail(&e))?;
+            retried(|| c.catalog.describe_portfolio().id(&id).send()).await?;
             for _ in 0..principals {
-                c.catalog.list_principals_for_portfolio().portfolio_id(&id).send().await.map_err(|e| fail(&e))?;
+                retried(|| c.catalog.list_principals_for_portfolio().portfolio_id(&id).send()).await?;
             }
         }
         Unit::Product { id, associations, constraints } => {
-            c.catalog.describe_product_as_admin().id(&id).send().await.map_err(|e| fail(&e))?;
+            retried(|| c.catalog.describe_product_as_admin().id(&id).send()).await?;
             for _ in 0..associations {
-                c.catalog.list_portfolios_for_product().product_id(&id).send().await.map_err(|e| fail(&e))?;
+                retried(|| c.catalog.list_portfolios_for_product().product_id(&id).send()).await?;
             }
             for constraint in constraints {
-                c.catalog.describe_constraint().id(constraint).send().await.map_err(|e| fail(&e))?;
+                retried(|| c.catalog.describe_constraint().id(&constraint).send()).await?;
             }
         }
         Unit::Cluster(id) => {
-            c.emr.describe_cluster().cluster_id(&id).send().await.map_err(|e| fail(&e))?;
-            c.emr.list_instance_fleets().cluster_id(&id).send().await.map_err(|e| fail(&e))?;
-            c.emr.list_bootstrap_actions().cluster_id(&id).send().await.map_err(|e| fail(&e))?;
-            c.emr.get_auto_termination_policy().cluster_id(&id).send().await.map_err(|e| fail(&e))?;
-            c.emr.get_managed_scaling_policy().cluster_id(&id).send().await.map_err(|e| fail(&e))?;
+            retried(|| c.emr.describe_cluster().cluster_id(&id).send()).await?;
+            retried(|| c.emr.list_instance_fleets().cluster_id(&id).send()).await?;
+            retried(|| c.emr.list_bootstrap_actions().cluster_id(&id).send()).await?;
+            retried(|| c.emr.get_auto_termination_policy().cluster_id(&id).send()).await?;
+            retried(|| c.emr.get_managed_scaling_policy().cluster_id(&id).send()).await?;
         }
     }
     Ok(())
@@ -478,8 +581,9 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut last_stats = String::new();
+    let mut limited = Vec::new();
     for &n in &settings.sizes {
-        let row = runtime.block_on(measure(n, &settings));
+        let row = runtime.block_on(measure(n, &settings, false));
         last_stats = format!("calls of the plan of {} resources (calls / attempts):{}", row.resources, row.plan_stats);
         let floor = row.critical_path.max(row.work_over_concurrency);
         let per = |calls: usize| calls as f64 / row.resources as f64;
@@ -500,6 +604,57 @@ fn main() {
             row.apply_wall.as_secs_f64() / floor.as_secs_f64(),
             row.steps
         );
+        if settings.limits {
+            let under = runtime.block_on(measure(n, &settings, true));
+            // Printed at once on stderr too: the larger sizes take a quarter of an hour each.
+            let line = limited_row(&under, row.critical_path);
+            eprintln!("under AWS's rates: {line}");
+            last_stats = format!(
+                "calls of the plan of {} resources under AWS's rates (calls / attempts):{}",
+                under.resources, under.plan_stats
+            );
+            limited.push(line);
+        }
+    }
+    if settings.limits {
+        println!(
+            "\nUnder AWS's published rates (the sandbox throttling, converge pacing itself; the apply's critical path as measured without limits):\n"
+        );
+        println!(
+            "| resources | converge plan | its rate floor (bucket: calls) | plan / floor | throttles | apply | critical path | its rate floor (bucket: calls) | apply / max(critical path, floor) | throttles | per-resource refresh | its rate floor | its throttles |"
+        );
+        println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        for line in limited {
+            println!("{line}");
+        }
     }
     println!("\n{last_stats}");
+}
+
+/// A row of the table under AWS's rates.
+fn limited_row(row: &Row, critical_path: Duration) -> String {
+    let floor = |f: &Floor| match &f.bucket {
+        Some(bucket) => format!("{:.1} s ({bucket}: {})", f.seconds, f.calls),
+        None => "0 s (every bucket within its burst)".to_owned(),
+    };
+    let ratio = |wall: Duration, floor: f64| {
+        if floor > 0.0 { format!("{:.2}", wall.as_secs_f64() / floor) } else { "n/a".to_owned() }
+    };
+    let apply_floor = critical_path.as_secs_f64().max(row.apply_floor.seconds);
+    format!(
+        "| {} | {:.1} s | {} | {} | {} | {:.1} s | {:.1} s | {} | {} | {} | {:.1} s | {} | {} |",
+        row.resources,
+        row.plan_wall.as_secs_f64(),
+        floor(&row.plan_floor),
+        ratio(row.plan_wall, row.plan_floor.seconds),
+        row.throttles.plan,
+        row.apply_wall.as_secs_f64(),
+        critical_path.as_secs_f64(),
+        floor(&row.apply_floor),
+        ratio(row.apply_wall, apply_floor),
+        row.throttles.apply,
+        row.baseline_wall.as_secs_f64(),
+        floor(&row.baseline_floor),
+        row.throttles.baseline,
+    )
 }

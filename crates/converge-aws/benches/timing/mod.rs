@@ -11,8 +11,9 @@ use converge_ops::StepId;
 use converge_sandbox::{Config, Fault, FaultKind, Sandbox};
 
 /// A sandbox for `spec`'s account and region where every service answers each
-/// call after `latency_ms`, AWS's durations multiplied by `time_scale`.
-pub(crate) async fn slow_sandbox(spec: &Spec, latency_ms: u64, time_scale: f64) -> Sandbox {
+/// call after `latency_ms`, AWS's durations multiplied by `time_scale`, and
+/// throttles by AWS's published rates times `rate_limits` (`None`: never).
+pub(crate) async fn slow_sandbox(spec: &Spec, latency_ms: u64, time_scale: f64, rate_limits: Option<f64>) -> Sandbox {
     let latency = ["ec2", "iam", "sts", "emr", "sagemaker", "servicecatalog", "s3"].map(|service| Fault {
         service: service.to_owned(),
         operation: None,
@@ -26,6 +27,7 @@ pub(crate) async fn slow_sandbox(spec: &Spec, latency_ms: u64, time_scale: f64) 
         region: spec.stack.region.clone(),
         time_scale,
         faults: latency.to_vec(),
+        rate_limits,
         ..Config::default()
     })
     .await
