@@ -106,10 +106,12 @@ def trust(service):
 
 
 def until(check, what):
-    for _ in range(2000):
+    # Every 100 ms, as a script must against AWS's rates (DescribeCluster: a burst of 10, then 1 a second);
+    # the sandbox throttles at those rates by default.
+    for _ in range(200):
         if check():
             return
-        time.sleep(0.01)
+        time.sleep(0.1)
     raise AssertionError(f"never reached: {what}")
 
 
