@@ -37,12 +37,15 @@ pub(super) async fn read(aws: &Aws, scope: &Scope) -> Result<Vec<LiveEmrCluster>
         stream::iter(ids).map(|id| cluster(aws, scope, id)).buffer_unordered(PER_SERVICE).collect().await;
     let mut clusters: Vec<LiveEmrCluster> =
         clusters.into_iter().collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect();
-    for name in &scope.cluster_names {
-        if clusters.iter().any(|c| &c.name == name) {
-            continue;
-        }
-        if let Some(ended) = last_terminated(aws, scope, name).await? {
-            clusters.push(ended);
+    let missing: Vec<&String> =
+        scope.cluster_names.iter().filter(|name| !clusters.iter().any(|c| &c.name == *name)).collect();
+    if !missing.is_empty() {
+        let address = reading(Kind::EmrCluster);
+        let ended = list_clusters(aws, &[SdkState::Terminated, SdkState::TerminatedWithErrors], &address).await?;
+        for name in missing {
+            if let Some(cluster) = last_terminated(aws, scope, name, &ended).await? {
+                clusters.push(cluster);
+            }
         }
     }
     clusters.sort_by(|a, b| a.id.cmp(&b.id));
@@ -59,12 +62,17 @@ pub(crate) async fn active_ids(aws: &Aws) -> Result<std::collections::BTreeSet<S
     Ok(listed.iter().filter_map(|c| c.id().map(str::to_owned)).collect())
 }
 
-/// The stack's newest terminated cluster named `name`, if EMR still lists it
-/// (it does for two months): one more `ListClusters`, only when the spec's
-/// cluster is not running, and a full read of that one cluster.
-async fn last_terminated(aws: &Aws, scope: &Scope, name: &str) -> Result<Option<LiveEmrCluster>, ExecError> {
-    let address = reading(Kind::EmrCluster);
-    let listed = list_clusters(aws, &[SdkState::Terminated, SdkState::TerminatedWithErrors], &address).await?;
+/// The stack's newest terminated cluster named `name` among `listed` (EMR
+/// lists them for two months), read with DescribeCluster. The terminated
+/// clusters are listed once for all the spec's clusters that are not running
+/// (one `ListClusters` each made an empty account's first plan of 500
+/// clusters take 500 of them, at 0.5 a second).
+async fn last_terminated(
+    aws: &Aws,
+    scope: &Scope,
+    name: &str,
+    listed: &[aws_sdk_emr::types::ClusterSummary],
+) -> Result<Option<LiveEmrCluster>, ExecError> {
     let created = |c: &aws_sdk_emr::types::ClusterSummary| {
         c.status().and_then(|s| s.timeline()).and_then(|t| t.creation_date_time()).map(|t| (t.secs(), t.subsec_nanos()))
     };
