@@ -334,6 +334,15 @@ async fn measure(n: usize, settings: &Settings, limited: bool) -> Row {
     let (critical_path, _) = timing::critical_path(&plan.steps, &took);
     let work_over_concurrency = took.values().sum::<Duration>() / u32::try_from(settings.parallelism).unwrap_or(1);
     let (apply_throttles, apply_floor) = throttles_and_floor(&sandbox.requests()[before..]);
+    if limited {
+        // At once: the plan and the baseline after it take as long again.
+        eprintln!(
+            "{n}: apply under AWS's rates {:.1} s, rate floor {:.1} s ({}), {apply_throttles} throttles",
+            apply_wall.as_secs_f64(),
+            apply_floor.seconds,
+            apply_floor.bucket.as_deref().unwrap_or("within the bursts")
+        );
+    }
 
     // converge plan, the binary, as a user runs it.
     if limited {

@@ -32,9 +32,9 @@ use aws_config::BehaviorVersion;
 use aws_config::identity::IdentityCache;
 use aws_config::retry::RetryConfig;
 use aws_smithy_runtime_api::client::identity::SharedIdentityCache;
-use converge_executor::{ErrorClass, ExecError, Executor, Outcome, Output, Scope};
+use converge_executor::{ErrorClass, ExecError, Executor, Metered, Outcome, Output, Scope};
 use converge_model::{Address, Kind, LiveState};
-use converge_ops::Operation;
+use converge_ops::{Operation, Service};
 
 pub use lock::LockStoreError;
 pub use pacing::Pacer;
@@ -340,5 +340,23 @@ impl Executor for Aws {
         progress: &Output,
     ) -> impl Future<Output = Result<Outcome, ExecError>> + Send {
         exec::poll(self, address, operation, progress)
+    }
+
+    fn metered(&self, operation: &Operation) -> Vec<Metered> {
+        let Some(pacer) = &self.pacer else { return Vec::new() };
+        let service = match operation.service() {
+            Service::Ec2 => "ec2",
+            Service::Iam => "iam",
+            Service::Sagemaker => "sagemaker",
+            Service::ServiceCatalog => "servicecatalog",
+            Service::S3 => "s3",
+            Service::Emr => "emr",
+        };
+        pacer.metered(&converge_rates::Call {
+            service,
+            operation: operation.aws_operation(),
+            unfiltered: false,
+            bucket: None,
+        })
     }
 }

@@ -38,6 +38,7 @@ use aws_smithy_runtime_api::client::interceptors::context::{
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::{RuntimeComponents, RuntimeComponentsBuilder};
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
+use converge_executor::Metered;
 use converge_rates::{Bucket, Call, Rate};
 
 /// The token buckets of one connection to AWS (one account and region),
@@ -72,6 +73,17 @@ impl Pacer {
         } else {
             Duration::ZERO
         }
+    }
+
+    /// The buckets `call` draws from, at the rates this pacer keeps to.
+    pub fn metered(&self, call: &Call<'_>) -> Vec<Metered> {
+        converge_rates::buckets(call)
+            .into_iter()
+            .map(|draw| {
+                let rate = headroom(draw.rate.scaled(self.scale));
+                Metered { bucket: draw.key, burst: rate.burst, refill: rate.refill }
+            })
+            .collect()
     }
 
     /// Empties `call`'s buckets: AWS throttled it anyway (another tool is

@@ -1,7 +1,9 @@
 //! The apply engine: carries out a plan's step graph against an [`Executor`].
 //!
 //! [`apply`] starts every step the moment the steps it waits for are done, with
-//! at most [`Config::concurrency`] in flight. A step resolves the ids earlier
+//! at most [`Config::concurrency`] in flight; when more are ready than there is
+//! room for, first those that the calls AWS meters most tightly wait for
+//! (`schedule`). A step resolves the ids earlier
 //! steps produced, calls [`Executor::start`], and while AWS answers "pending"
 //! polls after the delay it asks for. A failure is retried or not by its
 //! [`ErrorClass`], decided by [`RetryPolicy::decide`] apart from the step
@@ -18,6 +20,7 @@
 //! did not state, and links no AWS SDK (`scripts/check-layers`).
 
 mod policy;
+mod schedule;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -238,10 +241,13 @@ pub async fn apply<E: Executor>(
     let began = Instant::now();
     let mut report = Report::default();
     let mut started: BTreeMap<StepId, Duration> = BTreeMap::new();
-    // Each step's unfinished dependencies, and the steps ready to start (in step order).
+    // Each step's unfinished dependencies, and the steps ready to start (by deadline, then step order).
+    let deadlines = schedule::deadlines(graph, executor);
+    let deadline = |id: StepId| (deadlines.get(&id).copied().unwrap_or_default(), id);
     let mut waiting: BTreeMap<StepId, BTreeSet<StepId>> =
         graph.steps().iter().map(|s| (s.id, s.after.iter().copied().collect())).collect();
-    let mut ready: BTreeSet<StepId> = waiting.iter().filter(|(_, after)| after.is_empty()).map(|(id, _)| *id).collect();
+    let mut ready: BTreeSet<(Duration, StepId)> =
+        waiting.iter().filter(|(_, after)| after.is_empty()).map(|(id, _)| deadline(*id)).collect();
     let mut dependents: BTreeMap<StepId, Vec<StepId>> = BTreeMap::new();
     for step in graph.steps() {
         for before in &step.after {
@@ -253,9 +259,9 @@ pub async fn apply<E: Executor>(
     let concurrency = config.concurrency.max(1);
 
     loop {
-        // Start what is ready, in step order, while there is room.
+        // Start what is ready, most urgent first, while there is room.
         while !cancel.is_cancelled() && running.len() < concurrency {
-            let Some(id) = ready.pop_first() else { break };
+            let Some((_, id)) = ready.pop_first() else { break };
             waiting.remove(&id);
             let Some(step) = graph.get(id) else { continue };
             emit(
@@ -279,7 +285,7 @@ pub async fn apply<E: Executor>(
                     if let Some(after) = waiting.get_mut(dependent) {
                         after.remove(&id);
                         if after.is_empty() {
-                            ready.insert(*dependent);
+                            ready.insert(deadline(*dependent));
                         }
                     }
                 }

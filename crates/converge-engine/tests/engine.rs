@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use converge_engine::{Cancel, Config, Event, SkipReason, StepResult, apply};
-use converge_executor::{ErrorClass, ExecError, Executor, Outcome, Output, Scope};
+use converge_executor::{ErrorClass, ExecError, Executor, Metered, Outcome, Output, Scope};
 use converge_model::{Address, Kind, LiveState};
 use converge_ops::{Ec2Op, Id, Operation, Phase, Step, StepGraph, StepId, TagOp, Tagged};
 use tokio::sync::mpsc;
@@ -34,6 +34,12 @@ struct Scripted {
     script: Mutex<BTreeMap<String, VecDeque<Answer>>>,
     log: Mutex<Vec<(String, Call, Duration, Operation)>>,
     in_flight: Mutex<(usize, usize)>,
+    /// Token buckets by the first letter of a created group's name: (burst,
+    /// refill a second). A start waits for its token, as converge's pacer
+    /// makes it, and is logged when it goes.
+    meters: BTreeMap<char, (f64, f64)>,
+    /// Each bucket's tokens (less than zero: reserved ahead) and when they were counted.
+    tokens: Mutex<BTreeMap<char, (f64, Duration)>>,
 }
 
 impl Scripted {
@@ -46,10 +52,31 @@ impl Scripted {
             ),
             log: Mutex::new(Vec::new()),
             in_flight: Mutex::new((0, 0)),
+            meters: BTreeMap::new(),
+            tokens: Mutex::new(BTreeMap::new()),
         }
     }
 
+    fn metered(mut self, meters: &[(char, f64, f64)]) -> Scripted {
+        self.meters = meters.iter().map(|(letter, burst, refill)| (*letter, (*burst, *refill))).collect();
+        self
+    }
+
+    /// How long a start of `operation` waits for its bucket's token, reserved now.
+    fn reserve(&self, operation: &Operation) -> Duration {
+        let Some((letter, (burst, refill))) = meter(&self.meters, operation) else { return Duration::ZERO };
+        let now = self.origin.elapsed();
+        let mut tokens = self.tokens.lock().unwrap();
+        let (left, at) = tokens.entry(letter).or_insert((burst, now));
+        *left = (*left + (now - *at).as_secs_f64() * refill).min(burst) - 1.0;
+        *at = now;
+        Duration::from_secs_f64((-*left / refill).max(0.0))
+    }
+
     async fn answer(&self, address: &Address, operation: &Operation, call: Call) -> Result<Outcome, ExecError> {
+        if call == Call::Start {
+            tokio::time::sleep(self.reserve(operation)).await;
+        }
         let at = self.origin.elapsed();
         self.log.lock().unwrap().push((address.name.clone(), call, at, operation.clone()));
         {
@@ -83,7 +110,21 @@ impl Scripted {
     }
 }
 
+/// The bucket a created group's name meters its start with.
+fn meter(meters: &BTreeMap<char, (f64, f64)>, operation: &Operation) -> Option<(char, (f64, f64))> {
+    let Operation::Ec2(Ec2Op::CreateSecurityGroup { name, .. }) = operation else { return None };
+    let letter = name.chars().next()?;
+    Some((letter, *meters.get(&letter)?))
+}
+
 impl Executor for Scripted {
+    fn metered(&self, operation: &Operation) -> Vec<Metered> {
+        meter(&self.meters, operation)
+            .map(|(letter, (burst, refill))| Metered { bucket: letter.to_string(), burst, refill })
+            .into_iter()
+            .collect()
+    }
+
     fn read(&self, _scope: &Scope) -> impl Future<Output = Result<LiveState, ExecError>> + Send {
         std::future::ready(Ok(LiveState::default()))
     }
@@ -174,6 +215,33 @@ async fn concurrency_is_bounded() {
     assert!(report.is_success());
     assert_eq!(executor.in_flight.lock().unwrap().1, 2, "never more than two calls at once");
     assert_eq!(executor.started("e"), Some(TEN * 2), "the fifth step waits for a free slot twice");
+}
+
+#[tokio::test(start_paused = true)]
+async fn what_the_most_metered_calls_wait_for_starts_first() {
+    // Six groups at 2 at once then 1 a second, two clusters at 1 then one
+    // every 10 s; the first cluster needs the last group, the second the
+    // fifth. In step order, c1 would wait for g3, g4 and g5 (4 s) and c2 go
+    // at 14 s; started by deadline, g6 goes third and the clusters at 1 s and 11 s.
+    let graph = graph(&[
+        ("g1", &[]),
+        ("g2", &[]),
+        ("g3", &[]),
+        ("g4", &[]),
+        ("g5", &[]),
+        ("g6", &[]),
+        ("c1", &[6]),
+        ("c2", &[5]),
+    ]);
+    let executor = Scripted::new(Duration::ZERO, &[]).metered(&[('g', 2.0, 1.0), ('c', 1.0, 0.1)]);
+    let config = Config { concurrency: 1, ..Config::default() };
+    let (report, _) = run(&graph, &executor, &config).await;
+    assert!(report.is_success(), "{report:?}");
+    let order: Vec<String> = executor.log.lock().unwrap().iter().map(|(name, ..)| name.clone()).collect();
+    assert_eq!(order, ["g1", "g2", "g6", "c1", "g3", "g4", "g5", "c2"]);
+    let s = Duration::from_secs;
+    assert_eq!(executor.started("c1"), Some(s(1)), "the first cluster's group goes within the burst");
+    assert_eq!(executor.started("c2"), Some(s(11)), "then the clusters' bucket sets the pace");
 }
 
 #[tokio::test(start_paused = true)]

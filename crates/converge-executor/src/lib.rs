@@ -175,6 +175,16 @@ impl ExecError {
     }
 }
 
+/// A token bucket AWS meters a kind of call with (EC2's per action, EMR's per
+/// API): at most `burst` calls at once, then `refill` a second. Calls named
+/// by the same `bucket` share it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Metered {
+    pub bucket: String,
+    pub burst: f64,
+    pub refill: f64,
+}
+
 /// What to read ([`Scope`]) is the model's: the planner says it, the executor reads it.
 pub use converge_model::{Claim, Scope};
 
@@ -201,4 +211,12 @@ pub trait Executor: Sync {
         operation: &Operation,
         progress: &Output,
     ) -> impl Future<Output = Result<Outcome, ExecError>> + Send;
+
+    /// The token buckets the call that starts `operation` draws from, as
+    /// this executor paces its calls; none when it does not. The engine uses
+    /// them to start first what the most metered calls wait for.
+    fn metered(&self, operation: &Operation) -> Vec<Metered> {
+        let _ = operation;
+        Vec::new()
+    }
 }
