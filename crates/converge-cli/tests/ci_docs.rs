@@ -10,11 +10,11 @@ use std::process::Command;
 use std::time::Duration;
 
 use converge_sandbox::{ClusterEvent, Config, Sandbox, Seed, SeedNetwork};
-use serde_yaml::Value;
+use serde_json::Value;
 
 mod common;
 
-use common::{Accounts, against_sandbox, root};
+use common::{Accounts, against_sandbox, root, yaml};
 
 /// The YAML blocks of docs/ci.md, parsed, by workflow name.
 fn workflows() -> Vec<(String, Value)> {
@@ -24,7 +24,7 @@ fn workflows() -> Vec<(String, Value)> {
     while let Some(line) = lines.next() {
         if line.trim() == "```yaml" {
             let block: Vec<&str> = lines.by_ref().take_while(|l| l.trim() != "```").collect();
-            let value: Value = serde_yaml::from_str(&block.join("\n"))
+            let value: Value = yaml(&block.join("\n"))
                 .unwrap_or_else(|e| panic!("a YAML block of docs/ci.md does not parse: {e}\n{}", block.join("\n")));
             let name = value["name"].as_str().expect("every workflow has a name").to_owned();
             blocks.push((name, value));
@@ -38,7 +38,7 @@ fn workflow<'a>(all: &'a [(String, Value)], name: &str) -> &'a Value {
 }
 
 fn job(workflow: &Value) -> &Value {
-    let jobs = workflow["jobs"].as_mapping().expect("jobs");
+    let jobs = workflow["jobs"].as_object().expect("jobs");
     assert_eq!(jobs.len(), 1, "one job per workflow");
     jobs.values().next().expect("a job")
 }
@@ -50,12 +50,7 @@ fn scripts(workflow: &Value) -> Vec<String> {
 
 /// Every `run:` script of `job`, in step order.
 fn job_scripts(job: &Value) -> Vec<String> {
-    job["steps"]
-        .as_sequence()
-        .expect("steps")
-        .iter()
-        .filter_map(|step| step["run"].as_str().map(str::to_owned))
-        .collect()
+    job["steps"].as_array().expect("steps").iter().filter_map(|step| step["run"].as_str().map(str::to_owned)).collect()
 }
 
 /// The `converge` lines of a workflow's scripts.
@@ -74,7 +69,7 @@ fn lines_of(scripts: &[String]) -> Vec<String> {
 
 fn uses(workflow: &Value, action: &str) -> Option<Value> {
     job(workflow)["steps"]
-        .as_sequence()
+        .as_array()
         .expect("steps")
         .iter()
         .find(|step| step["uses"].as_str().is_some_and(|u| u.starts_with(action)))
@@ -98,7 +93,7 @@ fn the_workflows_have_the_triggers_and_steps_their_sections_promise() {
     );
 
     let plan = workflow(&all, "converge plan");
-    assert!(plan["on"]["pull_request"].is_mapping());
+    assert!(plan["on"]["pull_request"].is_object());
     assert_eq!(plan["permissions"]["pull-requests"], "write");
     let comment = uses(plan, "actions/github-script").expect("the comment step");
     let script = comment["with"]["script"].as_str().expect("a script");
@@ -122,7 +117,7 @@ fn the_workflows_have_the_triggers_and_steps_their_sections_promise() {
     for name in ["converge plan", "converge apply", "converge drift"] {
         let strategy = &job(workflow(&all, name))["strategy"];
         assert_eq!(strategy["fail-fast"], false, "{name}");
-        assert!(strategy["matrix"]["spec"].as_sequence().is_some_and(|s| s.len() >= 2), "{name}");
+        assert!(strategy["matrix"]["spec"].as_array().is_some_and(|s| s.len() >= 2), "{name}");
     }
 }
 
@@ -211,7 +206,7 @@ fn copy_dir(from: &Path, to: &Path) {
 fn the_converge_commands_of_the_workflows_run_against_the_sandbox() {
     let all = workflows();
     let matrix: Vec<String> = job(workflow(&all, "converge plan"))["strategy"]["matrix"]["spec"]
-        .as_sequence()
+        .as_array()
         .expect("the stacks")
         .iter()
         .map(|s| s.as_str().expect("a spec path").to_owned())
@@ -270,7 +265,7 @@ fn the_converge_commands_of_the_workflows_run_against_the_sandbox() {
 fn the_promotion_workflows_plan_every_environment_and_promote_the_same_commit() {
     let all = workflows();
     let pull_request = workflow(&all, "converge plan environments");
-    assert!(pull_request["on"]["pull_request"].is_mapping());
+    assert!(pull_request["on"]["pull_request"].is_object());
     assert_eq!(pull_request["permissions"]["pull-requests"], "write");
     let plan_lines = converge_lines(pull_request);
     assert!(plan_lines.iter().any(|l| l.contains("--all-envs") && l.contains("--format markdown")), "{plan_lines:?}");
@@ -280,8 +275,8 @@ fn the_promotion_workflows_plan_every_environment_and_promote_the_same_commit() 
     let promote = workflow(&all, "converge promote");
     assert_eq!(promote["on"]["push"]["branches"][0], "main");
     assert_eq!(promote["concurrency"]["cancel-in-progress"], false, "a later merge never overtakes an earlier one");
-    let jobs = promote["jobs"].as_mapping().expect("jobs");
-    let names: Vec<&str> = jobs.keys().filter_map(Value::as_str).collect();
+    let jobs = promote["jobs"].as_object().expect("jobs");
+    let names: Vec<&str> = jobs.keys().map(String::as_str).collect();
     assert_eq!(names, ["staging", "production-plan", "production"]);
     let job_of = |name: &str| &promote["jobs"][name];
     assert_eq!(job_of("staging")["environment"], "staging");

@@ -36,15 +36,14 @@ fn command_lines() -> Vec<(&'static str, Vec<String>)> {
     let systemd: Vec<String> = words.map(str::to_owned).collect();
     assert!(unit.contains("KillSignal=SIGTERM"));
 
-    let deployment: serde_yaml::Value =
-        serde_yaml::from_str(blocks("yaml").last().expect("the Deployment")).expect("the Deployment parses");
+    let deployment = common::yaml(blocks("yaml").last().expect("the Deployment")).expect("the Deployment parses");
     assert_eq!(deployment["kind"], "Deployment");
     assert_eq!(deployment["spec"]["replicas"], 2, "two replicas, one leader");
     let pod = &deployment["spec"]["template"]["spec"];
     assert!(pod["serviceAccountName"].is_string(), "credentials through IRSA");
     let container = &pod["containers"][0];
     assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/healthz");
-    let kubernetes: Vec<String> = serde_yaml::from_value(container["args"].clone()).expect("args");
+    let kubernetes: Vec<String> = serde_json::from_value(container["args"].clone()).expect("args");
 
     let task: serde_json::Value =
         serde_json::from_str(blocks("json").last().expect("the task definition")).expect("the task definition parses");

@@ -1,6 +1,7 @@
 //! Service Catalog: portfolios, products and their versions, associations,
 //! principals and launch constraints, with the conflicts AWS reports.
 
+use saphyr::LoadableYamlNode as _;
 use serde_json::{Value, json};
 
 use crate::context::Ctx;
@@ -57,9 +58,12 @@ fn check_template(world: &World, ctx: &Ctx<'_>, parameters: &Value) -> Result<St
     let object = crate::s3::object_at_url(world, ctx, url)
         .ok_or_else(|| invalid(format!("Unable to retrieve the template from {url}: no such object.")))?;
     let text = String::from_utf8_lossy(&object.body);
-    let document: serde_yaml::Value = serde_yaml::from_str(&text)
+    let documents = saphyr::Yaml::load_from_str(&text)
         .map_err(|e| invalid(format!("The template at {url} is not valid YAML or JSON: {e}")))?;
-    if document.get("Resources").and_then(serde_yaml::Value::as_mapping).is_none_or(serde_yaml::Mapping::is_empty) {
+    let resources = documents.first().and_then(saphyr::Yaml::as_mapping).and_then(|document| {
+        document.get(&saphyr::Yaml::Value(saphyr::Scalar::String("Resources".into())))?.as_mapping()
+    });
+    if resources.is_none_or(|resources| resources.is_empty()) {
         return Err(invalid(format!("The template at {url} is not a CloudFormation template: it has no Resources.")));
     }
     Ok(url.to_owned())

@@ -1,7 +1,10 @@
 //! Loads the documents a spec names (IAM policies, CloudFormation templates)
 //! through the caller's [`FileLoader`] and checks what AWS would reject.
 
+use std::borrow::Cow;
+
 use converge_model::{Address, Document, Kind, Spec};
+use saphyr::{LoadableYamlNode as _, Scalar, Yaml};
 
 use crate::FileLoader;
 use crate::check::{SourceMap, child};
@@ -246,19 +249,18 @@ fn check_template(
         ));
         return;
     }
-    let document: serde_yaml::Value = match serde_yaml::from_str(text) {
-        Ok(document) => document,
+    let documents = match Yaml::load_from_str(text) {
+        Ok(documents) => documents,
         Err(error) => {
-            let reported = error.to_string();
             let location = if file == 0 {
                 location_in(file, text, None, map, path)
-            } else if let Some((line, column)) = started_at(&reported) {
-                let offset = sources_offset(text, line, column);
-                Some(Location { file, span: offset..(offset + 1).min(text.len()) })
             } else {
-                error.location().map(|at| Location { file, span: at.index()..(at.index() + 1).min(text.len()) })
+                // saphyr's lines count from 1 and its columns from 0.
+                let at = error.marker();
+                let offset = SourceFile::new("", text).offset_of(at.line(), at.col() + 1);
+                Some(Location { file, span: offset..(offset + 1).min(text.len()) })
             };
-            let message = format!("the template is not valid YAML or JSON: {}", first_line(&error.to_string()));
+            let message = format!("the template is not valid YAML or JSON: {}", error.info());
             diagnostics.push(invalid(
                 message,
                 location,
@@ -267,8 +269,9 @@ fn check_template(
             return;
         }
     };
-    let resources = document.get("Resources").and_then(serde_yaml::Value::as_mapping);
-    if resources.is_none_or(serde_yaml::Mapping::is_empty) {
+    let document = documents.first();
+    let resources = document.and_then(|d| yaml_get(d, "Resources")).and_then(Yaml::as_mapping);
+    if resources.is_none_or(|resources| resources.is_empty()) {
         diagnostics.push(invalid(
             "the template has no `Resources`".into(),
             location_in(file, text, None, map, path),
@@ -277,10 +280,10 @@ fn check_template(
         return;
     }
     if studio_visible {
-        let parameters = document.get("Parameters").and_then(serde_yaml::Value::as_mapping);
+        let parameters = document.and_then(|d| yaml_get(d, "Parameters"));
         let missing: Vec<&str> = ["SageMakerProjectName", "SageMakerProjectId"]
             .into_iter()
-            .filter(|name| parameters.is_none_or(|p| !p.contains_key(*name)))
+            .filter(|name| parameters.and_then(|p| yaml_get(p, name)).is_none())
             .collect();
         if !missing.is_empty() {
             diagnostics.push(
@@ -296,20 +299,7 @@ fn check_template(
     }
 }
 
-/// Where the construct an error is about began: YAML reports "while scanning
-/// a quoted scalar at line 12 column 26" after the place it gave up.
-fn started_at(message: &str) -> Option<(usize, usize)> {
-    let (_, rest) = message.split_once("while ")?;
-    let (_, position) = rest.rsplit_once(" at line ")?;
-    let (line, column) = position.split_once(" column ")?;
-    let column: String = column.chars().take_while(char::is_ascii_digit).collect();
-    Some((line.trim().parse().ok()?, column.parse().ok()?))
-}
-
-fn sources_offset(text: &str, line: usize, column: usize) -> usize {
-    SourceFile::new("", text).offset_of(line, column)
-}
-
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or(text)
+/// The value of `key` in a YAML mapping (`None` for a missing key or a node that is not a mapping).
+pub(crate) fn yaml_get<'a, 'input>(node: &'a Yaml<'input>, key: &str) -> Option<&'a Yaml<'input>> {
+    node.as_mapping()?.get(&Yaml::Value(Scalar::String(Cow::Owned(key.to_owned()))))
 }

@@ -208,3 +208,40 @@ impl std::ops::DerefMut for Reaped {
         &mut self.0
     }
 }
+
+/// A YAML document of the docs (a workflow, a manifest, `action.yml`) as
+/// JSON: mappings keep their order, tags (`!Ref`) are dropped for what they
+/// tag, and a missing key indexes as `null`.
+#[allow(dead_code, reason = "not every test binary reads YAML")]
+pub(crate) fn yaml(text: &str) -> Result<serde_json::Value, String> {
+    use saphyr::LoadableYamlNode as _;
+    let documents = saphyr::Yaml::load_from_str(text).map_err(|e| e.to_string())?;
+    let document = documents.first().ok_or("no YAML document")?;
+    Ok(yaml_to_json(document))
+}
+
+fn yaml_to_json(node: &saphyr::Yaml<'_>) -> serde_json::Value {
+    use saphyr::{Scalar, Yaml};
+    use serde_json::Value;
+    match node {
+        Yaml::Value(Scalar::Null) | Yaml::Alias(_) | Yaml::BadValue => Value::Null,
+        Yaml::Value(Scalar::Boolean(b)) => Value::Bool(*b),
+        Yaml::Value(Scalar::Integer(i)) => Value::from(*i),
+        Yaml::Value(Scalar::FloatingPoint(f)) => Value::from(f.into_inner()),
+        Yaml::Value(Scalar::String(s)) => Value::String(s.to_string()),
+        Yaml::Representation(text, ..) => Value::String(text.to_string()),
+        Yaml::Sequence(items) => items.iter().map(yaml_to_json).collect(),
+        Yaml::Mapping(entries) => entries
+            .iter()
+            .map(|(key, value)| {
+                let key = match yaml_to_json(key) {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                (key, yaml_to_json(value))
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+        Yaml::Tagged(_, inner) => yaml_to_json(inner),
+    }
+}

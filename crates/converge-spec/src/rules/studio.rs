@@ -5,10 +5,12 @@ use converge_model::{
     Address, HomeEfsOnDelete, IpCidr, Ipv4Cidr, Kind, NetworkAccess, Ports, Protocol, Ref, RefTarget, SELF_PEER,
     STUDIO_VISIBILITY_TAG, SagemakerDomain, SecurityGroup, Spec,
 };
+use saphyr::{LoadableYamlNode as _, Yaml};
 
 use super::Ctx;
 use crate::codes;
 use crate::diagnostic::Diagnostic;
+use crate::documents::yaml_get;
 
 const LIVY_PORT: i64 = 8998;
 
@@ -391,8 +393,37 @@ fn reaches_livy(group: &SecurityGroup, group_ref: &Ref, master_groups: &[&Ref], 
 
 /// True when a CloudFormation template creates an EMR cluster (the templates Studio lists).
 fn creates_emr_cluster(template: &str) -> bool {
-    let Ok(document) = serde_yaml::from_str::<serde_yaml::Value>(template) else { return false };
-    document.get("Resources").and_then(serde_yaml::Value::as_mapping).is_some_and(|resources| {
-        resources.values().any(|r| r.get("Type").and_then(serde_yaml::Value::as_str) == Some("AWS::EMR::Cluster"))
+    let Ok(documents) = Yaml::load_from_str(template) else { return false };
+    let resources = documents.first().and_then(|d| yaml_get(d, "Resources")).and_then(Yaml::as_mapping);
+    resources.is_some_and(|resources| {
+        resources.values().any(|r| yaml_get(r, "Type").and_then(Yaml::as_str) == Some("AWS::EMR::Cluster"))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::creates_emr_cluster;
+
+    #[test]
+    fn templates_are_read_through_their_short_form_tags() {
+        let template = "\
+Parameters:
+  SageMakerProjectName: {Type: String}
+Conditions:
+  Big: !Equals [!Ref SageMakerProjectName, big]
+Resources:
+  Cluster:
+    Type: AWS::EMR::Cluster
+    Properties:
+      Name: !Sub '${SageMakerProjectName}-emr'
+      ReleaseLabel: !If [Big, emr-7.1.0, !Ref 'AWS::NoValue']
+      JobFlowRole: !GetAtt Profile.Arn
+";
+        assert!(creates_emr_cluster(template));
+        assert!(creates_emr_cluster(r#"{"Resources": {"C": {"Type": "AWS::EMR::Cluster"}}}"#), "JSON is YAML");
+        assert!(!creates_emr_cluster("Resources:\n  B: {Type: AWS::S3::Bucket}\n"));
+        assert!(!creates_emr_cluster("Resources: !Ref Elsewhere\n"), "not a mapping");
+        assert!(!creates_emr_cluster("Resources: ["), "not YAML");
+        assert!(!creates_emr_cluster(""));
+    }
 }
