@@ -186,10 +186,18 @@ pub(crate) fn saved_plan(path: &Path) -> anyhow::Result<Option<converge_plan::sa
     Ok(Some(saved))
 }
 
-/// Writes a saved plan atomically (a temporary file renamed over the target).
+/// Writes a saved plan atomically.
 pub(crate) fn write_saved_plan(path: &Path, saved: &converge_plan::saved::SavedPlan) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(saved).context("cannot serialise the plan")?;
-    let temporary = path.with_extension("json.partial");
-    std::fs::write(&temporary, text + "\n").with_context(|| format!("cannot write `{}`", temporary.display()))?;
+    write_atomically(path, (text + "\n").as_bytes())
+}
+
+/// Writes `contents` to `path` through a temporary file renamed over it, so
+/// that `path` holds either what it held or all of `contents`, never a part.
+pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".converge-partial");
+    let temporary = std::path::PathBuf::from(temporary);
+    std::fs::write(&temporary, contents).with_context(|| format!("cannot write `{}`", temporary.display()))?;
     std::fs::rename(&temporary, path).with_context(|| format!("cannot write `{}`", path.display()))
 }

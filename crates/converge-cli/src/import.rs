@@ -150,9 +150,7 @@ fn write_files(
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).with_context(|| format!("cannot create `{}`", parent.display()))?;
         }
-        let temporary = path.with_extension("converge-tmp");
-        std::fs::write(&temporary, text).with_context(|| format!("cannot write `{}`", temporary.display()))?;
-        std::fs::rename(&temporary, path).with_context(|| format!("cannot write `{}`", path.display()))?;
+        crate::files::write_atomically(path, text.as_bytes())?;
     }
     Ok(paths)
 }

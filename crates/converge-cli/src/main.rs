@@ -20,6 +20,7 @@ mod import;
 mod lease;
 mod live;
 mod lock;
+mod manual;
 mod output;
 mod plan;
 mod progress;
@@ -39,9 +40,9 @@ pub(crate) const EXIT_PARTIAL: u8 = 3;
 /// `plan --detailed-exitcode`: the plan has changes; `drift`: there is drift.
 pub(crate) const EXIT_CHANGES: u8 = 2;
 
-/// converge keeps a SageMaker Studio + EMR platform in the shape one TOML file describes.
+/// Keeps a SageMaker Studio + EMR platform in the shape one TOML file describes.
 #[derive(Parser)]
-#[command(name = "converge", version, about, long_about = None)]
+#[command(name = "converge", version = manual::VERSION, long_about = None, after_long_help = manual::EXIT_STATUS)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -399,6 +400,24 @@ enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
     },
+    /// Print a shell's completion script for converge.
+    ///
+    /// bash: `converge completions bash > ~/.local/share/bash-completion/completions/converge`;
+    /// zsh: into a directory of `$fpath` as `_converge`; fish:
+    /// `~/.config/fish/completions/converge.fish`; PowerShell: dot-source it from `$PROFILE`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print converge's manual page (roff), or write one page per command into a directory.
+    ///
+    /// `converge man | man -l -` reads it; `converge man --dir /usr/local/share/man/man1`
+    /// installs `converge.1` and `converge-<command>.1` for each command.
+    Man {
+        /// Write `converge.1` and a page per command here instead of printing `converge.1`.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// The stack lock apply, destroy and rebuild hold (see docs/ci.md).
@@ -655,6 +674,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let text = serde_json::to_string_pretty(&document).context("cannot serialise the policy")?;
             let mut stdout = std::io::stdout().lock();
             writeln!(stdout, "{text}").context("cannot write to stdout")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Completions { shell } => {
+            let mut stdout = std::io::stdout().lock();
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "converge", &mut stdout);
+            stdout.flush().context("cannot write to stdout")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { dir } => {
+            let command = <Cli as clap::CommandFactory>::command();
+            match dir {
+                Some(dir) => manual::write_pages(command, &dir)?,
+                None => {
+                    let mut stdout = std::io::stdout().lock();
+                    manual::render(&command, &mut stdout).context("cannot write to stdout")?;
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Schema => {
