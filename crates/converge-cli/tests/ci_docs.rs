@@ -83,6 +83,8 @@ fn the_workflows_have_the_triggers_and_steps_their_sections_promise() {
     assert_eq!(
         names,
         [
+            "converge plan (action)",
+            "converge drift (action)",
             "converge plan",
             "converge apply",
             "converge drift",
@@ -91,6 +93,20 @@ fn the_workflows_have_the_triggers_and_steps_their_sections_promise() {
             "converge promote"
         ]
     );
+
+    // The action's workflows give it inputs it has, the spec among them.
+    let action = yaml(&std::fs::read_to_string(root().join("action.yml")).expect("action.yml")).expect("parses");
+    let inputs = action["inputs"].as_object().expect("the action's inputs");
+    for (name, command) in [("converge plan (action)", "plan"), ("converge drift (action)", "drift")] {
+        let step = uses(workflow(&all, name), "OWNER/converge@").expect("the action");
+        let with = step["with"].as_object().expect("its inputs");
+        assert!(with.keys().all(|key| inputs.contains_key(key)), "{name}: {with:?}");
+        assert_eq!(with["spec"], "${{ matrix.spec }}", "{name}");
+        assert_eq!(with.get("command").and_then(Value::as_str).unwrap_or("plan"), command, "{name}");
+    }
+    let upload = uses(workflow(&all, "converge plan (action)"), "actions/upload-artifact").expect("the upload");
+    assert_eq!(upload["with"]["name"], "converge-plan-${{ steps.converge.outputs.stack }}");
+    assert!(action["outputs"]["stack"].is_object(), "the action outputs the stack's name");
 
     let plan = workflow(&all, "converge plan");
     assert!(plan["on"]["pull_request"].is_object());
