@@ -325,3 +325,66 @@ fn the_action_installs_the_release_then_plans_and_checks_drift_against_the_sandb
     assert!(stderr.contains("does not match its published SHA-256"), "{stderr}");
     runtime.block_on(sandbox.stop());
 }
+
+/// The `sh` blocks of docs/install.md.
+fn install_blocks() -> Vec<String> {
+    let text = std::fs::read_to_string(root().join("docs/install.md")).expect("docs/install.md");
+    let mut blocks = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "```sh" {
+            blocks.push(lines.by_ref().take_while(|l| l.trim() != "```").collect::<Vec<_>>().join("\n"));
+        }
+    }
+    blocks
+}
+
+#[test]
+fn the_install_page_installs_a_release_and_its_completions_and_manual() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("install-docs");
+    package(&dir.join("releases"));
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let blocks = install_blocks();
+    let run = |script: &str, path: &std::ffi::OsStr| {
+        let output = Command::new("bash")
+            .args(["--noprofile", "--norc", "-eo", "pipefail", "-c", script])
+            .current_dir(&home)
+            .env("HOME", &home)
+            .env("PATH", path)
+            .output()
+            .expect("bash runs");
+        assert!(output.status.success(), "{script}\n{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+
+    // The release binary, from a mirror of GitHub's layout (the one line the test changes).
+    let release = blocks.iter().find(|b| b.contains("curl -fsSLO")).expect("the release block");
+    let base = format!("base=file://{}", dir.join("releases").display());
+    assert!(release.contains("base=https://github.com/OWNER/converge/releases/download"));
+    let release = release.replace("base=https://github.com/OWNER/converge/releases/download", &base);
+    let release = release.replace("target=x86_64-unknown-linux-musl", &format!("target={LINUX_X64}"));
+    let system_path = std::env::var_os("PATH").unwrap_or_default();
+    let printed = run(&release, &system_path);
+    assert!(printed.contains(": OK"), "the checksum is checked: {printed}");
+    let last = printed.lines().last().unwrap_or_default();
+    assert!(last.starts_with(&format!("converge {} (commit ", version())), "{printed}");
+    let installed = home.join(".local/bin/converge");
+    assert!(installed.exists());
+
+    // Completions and the manual, with the installed binary first on the PATH.
+    let extras = blocks.iter().find(|b| b.contains("converge completions bash")).expect("the completions block");
+    let mut path = vec![installed.parent().unwrap().to_owned()];
+    path.extend(std::env::split_paths(&system_path));
+    run(extras, &std::env::join_paths(path).unwrap());
+    for file in [
+        ".local/share/bash-completion/completions/converge",
+        ".zfunc/_converge",
+        ".config/fish/completions/converge.fish",
+        ".local/share/man/man1/converge.1",
+        ".local/share/man/man1/converge-plan.1",
+    ] {
+        let written = std::fs::metadata(home.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(written.len() > 100, "{file} is empty");
+    }
+}
