@@ -89,7 +89,7 @@ async fn run(name: &str, settings: &Settings) -> Run {
     let wall = started.elapsed();
     drop(events);
     assert!(report.is_success(), "{name}: the apply failed: {:?}", report.failed().collect::<Vec<_>>());
-    let took = stamps.await.expect("the event task");
+    let took = stamps.await.expect("the event task").took;
     let (critical_path, path) = timing::critical_path(&plan.steps, &took);
 
     aws.stats().reset();

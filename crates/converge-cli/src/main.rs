@@ -218,7 +218,7 @@ enum Command {
         /// Apply without asking (needed when stdin is not a terminal).
         #[arg(long)]
         auto_approve: bool,
-        /// Steps in flight at most.
+        /// AWS calls in flight at most (a step waiting for AWS, a cluster starting, holds none).
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
         parallelism: u16,
         /// Replace this resource even if nothing forces it (`emr_cluster.etl`); repeatable.
@@ -246,7 +246,7 @@ enum Command {
         /// Rebuild without asking (needed when stdin is not a terminal).
         #[arg(long)]
         auto_approve: bool,
-        /// Steps in flight at most.
+        /// AWS calls in flight at most (a step waiting for AWS, a cluster starting, holds none).
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
         parallelism: u16,
         #[command(flatten)]
@@ -267,7 +267,7 @@ enum Command {
         /// Destroy without asking (needed when stdin is not a terminal).
         #[arg(long)]
         auto_approve: bool,
-        /// Steps in flight at most.
+        /// AWS calls in flight at most (a step waiting for AWS, a cluster starting, holds none).
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
         parallelism: u16,
         #[command(flatten)]
@@ -301,7 +301,7 @@ enum Command {
         /// After a rebuild, run this shell command with the outputs (JSON) on stdin.
         #[arg(long, value_name = "COMMAND")]
         on_change: Option<String>,
-        /// Steps in flight at most, in a rebuild or a repair.
+        /// AWS calls in flight at most, in a rebuild or a repair (a step waiting for AWS holds none).
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
         parallelism: u16,
         /// How long a rebuild waits for the stack lock a person's run holds, in seconds.

@@ -1,9 +1,10 @@
 //! The apply engine: carries out a plan's step graph against an [`Executor`].
 //!
 //! [`apply`] starts every step the moment the steps it waits for are done, with
-//! at most [`Config::concurrency`] in flight; when more are ready than there is
-//! room for, first those that the calls AWS meters most tightly wait for
-//! (`schedule`). A step resolves the ids earlier
+//! at most [`Config::concurrency`] calls to AWS in flight (a step waiting for
+//! AWS between two polls, a cluster starting, holds no slot); when more are
+//! ready than there is room for, first those that the calls AWS meters most
+//! tightly wait for (`schedule`). A step resolves the ids earlier
 //! steps produced, calls [`Executor::start`], and while AWS answers "pending"
 //! polls after the delay it asks for. A failure is retried or not by its
 //! [`ErrorClass`], decided by [`RetryPolicy::decide`] apart from the step
@@ -32,7 +33,7 @@ use converge_model::Address;
 use converge_ops::{Operation, Step, StepGraph, StepId};
 use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::time::Instant;
 
 pub use policy::{Decision, RetryPolicy};
@@ -40,7 +41,8 @@ pub use policy::{Decision, RetryPolicy};
 /// How the engine runs a plan.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Steps in flight at most.
+    /// Calls to AWS in flight at most: a step holds a slot while it starts
+    /// or polls, not while it waits for AWS between two polls or before a retry.
     pub concurrency: usize,
     pub retry: RetryPolicy,
     /// How long one step may wait for AWS to reach the state it asked for
@@ -255,12 +257,13 @@ pub async fn apply<E: Executor>(
         }
     }
     let mut outputs: BTreeMap<StepId, String> = BTreeMap::new();
+    let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
     let mut running = FuturesUnordered::new();
-    let concurrency = config.concurrency.max(1);
 
     loop {
-        // Start what is ready, most urgent first, while there is room.
-        while !cancel.is_cancelled() && running.len() < concurrency {
+        // Start what is ready, most urgent first, while a call slot is free.
+        while !cancel.is_cancelled() && !ready.is_empty() {
+            let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else { break };
             let Some((_, id)) = ready.pop_first() else { break };
             waiting.remove(&id);
             let Some(step) = graph.get(id) else { continue };
@@ -270,9 +273,29 @@ pub async fn apply<E: Executor>(
             );
             started.insert(id, began.elapsed());
             let resolved = step.operation.resolve(|s| outputs.get(&s).cloned());
-            running.push(run_step(step, resolved, executor, config, events, cancel));
+            running.push(run_step(
+                step,
+                resolved,
+                Calls { slot: Some(slot), slots: &slots },
+                executor,
+                config,
+                events,
+                cancel,
+            ));
         }
-        let Some((id, result)) = running.next().await else { break };
+        // The next step to end; or, while steps are ready, a slot freed by a step that went to wait.
+        let next = if ready.is_empty() || cancel.is_cancelled() {
+            running.next().await
+        } else {
+            tokio::select! {
+                next = running.next() => next,
+                freed = Arc::clone(&slots).acquire_owned() => {
+                    drop(freed);
+                    continue;
+                }
+            }
+        };
+        let Some((id, result)) = next else { break };
         let timing = StepTiming { started: started.get(&id).copied().unwrap_or_default(), ended: began.elapsed() };
         report.timings.insert(id, timing);
         match &result {
@@ -338,10 +361,32 @@ async fn pause(duration: Duration, cancel: &Cancel) -> bool {
     }
 }
 
+/// A step's call slot: held while it calls AWS, given back while it waits.
+struct Calls<'a> {
+    slot: Option<OwnedSemaphorePermit>,
+    slots: &'a Arc<Semaphore>,
+}
+
+impl Calls<'_> {
+    /// Gives the slot back: the step waits for AWS or for a retry.
+    fn release(&mut self) {
+        self.slot = None;
+    }
+
+    /// Holds a slot again before the next call (steps already started go
+    /// before new ones: the semaphore serves its waiters first).
+    async fn hold(&mut self) {
+        if self.slot.is_none() {
+            self.slot = Arc::clone(self.slots).acquire_owned().await.ok();
+        }
+    }
+}
+
 /// One step: start, wait while AWS gets there, retry what the policy retries.
 async fn run_step<E: Executor>(
     step: &Step,
     resolved: Result<Operation, StepId>,
+    mut calls: Calls<'_>,
     executor: &E,
     config: &Config,
     events: Events<'_>,
@@ -369,6 +414,7 @@ async fn run_step<E: Executor>(
     let mut accepted: Option<Output> = None;
     let mut waited_since: Option<Instant> = None;
     loop {
+        calls.hold().await;
         let outcome = match &accepted {
             None => {
                 attempts += 1;
@@ -399,6 +445,7 @@ async fn run_step<E: Executor>(
                 }
                 emit(events, Event::Waiting { step: id, waiting_for });
                 accepted = Some(output);
+                calls.release();
                 if !pause(poll_after, cancel).await {
                     return (id, StepResult::Interrupted { output: accepted.unwrap_or_default() });
                 }
@@ -407,6 +454,7 @@ async fn run_step<E: Executor>(
                 Decision::Retry(after) => {
                     failures += 1;
                     emit(events, Event::Retrying { step: id, error, attempt: failures, after });
+                    calls.release();
                     if !pause(after, cancel).await {
                         return match accepted {
                             Some(output) => (id, StepResult::Interrupted { output }),

@@ -218,6 +218,28 @@ async fn concurrency_is_bounded() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_step_waiting_for_aws_holds_no_call_slot() {
+    // One slot. The cluster's start takes 10 s, then it is pending for a
+    // minute twice; a and b run in the slot while it waits, its polls come
+    // on time, and `after` starts once it is done. Counting waiting steps,
+    // a would start only at 150 s.
+    let graph = graph(&[("cluster", &[]), ("a", &[]), ("b", &[]), ("after", &[1])]);
+    let minute = Duration::from_secs(60);
+    let executor =
+        Scripted::new(TEN, &[("cluster", vec![Answer::Pending(minute), Answer::Pending(minute), Answer::Done])]);
+    let config = Config { concurrency: 1, ..Config::default() };
+    let (report, _) = run(&graph, &executor, &config).await;
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(executor.in_flight.lock().unwrap().1, 1, "never more than one call at once");
+    let s = Duration::from_secs;
+    assert_eq!(executor.started("a"), Some(s(10)), "a goes as soon as the cluster's call is answered");
+    assert_eq!(executor.started("b"), Some(s(20)));
+    let polls: Vec<Duration> = executor.calls("cluster").into_iter().map(|(_, at)| at).collect();
+    assert_eq!(polls, [s(0), s(70), s(140)], "the cluster is polled when it asked to be");
+    assert_eq!(executor.started("after"), Some(s(150)));
+}
+
+#[tokio::test(start_paused = true)]
 async fn what_the_most_metered_calls_wait_for_starts_first() {
     // Six groups at 2 at once then 1 a second, two clusters at 1 then one
     // every 10 s; the first cluster needs the last group, the second the

@@ -34,17 +34,38 @@ pub(crate) async fn slow_sandbox(spec: &Spec, latency_ms: u64, time_scale: f64, 
     .expect("the sandbox starts")
 }
 
-/// Collects each step's start and end from the engine's events until the sender is dropped.
-pub(crate) fn spans(
-    mut received: tokio::sync::mpsc::UnboundedReceiver<Event>,
-) -> tokio::task::JoinHandle<BTreeMap<StepId, Duration>> {
+/// What the engine's events say of each step: how long it took from start to
+/// done, and how many times it waited for AWS between calls.
+pub(crate) struct Spans {
+    pub(crate) took: BTreeMap<StepId, Duration>,
+    #[allow(dead_code, reason = "the apply bench reads only the spans")]
+    pub(crate) waits: BTreeMap<StepId, u32>,
+}
+
+impl Spans {
+    /// The time steps held a call slot: their spans less their waits of
+    /// `poll_interval` each (a waiting step holds none; exact when every
+    /// wait is one poll interval, as without pacing).
+    #[allow(dead_code, reason = "the apply bench reads only the spans")]
+    pub(crate) fn calling(&self, poll_interval: Duration) -> Duration {
+        self.took
+            .iter()
+            .map(|(step, took)| took.saturating_sub(poll_interval * self.waits.get(step).copied().unwrap_or(0)))
+            .sum()
+    }
+}
+
+/// Collects each step's start, waits and end from the engine's events until the sender is dropped.
+pub(crate) fn spans(mut received: tokio::sync::mpsc::UnboundedReceiver<Event>) -> tokio::task::JoinHandle<Spans> {
     tokio::spawn(async move {
         let mut spans: BTreeMap<StepId, (Instant, Option<Instant>)> = BTreeMap::new();
+        let mut waits: BTreeMap<StepId, u32> = BTreeMap::new();
         while let Some(event) = received.recv().await {
             match event {
                 Event::Started { step, .. } => {
                     spans.entry(step).or_insert((Instant::now(), None));
                 }
+                Event::Waiting { step, .. } => *waits.entry(step).or_default() += 1,
                 Event::Done { step, .. } => {
                     if let Some(span) = spans.get_mut(&step) {
                         span.1 = Some(Instant::now());
@@ -53,7 +74,11 @@ pub(crate) fn spans(
                 _ => {}
             }
         }
-        spans.iter().filter_map(|(step, (start, end))| Some((*step, end.as_ref()?.duration_since(*start)))).collect()
+        let took = spans
+            .iter()
+            .filter_map(|(step, (start, end))| Some((*step, end.as_ref()?.duration_since(*start))))
+            .collect();
+        Spans { took, waits }
     })
 }
 
