@@ -18,19 +18,15 @@ use common::{Accounts, against_sandbox, root, yaml};
 
 /// The YAML blocks of docs/ci.md, parsed, by workflow name.
 fn workflows() -> Vec<(String, Value)> {
-    let text = std::fs::read_to_string(root().join("docs/ci.md")).expect("docs/ci.md");
-    let mut blocks = Vec::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        if line.trim() == "```yaml" {
-            let block: Vec<&str> = lines.by_ref().take_while(|l| l.trim() != "```").collect();
-            let value: Value = yaml(&block.join("\n"))
-                .unwrap_or_else(|e| panic!("a YAML block of docs/ci.md does not parse: {e}\n{}", block.join("\n")));
+    common::doc_blocks("docs/ci.md", "yaml")
+        .into_iter()
+        .map(|block| {
+            let value: Value =
+                yaml(&block).unwrap_or_else(|e| panic!("a YAML block of docs/ci.md does not parse: {e}\n{block}"));
             let name = value["name"].as_str().expect("every workflow has a name").to_owned();
-            blocks.push((name, value));
-        }
-    }
-    blocks
+            (name, value)
+        })
+        .collect()
 }
 
 fn workflow<'a>(all: &'a [(String, Value)], name: &str) -> &'a Value {

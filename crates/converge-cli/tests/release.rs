@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 use converge_sandbox::{Config, Sandbox};
 use serde_json::Value;
@@ -30,17 +31,27 @@ fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
 
-/// Packages the test binary as the release workflow packages each target,
-/// into `dir/v<version>/`, as GitHub lays out `releases/download`.
-fn package(dir: &Path) -> PathBuf {
-    let out = dir.join(format!("v{}", version()));
-    let _ = std::fs::remove_dir_all(dir);
-    let status = Command::new(root().join("scripts/package-release"))
-        .args([LINUX_X64, env!("CARGO_BIN_EXE_converge"), out.to_str().expect("UTF-8")])
-        .status()
-        .expect("scripts/package-release runs");
-    assert!(status.success(), "packaging failed");
-    out.join(format!("converge-{}-{LINUX_X64}.tar.gz", version()))
+/// The test binary packaged as the release workflow packages each target,
+/// once for all the tests here, laid out as GitHub's `releases/download`
+/// (`<base>/v<version>/<archive>`): the base directory. Read-only.
+fn releases() -> &'static Path {
+    static PACKAGED: OnceLock<PathBuf> = OnceLock::new();
+    PACKAGED.get_or_init(|| {
+        let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("release-packaged");
+        let _ = std::fs::remove_dir_all(&base);
+        let status = Command::new(root().join("scripts/package-release"))
+            .args([LINUX_X64, env!("CARGO_BIN_EXE_converge")])
+            .arg(base.join(format!("v{}", version())))
+            .status()
+            .expect("scripts/package-release runs");
+        assert!(status.success(), "packaging failed");
+        base
+    })
+}
+
+/// The archive under a releases base directory.
+fn archive(base: &Path) -> PathBuf {
+    base.join(format!("v{}/converge-{}-{LINUX_X64}.tar.gz", version(), version()))
 }
 
 #[test]
@@ -80,7 +91,8 @@ fn the_release_workflow_builds_every_target_on_a_version_tag_and_publishes_check
 #[test]
 fn a_packaged_release_holds_the_binary_its_licences_completions_and_manual() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("release-package");
-    let archive = package(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    let archive = archive(releases());
     let listing = Command::new("tar").arg("-tzf").arg(&archive).output().expect("tar runs");
     let listing = String::from_utf8_lossy(&listing.stdout).into_owned();
     let top = format!("converge-{}-{LINUX_X64}", version());
@@ -261,8 +273,6 @@ impl Runner {
 #[test]
 fn the_action_installs_the_release_then_plans_and_checks_drift_against_the_sandbox() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("release-action");
-    let releases = dir.join("releases");
-    package(&releases);
     let spec = common::spec_copy("release-action/workspace", "studio-emr.toml", |text| text);
     let workspace = spec.parent().expect("the workspace").to_owned();
 
@@ -283,7 +293,7 @@ fn the_action_installs_the_release_then_plans_and_checks_drift_against_the_sandb
 
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let sandbox: Sandbox = common::studio_sandbox(&runtime, Config { time_scale: 0.005, ..Config::default() });
-    let release_url = format!("file://{}", releases.display());
+    let release_url = format!("file://{}", releases().display());
     let inputs = [("spec", "studio-emr.toml"), ("version", version()), ("release-url", release_url.as_str())];
 
     // A pull request: the plan of an empty account, with changes.
@@ -314,9 +324,15 @@ fn the_action_installs_the_release_then_plans_and_checks_drift_against_the_sandb
     let report: Value = serde_json::from_str(&std::fs::read_to_string(workspace.join("drift.json")).unwrap()).unwrap();
     assert!(report.is_object(), "{report}");
 
-    // A tampered archive is refused.
-    let archive = releases.join(format!("v{}/converge-{}-{LINUX_X64}.tar.gz", version(), version()));
-    std::fs::write(&archive, b"not the release").unwrap();
+    // A tampered archive (in a copy of the release) is refused.
+    let tampered = dir.join("tampered");
+    let _ = std::fs::remove_dir_all(&tampered);
+    std::fs::create_dir_all(archive(&tampered).parent().unwrap()).unwrap();
+    let checksum = |base: &Path| archive(base).with_extension("gz.sha256");
+    std::fs::copy(checksum(releases()), checksum(&tampered)).unwrap();
+    std::fs::write(archive(&tampered), b"not the release").unwrap();
+    let tampered_url = format!("file://{}", tampered.display());
+    let inputs = [("spec", "studio-emr.toml"), ("version", version()), ("release-url", tampered_url.as_str())];
     let mut runner = Runner::new(&workspace, &sandbox.endpoint(), &inputs);
     runner.tool_cache = dir.join("cold-cache");
     assert_eq!(runner.run("Which converge").0, 0);
@@ -326,26 +342,12 @@ fn the_action_installs_the_release_then_plans_and_checks_drift_against_the_sandb
     runtime.block_on(sandbox.stop());
 }
 
-/// The `sh` blocks of docs/install.md.
-fn install_blocks() -> Vec<String> {
-    let text = std::fs::read_to_string(root().join("docs/install.md")).expect("docs/install.md");
-    let mut blocks = Vec::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        if line.trim() == "```sh" {
-            blocks.push(lines.by_ref().take_while(|l| l.trim() != "```").collect::<Vec<_>>().join("\n"));
-        }
-    }
-    blocks
-}
-
 #[test]
 fn the_install_page_installs_a_release_and_its_completions_and_manual() {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("install-docs");
-    package(&dir.join("releases"));
-    let home = dir.join("home");
+    let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join("install-docs");
+    let _ = std::fs::remove_dir_all(&home);
     std::fs::create_dir_all(&home).unwrap();
-    let blocks = install_blocks();
+    let blocks = common::doc_blocks("docs/install.md", "sh");
     let run = |script: &str, path: &std::ffi::OsStr| {
         let output = Command::new("bash")
             .args(["--noprofile", "--norc", "-eo", "pipefail", "-c", script])
@@ -360,7 +362,7 @@ fn the_install_page_installs_a_release_and_its_completions_and_manual() {
 
     // The release binary, from a mirror of GitHub's layout (the one line the test changes).
     let release = blocks.iter().find(|b| b.contains("curl -fsSLO")).expect("the release block");
-    let base = format!("base=file://{}", dir.join("releases").display());
+    let base = format!("base=file://{}", releases().display());
     assert!(release.contains("base=https://github.com/OWNER/converge/releases/download"));
     let release = release.replace("base=https://github.com/OWNER/converge/releases/download", &base);
     let release = release.replace("target=x86_64-unknown-linux-musl", &format!("target={LINUX_X64}"));

@@ -16,15 +16,7 @@ use common::{against_sandbox, root};
 
 /// The fenced blocks of docs/watch.md in `language`.
 fn blocks(language: &str) -> Vec<String> {
-    let text = std::fs::read_to_string(root().join("docs/watch.md")).expect("docs/watch.md");
-    let mut out = Vec::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        if line.trim() == format!("```{language}") {
-            out.push(lines.by_ref().take_while(|l| l.trim() != "```").collect::<Vec<_>>().join("\n"));
-        }
-    }
-    out
+    common::doc_blocks("docs/watch.md", language)
 }
 
 /// The arguments after `converge` of each manifest: systemd, Kubernetes, ECS.

@@ -209,6 +209,21 @@ impl std::ops::DerefMut for Reaped {
     }
 }
 
+/// The fenced blocks of `doc` (`docs/ci.md`) in `language` (```` ```yaml ````), in order.
+#[allow(dead_code, reason = "not every test binary reads the docs")]
+pub(crate) fn doc_blocks(doc: &str, language: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(root().join(doc)).unwrap_or_else(|e| panic!("{doc}: {e}"));
+    let fence = format!("```{language}");
+    let mut blocks = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == fence {
+            blocks.push(lines.by_ref().take_while(|l| l.trim() != "```").collect::<Vec<_>>().join("\n"));
+        }
+    }
+    blocks
+}
+
 /// A YAML document of the docs (a workflow, a manifest, `action.yml`) as
 /// JSON: mappings keep their order, tags (`!Ref`) are dropped for what they
 /// tag, and a missing key indexes as `null`.
