@@ -64,10 +64,7 @@ impl Pacer {
     /// The interval at which `call` can be sent forever: one over the
     /// slowest refill of its buckets (zero when it is not paced).
     pub fn sustained(&self, call: &Call<'_>) -> Duration {
-        let slowest = converge_rates::buckets(call)
-            .iter()
-            .map(|draw| headroom(draw.rate.scaled(self.scale)).refill)
-            .fold(f64::INFINITY, f64::min);
+        let slowest = self.metered(call).iter().map(|bucket| bucket.refill).fold(f64::INFINITY, f64::min);
         if slowest.is_finite() && slowest > 0.0 {
             Duration::try_from_secs_f64(1.0 / slowest).unwrap_or(Duration::MAX)
         } else {
@@ -104,10 +101,8 @@ impl Pacer {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let now = state.started.elapsed().as_secs_f64();
         let mut wait: f64 = 0.0;
-        for draw in converge_rates::buckets(call) {
-            let scale = self.scale;
-            let bucket =
-                state.by_key.entry(draw.key).or_insert_with(|| Bucket::full(headroom(draw.rate.scaled(scale)), now));
+        for Metered { bucket, burst, refill } in self.metered(call) {
+            let bucket = state.by_key.entry(bucket).or_insert_with(|| Bucket::full(Rate { burst, refill }, now));
             wait = wait.max(bucket.reserve(now));
         }
         Duration::try_from_secs_f64(wait).unwrap_or(Duration::MAX)
